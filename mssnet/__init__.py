@@ -1,5 +1,15 @@
 """MSSNet: model, weights, inference and zoom pipeline (no UI code here)."""
 
+from .inference import resolve_precision, sharpen, sharpen_tensor
+from .io import ImageError, LoadedImage, load_image, save_image, to_uint8
 from .model import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
+from .weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
+from .zoom import ZoomResult, zoom
 
-__all__ = ["MSSNet", "MSSNetConfig", "PRESETS", "STAGE_NAMES"]
+__all__ = [
+    "MSSNet", "MSSNetConfig", "PRESETS", "STAGE_NAMES",
+    "load_model", "save_safetensors", "list_weights", "CheckpointError", "DEFAULT_WEIGHTS",
+    "sharpen", "sharpen_tensor", "resolve_precision",
+    "zoom", "ZoomResult",
+    "load_image", "save_image", "to_uint8", "ImageError", "LoadedImage",
+]

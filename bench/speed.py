@@ -1,0 +1,178 @@
+"""Speed and memory of ``mssnet.inference.sharpen`` on this machine; prints tables.
+
+    python bench/speed.py                       # everything (minutes on 2 cores)
+    python bench/speed.py --presets small --sizes 256 --repeats 1 --skip-big   # a quick check
+
+1. Median latency (after one warm-up call) per preset, image size, precision
+   (``fp32`` and ``auto``, with what ``auto`` resolved to) and mode (whole image or
+   ``tile=256``).
+2. Peak resident memory of a child process that sharpens one big image
+   (default 4096x4096, MSSNet-small, automatic tiling), next to a child that only
+   builds the model; ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``.
+3. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
+   ``torch.jit.freeze`` vs ``torch.compile``, with the max abs difference to eager fp32.
+
+Weights are random (speed does not depend on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
+from mssnet.model import MSSNet, MSSNetConfig
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def test_image(side: int, seed: int = 0) -> np.ndarray:
+    """(side, side, 3) uint8: smooth colour waves plus a little noise, like a zoomed photo."""
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / 64.0
+    rng = np.random.default_rng(seed)
+    waves = [0.5 + 0.3 * np.sin(a * yy + b * xx) for a, b in rng.uniform(0.3, 2.0, (3, 2))]
+    image = np.stack(waves, axis=-1) + rng.normal(0, 0.02, (side, side, 3)).astype(np.float32)
+    return np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+def build(preset: str) -> MSSNet:
+    torch.manual_seed(0)
+    return MSSNet(MSSNetConfig.preset(preset)).eval()
+
+
+def latency_table(presets: list[str], sizes: list[int], repeats: int, tile: int) -> None:
+    print(f"\n## Latency (median of {repeats} after a warm-up), torch threads = {torch.get_num_threads()}\n")
+    print("| preset | size | precision | mode | seconds |")
+    print("|--------|------|-----------|------|--------:|")
+    for preset in presets:
+        model = build(preset)
+        for side in sizes:
+            image = test_image(side)
+            for precision in ("fp32", "auto"):
+                label = precision if precision == "fp32" else f"auto ({resolve_precision('auto', 'cpu')})"
+                for mode, tile_arg in (("whole", None), (f"tile={tile}", tile)):
+                    if tile_arg is not None and tile_arg >= side:
+                        continue  # would run whole anyway
+                    call = functools.partial(sharpen, model, image, precision=precision, tile=tile_arg)
+                    seconds = median_seconds(call, repeats)
+                    print(f"| {preset} | {side}² | {label} | {mode} | {seconds:.2f} |", flush=True)
+
+
+def child_peak_rss_mib(side: int, preset: str) -> float:
+    """Peak RSS (MiB) of a fresh Python that builds ``preset`` and sharpens a side x side image.
+
+    ``RUSAGE_CHILDREN`` reports the largest of all finished children, so call this in
+    increasing order of memory.
+    """
+    cmd = [sys.executable, __file__, "--child-side", str(side), "--presets", preset]
+    subprocess.run(cmd, check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+
+
+def memory_table(side: int, preset: str) -> None:
+    print(f"\n## Peak RSS, MSSNet-{preset}, automatic tiling\n")
+    print("| child process | peak RSS (MiB) | seconds |")
+    print("|---------------|---------------:|--------:|")
+    for label, child_side in (("build model only", 0), (f"sharpen {side}x{side} uint8", side)):
+        start = time.perf_counter()
+        mib = child_peak_rss_mib(child_side, preset)
+        print(f"| {label} | {mib:.0f} | {time.perf_counter() - start:.1f} |", flush=True)
+
+
+def child_main(side: int, preset: str) -> None:
+    model = build(preset)
+    if side:
+        sharpen(model, test_image(side), precision="auto")
+
+
+def graph_table(preset: str, side: int, repeats: int) -> None:
+    """Whole-image forward: eager vs trace+freeze vs torch.compile, all fp32 channels_last."""
+    model = build(preset)
+    x = torch.from_numpy(test_image(side)).permute(2, 0, 1)[None].float().div(255)
+    reference = sharpen_tensor(model, x, precision="fp32")  # also converts the weights to channels_last
+    xc = x.contiguous(memory_format=torch.channels_last)
+
+    class Final(torch.nn.Module):
+        def __init__(self, net: MSSNet):
+            super().__init__()
+            self.net = net
+
+        def forward(self, inp: torch.Tensor) -> torch.Tensor:
+            return self.net(inp, all_stages=False)
+
+    candidates: dict[str, Callable[[], torch.Tensor]] = {"eager": lambda: Final(model)(xc)}
+    with torch.inference_mode():
+        start = time.perf_counter()
+        frozen = torch.jit.freeze(torch.jit.trace(Final(model).eval(), xc))
+        print(f"trace+freeze took {time.perf_counter() - start:.1f} s", flush=True)
+    candidates["jit trace+freeze"] = lambda: frozen(xc)
+    try:
+        compiled = torch.compile(Final(model))
+        start = time.perf_counter()
+        with torch.inference_mode():
+            compiled(xc)
+        print(f"torch.compile first call took {time.perf_counter() - start:.1f} s", flush=True)
+        candidates["torch.compile"] = lambda: compiled(xc)
+    except Exception as error:  # noqa: BLE001 - a benchmark reports what does not work
+        print(f"torch.compile failed: {type(error).__name__}: {error}".splitlines()[0])
+
+    print(f"\n## Whole-image forward, MSSNet-{preset}, {side}², fp32 (median of {repeats})\n")
+    print("| variant | seconds | max abs diff to eager |")
+    print("|---------|--------:|----------------------:|")
+    for name, fn in candidates.items():
+        with torch.inference_mode():
+            seconds = median_seconds(fn, repeats)
+            diff = (fn().clamp(0, 1) - reference).abs().max().item()
+        print(f"| {name} | {seconds:.2f} | {diff:.2e} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="small,base,large", help="comma-separated presets")
+    parser.add_argument("--sizes", default="256,512", help="comma-separated square sides")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tile", type=int, default=256, help="tile side for the tiled rows")
+    parser.add_argument("--skip-latency", action="store_true", help="skip the latency table")
+    parser.add_argument("--skip-big", action="store_true", help="skip the peak-memory run")
+    parser.add_argument("--big-side", type=int, default=4096, help="side of the peak-memory image")
+    parser.add_argument("--graph", action="store_true", help="also try jit trace+freeze and torch.compile")
+    parser.add_argument("--child-side", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    presets = args.presets.split(",")
+    if args.child_side is not None:
+        child_main(args.child_side, presets[0])
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"torch {torch.__version__}, auto precision on CPU -> {resolve_precision('auto', 'cpu')}")
+    if not args.skip_latency:
+        latency_table(presets, sizes, args.repeats, args.tile)
+    if args.graph:
+        graph_table(presets[0], sizes[0], args.repeats)
+    if not args.skip_big:
+        memory_table(args.big_side, "small")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""Command-line tool: enlarge images and remove the zoom blur with MSSNet.
+
+    python -m mssnet zoom INPUT -o OUTPUT --zoom Z [--method mssnet|bicubic|lanczos]
+    python -m mssnet sharpen INPUT -o OUTPUT
+
+``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)`` (bicubic, or
+Lanczos) and, with the default ``--method mssnet``, sharpens the result; ``sharpen``
+runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
+jpeg, bmp, tif, tiff, webp) is written under the same name into the folder OUTPUT,
+with the model loaded once. Alpha is kept (resized with the same interpolation,
+never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
+
+Exit status: 0 when every image was written; 2 on bad arguments, an unusable
+weights file, or when any image failed (a folder run reports each bad file as
+``error: <file>: <message>`` on stderr, finishes the others, then exits 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
+from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
+from .model import PRESETS, MSSNet
+from .weights import load_model
+from .zoom import zoom
+
+__all__ = ["MAX_OUTPUT_PIXELS", "MAX_ZOOM", "build_parser", "main"]
+
+#: Largest accepted ``--zoom``.
+MAX_ZOOM = 8.0
+#: Largest output image (width x height); bigger results are refused before any work.
+MAX_OUTPUT_PIXELS = 100_000_000
+#: Exit status for bad input of any kind.
+EXIT_ERROR = 2
+
+_METHODS = ("mssnet", "bicubic", "lanczos")
+
+
+class _UsageError(Exception):
+    """Raised instead of argparse's print-usage-and-exit, so errors stay on one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse hook: raise instead of print-and-exit
+        raise _UsageError(message)
+
+
+# ---------------------------------------------------------------------- arguments
+
+
+def _zoom_factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_ZOOM):
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_ZOOM:g}, got {text}")
+    return value
+
+
+def _tile_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < MIN_TILE or value % MULTIPLE:
+        raise argparse.ArgumentTypeError(f"must be a multiple of {MULTIPLE} and >= {MIN_TILE}, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m mssnet`` (errors raise instead of exiting)."""
+    parser = _Parser(
+        prog="python -m mssnet",
+        description="Enlarge images and remove the zoom blur with MSSNet.",
+        epilog="Exit status: 0 when every image was written, 2 on any error "
+        "(a folder run reports each bad file, finishes the rest, then exits 2).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{zoom,sharpen}")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("input", type=Path, metavar="INPUT", help="an image file, or a folder of images")
+        sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
+                         help="output image file (format from the extension), or a folder for folder input")
+        model = sub.add_argument_group("model")
+        model.add_argument("--preset", choices=sorted(PRESETS),
+                           help="architecture of --weights (default: read from the tensor shapes)")
+        model.add_argument("--weights", type=Path, metavar="PATH",
+                           help="checkpoint (.pt/.pth or .safetensors); default: the bundled weights")
+        model.add_argument("--tile", type=_tile_size, metavar="N",
+                           help=f"process in N×N tiles (multiple of {MULTIPLE}, >= {MIN_TILE}); default: automatic")
+        model.add_argument("--precision", choices=PRECISIONS, default="auto",
+                           help="bf16 is faster on CPUs with AMX/AVX-512 BF16 (default: auto)")
+
+    zoom_cmd = commands.add_parser("zoom", help="enlarge, then sharpen with MSSNet",
+                                   description="Enlarge the whole image by --zoom, then sharpen it.")
+    common(zoom_cmd)
+    zoom_cmd.add_argument("--zoom", type=_zoom_factor, required=True, metavar="Z",
+                          help=f"scale factor, > 0 and <= {MAX_ZOOM:g}; output is round(W·Z) × round(H·Z)")
+    zoom_cmd.add_argument("--method", choices=_METHODS, default="mssnet",
+                          help="mssnet = bicubic then MSSNet (default); bicubic or lanczos alone")
+    sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",
+                                      description="Run MSSNet on the image without resizing it.")
+    common(sharpen_cmd)
+    return parser
+
+
+# ---------------------------------------------------------------------------- work
+
+
+def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
+    """(input, output) file pairs; a folder gives one pair per image, same file names."""
+    if src.is_dir():
+        files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"{src}: no images in this folder ({' '.join(s[1:] for s in IMAGE_SUFFIXES)})")
+        if dst.exists() and not dst.is_dir():
+            raise ValueError(f"{dst}: the output for a folder must be a folder")
+        if dst.exists() and dst.resolve() == src.resolve():
+            raise ValueError(f"{dst}: the output folder is the input folder; refusing to overwrite the originals")
+        dst.mkdir(parents=True, exist_ok=True)
+        return [(p, dst / p.name) for p in files]
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such file or folder")
+    out = dst / src.name if dst.is_dir() else dst
+    if out.exists() and out.resolve() == src.resolve():
+        raise ValueError(f"{out}: the output is the input; refusing to overwrite it")
+    output_format(out)  # unknown extension: fail now, not after the work
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out.parent}: the output folder does not exist")
+    return [(src, out)]
+
+
+def _resize(image: np.ndarray, factor: float, method: str) -> np.ndarray:
+    """image: (H, W, C) float32 -> (round(H·f), round(W·f), C), bicubic or Lanczos."""
+    if method == "lanczos":
+        h, w = image.shape[:2]
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        out = cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
+        return out if out.ndim == 3 else out[:, :, None]
+    return zoom(image, factor).view
+
+
+class _TileBar:
+    """``progress(done, total)`` callback showing a tqdm bar when there is more than one tile."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 1:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.label, unit="tile", leave=False, disable=None, file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | None) -> None:
+    """Load ``src``, resize and/or sharpen it, write ``dst``."""
+    image = load_image(src)
+    array = image.array  # (H, W, 3 or 4) float32
+    if args.command == "zoom":
+        h, w = array.shape[:2]
+        out_w, out_h = max(1, round(w * args.zoom)), max(1, round(h * args.zoom))
+        if out_w * out_h > MAX_OUTPUT_PIXELS:
+            raise ValueError(
+                f"output would be {out_w}×{out_h} = {out_w * out_h:,} pixels, "
+                f"above the limit of {MAX_OUTPUT_PIXELS:,}; use a smaller --zoom"
+            )
+        array = _resize(array, args.zoom, args.method)
+    array = np.clip(array, 0.0, 1.0)  # bicubic and Lanczos overshoot a little
+    rgb, alpha = array[:, :, :3], (array[:, :, 3] if array.shape[2] == 4 else None)
+    if model is not None:
+        bar = _TileBar(src.name)
+        try:
+            rgb = sharpen(model, np.ascontiguousarray(rgb), precision=args.precision, tile=args.tile, progress=bar)
+        finally:
+            bar.close()
+    deep = image.bit_depth == 16 and dst.suffix.lower() in SIXTEEN_BIT_SUFFIXES
+    save_image(dst, rgb, alpha, bit_depth=16 if deep else 8)
+
+
+def _message(exc: BaseException, path: Path | None) -> str:
+    """One line naming the file: ``<file>: <message>``."""
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, MemoryError):
+        text = "out of memory (try a smaller --zoom or a --tile size)"
+    else:
+        lines = str(exc).strip().splitlines()
+        text = lines[0] if lines else type(exc).__name__
+    if path is None or str(path) in text:
+        return text
+    return f"{path}: {text}"
+
+
+def _report(exc: BaseException, path: Path | None) -> None:
+    tqdm.write(f"error: {_message(exc, path)}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 on any error)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+
+    try:
+        jobs = _jobs(args.input, args.output)
+        needs_model = args.command == "sharpen" or args.method == "mssnet"
+        model = load_model(args.weights, preset=args.preset) if needs_model else None
+    except (ValueError, OSError) as exc:  # ImageError and CheckpointError are ValueErrors
+        _report(exc, None)
+        return EXIT_ERROR
+
+    failed = 0
+    try:
+        for src, dst in tqdm(jobs, desc="images", unit="img", disable=None if len(jobs) > 1 else True,
+                             file=sys.stderr):
+            try:
+                _process(src, dst, args, model)
+            except (ValueError, OSError, MemoryError) as exc:
+                failed += 1
+                _report(exc, src)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if args.input.is_dir():
+        print(f"{len(jobs) - failed} of {len(jobs)} images written to {args.output}"
+              + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return EXIT_ERROR if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""Tests for the command line (python -m mssnet); tiny images, in-process main(argv)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mssnet import weights
+from mssnet.__main__ import main
+from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.weights import save_safetensors
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny forwards: one intra-op thread avoids OpenMP spin-waits on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _write(path: Path, w: int = 24, h: int = 20, mode: str = "RGB", seed: int = 0) -> Path:
+    channels = {"RGB": 3, "RGBA": 4}[mode]
+    pixels = np.random.default_rng(seed).integers(0, 256, (h, w, channels), dtype=np.uint8)
+    Image.fromarray(pixels, mode).save(path)
+    return path
+
+
+def _size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return im.size
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    return save_safetensors(MSSNet(MSSNetConfig(4, 4, 4)), path)
+
+
+# ---------------------------------------------------------------------- zoom only
+
+
+@pytest.mark.parametrize(("zoom", "method"), [(2, "bicubic"), (1.5, "lanczos"), (0.5, "bicubic"), (2.7, "bicubic")])
+def test_zoom_output_size(tmp_path, capsys, zoom, method):
+    src = _write(tmp_path / "in.png", 25, 19)
+    out = tmp_path / "out.png"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", str(zoom), "--method", method]) == 0
+    assert _size(out) == (round(25 * zoom), round(19 * zoom))
+    assert capsys.readouterr().err == ""
+
+
+def test_zoom_bicubic_matches_opencv(tmp_path):
+    src = _write(tmp_path / "in.png")
+    out = tmp_path / "out.png"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", "2", "--method", "bicubic"]) == 0
+    pixels = np.asarray(Image.open(src), np.float32) / 255
+    expected = np.clip(cv2.resize(pixels, (48, 40), interpolation=cv2.INTER_CUBIC), 0, 1)
+    np.testing.assert_allclose(np.asarray(Image.open(out)) / 255, expected, atol=1 / 255 + 1e-6)
+
+
+def test_alpha_is_kept_and_resized(tmp_path):
+    src = _write(tmp_path / "in.png", mode="RGBA")
+    out = tmp_path / "out.png"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", "2", "--method", "bicubic"]) == 0
+    with Image.open(out) as im:
+        assert im.mode == "RGBA" and im.size == (48, 40)
+
+
+def test_16bit_input_gives_16bit_png(tmp_path):
+    src = tmp_path / "in16.png"
+    cv2.imwrite(str(src), np.random.default_rng(0).integers(0, 65536, (20, 24, 3), dtype=np.uint16))
+    out = tmp_path / "out16.png"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", "2", "--method", "bicubic"]) == 0
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16 and written.shape == (40, 48, 3)
+
+
+def test_output_into_existing_folder(tmp_path):
+    src = _write(tmp_path / "in.png")
+    (tmp_path / "out").mkdir()
+    assert main(["zoom", str(src), "-o", str(tmp_path / "out"), "--zoom", "1.5", "--method", "bicubic"]) == 0
+    assert _size(tmp_path / "out" / "in.png") == (36, 30)
+
+
+# -------------------------------------------------------------------------- MSSNet
+
+
+def test_zoom_with_mssnet(tmp_path, tiny_weights, capsys):
+    src = _write(tmp_path / "in.png", mode="RGBA")
+    out = tmp_path / "out.png"
+    argv = ["zoom", str(src), "-o", str(out), "--zoom", "2", "--weights", str(tiny_weights), "--precision", "fp32"]
+    assert main(argv) == 0, capsys.readouterr().err
+    with Image.open(out) as im:
+        assert im.size == (48, 40) and im.mode == "RGBA"
+
+
+def test_sharpen_keeps_size(tmp_path, tiny_weights):
+    src = _write(tmp_path / "in.jpg")
+    out = tmp_path / "out.png"
+    assert main(["sharpen", str(src), "-o", str(out), "--weights", str(tiny_weights)]) == 0
+    assert _size(out) == (24, 20)
+
+
+def test_sharpen_with_tiles_reports_progress(tmp_path, tiny_weights, monkeypatch):
+    calls = []
+    import mssnet.__main__ as cli
+
+    real = cli.sharpen
+
+    def spy(model, image, precision="auto", tile=None, progress=None):
+        return real(model, image, precision, tile, lambda d, t: (calls.append((d, t)), progress(d, t)))
+
+    monkeypatch.setattr(cli, "sharpen", spy)
+    src = _write(tmp_path / "in.png", 100, 70)
+    out = tmp_path / "out.png"
+    assert main(["sharpen", str(src), "-o", str(out), "--weights", str(tiny_weights), "--tile", "64"]) == 0
+    assert calls and calls[-1][0] == calls[-1][1] > 1
+
+
+def test_preset_mismatch_is_one_line(tmp_path, tiny_weights, capsys):
+    src = _write(tmp_path / "in.png")
+    code = main(["sharpen", str(src), "-o", str(tmp_path / "o.png"), "--weights", str(tiny_weights),
+                 "--preset", "small"])
+    assert code == 2
+    assert "preset 'small'" in _one_error_line(capsys.readouterr().err)
+
+
+def test_bundled_weights_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", tmp_path / "none.safetensors")
+    src = _write(tmp_path / "in.png")
+    assert main(["zoom", str(src), "-o", str(tmp_path / "o.png"), "--zoom", "2"]) == 2
+    assert "no bundled weights" in _one_error_line(capsys.readouterr().err)
+
+
+def test_bad_weights_file(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not weights")
+    src = _write(tmp_path / "in.png")
+    assert main(["sharpen", str(src), "-o", str(tmp_path / "o.png"), "--weights", str(bad)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(bad) in line and "not a checkpoint" in line
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def test_folder_with_one_corrupt_file(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    _write(src / "a.png")
+    _write(src / "b.jpg", seed=1)
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (src / "notes.txt").write_text("ignored: not an image extension")
+    out = tmp_path / "out"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", "2", "--method", "bicubic"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert _size(out / "a.png") == (48, 40)
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "broken.png" in errors[0] and "Traceback" not in err
+    assert "2 of 3 images written" in err
+
+
+def test_folder_with_mssnet_loads_model_once(tmp_path, tiny_weights, monkeypatch):
+    import mssnet.__main__ as cli
+
+    loads = []
+    real = cli.load_model
+    monkeypatch.setattr(cli, "load_model", lambda *a, **k: (loads.append(a), real(*a, **k))[1])
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        _write(src / f"{i}.png", 16, 16, seed=i)
+    out = tmp_path / "out"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", "1.5", "--weights", str(tiny_weights)]) == 0
+    assert len(loads) == 1 and len(list(out.iterdir())) == 2
+
+
+def test_folder_refuses_to_overwrite_itself(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    _write(src / "a.png")
+    assert main(["zoom", str(src), "-o", str(src), "--zoom", "2", "--method", "bicubic"]) == 2
+    assert "overwrite" in _one_error_line(capsys.readouterr().err)
+
+
+def test_empty_folder(tmp_path, capsys):
+    assert main(["zoom", str(tmp_path), "-o", str(tmp_path / "o"), "--zoom", "2", "--method", "bicubic"]) == 2
+    assert "no images" in _one_error_line(capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+def test_missing_input(tmp_path, capsys):
+    missing = tmp_path / "missing.png"
+    assert main(["zoom", str(missing), "-o", str(tmp_path / "o.png"), "--zoom", "2"]) == 2
+    assert str(missing) in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("zoom", ["0", "-1", "8.5", "abc", "nan", "inf"])
+def test_bad_zoom(tmp_path, capsys, zoom):
+    src = _write(tmp_path / "in.png")
+    assert main(["zoom", str(src), "-o", str(tmp_path / "o.png"), "--zoom", zoom]) == 2
+    assert "--zoom" in _one_error_line(capsys.readouterr().err)
+
+
+def test_zoom_8_is_allowed(tmp_path):
+    src = _write(tmp_path / "in.png", 3, 2)
+    out = tmp_path / "o.png"
+    assert main(["zoom", str(src), "-o", str(out), "--zoom", "8", "--method", "bicubic"]) == 0
+    assert _size(out) == (24, 16)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["zoom", "x.png", "--zoom", "2"],  # no -o
+        ["zoom", "x.png", "-o", "y.png"],  # no --zoom
+        ["sharpen", "x.png", "-o", "y.png", "--tile", "50"],
+        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--method", "nearest"],
+    ],
+)
+def test_usage_errors_are_one_line(capsys, argv):
+    assert main(argv) == 2
+    _one_error_line(capsys.readouterr().err)
+
+
+def test_corrupt_single_file(tmp_path, capsys):
+    src = tmp_path / "bad.png"
+    src.write_text("not an image")
+    assert main(["zoom", str(src), "-o", str(tmp_path / "o.png"), "--zoom", "2", "--method", "bicubic"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {src}: ") and "not an image" in line
+
+
+def test_unknown_output_extension(tmp_path, capsys):
+    src = _write(tmp_path / "in.png")
+    assert main(["zoom", str(src), "-o", str(tmp_path / "o.xyz"), "--zoom", "2", "--method", "bicubic"]) == 2
+    assert "unknown image format" in _one_error_line(capsys.readouterr().err)
+
+
+def test_help_in_subprocess():
+    result = subprocess.run(
+        [sys.executable, "-m", "mssnet", "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0
+    assert "zoom" in result.stdout and "sharpen" in result.stdout and "Exit status" in result.stdout

@@ -1,0 +1,84 @@
+"""Tests for explain.plots and explain.spectrum: figures, axes, rendering."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from explain import (
+    edge_gain,
+    figure_to_array,
+    plot_attribution,
+    plot_heatmap,
+    plot_spectrum,
+    plot_stage_gallery,
+    plot_zoom_sweep,
+    radial_power_spectrum,
+)
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(0)
+    sharp = rng.random((32, 32, 3)).astype(np.float32)
+    blurry = (sharp + np.roll(sharp, 1, 0) + np.roll(sharp, 1, 1) + np.roll(sharp, 1, (0, 1))) / 4
+    return blurry, sharp
+
+
+def test_spectrum_shapes_and_blur_loses_high_frequencies(images):
+    blurry, sharp = images
+    f, p_sharp = radial_power_spectrum(sharp)
+    _, p_blur = radial_power_spectrum(torch.from_numpy(blurry).permute(2, 0, 1))
+    assert f.shape == p_sharp.shape == (16,) and 0 < f[0] < f[-1] < 0.5
+    assert p_blur[-4:].mean() < p_sharp[-4:].mean() - 0.5  # the blur removed the top octave
+    with pytest.raises(ValueError):
+        radial_power_spectrum(np.zeros((4, 4)))
+
+
+def test_heatmap_signed_and_unsigned(images):
+    blurry, sharp = images
+    fig = plot_heatmap(sharp, edge_gain(blurry, sharp), "edge gain", caption="red: sharper", signed=True)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    fig = plot_heatmap(torch.from_numpy(sharp).permute(2, 0, 1), torch.rand(1, 1, 32, 32), "change")
+    assert len(fig.axes) == 2
+    with pytest.raises(ValueError):
+        plot_heatmap(sharp, np.zeros((8, 8)), "wrong size")
+
+
+def test_spectrum_plot(images):
+    blurry, sharp = images
+    assert len(plot_spectrum(blurry, sharp).axes) == 1
+    assert len(plot_spectrum(blurry, sharp, original=sharp, factor=2).axes[0].lines) == 4
+
+
+def test_stage_gallery_has_six_panels_and_colour_bar():
+    stages = [torch.rand(3, 16, 16)] + [torch.rand(1, 3, 32, 32) for _ in range(5)]
+    fig = plot_stage_gallery(stages, [f"s{i}" for i in range(6)])
+    assert len(fig.axes) == 7
+    with pytest.raises(ValueError):
+        plot_stage_gallery(stages, ["only one"])
+
+
+def test_zoom_sweep_and_attribution(images):
+    fig = plot_zoom_sweep([1, 2, 4, 8], [0.1, 0.05, 0.03, 0.02], [0.1, 0.08, 0.05, 0.03])
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
+    with pytest.raises(ValueError):
+        plot_zoom_sweep([1, 2], [0.1], [0.1, 0.2])
+    fig = plot_attribution(images[1], torch.randn(1, 3, 32, 32), (8, 8, 16, 16), di=42.0)
+    assert len(fig.axes) == 3 and "42.0" in fig.get_suptitle()
+
+
+def test_figure_to_array_and_no_leak(images):
+    fig = plot_spectrum(*images)
+    arr = figure_to_array(fig)
+    assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3
+    assert arr.shape[:2] == (int(fig.get_figheight() * fig.dpi), int(fig.get_figwidth() * fig.dpi))
+    ref = weakref.ref(fig)
+    del fig
+    gc.collect()
+    assert ref() is None  # no pyplot registry keeps figures alive
+    with pytest.raises(TypeError):
+        figure_to_array("figure")

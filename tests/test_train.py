@@ -1,0 +1,72 @@
+"""Training pieces: data sampling, loss, schedule, evaluation, a two-step run."""
+
+import csv
+
+import numpy as np
+import torch
+from PIL import Image
+
+from mssnet import train
+from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.weights import load_model
+
+
+def test_sample_batch_shapes():
+    rng = np.random.default_rng(0)
+    im = (rng.random((50, 70, 3)) * 255).astype(np.uint8)
+    pool = train.Pool([im], np.array([1.0]))
+    batch = train.sample_batch(pool, rng, 3, 32)
+    assert batch.shape == (3, 3, 32, 32) and batch.dtype == torch.float32
+    assert 0 <= batch.min() and batch.max() <= 1
+
+
+def test_loss_zero_for_perfect_outputs():
+    target = torch.rand(2, 3, 32, 32)
+    half = torch.nn.functional.interpolate(target, scale_factor=0.5, mode="bilinear", align_corners=False)
+    assert train.mssnet_loss([half] + [target] * 5, target).item() < 1e-5
+    assert train.mssnet_loss([half] + [target + 0.1] * 5, target).item() > 0.5
+
+
+def test_lr_schedule():
+    assert train.lr_at(0, 0.0, 1e-3, 10, 1e-6) == 1e-4
+    assert abs(train.lr_at(50, 0.0, 1e-3, 10, 1e-6) - 1e-3) < 1e-12
+    assert abs(train.lr_at(50, 1.0, 1e-3, 10, 1e-6) - 1e-6) < 1e-12
+
+
+def test_psnr_y_known_value():
+    a = torch.zeros(1, 3, 8, 8)
+    b = a.clone()
+    b[:, :, :, :] = 1.0  # Y spans 16..235 -> diff 219
+    expected = 20 * np.log10(255 / 219)
+    assert abs(train.psnr_y(a, b, 0) - expected) < 1e-6
+
+
+def test_evaluate_identity_model_gains_nothing():
+    class Identity(torch.nn.Module):
+        def forward(self, x, all_stages=True):
+            return x
+
+    rng = np.random.default_rng(0)
+    im = (rng.random((100, 100, 3)) * 255).astype(np.uint8)
+    gains = train.evaluate(Identity(), [im], scales=(2,), crop=96)
+    assert gains == {"gain_x2": 0.0}
+
+
+def test_two_step_run_resumes_and_exports(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(data / f"im{i}.png")
+    Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(data / "held.png")
+    out = tmp_path / "run"
+    common = ["--out", str(out), "--data", str(data), "--no-package-images", "--holdout", "held.png",
+              "--crop", "32", "--batch", "2", "--eval-every", "2", "--save-every", "1", "--warmup", "1"]
+    assert train.main(common + ["--steps", "2"]) == 0
+    assert train.main(common + ["--steps", "3", "--resume"]) == 0
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert [r["step"] for r in rows] == ["1", "2", "3"] and rows[1]["gain_x2"] != ""
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 3
+    model = load_model(out / "mssnet-small-zoom.safetensors")
+    assert isinstance(model, MSSNet) and model.config == MSSNetConfig.preset("small")
+    assert "holdout\t" in (out / "data.txt").read_text()
