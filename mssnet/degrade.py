@@ -145,7 +145,7 @@ class DegradeConfig:
     jpeg_quality: tuple[int, int] = (60, 95)
 
     @staticmethod
-    def realistic(scale_range: tuple[float, float] = (1.0, 4.0)) -> "DegradeConfig":
+    def realistic(scale_range: tuple[float, float] = (1.0, 4.0)) -> DegradeConfig:
         """Zoom blur plus occasional lens blur, shake, noise and JPEG."""
         return DegradeConfig(scale_range, p_gauss=0.2, p_motion=0.1, p_noise=0.2, p_jpeg=0.2)
 

@@ -64,7 +64,7 @@ class MSSNetConfig:
     vscale: int = 40
 
     @staticmethod
-    def preset(name: str) -> "MSSNetConfig":
+    def preset(name: str) -> MSSNetConfig:
         """Return a published width setting: ``"small"``, ``"base"`` or ``"large"``."""
         if name not in PRESETS:
             raise ValueError(f"unknown MSSNet preset {name!r}; expected one of {sorted(PRESETS)}")

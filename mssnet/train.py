@@ -187,7 +187,8 @@ def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: in
             h, w = im.shape[:2]
             c = min(crop, h, w) // (s * 16) * (s * 16)
             y0, x0 = (h - c) // 2, (w - c) // 2
-            hr = torch.from_numpy(im[y0 : y0 + c, x0 : x0 + c].astype(np.float32) / 255).permute(2, 0, 1)[None]
+            hr = torch.from_numpy(im[y0 : y0 + c, x0 : x0 + c].astype(np.float32) / 255)
+            hr = hr.permute(2, 0, 1)[None]  # (1, 3, c, c)
             bic = quantize8(enlarge(shrink(hr, s), (c, c)))
             xp, (hh, ww) = pad16(bic)
             out = model(xp.contiguous(memory_format=torch.channels_last), all_stages=False)[..., :hh, :ww]
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.ema:
                 d = min(args.ema, (1 + step) / (10 + step))
                 with torch.no_grad():
-                    for pe, pm in zip(ema.parameters(), model.parameters()):
+                    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
                         pe.lerp_(pm, 1 - d)
             elapsed += time.perf_counter() - t0
             row = [step, f"{elapsed / 60:.2f}", f"{lr:.3g}", f"{loss.item():.4f}", f"{scale:.2f}", "", "", ""]
