@@ -136,13 +136,13 @@ def compare(attr_a: torch.Tensor, attr_b: torch.Tensor, mask: np.ndarray) -> tup
 
 
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
     line = "  ".join("-" * w for w in widths)
     print(f"\n{title}\n{line}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
     print(line)
     for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
     print(line)
 
 
@@ -163,20 +163,33 @@ def bench_edges(photo: np.ndarray, view: int, zoom: float, repeats: int) -> list
         ms = 1000 * median_seconds(fn, repeats)
         total += ms if in_app else 0.0
         rows.append([name, f"{view}x{view}", f"{ms:.1f} ms", ""])
-    rows.append(["app's maps: gain + change + mask", f"{view}x{view}", f"{total:.1f} ms",
-                 "PASS" if total <= EDGE_TARGET_MS else "FAIL"])
+    rows.append(
+        [
+            "app's maps: gain + change + mask",
+            f"{view}x{view}",
+            f"{total:.1f} ms",
+            "PASS" if total <= EDGE_TARGET_MS else "FAIL",
+        ]
+    )
     rows[-1][2] += f" (target <= {EDGE_TARGET_MS:.0f})"
     return rows
 
 
-def run_blur_path(model: MSSNet, x: torch.Tensor, window: tuple[int, int, int, int], steps: int,
-                  batch: int) -> tuple[torch.Tensor, float, float]:
+def run_blur_path(
+    model: MSSNet, x: torch.Tensor, window: tuple[int, int, int, int], steps: int, batch: int
+) -> tuple[torch.Tensor, float, float]:
     """(attribution, seconds, completeness gap relative to |f(x) - f(blurred)|)."""
     fn = edge_gain_objective(model, window)
     marks = []
     start = time.perf_counter()
-    attr, delta = blur_path_attribution(fn, x, n_steps=steps, internal_batch_size=batch, return_delta=True,
-                                        progress=lambda d, t: marks.append(d))
+    attr, delta = blur_path_attribution(
+        fn,
+        x,
+        n_steps=steps,
+        internal_batch_size=batch,
+        return_delta=True,
+        progress=lambda d, t: marks.append(d),
+    )
     seconds = time.perf_counter() - start
     assert marks and marks[-1] == steps, "progress callback was not called to the end"
     total = attr.sum().item() - delta.item()
@@ -184,7 +197,9 @@ def run_blur_path(model: MSSNet, x: torch.Tensor, window: tuple[int, int, int, i
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
     p.add_argument("--weights", default=None, help="trained MSSNet weights (default: the bundled file)")
     p.add_argument("--image", default=None, help="photograph to use (default: scikit-image's astronaut)")
     p.add_argument("--zoom", type=float, default=2.0, help="bicubic zoom factor of the input (default 2)")
@@ -204,55 +219,91 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--window {args.window} does not fit in --crop {args.crop}")
 
     photo = load_photo(args.image)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; image {photo.shape[1]}x{photo.shape[0]}, "
-          f"zoom x{args.zoom:g}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"image {photo.shape[1]}x{photo.shape[0]}, zoom x{args.zoom:g}"
+    )
 
     # (a) speed ------------------------------------------------------------------
     rows = bench_edges(photo, args.view, args.zoom, args.repeats)
     trained, about = load_trained(args.weights)
     model = trained if trained is not None else reinitialised(MSSNet(MSSNetConfig.preset("small")), args.seed)
+    model.to(memory_format=torch.channels_last)  # as mssnet.inference does; values unchanged
     x = torch.from_numpy(zoomed_crop(photo, args.crop, args.zoom)).permute(2, 0, 1)[None].contiguous()
     off = (args.crop - args.window) // 2
     window = (off, off, args.window, args.window)
     with torch.no_grad():
         attr_t, seconds, gap = run_blur_path(model, x, window, args.steps, args.batch)
     name = f"blur path, {args.steps} steps, edge gain"
-    rows.append([name, f"{args.window}x{args.window} in {args.crop}x{args.crop}",
-                 f"{seconds:.2f} s (target <= {BLUR_PATH_TARGET_S:.0f})",
-                 "PASS" if seconds <= BLUR_PATH_TARGET_S else "FAIL"])
+    rows.append(
+        [
+            name,
+            f"{args.window}x{args.window} in {args.crop}x{args.crop}",
+            f"{seconds:.2f} s (target <= {BLUR_PATH_TARGET_S:.0f})",
+            "PASS" if seconds <= BLUR_PATH_TARGET_S else "FAIL",
+        ]
+    )
     print_table("(a) speed", ["what", "size", "median time", "target"], rows)
-    print(f"blur-path completeness gap: {100 * gap:.2f} % of f(x) - f(blurred x) "
-          f"(weights: {'trained' if trained is not None else 'random'})")
+    print(
+        f"blur-path completeness gap: {100 * gap:.2f} % of f(x) - f(blurred x) "
+        f"(weights: {'trained' if trained is not None else 'random'})"
+    )
 
     # (b) randomisation sanity check ------------------------------------------------
     if trained is None:
-        print(f"\n(b) model-randomisation check skipped: no trained weights.\n    {about}\n"
-              "    Run again with --weights PATH (a .safetensors or original .pt MSSNet checkpoint).")
+        print(
+            f"\n(b) model-randomisation check skipped: no trained weights.\n    {about}\n"
+            "    Run again with --weights PATH (a .safetensors or original .pt MSSNet checkpoint)."
+        )
         return
-    random_model = reinitialised(trained, args.seed)
+    random_model = reinitialised(trained, args.seed).to(memory_format=torch.channels_last)
     mask = near_window(tuple(x.shape[-2:]), window, args.radius)
     rows = []
-    for label, build in [("edge gain", edge_gain_objective), ("correction energy", correction_energy_objective)]:
+    for label, build in [
+        ("edge gain", edge_gain_objective),
+        ("correction energy", correction_energy_objective),
+    ]:
         g_t = saliency(build(trained, window), x, abs=False)
         g_r = saliency(build(random_model, window), x, abs=False)
         rho, r = compare(g_t, g_r, mask)
         verdict = ("PASS" if abs(r) < SIGNED_TARGET else "FAIL") if label == "edge gain" else ""
-        rows.append([f"gradient, {label}", f"{rho:.3f}", f"{r:.3f}", verdict,
-                     f"{diffusion_index(g_t[0]):.1f} / {diffusion_index(g_r[0]):.1f}"])
+        rows.append(
+            [
+                f"gradient, {label}",
+                f"{rho:.3f}",
+                f"{r:.3f}",
+                verdict,
+                f"{diffusion_index(g_t[0]):.1f} / {diffusion_index(g_r[0]):.1f}",
+            ]
+        )
     with torch.no_grad():
         attr_r, _, _ = run_blur_path(random_model, x, window, args.steps, args.batch)
     rho, r = compare(attr_t, attr_r, mask)
-    rows.append([f"blur path ({args.steps} steps), edge gain", f"{rho:.3f}", f"{r:.3f}", "",
-                 f"{diffusion_index(attr_t[0]):.1f} / {diffusion_index(attr_r[0]):.1f}"])
+    rows.append(
+        [
+            f"blur path ({args.steps} steps), edge gain",
+            f"{rho:.3f}",
+            f"{r:.3f}",
+            "",
+            f"{diffusion_index(attr_t[0]):.1f} / {diffusion_index(attr_r[0]):.1f}",
+        ]
+    )
     print_table(
         f"(b) trained ({about}) vs re-initialised weights (seed {args.seed}); "
         f"{args.crop}x{args.crop} crop, window {window}, near = within {args.radius} px",
-        ["attribution", "Spearman |attr| (crop)", "Pearson signed (near)",
-         f"target |r| < {SIGNED_TARGET}", "DI trained / random"],
+        [
+            "attribution",
+            "Spearman |attr| (crop)",
+            "Pearson signed (near)",
+            f"target |r| < {SIGNED_TARGET}",
+            "DI trained / random",
+        ],
         rows,
     )
-    print("High Spearman with low signed Pearson: both weight sets concentrate on the window (an\n"
-          "architecture prior), but the direction of the influence is what training changed.")
+    print(
+        "High Spearman with low signed Pearson: both weight sets concentrate on the window (an\n"
+        "architecture prior), but the direction of the influence is what training changed."
+    )
 
 
 if __name__ == "__main__":

@@ -85,12 +85,15 @@ def _check_positive_int(value: object, name: str) -> int:
 # ---------------------------------------------------------------------- gradients
 def _eval_and_grad(fn: Objective, points: Tensor) -> tuple[Tensor, Tensor]:
     """Gradient of ``fn`` at ``points: (N, ...)`` -> (values (N,), grads (N, ...))."""
-    xi = points.detach().requires_grad_(True)
-    with torch.enable_grad():
+    # works inside torch.no_grad() and torch.inference_mode() callers too
+    with torch.inference_mode(False), torch.enable_grad():
+        xi = points.detach().clone().requires_grad_(True)
         out = fn(xi)
         if not isinstance(out, Tensor) or out.shape != (points.shape[0],):
             got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            raise ValueError(f"fn must return one scalar per batch item, shape ({points.shape[0]},); got {got}")
+            raise ValueError(
+                f"fn must return one scalar per batch item, shape ({points.shape[0]},); got {got}"
+            )
         if not out.requires_grad:
             raise ValueError("fn's output does not depend differentiably on its input")
         (grad,) = torch.autograd.grad(out.sum(), xi)
@@ -114,8 +117,8 @@ def _batched_grads(
 
 
 def _no_grad_eval(fn: Objective, x: Tensor) -> Tensor:
-    with torch.no_grad():
-        return fn(x).detach()
+    with torch.inference_mode(False), torch.no_grad():
+        return fn(x.clone()).detach()
 
 
 # ------------------------------------------------------------------------ methods
@@ -154,7 +157,7 @@ def smoothgrad(
     noise = torch.randn((n, *x.shape), generator=gen, device=x.device, dtype=x.dtype)  # (n, B, C, H, W)
     points = (x.unsqueeze(0) + sigma * noise).flatten(0, 1)  # (n*B, C, H, W)
     _, grads = _batched_grads(fn, points, internal_batch_size or x.shape[0], progress)
-    grad = grads.view(n, *x.shape).mean(0)  # (B, C, H, W)
+    grad = grads.reshape(n, *x.shape).mean(0)  # (B, C, H, W)
     return grad.abs() if abs else grad
 
 
@@ -206,7 +209,9 @@ def integrated_gradients(
         try:
             baseline = baseline.detach().to(x).expand_as(x)
         except RuntimeError as err:
-            raise ValueError(f"baseline {tuple(baseline.shape)} does not broadcast to x {tuple(x.shape)}") from err
+            raise ValueError(
+                f"baseline {tuple(baseline.shape)} does not broadcast to x {tuple(x.shape)}"
+            ) from err
     else:
         raise TypeError(f"baseline must be None, a number or a tensor; got {type(baseline).__name__}")
     alphas, weights = _quadrature(method, n_steps)
@@ -214,7 +219,7 @@ def integrated_gradients(
     points = (baseline.unsqueeze(0) + a * (x - baseline).unsqueeze(0)).flatten(0, 1)  # (n*B, C, H, W)
     _, grads = _batched_grads(fn, points, internal_batch_size or x.shape[0], progress)
     w = torch.tensor(weights, dtype=x.dtype, device=x.device).view_as(a)
-    avg_grad = (grads.view(n_steps, *x.shape) * w).sum(0)  # (B, C, H, W)
+    avg_grad = (grads.reshape(n_steps, *x.shape) * w).sum(0)  # (B, C, H, W)
     attr = (x - baseline) * avg_grad
     if not return_delta:
         return attr
@@ -286,9 +291,11 @@ def blur_path_attribution(
     if method == "right":
         points = edges[1:]
     else:
-        points = torch.stack([gaussian_blur(x, (1 - a) * sigma, radius) for a in (alphas[:-1] + alphas[1:]) / 2])
+        points = torch.stack(
+            [gaussian_blur(x, (1 - a) * sigma, radius) for a in (alphas[:-1] + alphas[1:]) / 2]
+        )
     _, grads = _batched_grads(fn, points.flatten(0, 1), internal_batch_size or x.shape[0], progress)
-    attr = (grads.view_as(steps) * steps).sum(0)  # (B, C, H, W)
+    attr = (grads.reshape(steps.shape) * steps).sum(0)  # (B, C, H, W)
     if not return_delta:
         return attr
     gap = _no_grad_eval(fn, x) - _no_grad_eval(fn, edges[0])
@@ -356,6 +363,7 @@ def _final_output(model: nn.Module, x: Tensor, multiple: int = 16) -> Tensor:
 
     x: (B, 3, H, W) -> (B, 3, H, W). Reflect padding where the image is large
     enough, replicate otherwise (reflect cannot pad by more than the size - 1).
+    The input goes in as ``channels_last`` (faster on CPU, as in ``mssnet.inference``).
     """
     h, w = x.shape[-2:]
     ph, pw = -h % multiple, -w % multiple
@@ -367,7 +375,7 @@ def _final_output(model: nn.Module, x: Tensor, multiple: int = 16) -> Tensor:
         x = x.to(device=p.device, dtype=p.dtype)
     except StopIteration:
         pass
-    out = model(x, all_stages=False)  # (B, 3, H + ph, W + pw)
+    out = model(x.contiguous(memory_format=torch.channels_last), all_stages=False)  # (B, 3, H + ph, W + pw)
     return out[..., :h, :w]
 
 

@@ -163,7 +163,7 @@ def sharpening_map(before: Image, after: Image) -> Image:
     diff = _check_array(after, "after") - _check_array(before, "before")
     if diff.ndim == 2:
         return np.abs(diff)
-    return np.sqrt((diff * diff).sum(axis=2))  # (H, W)
+    return np.sqrt(np.einsum("hwc,hwc->hw", diff, diff))  # (H, W)
 
 
 def mean_edge_energy(image: Image) -> float | Tensor:

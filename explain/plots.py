@@ -175,7 +175,9 @@ def plot_stage_gallery(stages: Sequence[Image], names: Sequence[str] | None = No
         raise ValueError(f"need one name per stage; got {len(names)} names for {len(stages)} stages")
     imgs = [_to_numpy(s, f"stages[{i}]") for i, s in enumerate(stages)]
     h, w = imgs[-1].shape[:2]
-    imgs = [i if i.shape[:2] == (h, w) else cv2.resize(i, (w, h), interpolation=cv2.INTER_LINEAR) for i in imgs]
+    imgs = [
+        i if i.shape[:2] == (h, w) else cv2.resize(i, (w, h), interpolation=cv2.INTER_LINEAR) for i in imgs
+    ]
     maps = [edge_magnitude(np.clip(i, 0, 1)) for i in imgs]
     vmax = float(max(np.percentile(m, 99.5) for m in maps)) or 1e-12
     cols = min(3, len(maps))

@@ -62,7 +62,9 @@ def test_saliency_of_linear_model_is_abs_weights():
 def test_ig_on_linear_fn_is_exact(method):
     w = torch.randn(1, 3, 5, 5, dtype=torch.float64)
     x, base = torch.rand(2, 3, 5, 5, dtype=torch.float64), torch.rand(1, 3, 5, 5, dtype=torch.float64)
-    attr, delta = integrated_gradients(linear_fn(w), x, baseline=base, n_steps=7, method=method, return_delta=True)
+    attr, delta = integrated_gradients(
+        linear_fn(w), x, baseline=base, n_steps=7, method=method, return_delta=True
+    )
     assert attr.shape == x.shape
     assert torch.allclose(attr, (x - base) * w)
     assert delta.shape == (2,) and delta.abs().max() < 1e-10
@@ -74,7 +76,12 @@ def test_ig_completeness_on_mssnet_small(small_net):
     fn = edge_gain_objective(small_net, (8, 8, 16, 16))
     calls = []
     attr, delta = integrated_gradients(
-        fn, x, n_steps=32, internal_batch_size=32, return_delta=True, progress=lambda d, t: calls.append((d, t))
+        fn,
+        x,
+        n_steps=32,
+        internal_batch_size=32,
+        return_delta=True,
+        progress=lambda d, t: calls.append((d, t)),
     )
     gap = fn(x) - fn(torch.zeros_like(x))
     assert attr.shape == x.shape
@@ -167,3 +174,12 @@ def test_bad_inputs_raise(tiny_net):
         edge_gain_objective(tiny_net, (10, 0, 8, 8))(torch.rand(1, 3, 16, 16))
     with pytest.raises(ValueError):
         diffusion_index(np.zeros((2, 2, 2, 2, 2)))
+
+
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+def test_works_inside_no_grad_callers(context, tiny_net):
+    fn = correction_energy_objective(tiny_net, (2, 2, 8, 8))
+    with context():
+        x = torch.rand(1, 3, 16, 16)
+        attr, delta = integrated_gradients(fn, x, n_steps=2, return_delta=True)
+    assert attr.shape == x.shape and torch.isfinite(attr).all() and delta.shape == (1,)

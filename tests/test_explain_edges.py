@@ -52,7 +52,9 @@ def test_numpy_and_torch_agree():
     a = edge_magnitude(img)
     t = edge_magnitude(torch.from_numpy(img).permute(2, 0, 1)[None])  # (1, 1, H, W)
     np.testing.assert_allclose(a, t[0, 0].numpy(), atol=1e-5)
-    np.testing.assert_allclose(luminance(img), luminance(torch.from_numpy(img).permute(2, 0, 1))[0], atol=1e-6)
+    np.testing.assert_allclose(
+        luminance(img), luminance(torch.from_numpy(img).permute(2, 0, 1))[0], atol=1e-6
+    )
 
 
 def test_uint8_is_scaled():
@@ -83,8 +85,10 @@ def test_edge_gain_and_sharpening_map():
     change = sharpening_map(before, after)
     assert change.shape == (2, 1, 4, 5)
     assert change[0, 0, 1, 2] == pytest.approx(5.0) and change.sum() == pytest.approx(10.0)
-    np.testing.assert_allclose(sharpening_map(before[0].permute(1, 2, 0).numpy(), after[0].permute(1, 2, 0).numpy()),
-                               change[0, 0].numpy())
+    np.testing.assert_allclose(
+        sharpening_map(before[0].permute(1, 2, 0).numpy(), after[0].permute(1, 2, 0).numpy()),
+        change[0, 0].numpy(),
+    )
 
 
 def test_mean_edge_energy_shapes():

@@ -17,9 +17,22 @@ def test_lesson_has_all_required_links_and_no_others():
 def test_lesson_covers_task_workflow_papers_and_caveats():
     text = lesson_markdown()
     lower = text.lower()
-    for needle in ["bicubic", "half resolution, 1 stage", "pixel-unshuffled, 2 stages",
-                   "full resolution, 3 stages", "correction", "input + correction", "what the maps can and cannot tell",
-                   "randomisation", "saliency", "gopro", "featsharp", "imagenet-hard", "2502.16025", "2404.18772",
-                   "2304.05538"]:
+    for needle in [
+        "bicubic",
+        "half resolution, 1 stage",
+        "pixel-unshuffled, 2 stages",
+        "full resolution, 3 stages",
+        "correction",
+        "input + correction",
+        "what the maps can and cannot tell",
+        "randomisation",
+        "saliency",
+        "gopro",
+        "featsharp",
+        "imagenet-hard",
+        "2502.16025",
+        "2404.18772",
+        "2304.05538",
+    ]:
         assert needle in lower, needle
     assert text.startswith("# ")

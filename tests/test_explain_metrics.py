@@ -35,7 +35,9 @@ def test_psnr_and_ssim_match_skimage(pair, shave):
     ya, yb = rgb_to_y(a), rgb_to_y(b)
     if shave:
         ya, yb = ya[shave:-shave, shave:-shave], yb[shave:-shave, shave:-shave]
-    assert psnr_y(a, b, shave=shave) == pytest.approx(peak_signal_noise_ratio(ya, yb, data_range=255), abs=1e-3)
+    assert psnr_y(a, b, shave=shave) == pytest.approx(
+        peak_signal_noise_ratio(ya, yb, data_range=255), abs=1e-3
+    )
     assert ssim_y(a, b, shave=shave) == pytest.approx(_sk_ssim(ya, yb), abs=1e-3)
 
 
