@@ -235,7 +235,7 @@ def _forward_tiled(
         window = (..., slice(top, top + th), slice(left, left + tw))
         outs = _forward(model, x[window].to(device), precision, stages)  # [(B, 3, th, tw)]
         acc = acc or [torch.zeros(o.shape[:2] + (hp, wp), device=x.device) for o in outs]
-        for a, o in zip(acc, outs):
+        for a, o in zip(acc, outs, strict=True):
             a[window] += w * o.to(x.device)
         weight_sum[window] += w
         if progress is not None:

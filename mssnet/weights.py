@@ -49,8 +49,9 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "mssnet-small-zoom.safetensors"
 #: File name endings that :func:`list_weights` reports.
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
 
-# Entries of a checkpoint dict that may hold the state dict, in order of preference.
-_STATE_DICT_ENTRIES = ("model_state_dict", "state_dict", "model", "params")
+# Entries of a checkpoint dict that may hold the state dict, in order of preference
+# (``ema`` first: a training checkpoint of ours scores and exports its EMA weights).
+_STATE_DICT_ENTRIES = ("ema", "model_state_dict", "state_dict", "model", "params")
 # Prefixes added by DataParallel / DistributedDataParallel and by torch.compile.
 _PREFIXES = ("module.", "_orig_mod.")
 # Keys whose shapes give the widths: (wf, 12, 3, 3), (wf + scale, wf, 1, 1), (wf + scale + vscale, ...).

@@ -103,6 +103,13 @@ def test_training_checkpoint_entries(tmp_path, tiny_model, entry):
     assert _same_weights(load_model(path), tiny_model)
 
 
+def test_training_checkpoint_prefers_ema(tmp_path, tiny_model):
+    path = tmp_path / "last.pt"
+    other = {k: torch.zeros_like(v) for k, v in tiny_model.state_dict().items()}
+    torch.save({"model": other, "ema": tiny_model.state_dict(), "step": 3}, path)
+    assert _same_weights(load_model(path), tiny_model)
+
+
 def test_compiled_model_prefix(tmp_path, tiny_model):
     path = tmp_path / "compiled.pt"
     torch.save({"model": {"_orig_mod." + k: v for k, v in tiny_model.state_dict().items()}}, path)
