@@ -9,10 +9,11 @@ import torch
 
 from mssnet.model import PRESETS, MSSNet, MSSNetConfig
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-KEYS = SHARED / "mssnet_official_keys.json"
-FIXTURE = SHARED / "fixtures" / "mssnet_reference.npz"
-needs_shared = pytest.mark.skipif(not KEYS.exists(), reason="reference data in ../shared not present")
+# Reference data of the original MSSNet (parameter manifest and outputs for closed-form
+# weights); see tests/data/README.md.
+DATA = Path(__file__).resolve().parent / "data"
+KEYS = DATA / "mssnet_official_keys.json"
+FIXTURE = DATA / "mssnet_reference.npz"
 
 
 def closed_form_state_dict(keys: dict[str, list[int]]) -> dict[str, torch.Tensor]:
@@ -25,7 +26,6 @@ def closed_form_state_dict(keys: dict[str, list[int]]) -> dict[str, torch.Tensor
     return sd
 
 
-@needs_shared
 @pytest.mark.parametrize("preset", ["small", "base", "large"])
 def test_state_dict_matches_original(preset):
     ref = json.loads(KEYS.read_text())["configs"][preset]
@@ -37,7 +37,6 @@ def test_state_dict_matches_original(preset):
     assert sum(p.numel() for p in model.parameters()) == ref["num_params"]
 
 
-@needs_shared
 def test_outputs_match_original():
     keys = json.loads(KEYS.read_text())["configs"]["small"]["keys"]
     ref = np.load(FIXTURE)
