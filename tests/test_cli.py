@@ -20,15 +20,6 @@ from mssnet.weights import save_safetensors
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny forwards: one intra-op thread avoids OpenMP spin-waits on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _write(path: Path, w: int = 24, h: int = 20, mode: str = "RGB", seed: int = 0) -> Path:
     channels = {"RGB": 3, "RGBA": 4}[mode]
     pixels = np.random.default_rng(seed).integers(0, 256, (h, w, channels), dtype=np.uint8)

@@ -18,15 +18,6 @@ from explain import (
 from mssnet.model import MSSNet, MSSNetConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a busy 2-core machine, 2 threads can be 10x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def tiny_net():
     torch.manual_seed(0)

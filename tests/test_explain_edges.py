@@ -7,15 +7,6 @@ import torch
 from explain import edge_gain, edge_magnitude, edge_mask, luminance, mean_edge_energy, sharpening_map
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a busy 2-core machine, 2 threads can be 10x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def step_image(h=6, w=8, col=4):
     """Gray (H, W) image: 0 left of ``col``, 1 from ``col`` on."""
     img = np.zeros((h, w), np.float32)

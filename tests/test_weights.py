@@ -23,16 +23,7 @@ from mssnet.weights import (
 )
 
 TINY = MSSNetConfig(4, 4, 4)  # a custom width: fast to build and run
-OFFICIAL_KEYS = Path("/work/shared/mssnet_official_keys.json")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny forwards: one intra-op thread avoids OpenMP spin-waits on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+OFFICIAL_KEYS = Path(__file__).resolve().parent / "data" / "mssnet_official_keys.json"
 
 
 @pytest.fixture(scope="module")
