@@ -25,10 +25,8 @@ by ``--zoom`` with bicubic interpolation, as the app does.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -36,6 +34,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_seconds
 
 from explain import (
     blur_path_attribution,
@@ -56,17 +56,6 @@ SIGNED_TARGET = 0.3
 
 
 # ------------------------------------------------------------------------ helpers
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def load_photo(path: str | None) -> np.ndarray:
     """(H, W, 3) float32 RGB in [0, 1]."""
     if path is None:

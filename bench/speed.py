@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import functools
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -32,19 +31,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_seconds
+
 from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
 from mssnet.model import MSSNet, MSSNetConfig
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def test_image(side: int, seed: int = 0) -> np.ndarray:

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from torch import Tensor
 
+from ._tensors import single_image
+
 __all__ = ["psnr_y", "rgb_to_y", "ssim_y"]
 
 Image = Tensor | np.ndarray
@@ -28,11 +30,7 @@ _Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
 def _to_hwc(image: object, name: str) -> np.ndarray:
     """-> float64 (H, W, 3) in [0, 1]."""
     if isinstance(image, Tensor):
-        t = image.detach()
-        if t.ndim == 4:
-            if t.shape[0] != 1:
-                raise ValueError(f"{name}: metrics take one image; got a batch of {t.shape[0]}")
-            t = t[0]
+        t = single_image(image, f"{name}: metrics take")
         if t.ndim != 3 or t.shape[0] not in (1, 3):
             raise ValueError(f"{name} must be (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}")
         arr = t.double().cpu().numpy().transpose(1, 2, 0)

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from ._tensors import single_image
 from .edges import edge_magnitude, luminance
 from .spectrum import radial_power_spectrum
 
@@ -44,11 +45,7 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
 def _to_numpy(image: object, name: str) -> np.ndarray:
     """One image -> float32 (H, W, 3) or (H, W) numpy array."""
     if isinstance(image, Tensor):
-        t = image.detach()
-        if t.ndim == 4:
-            if t.shape[0] != 1:
-                raise ValueError(f"{name}: plots take one image; got a batch of {t.shape[0]}")
-            t = t[0]
+        t = single_image(image, f"{name}: plots take")
         if t.ndim == 3:
             if t.shape[0] not in (1, 3):
                 raise ValueError(f"{name} must be (3, H, W) or (1, H, W); got {tuple(image.shape)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
+from ._tensors import single_image
 from .edges import luminance
 
 __all__ = ["radial_power_spectrum"]
@@ -18,11 +19,7 @@ __all__ = ["radial_power_spectrum"]
 def _to_luminance(image: Tensor | np.ndarray) -> np.ndarray:
     """One image -> (H, W) float64 luminance."""
     if isinstance(image, Tensor):
-        t = image.detach()
-        if t.ndim == 4:
-            if t.shape[0] != 1:
-                raise ValueError(f"radial_power_spectrum takes one image; got a batch of {t.shape[0]}")
-            t = t[0]
+        t = single_image(image, "radial_power_spectrum takes")
         if t.ndim != 3:
             raise ValueError(f"image must be (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}")
         image = t.float().cpu().numpy().transpose(1, 2, 0)  # (H, W, C)
