@@ -50,6 +50,7 @@ __all__ = [
     "resolve_precision",
     "sharpen",
     "sharpen_tensor",
+    "tile_count",
 ]
 
 #: MSSNet needs H and W divisible by this.
@@ -244,6 +245,24 @@ def _forward_tiled(
     return [a / weight_sum for a in acc]
 
 
+def _tiling(hp: int, wp: int, tile: int | None, overlap: int | None) -> tuple[int, int]:
+    """The tile side and overlap used for a padded (hp, wp) image (defaults resolved)."""
+    if tile is None:
+        tile = max(hp, wp) if hp * wp <= WHOLE_IMAGE_PIXELS else DEFAULT_TILE
+    if overlap is None:
+        overlap = min(DEFAULT_OVERLAP, tile // 2 // MULTIPLE * MULTIPLE)
+    return tile, min(overlap, tile - MULTIPLE)  # an explicit overlap with an automatic tile
+
+
+def tile_count(height: int, width: int, tile: int | None = None, overlap: int | None = None) -> int:
+    """How many tiles :func:`sharpen_tensor` runs for an (height, width) image: the
+    ``total`` its ``progress`` callback reports."""
+    _check_tiling(tile, overlap)
+    hp, wp = (max(1, int(n)) + -max(1, int(n)) % MULTIPLE for n in (height, width))
+    tile, overlap = _tiling(hp, wp, tile, overlap)
+    return len(_tile_layout(hp, tile, overlap)[1]) * len(_tile_layout(wp, tile, overlap)[1])
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -312,12 +331,7 @@ def sharpen_tensor(
     _weights_to_channels_last(model)  # outside inference_mode: the weights must stay usable for autograd
     with torch.inference_mode():
         padded = _pad_to_multiple(x.float())  # (B, 3, Hp, Wp)
-        hp, wp = padded.shape[-2:]
-        if tile is None:
-            tile = max(hp, wp) if hp * wp <= WHOLE_IMAGE_PIXELS else DEFAULT_TILE
-        if overlap is None:
-            overlap = min(DEFAULT_OVERLAP, tile // 2 // MULTIPLE * MULTIPLE)
-        overlap = min(overlap, tile - MULTIPLE)  # an explicit overlap with an automatic tile
+        tile, overlap = _tiling(*padded.shape[-2:], tile, overlap)
         outs = _forward_tiled(model, padded, device, precision, stages, tile, overlap, progress)
     outs = [o[..., :h, :w].clamp(0.0, 1.0) for o in outs]  # (B, 3, H, W); outside inference_mode:
     # the results are ordinary tensors that autograd code (explain/) may use

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-__all__ = ["ZoomResult", "zoom", "source_rect", "MIN_FACTOR", "MAX_FACTOR"]
+__all__ = ["ZoomResult", "zoom", "resample", "source_rect", "MIN_FACTOR", "MAX_FACTOR"]
 
 MIN_FACTOR = 1.0
 MAX_FACTOR = 8.0
@@ -73,6 +73,22 @@ def source_rect(
     return clamp(cx, rw, width), clamp(cy, rh, height), rw, rh
 
 
+def resample(
+    image: np.ndarray, x0: float, y0: float, factor: float, size: tuple[int, int]
+) -> np.ndarray:
+    """Bicubic view of ``image`` (H, W[, C]) starting at source point ``(x0, y0)``.
+
+    Output pixel ``(u, v)`` of the ``size = (w, h)`` result shows the source point
+    ``(x0 + (u + 0.5)/factor, y0 + (v + 0.5)/factor)`` (pixel centres at integer + 0.5);
+    outside the image the border pixels repeat. -> (h, w[, C]), the input's dtype.
+    """
+    # OpenCV's inverse map works on pixel indices: x_src = u/f + (x0 + 0.5/f - 0.5)
+    inv = np.array([[1 / factor, 0, x0 + 0.5 / factor - 0.5],
+                    [0, 1 / factor, y0 + 0.5 / factor - 0.5]], dtype=np.float64)
+    return cv2.warpAffine(image, inv, (int(size[0]), int(size[1])), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def zoom(
     image: np.ndarray,
     factor: float,
@@ -106,13 +122,7 @@ def zoom(
         if vw < 1 or vh < 1:
             raise ValueError(f"viewport must be (w, h) ≥ 1 px; got {viewport}")
         rect = source_rect((width, height), factor, (vw, vh), center)
-        x0, y0 = rect[0], rect[1]
-        # output pixel centre (u + 0.5) maps to source (x0 + (u + 0.5)/f); OpenCV's
-        # inverse map works on pixel indices: x_src = u/f + (x0 + 0.5/f - 0.5)
-        inv = np.array([[1 / factor, 0, x0 + 0.5 / factor - 0.5],
-                        [0, 1 / factor, y0 + 0.5 / factor - 0.5]], dtype=np.float64)
-        view = cv2.warpAffine(src, inv, (vw, vh), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)
+        view = resample(src, rect[0], rect[1], factor, (vw, vh))
     if squeeze:
         view = view[..., None]
     return ZoomResult(view, rect)

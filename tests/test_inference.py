@@ -7,27 +7,11 @@ import itertools
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
+from fakes import Identity
 
 from mssnet import inference
 from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
 from mssnet.model import MSSNet, MSSNetConfig
-
-
-class Identity(nn.Module):
-    """Stands in for MSSNet: returns its input (stage 1 at half resolution) and records it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[torch.Tensor] = []
-
-    def forward(self, x: torch.Tensor, all_stages: bool = True):
-        assert x.shape[-2] % 16 == 0 and x.shape[-1] % 16 == 0, x.shape
-        self.seen.append(x.clone())
-        if not all_stages:
-            return x
-        return [F.avg_pool2d(x, 2)] + [x] * 5
 
 
 @pytest.fixture(scope="module")
