@@ -48,6 +48,7 @@ from matplotlib.figure import Figure
 import explain
 import mssnet
 from mssnet import degrade
+from mssnet.pipeline import zoom_sharpen_image, zoom_sharpen_view, zoom_steps
 from mssnet.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
 
 ROOT = Path(__file__).resolve().parent
@@ -116,13 +117,17 @@ class View:
     rect: tuple[float, float, float, float]
     bicubic: np.ndarray
     sharpened: np.ndarray
-    stages: list[np.ndarray]  # six uint8 (vh, vw, 3)
+    model_input: np.ndarray  # the last MSSNet step's input (``bicubic`` itself for zooms up to ×2)
+    steps: tuple[float, ...]  # zoom step factors (mssnet.pipeline)
+    stages: list[np.ndarray]  # six uint8 (vh, vw, 3), the last step's
     seconds: dict[str, float]
     maps: dict[str, str] = field(default_factory=dict)  # rendered heat maps (PNG paths), filled lazily
 
     @property
     def nbytes(self) -> int:
-        return self.bicubic.nbytes + self.sharpened.nbytes + sum(s.nbytes for s in self.stages) + 4 * 2**20
+        extra = 0 if self.model_input is self.bicubic else self.model_input.nbytes
+        return (self.bicubic.nbytes + self.sharpened.nbytes + extra + sum(s.nbytes for s in self.stages)
+                + 4 * 2**20)
 
 
 class ResultCache:
@@ -216,6 +221,12 @@ def fig_png(fig: Figure) -> str:
 
 def fmt_seconds(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _steps_phrase(zoom: float) -> str:
+    """'in one step' or 'in 2 steps of ×2.00 (bicubic + MSSNet each)'."""
+    steps = zoom_steps(zoom)
+    return "in one step" if len(steps) == 1 else f"in {len(steps)} steps of ×{steps[0]:.2f} (bicubic + MSSNet each)"
 
 
 def _clip_view(image: np.ndarray) -> np.ndarray:
@@ -459,13 +470,13 @@ class Studio:
             return view, True
         net = self.model(model)
         t0 = time.perf_counter()
-        result = mssnet.zoom(source.rgb, zoom, center=center, viewport=(viewport, viewport))
-        bicubic = _clip_view(result.view)
+        bicubic = _clip_view(mssnet.zoom(source.rgb, zoom, center=center, viewport=(viewport, viewport)).view)
         t1 = time.perf_counter()
-        sharpened, stages = mssnet.sharpen(net, bicubic, stages=True)
+        result = zoom_sharpen_view(net, source.rgb, zoom, (viewport, viewport), center, stages=True)
         t2 = time.perf_counter()
-        view = View(source.key, model, zoom, viewport, result.rect, bicubic, sharpened,
-                    [to_u8(s) for s in stages], {"bicubic zoom": t1 - t0, "MSSNet": t2 - t1})
+        model_input = bicubic if result.model_input is result.bicubic else result.model_input
+        view = View(source.key, model, zoom, viewport, result.rect, bicubic, result.sharpened, model_input,
+                    result.steps, [to_u8(s) for s in result.stages], {"bicubic zoom": t1 - t0, "MSSNet": t2 - t1})
         self.cache.put(key, view)
         return view, False
 
@@ -474,6 +485,8 @@ class Studio:
         """The time line under the controls: each step of this view (heat maps once drawn)."""
         parts = [f"bicubic zoom {fmt_seconds(view.seconds['bicubic zoom'])}"]
         mss = fmt_seconds(view.seconds["MSSNet"])
+        if len(view.steps) > 1:
+            mss += f" ({len(view.steps)} steps of ×{view.steps[0]:.2f})"
         parts.append(f"MSSNet 0 ms (cached; computed in {mss})" if cached else f"MSSNet {mss}")
         if "heat maps" in view.seconds:
             parts.append(f"heat maps {fmt_seconds(view.seconds['heat maps'])}")
@@ -603,9 +616,9 @@ class Studio:
             raise gr.Error(f"Unknown method {html.escape(str(method))}.", print_exception=False)
         t0 = time.perf_counter()
         win = self._window(view, window, side)
-        crop = min(ATTR_CROP, *view.bicubic.shape[:2])
+        crop = min(ATTR_CROP, *view.model_input.shape[:2])
         cx0, cy0 = self._crop_origin(view, win, crop)
-        patch = view.bicubic[cy0:cy0 + crop, cx0:cx0 + crop]  # (crop, crop, 3)
+        patch = view.model_input[cy0:cy0 + crop, cx0:cx0 + crop]  # (crop, crop, 3): what the last step saw
         local = (win[0] - cx0, win[1] - cy0, win[2], win[3])  # window inside the crop
         x = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None]  # (1, 3, crop, crop)
         net = self.model(view.model)
@@ -637,9 +650,11 @@ class Studio:
         else:
             meaning = ("the attribution is **widely spread** over the crop: MSSNet drew on context far from "
                        "the window, which its coarse-to-fine, multi-scale design makes possible.")
+        last = (f" (the last of {len(view.steps)} zoom steps: the bicubic enlargement of the previous step's "
+                "result)" if len(view.steps) > 1 else " (the bicubic view)")
         text = (f"**Diffusion Index {di:.1f}** (0 = a few pixels, 100 = evenly everywhere): {meaning}  \n"
                 f"Explained quantity: edge strength MSSNet *added* inside the {win[2]}×{win[3]} px window "
-                f"(sum of Sobel gain {gain:+.3f}). The map shows which pixels of the bicubic input, in a "
+                f"(sum of Sobel gain {gain:+.3f}). The map shows which pixels of MSSNet's input{last}, in a "
                 f"{crop}×{crop} px crop around the window, pushed that number up or down; bright = strong "
                 f"influence.  \nTime: {method}, {steps if method != ATTR_METHODS[1] else 1} gradient step(s): "
                 f"{fmt_seconds(seconds)}")
@@ -654,14 +669,18 @@ class Studio:
         t0 = time.perf_counter()
         fig = explain.plot_stage_gallery(view.stages, mssnet.STAGE_NAMES)
         image = fig_png(fig)
-        base = explain.mean_edge_energy(view.bicubic)
-        rows = ["| output | mean edge energy | vs bicubic input |", "| --- | ---: | ---: |",
-                f"| bicubic input | {base:.4f} | |"]
+        base = explain.mean_edge_energy(view.model_input)
+        stepped = len(view.steps) > 1
+        rows = ["| output | mean edge energy | vs MSSNet's input |", "| --- | ---: | ---: |",
+                f"| input ({'last step' if stepped else 'bicubic view'}) | {base:.4f} | |"]
         for name, stage in zip(mssnet.STAGE_NAMES, view.stages, strict=True):
             energy = explain.mean_edge_energy(stage)
             ratio = f"{energy / base:.2f}×" if base > 0 else ""
             rows.append(f"| {name} | {energy:.4f} | {ratio} |")
-        text = ("Each stage adds a correction to the blurry input; the coarse stage fixes the large "
+        steps = (f"This ×{view.zoom:.2f} zoom ran in {len(view.steps)} steps of ×{view.steps[0]:.2f}; the "
+                 "stages shown are the last step's, whose input is the bicubic enlargement of the previous "
+                 "step's sharpened image.  \n" if stepped else "")
+        text = (steps + "Each stage adds a correction to the blurry input; the coarse stage fixes the large "
                 "edges at half resolution, the later stages add finer and finer detail.  \n\n"
                 + "\n".join(rows) + f"\n\nTime: figure {fmt_seconds(time.perf_counter() - t0)}")
         return image, text
@@ -713,12 +732,12 @@ class Studio:
             truth = source.rgb[y0:y0 + ch, x0:x0 + cw]
             t0 = time.perf_counter()
             x = torch.from_numpy(np.ascontiguousarray(truth)).permute(2, 0, 1)[None]  # (1, 3, ch, cw)
-            blurred = degrade.zoom_blur(x, zoom)
+            small = degrade.shrink(x, zoom)  # what the screen would hold at this zoom
+            bic = degrade.enlarge(small, (ch, cw))[0].permute(1, 2, 0).numpy()
             progress(0.2, desc="MSSNet")
-            sharp = mssnet.sharpen_tensor(self.model(model), blurred)
+            small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
+            out = zoom_sharpen_image(self.model(model), small, zoom, size=(cw, ch))
             seconds = time.perf_counter() - t0
-            bic = blurred[0].permute(1, 2, 0).numpy()
-            out = sharp[0].permute(1, 2, 0).numpy()
             shave = min(int(math.ceil(zoom)), (min(cw, ch) - 12) // 2)
             psnr = (explain.psnr_y(bic, truth, shave), explain.psnr_y(out, truth, shave))
             ssim = (explain.ssim_y(bic, truth, shave), explain.ssim_y(out, truth, shave))
@@ -727,7 +746,8 @@ class Studio:
             spectrum = fig_png(explain.plot_spectrum(bic, out, original=truth, factor=zoom))
         verdict = "closer to" if psnr[1] > psnr[0] else "further from"
         text = (f"The {cw}×{ch} px crop around the zoom centre is the **ground truth**. It was shrunk "
-                f"×{zoom:.2f} and enlarged back with bicubic (the blur of zooming), then MSSNet sharpened it. "
+                f"×{zoom:.2f} and enlarged back with bicubic (the blur of zooming); MSSNet enlarged and sharpened "
+                f"it {_steps_phrase(zoom)}. "
                 f"MSSNet's result is **{verdict}** the truth than bicubic.\n\n"
                 "| | PSNR (Y) | SSIM (Y) |\n| --- | ---: | ---: |\n"
                 f"| bicubic | {psnr[0]:.2f} dB | {ssim[0]:.4f} |\n"
@@ -754,9 +774,7 @@ class Studio:
                 f"is {MAX_DOWNLOAD_PIXELS / 1e6:.1f} MP. Lower the zoom, or use the command line: "
                 f"python -m mssnet zoom IMAGE -o OUT.png --zoom {zoom:g}"
             )
-        net = self.model(model)
-        big = _clip_view(mssnet.zoom(source.rgb, zoom).view)
-        sharp = mssnet.sharpen(net, big, progress=progress)
+        sharp = zoom_sharpen_image(self.model(model), source.rgb, zoom, progress=progress)
         alpha = None
         if source.alpha is not None:
             alpha = np.clip(mssnet.zoom(source.alpha, zoom).view, 0.0, 1.0)
@@ -809,6 +827,7 @@ class Studio:
             "zoom": view.zoom,
             "viewport": view.viewport,
             "model": view.model,
+            "steps": [round(v, 4) for v in view.steps],
             "seconds": {k: round(v, 4) for k, v in view.seconds.items()},
             "cached": cached,
             "edge_energy": {"bicubic": explain.mean_edge_energy(view.bicubic),

@@ -4,7 +4,9 @@
     python -m mssnet sharpen INPUT -o OUTPUT
 
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)`` (bicubic, or
-Lanczos) and, with the default ``--method mssnet``, sharpens the result; ``sharpen``
+Lanczos) and, with the default ``--method mssnet``, sharpens the result; zooms above
+``--max-step`` (default 2) go in equal steps, each enlarged and sharpened (see
+:mod:`mssnet.pipeline`); ``sharpen``
 runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
 jpeg, bmp, tif, tiff, webp) is written under the same name into the folder OUTPUT,
 with the model loaded once. Alpha is kept (resized with the same interpolation,
@@ -30,6 +32,7 @@ from tqdm import tqdm
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
+from .pipeline import MAX_STEP, zoom_sharpen_image
 from .weights import load_model
 from .zoom import zoom
 
@@ -64,6 +67,16 @@ def _zoom_factor(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(value) and 0 < value <= MAX_ZOOM):
         raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_ZOOM:g}, got {text}")
+    return value
+
+
+def _max_step(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 1):
+        raise argparse.ArgumentTypeError(f"must be above 1, got {text}")
     return value
 
 
@@ -108,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"scale factor, > 0 and <= {MAX_ZOOM:g}; output is round(W·Z) × round(H·Z)")
     zoom_cmd.add_argument("--method", choices=_METHODS, default="mssnet",
                           help="mssnet = bicubic then MSSNet (default); bicubic or lanczos alone")
+    zoom_cmd.add_argument("--max-step", type=_max_step, default=MAX_STEP, metavar="S",
+                          help=f"with mssnet, zoom in equal steps of at most S× (default {MAX_STEP:g}; "
+                          f"{MAX_ZOOM:g} = one step)")
     sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",
                                       description="Run MSSNet on the image without resizing it.")
     common(sharpen_cmd)
@@ -180,15 +196,23 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
                 f"output would be {out_w}×{out_h} = {out_w * out_h:,} pixels, "
                 f"above the limit of {MAX_OUTPUT_PIXELS:,}; use a smaller --zoom"
             )
-        array = _resize(array, args.zoom, args.method)
-    array = np.clip(array, 0.0, 1.0)  # bicubic and Lanczos overshoot a little
+        if model is None:
+            array = _resize(array, args.zoom, args.method)
     rgb, alpha = array[:, :, :3], (array[:, :, 3] if array.shape[2] == 4 else None)
     if model is not None:
         bar = _TileBar(src.name)
+        rgb = np.ascontiguousarray(rgb)
         try:
-            rgb = sharpen(model, np.ascontiguousarray(rgb), precision=args.precision, tile=args.tile, progress=bar)
+            if args.command == "zoom":
+                rgb = zoom_sharpen_image(model, rgb, args.zoom, max_step=args.max_step, precision=args.precision,
+                                         tile=args.tile, progress=bar)
+                alpha = None if alpha is None else zoom(alpha, args.zoom).view
+            else:
+                rgb = sharpen(model, rgb, precision=args.precision, tile=args.tile, progress=bar)
         finally:
             bar.close()
+    rgb = np.clip(rgb, 0.0, 1.0)  # bicubic and Lanczos overshoot a little
+    alpha = None if alpha is None else np.clip(alpha, 0.0, 1.0)
     deep = image.bit_depth == 16 and dst.suffix.lower() in SIXTEEN_BIT_SUFFIXES
     save_image(dst, rgb, alpha, bit_depth=16 if deep else 8)
 

@@ -42,6 +42,7 @@ from torch import Tensor
 
 from .degrade import DegradeConfig, enlarge, random_degrade, shrink
 from .model import MSSNet, MSSNetConfig
+from .pipeline import zoom_sharpen_image
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -170,15 +171,11 @@ def psnr_y(a: Tensor, b: Tensor, shave: int) -> float:
     return 10 * math.log10(255**2 / max(mse, 1e-12))
 
 
-def pad16(x: Tensor) -> tuple[Tensor, tuple[int, int]]:
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % 16, (-w) % 16
-    return F.pad(x, (0, pw, 0, ph), mode="reflect"), (h, w)
-
-
 @torch.inference_mode()
 def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
-    """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale."""
+    """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
+    zoom done the way the app and the command line do it (steps of at most 2×, see
+    :mod:`mssnet.pipeline`)."""
     model.eval()
     result = {}
     for s in scales:
@@ -189,9 +186,11 @@ def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: in
             y0, x0 = (h - c) // 2, (w - c) // 2
             hr = torch.from_numpy(im[y0 : y0 + c, x0 : x0 + c].astype(np.float32) / 255)
             hr = hr.permute(2, 0, 1)[None]  # (1, 3, c, c)
-            bic = quantize8(enlarge(shrink(hr, s), (c, c)))
-            xp, (hh, ww) = pad16(bic)
-            out = model(xp.contiguous(memory_format=torch.channels_last), all_stages=False)[..., :hh, :ww]
+            small = quantize8(shrink(hr, s))
+            bic = enlarge(small, (c, c))
+            small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
+            out = torch.from_numpy(zoom_sharpen_image(model, small, s, size=(c, c), precision="fp32"))
+            out = out.permute(2, 0, 1)[None]
             gains.append(psnr_y(out, hr, s) - psnr_y(bic, hr, s))
         result[f"gain_x{s}"] = float(np.mean(gains))
     return result

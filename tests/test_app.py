@@ -207,6 +207,21 @@ def test_run_preview_cache_and_maps(studio, source):
     assert "heat maps" in studio.preview(source, 3.0, None, SMALL, None)[4]  # remembered with the view
 
 
+def test_zooms_above_2_run_in_steps(studio, source):
+    """×4: two ×2 steps; the bicubic view stays the one-step view; the tabs say so."""
+    view = studio.run(source, 4.0, None, SMALL, None)[5]
+    assert view.steps == pytest.approx((2.0, 2.0))
+    one_step = mssnet.zoom(source.rgb, 4.0, viewport=(SMALL, SMALL)).view
+    np.testing.assert_array_equal(view.bicubic, np.clip(one_step, 0, 1))
+    assert view.model_input.shape == view.bicubic.shape and not np.array_equal(view.model_input, view.bicubic)
+    assert "2 steps of ×2.00" in studio.timing(view, cached=False)
+    assert "2 steps" in studio.stages(view)[1]
+    assert "last of 2 zoom steps" in studio.explain_window(view, None, app.ATTR_METHODS[1], 1, 8)[1]
+    assert studio.run(source, 2.0, None, SMALL, None)[5].steps == (2.0,)
+    text = studio.simulate(source, 3.0, None, SMALL, None)[0]
+    assert "2 steps of ×1.73" in text
+
+
 def test_handlers_without_an_image_do_nothing(studio):
     assert studio.preview(None, 2.0, None, SMALL, None) == (gr.skip(),) * 5
     assert studio.run(None, 2.0, None, SMALL, None) == (gr.skip(),) * 6
@@ -242,7 +257,7 @@ def test_display_pngs_are_written_once(tmp_path, monkeypatch):
 def test_cache_is_bounded_in_bytes():
     def view():
         a = np.zeros((4, 4, 3), np.float32)
-        return app.View("k", "m", 1.0, 4, (0, 0, 4, 4), a, a, [], {})
+        return app.View("k", "m", 1.0, 4, (0, 0, 4, 4), a, a, a, (1.0,), [], {})
 
     cache = app.ResultCache(max_bytes=3 * view().nbytes)
 
@@ -317,7 +332,8 @@ def test_api_zoom_sharpen(studio, image_path):
     bicubic, sharp, info = studio.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
     assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
-    assert set(info["edge_energy"]) == {"bicubic", "mssnet"}
+    assert set(info["edge_energy"]) == {"bicubic", "mssnet"} and info["steps"] == [2.0]
+    assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["steps"] == [1.7321, 1.7321]
     path = studio.api_zoom_sharpen_full(image_path, 1.0, None)
     with Image.open(path) as im:
         assert im.size == (80, 48)

@@ -103,6 +103,26 @@ def test_zoom_with_mssnet(tmp_path, tiny_weights, capsys):
         assert im.size == (48, 40) and im.mode == "RGBA"
 
 
+def test_zoom_with_mssnet_in_steps(tmp_path, tiny_weights, monkeypatch):
+    """×4 runs two ×2 passes by default, one with --max-step 4; alpha stays bicubic."""
+    import mssnet.inference
+
+    seen: list[tuple[int, ...]] = []
+    forward = mssnet.inference._forward
+    monkeypatch.setattr(mssnet.inference, "_forward", lambda m, x, *a: seen.append(tuple(x.shape)) or forward(m, x, *a))
+    src = _write(tmp_path / "in.png", 24, 20, mode="RGBA")
+    base = ["zoom", str(src), "--zoom", "4", "--weights", str(tiny_weights), "--precision", "fp32"]
+    assert main([*base, "-o", str(tmp_path / "steps.png")]) == 0
+    assert [s[-2:] for s in seen] == [(48, 48), (80, 96)]  # 40×48 and 80×96, padded to 16
+    seen.clear()
+    assert main([*base, "-o", str(tmp_path / "one.png"), "--max-step", "4"]) == 0
+    assert [s[-2:] for s in seen] == [(80, 96)]
+    steps, one = (np.asarray(Image.open(tmp_path / n)) for n in ("steps.png", "one.png"))
+    assert steps.shape == one.shape == (80, 96, 4)
+    assert not np.array_equal(steps[..., :3], one[..., :3])
+    np.testing.assert_array_equal(steps[..., 3], one[..., 3])
+
+
 def test_sharpen_keeps_size(tmp_path, tiny_weights):
     src = _write(tmp_path / "in.jpg")
     out = tmp_path / "out.png"
@@ -229,6 +249,8 @@ def test_zoom_8_is_allowed(tmp_path):
         ["zoom", "x.png", "-o", "y.png"],  # no --zoom
         ["sharpen", "x.png", "-o", "y.png", "--tile", "50"],
         ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--method", "nearest"],
+        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--max-step", "1"],
+        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--max-step", "two"],
     ],
 )
 def test_usage_errors_are_one_line(capsys, argv):

@@ -49,7 +49,7 @@ def test_evaluate_identity_model_gains_nothing():
     rng = np.random.default_rng(0)
     im = (rng.random((100, 100, 3)) * 255).astype(np.uint8)
     gains = train.evaluate(Identity(), [im], scales=(2,), crop=96)
-    assert gains == {"gain_x2": 0.0}
+    assert set(gains) == {"gain_x2"} and abs(gains["gain_x2"]) < 1e-3  # OpenCV and torch bicubic agree
 
 
 def test_two_step_run_resumes_and_exports(tmp_path):
