@@ -22,7 +22,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import sys
 import time
@@ -31,6 +30,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from serving import running  # noqa: E402 (tests/serving.py)
 
 import app  # noqa: E402
 
@@ -38,23 +40,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]
 ZOOMS = (2.3, 2.9, 3.6, 4.4, 5.2, 6.1, 7.0, 2.6, 3.2, 4.0)
 TIMEOUT_MS = 180_000
-
-
-def wait_idle(demo, timeout: float = 120.0) -> None:
-    """Wait until the app's queue is empty and idle (a worker thread still in torch at exit aborts Python)."""
-    queue = getattr(demo, "_queue", None)
-    deadline = time.monotonic() + timeout
-    while queue is not None and time.monotonic() < deadline:
-        if len(queue) == 0 and queue.get_active_worker_count() == 0:
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_new_image(page, selector: str, old: str | None) -> str:
@@ -179,26 +164,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from playwright.sync_api import sync_playwright
 
-    demo = app.build_demo(args.weights)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **app.launch_options())
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(TIMEOUT_MS)
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                page.wait_for_selector("#zoom input[type=range]")
-                rows = measure(page, args.viewport, args.runs)
-                if args.screenshots:
-                    screenshots(page, args.screenshots)
-            finally:
-                browser.close()
-    finally:
-        wait_idle(demo)
-        demo.close()
+    with running(args.weights) as (url, demo), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url, wait_until="domcontentloaded")
+            page.wait_for_selector("#zoom input[type=range]")
+            rows = measure(page, args.viewport, args.runs)
+            if args.screenshots:
+                screenshots(page, args.screenshots)
+        finally:
+            browser.close()
 
     model = demo.studio.default_model
     print(f"\n## Slider release -> view displayed in Chromium, {args.viewport}² viewport\n")

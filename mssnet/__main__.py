@@ -8,7 +8,8 @@ Lanczos) and, with the default ``--method mssnet``, sharpens the result; zooms a
 ``--max-step`` (default 2) go in equal steps, each enlarged and sharpened (see
 :mod:`mssnet.pipeline`); ``sharpen``
 runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
-jpeg, bmp, tif, tiff, webp) is written under the same name into the folder OUTPUT,
+jpeg, bmp, tif, tiff, webp; gif is written as name.gif.png) is written under the same name
+into the folder OUTPUT (other files are skipped and listed),
 with the model loaded once. Alpha is kept (resized with the same interpolation,
 never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
 
@@ -133,18 +134,28 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------- work
 
 
-def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
-    """(input, output) file pairs; a folder gives one pair per image, same file names."""
+#: Also read in folder runs; written as PNG (``name.gif`` -> ``name.gif.png``): GIF output would be lossy.
+READ_ONLY_SUFFIXES = (".gif",)
+
+
+def _jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(input, output) file pairs and the names of skipped files (not images by their extension).
+
+    A folder gives one pair per image, same file names (GIFs get ``.png`` appended)."""
     if src.is_dir():
-        files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        entries = sorted(p for p in src.iterdir() if p.is_file())
+        readable = IMAGE_SUFFIXES + READ_ONLY_SUFFIXES
+        files = [p for p in entries if p.suffix.lower() in readable]
+        skipped = [p.name for p in entries if p.suffix.lower() not in readable]
         if not files:
-            raise ValueError(f"{src}: no images in this folder ({' '.join(s[1:] for s in IMAGE_SUFFIXES)})")
+            raise ValueError(f"{src}: no images in this folder ({' '.join(s[1:] for s in readable)})")
         if dst.exists() and not dst.is_dir():
             raise ValueError(f"{dst}: the output for a folder must be a folder")
         if dst.exists() and dst.resolve() == src.resolve():
             raise ValueError(f"{dst}: the output folder is the input folder; refusing to overwrite the originals")
         dst.mkdir(parents=True, exist_ok=True)
-        return [(p, dst / p.name) for p in files]
+        names = [p.name if p.suffix.lower() in IMAGE_SUFFIXES else p.name + ".png" for p in files]
+        return [(p, dst / n) for p, n in zip(files, names, strict=True)], skipped
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file or folder")
     out = dst / src.name if dst.is_dir() else dst
@@ -153,7 +164,7 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     output_format(out)  # unknown extension: fail now, not after the work
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out.parent}: the output folder does not exist")
-    return [(src, out)]
+    return [(src, out)], []
 
 
 def _resize(image: np.ndarray, factor: float, method: str) -> np.ndarray:
@@ -246,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
 
     try:
-        jobs = _jobs(args.input, args.output)
+        jobs, skipped = _jobs(args.input, args.output)
         needs_model = args.command == "sharpen" or args.method == "mssnet"
         model = load_model(args.weights, preset=args.preset) if needs_model else None
     except (ValueError, OSError) as exc:  # ImageError and CheckpointError are ValueErrors
@@ -266,8 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     if args.input.is_dir():
+        shown = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         print(f"{len(jobs) - failed} of {len(jobs)} images written to {args.output}"
-              + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+              + (f"; {failed} failed" if failed else "")
+              + (f"; skipped {len(skipped)} other file(s): {shown}" if skipped else ""), file=sys.stderr)
     return EXIT_ERROR if failed else 0
 
 

@@ -82,6 +82,8 @@ def _check_rgb(image: np.ndarray) -> None:
         raise ValueError(f"image must be (H, W, 3) RGB with H, W >= 1; got shape {image.shape}")
     if image.dtype not in (np.float32, np.float64):
         raise TypeError(f"image must be float32 or float64 with values in [0, 1]; got {image.dtype}")
+    if not np.isfinite(image).all():
+        raise ValueError("image contains NaN or infinite values")
 
 
 def _clip(image: np.ndarray) -> np.ndarray:

@@ -45,6 +45,8 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image must be at least 1×1 px; got {image.shape[1]}×{image.shape[0]}")
     if image.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raise TypeError(f"image dtype must be uint8, uint16, float32 or float64; got {image.dtype}")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError("image contains NaN or infinite values")
 
 
 def source_rect(

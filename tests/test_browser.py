@@ -8,8 +8,6 @@ Takes about 20-60 s on a busy two-core machine.
 
 import os
 import shutil
-import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,8 @@ import torch
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from serving import running  # noqa: E402
 
-import app  # noqa: E402
 import mssnet  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
@@ -30,39 +28,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TIMEOUT_MS = 60_000
 
 
-def wait_idle(demo, timeout: float = 60.0) -> None:
-    """Wait until the app's queue has no waiting or running events (so no worker thread is still in
-    torch when the interpreter exits, which aborts the process)."""
-    queue = getattr(demo, "_queue", None)
-    deadline = time.monotonic() + timeout
-    while queue is not None and time.monotonic() < deadline:
-        if len(queue) == 0 and queue.get_active_worker_count() == 0:
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     torch.manual_seed(0)
     weights = mssnet.save_safetensors(mssnet.MSSNet(mssnet.MSSNetConfig(4, 4, 4)),
                                       tmp_path_factory.mktemp("weights") / "tiny.safetensors")
-    demo = app.build_demo(weights)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **app.launch_options())
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        wait_idle(demo)
-        demo.close()
+    with running(weights) as (url, _demo):
+        yield url
 
 
 @pytest.fixture(scope="module")

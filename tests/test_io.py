@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import io
-import struct
 import time
-import zlib
 
 import cv2
 import numpy as np
 import pytest
+from corpus import jpeg_with_orientation, noise, png_header_only
 from PIL import Image, ImageOps
 
 from mssnet.io import ImageError, LoadedImage, load_image, save_image, to_uint8
-
-
-def _noise(h: int, w: int, c: int = 3, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG whose IHDR claims width x height (8-bit RGB) with one short IDAT."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 def _one_line(exc: pytest.ExceptionInfo, name: str) -> str:
@@ -43,7 +27,7 @@ def _one_line(exc: pytest.ExceptionInfo, name: str) -> str:
 @pytest.mark.parametrize("size", [(1, 1), (7, 5)])
 def test_small_rgb_png(tmp_path, size):
     w, h = size
-    pixels = _noise(h, w)
+    pixels = noise(h, w)
     path = tmp_path / "small.png"
     Image.fromarray(pixels).save(path)
     img = load_image(path)
@@ -55,7 +39,7 @@ def test_small_rgb_png(tmp_path, size):
 
 
 def test_bytes_and_pil_sources(tmp_path):
-    pixels = _noise(5, 7)
+    pixels = noise(5, 7)
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "PNG")
     from_bytes = load_image(buf.getvalue())
@@ -91,7 +75,7 @@ def test_16bit_colour_png_keeps_precision(tmp_path, channels):
 
 
 def test_gray_png(tmp_path):
-    gray = _noise(5, 7, 1)[:, :, 0]
+    gray = noise(5, 7, 1)[:, :, 0]
     path = tmp_path / "gray.png"
     Image.fromarray(gray, "L").save(path)
     img = load_image(path)
@@ -100,7 +84,7 @@ def test_gray_png(tmp_path):
 
 
 def test_gray_alpha_png(tmp_path):
-    la = _noise(5, 7, 2)
+    la = noise(5, 7, 2)
     path = tmp_path / "la.png"
     Image.fromarray(la, "LA").save(path)
     img = load_image(path)
@@ -110,7 +94,7 @@ def test_gray_alpha_png(tmp_path):
 
 
 def test_rgba_keeps_transparent_regions(tmp_path):
-    rgba = _noise(6, 8, 4)
+    rgba = noise(6, 8, 4)
     rgba[:, :4, 3] = 0  # left half fully transparent
     rgba[:, 4:, 3] = 255
     path = tmp_path / "rgba.png"
@@ -143,19 +127,10 @@ def test_cmyk_jpeg(tmp_path):
     np.testing.assert_allclose(img.rgb[4, 4], [1.0, 0.0, 0.0], atol=0.05)
 
 
-def _jpeg_with_orientation(path, orientation: int) -> None:
-    """A 40x20 (W x H) black JPEG with a white 8x8 marker at the stored top-left corner."""
-    pixels = np.zeros((20, 40, 3), np.uint8)
-    pixels[:8, :8] = 255
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    Image.fromarray(pixels).save(path, quality=95, exif=exif.tobytes())
-
-
 @pytest.mark.parametrize(("orientation", "corner"), [(6, "top-right"), (8, "bottom-left")])
 def test_exif_rotated_jpeg(tmp_path, orientation, corner):
     path = tmp_path / f"rotated{orientation}.jpg"
-    _jpeg_with_orientation(path, orientation)
+    jpeg_with_orientation(path, orientation)
     img = load_image(path)
     assert img.rgb.shape == (40, 20, 3) and img.size == (20, 40)  # width and height swapped
     gray = img.rgb.mean(axis=2)
@@ -167,7 +142,7 @@ def test_exif_rotated_jpeg(tmp_path, orientation, corner):
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_orientation_matches_pillow(tmp_path, orientation):
     path = tmp_path / "o.jpg"
-    _jpeg_with_orientation(path, orientation)
+    jpeg_with_orientation(path, orientation)
     with Image.open(path) as im:
         expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"), np.float32) / 255.0
     np.testing.assert_array_equal(load_image(path).rgb, expected)
@@ -200,7 +175,7 @@ def test_text_renamed_png(tmp_path):
 @pytest.mark.parametrize("fmt", ["png", "jpg"])
 def test_truncated_file(tmp_path, fmt):
     whole = io.BytesIO()
-    Image.fromarray(_noise(64, 64)).save(whole, "PNG" if fmt == "png" else "JPEG")
+    Image.fromarray(noise(64, 64)).save(whole, "PNG" if fmt == "png" else "JPEG")
     path = tmp_path / f"half.{fmt}"
     path.write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
     with pytest.raises(ImageError, match="truncated or corrupt") as exc:
@@ -209,7 +184,7 @@ def test_truncated_file(tmp_path, fmt):
 
 
 def test_animated_gif_is_refused(tmp_path):
-    frames = [Image.fromarray(_noise(6, 6, seed=s)) for s in range(3)]
+    frames = [Image.fromarray(noise(6, 6, seed=s)) for s in range(3)]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
     with pytest.raises(ImageError, match="animated images are not supported; export one frame") as exc:
@@ -219,13 +194,13 @@ def test_animated_gif_is_refused(tmp_path):
 
 def test_still_gif_loads(tmp_path):
     path = tmp_path / "still.gif"
-    Image.fromarray(_noise(6, 6)).save(path)
+    Image.fromarray(noise(6, 6)).save(path)
     assert load_image(path).rgb.shape == (6, 6, 3)
 
 
 def test_header_claims_huge_png_refused_quickly(tmp_path):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_header_only(30000, 30000))
+    path.write_bytes(png_header_only(30000, 30000))
     assert path.stat().st_size < 200
     start = time.perf_counter()
     with pytest.raises(ImageError, match="too large") as exc:
@@ -236,18 +211,18 @@ def test_header_claims_huge_png_refused_quickly(tmp_path):
 
 def test_above_max_pixels_names_size_and_limit(tmp_path):
     path = tmp_path / "big.png"
-    path.write_bytes(_png_header_only(8000, 6000))  # 48 MP: under Pillow's own limit, over ours
+    path.write_bytes(png_header_only(8000, 6000))  # 48 MP: under Pillow's own limit, over ours
     with pytest.raises(ImageError, match=r"8000×6000 = 48,000,000 pixels.*limit is 40,000,000"):
         load_image(path)
     small = tmp_path / "small.png"
-    Image.fromarray(_noise(5, 7)).save(small)
+    Image.fromarray(noise(5, 7)).save(small)
     with pytest.raises(ImageError, match="limit is 30 pixels"):
         load_image(small, max_pixels=30)
 
 
 def test_zero_size_header_refused(tmp_path):
     path = tmp_path / "zero.png"
-    path.write_bytes(_png_header_only(0, 5))
+    path.write_bytes(png_header_only(0, 5))
     with pytest.raises(ImageError):
         load_image(path)
 
@@ -272,8 +247,8 @@ def test_to_uint8():
 
 
 def test_save_png_8bit_round_trip(tmp_path):
-    rgb = _noise(5, 7) / 255.0
-    alpha = _noise(5, 7, 1)[:, :, 0] / 255.0
+    rgb = noise(5, 7) / 255.0
+    alpha = noise(5, 7, 1)[:, :, 0] / 255.0
     img = load_image(save_image(tmp_path / "out.png", rgb, alpha))
     np.testing.assert_allclose(img.rgb, rgb, atol=1e-6)
     np.testing.assert_allclose(img.alpha, alpha, atol=1e-6)
@@ -296,7 +271,7 @@ def test_save_jpeg_drops_alpha(tmp_path):
 
 
 def test_save_webp_is_lossless(tmp_path):
-    rgb = _noise(6, 6) / 255.0
+    rgb = noise(6, 6) / 255.0
     np.testing.assert_allclose(load_image(save_image(tmp_path / "out.webp", rgb)).rgb, rgb, atol=1e-6)
 
 

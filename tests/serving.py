@@ -1,0 +1,46 @@
+"""Run the app on a free loopback port in this process (tests and benchmarks)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import app
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_idle(demo, timeout: float = 120.0) -> None:
+    """Wait until the app's queue has no waiting or running events (a worker thread still in
+    torch when the interpreter exits aborts the process)."""
+    queue = getattr(demo, "_queue", None)
+    deadline = time.monotonic() + timeout
+    while queue is not None and time.monotonic() < deadline:
+        if len(queue) == 0 and queue.get_active_worker_count() == 0:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def running(weights: str | Path | None = None) -> Iterator[tuple[str, object]]:
+    """``with running(weights) as (url, demo):`` the studio served on loopback, closed afterwards."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    demo = app.build_demo(weights)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **app.launch_options())
+    try:
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        wait_idle(demo)
+        demo.close()
