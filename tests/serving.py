@@ -9,8 +9,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import app
-
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -35,6 +33,8 @@ def wait_idle(demo, timeout: float = 120.0) -> None:
 def running(weights: str | Path | None = None) -> Iterator[tuple[str, object]]:
     """``with running(weights) as (url, demo):`` the studio served on loopback, closed afterwards."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import app  # only here: callers that just need free_port() do not load torch and gradio
+
     demo = app.build_demo(weights)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,

@@ -1,0 +1,202 @@
+"""Load test: many gradio_client clients asking the running studio to zoom and sharpen at once.
+
+    python bench/load.py                          # 20 clients × 5 requests, 3 rounds, bundled weights
+    python bench/load.py --clients 30 --requests 3 --rounds 2 --viewport 384
+
+The app is started as its own process (``python app.py``) on a free loopback port, so
+its memory can be read from /proc. Each round, every client (one thread, one
+``gradio_client.Client``) uploads an example photograph and sends ``--requests``
+``/zoom_sharpen`` requests one after another, each for a zoom and centre never asked
+before (so MSSNet really runs; the result cache fills up round after round). Every
+request ends in one of three ways: answered, told "queue is full" (the app's queue is
+bounded, so a crowd is turned away politely rather than piling up), or an error. The
+table shows p50/p95 latency of the answered requests, the counts, and the server's
+peak and final resident memory per round: with the cache bounded in bytes, memory
+must level off instead of growing with every round.
+
+Target: 0 errors; every request answered or told the queue is full; no memory growth.
+Everything stops by itself: each request has a deadline (``--timeout``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from serving import free_port  # noqa: E402 (tests/serving.py)
+
+IMAGE = ROOT / "assets" / "examples" / "astronaut.png"
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of process ``pid`` in MiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class MemoryWatch(threading.Thread):
+    """Samples a process's RSS every ``interval`` seconds; ``peak`` since the last ``reset()``."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, rss_mib(self.pid))
+
+    def reset(self) -> None:
+        self.peak = rss_mib(self.pid)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def start_server(port: int, weights: str | None, threads: int) -> subprocess.Popen:
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, str(ROOT / "app.py")] + (["--weights", weights] if weights else [])
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"app.py exited with status {server.returncode}: {server.stderr.read()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+            return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("app.py did not start within 180 s")
+
+
+def client_work(url: str, client_id: int, round_id: int, args, results: list, lock: threading.Lock) -> None:
+    """One client: ``args.requests`` zoom-and-sharpen requests in a row -> (outcome, seconds, detail)."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+    from gradio_client.utils import QueueError
+
+    def record(outcome: str, seconds: float, detail: str = "") -> None:
+        with lock:
+            results.append((outcome, seconds, detail))
+
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:  # noqa: BLE001 (every failure is counted, never raised)
+        for _ in range(args.requests):
+            record("error", 0.0, f"connect: {exc}")
+        return
+    for k in range(args.requests):
+        # a zoom and centre no other request used: 1.25 .. 6.0, spread over the image
+        n = (round_id * args.clients + client_id) * args.requests + k
+        zoom = 1.25 + (n * 0.618034 % 1.0) * 4.75
+        cx, cy = 64 + (n * 37) % 384, 64 + (n * 53) % 384
+        t0 = time.perf_counter()
+        try:
+            job = client.submit(handle_file(str(IMAGE)), zoom, cx, cy, args.viewport, None, api_name="/zoom_sharpen")
+            _, sharp, info = job.result(timeout=args.timeout)
+            ok = Path(sharp).is_file() and info.get("viewport") == args.viewport
+            record("answered" if ok else "error", time.perf_counter() - t0, "" if ok else f"bad answer {info}")
+        except QueueError as exc:
+            record("queue full", time.perf_counter() - t0, str(exc))
+        except AppError as exc:
+            record("error", time.perf_counter() - t0, f"app error: {exc}")
+        except Exception as exc:  # noqa: BLE001 (timeouts and connection failures are errors)
+            record("error", time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--requests", type=int, default=5, help="requests per client per round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--viewport", type=int, default=256)
+    p.add_argument("--weights", help="weights for the server (default: the bundled ones)")
+    p.add_argument("--threads", type=int, default=2, help="OpenMP threads in the server")
+    p.add_argument("--timeout", type=float, default=600, help="deadline per request, seconds")
+    args = p.parse_args()
+
+    port = free_port()
+    server = start_server(port, args.weights, args.threads)
+    url = f"http://127.0.0.1:{port}/"
+    watch = MemoryWatch(server.pid)
+    watch.start()
+    rows, all_errors, all_answered = [], [], []
+    try:
+        print(f"server pid {server.pid} on {url}; RSS after start {rss_mib(server.pid):.0f} MiB", flush=True)
+        for r in range(args.rounds):
+            watch.reset()
+            results: list[tuple[str, float, str]] = []
+            lock = threading.Lock()
+            t0 = time.perf_counter()
+            threads = [threading.Thread(target=client_work, args=(url, c, r, args, results, lock))
+                       for c in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - t0
+            answered = [s for o, s, _ in results if o == "answered"]
+            counts = {o: sum(1 for x, _, _ in results if x == o) for o in ("answered", "queue full", "error")}
+            all_errors += [d for o, _, d in results if o == "error"]
+            all_answered += answered
+            rows.append((r + 1, len(results), counts, percentile(answered, 0.5), percentile(answered, 0.95),
+                         watch.peak, rss_mib(server.pid), wall))
+            print(f"round {r + 1}: {counts} in {wall:.0f} s", flush=True)
+            if server.poll() is not None:
+                print(f"server exited with status {server.returncode}", flush=True)
+                break
+    finally:
+        watch.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    print(f"\n## Load: {args.clients} clients × {args.requests} /zoom_sharpen requests per round, "
+          f"{args.viewport}² viewport, {os.cpu_count()} CPU cores\n")
+    print("| round | requests | answered | queue full | errors | p50 answered (s) | p95 answered (s) "
+          "| server peak RSS (MiB) | RSS after round (MiB) | wall (s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r, n, c, p50, p95, peak, after, wall in rows:
+        print(f"| {r} | {n} | {c['answered']} | {c['queue full']} | {c['error']} | {p50:.2f} | {p95:.2f} "
+              f"| {peak:.0f} | {after:.0f} | {wall:.0f} |")
+    if all_errors:
+        print("\nerrors:")
+        for detail in sorted(set(all_errors))[:10]:
+            print(f"- {detail}")
+    total = sum(sum(c.values()) for _, _, c, *_ in rows)
+    told = sum(c["answered"] + c["queue full"] for _, _, c, *_ in rows)
+    print(f"\n{told} of {total} requests answered or told the queue is full; "
+          f"{sum(c['error'] for _, _, c, *_ in rows)} errors; answered latency over all rounds: median "
+          f"{statistics.median(all_answered) if all_answered else float('nan'):.2f} s, "
+          f"p95 {percentile(all_answered, 0.95):.2f} s")
+    return 0 if not all_errors and rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
