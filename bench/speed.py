@@ -9,7 +9,9 @@
 2. Peak resident memory of a child process that sharpens one big image
    (default 4096x4096, MSSNet-small, automatic tiling), next to a child that only
    builds the model; ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``.
-3. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
+3. With ``--floor``: FLOPs of one forward pass and the latency floor they imply at this
+   CPU's fp32 matrix-multiply rate (no kernel runs convolutions faster than a big matmul).
+4. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
    ``torch.jit.freeze`` vs ``torch.compile``, with the max abs difference to eager fp32.
 
 Weights are random (speed does not depend on them).
@@ -137,6 +139,29 @@ def graph_table(preset: str, side: int, repeats: int) -> None:
         print(f"| {name} | {seconds:.2f} | {diff:.2e} |", flush=True)
 
 
+def floor_table(presets: list[str], sizes: list[int]) -> None:
+    """How fast MSSNet could possibly run here: its FLOPs over this CPU's fp32 matrix-multiply rate.
+
+    A large fp32 matmul is about the most efficient work a CPU does; a forward pass made
+    of convolutions cannot beat it, so FLOPs / matmul rate is a floor for the latency.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    rate = 2 * 2048**3 / median_seconds(lambda: torch.mm(a, b), 5) / 1e9
+    print(f"\n## Compute floor: fp32 matmul 2048² runs at {rate:.0f} GFLOP/s with {torch.get_num_threads()} "
+          "threads\n")
+    print("| preset | size | GFLOP per forward (final output) | floor at matmul rate |")
+    print("|--------|------|-------:|------:|")
+    for preset in presets:
+        model = build(preset)
+        for side in sizes:
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                model(torch.rand(1, 3, side, side), all_stages=False)
+            gflop = counter.get_total_flops() / 1e9
+            print(f"| {preset} | {side}² | {gflop:.0f} | {gflop / rate:.2f} s |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="small,base,large", help="comma-separated presets")
@@ -147,6 +172,7 @@ def main() -> None:
     parser.add_argument("--skip-big", action="store_true", help="skip the peak-memory run")
     parser.add_argument("--big-side", type=int, default=4096, help="side of the peak-memory image")
     parser.add_argument("--graph", action="store_true", help="also try jit trace+freeze and torch.compile")
+    parser.add_argument("--floor", action="store_true", help="also print FLOPs and the matmul-rate floor")
     parser.add_argument("--child-side", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     presets = args.presets.split(",")
@@ -158,6 +184,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, auto precision on CPU -> {resolve_precision('auto', 'cpu')}")
     if not args.skip_latency:
         latency_table(presets, sizes, args.repeats, args.tile)
+    if args.floor:
+        floor_table(presets, sizes)
     if args.graph:
         graph_table(presets[0], sizes[0], args.repeats)
     if not args.skip_big:
