@@ -42,7 +42,6 @@ import gradio as gr
 import numpy as np
 import torch
 from gradio.utils import get_upload_folder
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import explain
@@ -308,24 +307,6 @@ def _weights_label(path: Path) -> str:
             with safe_open(str(path), framework="pt") as f:
                 preset = (f.metadata() or {}).get("preset")
     return f"{path.name} · {preset}" if preset else path.name
-
-
-def _error_figure(truth: np.ndarray, bicubic: np.ndarray, sharpened: np.ndarray) -> Figure:
-    """|Y error| of bicubic and MSSNet against the ground truth on one shared colour scale."""
-    y_true = explain.luminance(truth)
-    errors = [np.abs(explain.luminance(bicubic) - y_true), np.abs(explain.luminance(sharpened) - y_true)]
-    vmax = float(max(np.percentile(e, 99.5) for e in errors)) or 1e-6
-    fig = Figure(figsize=(9.0, 4.4), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 2)
-    im = None
-    for ax, err, title in zip(axes, errors, ("bicubic", "MSSNet"), strict=True):
-        im = ax.imshow(err, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"|error| of {title} (mean {err.mean():.4f})")
-        ax.set_axis_off()
-    fig.colorbar(im, ax=axes, shrink=0.85, label="|Y error| (0-1 scale)")
-    fig.suptitle("Error against the ground truth: dark = right, bright = wrong (same scale)")
-    return fig
 
 
 # --------------------------------------------------------------------------- the studio
@@ -742,7 +723,7 @@ class Studio:
             psnr = (explain.psnr_y(bic, truth, shave), explain.psnr_y(out, truth, shave))
             ssim = (explain.ssim_y(bic, truth, shave), explain.ssim_y(out, truth, shave))
             progress(0.8, desc="error maps and spectrum")
-            errors = fig_png(_error_figure(truth, bic, out))
+            errors = fig_png(explain.plot_error_maps(truth, {"bicubic": bic, "MSSNet": out}))
             spectrum = fig_png(explain.plot_spectrum(bic, out, original=truth, factor=zoom))
         verdict = "closer to" if psnr[1] > psnr[0] else "further from"
         text = (f"The {cw}×{ch} px crop around the zoom centre is the **ground truth**. It was shrunk "

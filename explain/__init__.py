@@ -22,6 +22,7 @@ from .metrics import psnr_y, rgb_to_y, ssim_y
 from .plots import (
     figure_to_array,
     plot_attribution,
+    plot_error_maps,
     plot_heatmap,
     plot_spectrum,
     plot_stage_gallery,
@@ -49,6 +50,7 @@ __all__ = [
     "luminance",
     "mean_edge_energy",
     "plot_attribution",
+    "plot_error_maps",
     "plot_heatmap",
     "plot_spectrum",
     "plot_stage_gallery",

@@ -26,6 +26,7 @@ from .spectrum import radial_power_spectrum
 __all__ = [
     "figure_to_array",
     "plot_attribution",
+    "plot_error_maps",
     "plot_heatmap",
     "plot_spectrum",
     "plot_stage_gallery",
@@ -125,6 +126,35 @@ def plot_heatmap(
     ax.set_axis_off()
     if caption:
         fig.supxlabel(caption, fontsize=9, wrap=True)
+    return fig
+
+
+def plot_error_maps(truth: Image, results: dict[str, Image]) -> Figure:
+    """|Y error| of each result against ``truth``, side by side on one shared colour scale.
+
+    truth and every result: (H, W, 3) etc., same size. The scale runs from 0 to the largest
+    99.5th percentile of the errors, so a darker map is a better result. One axis per result
+    and a colour bar.
+    """
+    if not results:
+        raise ValueError("results must name at least one image")
+    y_true = luminance(_to_numpy(truth, "truth"))
+    errors = {}
+    for name, image in results.items():
+        y = luminance(_to_numpy(image, name))
+        if y.shape != y_true.shape:
+            raise ValueError(f"{name} must match the truth's size {y_true.shape}; got {y.shape}")
+        errors[name] = np.abs(y - y_true)
+    vmax = float(max(np.percentile(e, 99.5) for e in errors.values())) or 1e-6
+    fig = _new_figure((4.5 * len(errors), 4.4))
+    axes = np.atleast_1d(fig.subplots(1, len(errors)))
+    im = None
+    for ax, (name, err) in zip(axes, errors.items(), strict=True):
+        im = ax.imshow(err, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+        ax.set_title(f"|error| of {name} (mean {err.mean():.4f})")
+        ax.set_axis_off()
+    fig.colorbar(im, ax=list(axes), shrink=0.85, label="|Y error| (0-1 scale)")
+    fig.suptitle("Error against the ground truth: dark = right, bright = wrong (same scale)")
     return fig
 
 

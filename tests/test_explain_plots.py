@@ -12,6 +12,7 @@ from explain import (
     edge_gain,
     figure_to_array,
     plot_attribution,
+    plot_error_maps,
     plot_heatmap,
     plot_spectrum,
     plot_stage_gallery,
@@ -46,6 +47,21 @@ def test_heatmap_signed_and_unsigned(images):
     assert len(fig.axes) == 2
     with pytest.raises(ValueError):
         plot_heatmap(sharp, np.zeros((8, 8)), "wrong size")
+
+
+def test_error_maps_share_one_scale(images):
+    blurry, sharp = images
+    fig = plot_error_maps(sharp, {"blurry": blurry, "perfect": sharp})
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 2 and len(fig.axes) == 3  # two maps and a colour bar
+    limits = {panel.images[0].get_clim() for panel in panels}
+    assert len(limits) == 1 and limits.pop()[1] > 0  # the same scale for both
+    assert "mean 0.0000" in panels[1].get_title()  # the truth against itself
+    assert figure_to_array(fig).ndim == 3
+    with pytest.raises(ValueError, match="at least one"):
+        plot_error_maps(sharp, {})
+    with pytest.raises(ValueError, match="match"):
+        plot_error_maps(sharp, {"small": blurry[:16]})
 
 
 def test_spectrum_plot(images):
