@@ -12,7 +12,8 @@
 3. With ``--floor``: FLOPs of one forward pass and the latency floor they imply at this
    CPU's fp32 matrix-multiply rate (no kernel runs convolutions faster than a big matmul).
 4. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
-   ``torch.jit.freeze`` vs ``torch.compile``, with the max abs difference to eager fp32.
+   ``torch.jit.freeze`` vs ``torch.compile`` vs ONNX Runtime (when ``onnxruntime`` and
+   ``onnx`` are installed), with the max abs difference to eager fp32.
 
 Weights are random (speed does not depend on them).
 """
@@ -98,6 +99,29 @@ def child_main(side: int, preset: str) -> None:
         sharpen(model, test_image(side), precision="auto")
 
 
+def onnx_runtime_session(model: torch.nn.Module, x: torch.Tensor):
+    """The model exported to ONNX (TorchScript exporter) in an ONNX Runtime CPU session, or None
+    when ``onnxruntime``/``onnx`` are not installed (they are optional: ``pip install onnxruntime onnx``)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        print("ONNX Runtime not installed: skipped")
+        return None
+    import io
+
+    buffer = io.BytesIO()
+    start = time.perf_counter()
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), buffer, input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamo=False)
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    print(f"ONNX export + session took {time.perf_counter() - start:.1f} s", flush=True)
+    return session
+
+
 def graph_table(preset: str, side: int, repeats: int) -> None:
     """Whole-image forward: eager vs trace+freeze vs torch.compile, all fp32 channels_last."""
     model = build(preset)
@@ -128,6 +152,11 @@ def graph_table(preset: str, side: int, repeats: int) -> None:
         candidates["torch.compile"] = lambda: compiled(xc)
     except Exception as error:  # noqa: BLE001 - a benchmark reports what does not work
         print(f"torch.compile failed: {type(error).__name__}: {error}".splitlines()[0])
+
+    ort = onnx_runtime_session(Final(model), x)
+    if ort is not None:
+        feed = {"x": x.numpy()}
+        candidates["ONNX Runtime"] = lambda: torch.from_numpy(ort.run(None, feed)[0])
 
     print(f"\n## Whole-image forward, MSSNet-{preset}, {side}², fp32 (median of {repeats})\n")
     print("| variant | seconds | max abs diff to eager |")

@@ -7,6 +7,8 @@ times slower."""
 import pytest
 import torch
 
+import mssnet
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread():
@@ -14,3 +16,11 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """A tiny random MSSNet (widths 4/4/4) saved as .safetensors: fast stand-in weights."""
+    torch.manual_seed(0)
+    return mssnet.save_safetensors(mssnet.MSSNet(mssnet.MSSNetConfig(4, 4, 4)),
+                                   tmp_path_factory.mktemp("weights") / "tiny.safetensors")

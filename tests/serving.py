@@ -30,15 +30,16 @@ def wait_idle(demo, timeout: float = 120.0) -> None:
 
 
 @contextlib.contextmanager
-def running(weights: str | Path | None = None) -> Iterator[tuple[str, object]]:
-    """``with running(weights) as (url, demo):`` the studio served on loopback, closed afterwards."""
+def running(weights: str | Path | None = None, **launch) -> Iterator[tuple[str, object]]:
+    """``with running(weights) as (url, demo):`` the studio served on loopback, closed afterwards.
+    ``launch``: more keyword arguments for ``demo.launch`` (e.g. ``mcp_server=True``)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import app  # only here: callers that just need free_port() do not load torch and gradio
 
     demo = app.build_demo(weights)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **app.launch_options())
+                **app.launch_options(), **launch)
     try:
         yield f"http://127.0.0.1:{port}/", demo
     finally:

@@ -9,7 +9,6 @@ import io
 import gradio as gr
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import app
@@ -19,15 +18,8 @@ SMALL = 64  # viewport side used throughout
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    torch.manual_seed(0)
-    model = mssnet.MSSNet(mssnet.MSSNetConfig(4, 4, 4))
-    return mssnet.save_safetensors(model, tmp_path_factory.mktemp("weights") / "tiny.safetensors")
-
-
-@pytest.fixture(scope="module")
-def studio(model_path):
-    return app.Studio(model_path)
+def studio(tiny_weights):
+    return app.Studio(tiny_weights)
 
 
 def _png(path, array, mode=None):
@@ -63,8 +55,8 @@ def _shape(path):
 # --------------------------------------------------------------------------- build
 
 
-def test_build_demo_constructs_with_api_names(model_path):
-    demo = app.build_demo(model_path)
+def test_build_demo_constructs_with_api_names(tiny_weights):
+    demo = app.build_demo(tiny_weights)
     assert isinstance(demo, gr.Blocks)
     names = {fn.api_name for fn in demo.fns.values()}
     assert {"zoom_sharpen", "zoom_sharpen_full"} <= names
@@ -318,8 +310,8 @@ def test_download_keeps_alpha(studio, tmp_path):
 # --------------------------------------------------------------------------- models and API
 
 
-def test_uploaded_weights_join_the_dropdown(studio, model_path, tmp_path):
-    dropdown, note = studio.add_weights(str(model_path))
+def test_uploaded_weights_join_the_dropdown(studio, tiny_weights, tmp_path):
+    dropdown, note = studio.add_weights(str(tiny_weights))
     assert dropdown.value.startswith("uploaded: ") and dropdown.value in studio.model_choices
     assert "MSSNet-custom" in note
     bad = tmp_path / "bad.pt"

@@ -39,13 +39,6 @@ NAMES = _names()
 
 
 @pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    return mssnet.save_safetensors(mssnet.MSSNet(mssnet.MSSNetConfig(4, 4, 4)),
-                                   tmp_path_factory.mktemp("weights") / "tiny.safetensors")
-
-
-@pytest.fixture(scope="module")
 def tiny_model(tiny_weights):
     return mssnet.load_model(tiny_weights)
 
@@ -197,3 +190,4 @@ def test_app_through_gradio_client(client, corpus):
                 _one_line(str(exc.value), case.error)
         # whatever came before, the server answers the next request
         assert Image.open(_call(client, "/zoom_sharpen_full", good_file, 2.0, None)).size == (14, 10)
+

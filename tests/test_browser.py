@@ -11,14 +11,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from serving import running  # noqa: E402
-
-import mssnet  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
@@ -29,11 +26,8 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    torch.manual_seed(0)
-    weights = mssnet.save_safetensors(mssnet.MSSNet(mssnet.MSSNetConfig(4, 4, 4)),
-                                      tmp_path_factory.mktemp("weights") / "tiny.safetensors")
-    with running(weights) as (url, _demo):
+def server(tiny_weights):
+    with running(tiny_weights) as (url, _demo):
         yield url
 
 

@@ -9,13 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from mssnet import weights
 from mssnet.__main__ import main
-from mssnet.model import MSSNet, MSSNetConfig
-from mssnet.weights import save_safetensors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,13 +34,6 @@ def _one_error_line(err: str) -> str:
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and "Traceback" not in err
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
-    return save_safetensors(MSSNet(MSSNetConfig(4, 4, 4)), path)
 
 
 # ---------------------------------------------------------------------- zoom only
