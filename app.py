@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import html
 import math
@@ -226,6 +228,33 @@ def _steps_phrase(zoom: float) -> str:
     """'in one step' or 'in 2 steps of ×2.00 (bicubic + MSSNet each)'."""
     steps = zoom_steps(zoom)
     return "in one step" if len(steps) == 1 else f"in {len(steps)} steps of ×{steps[0]:.2f} (bicubic + MSSNet each)"
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (Linux), else None."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _glibc()
+
+
+def limit_malloc_arenas(count: int = 2) -> None:
+    """Let glibc keep at most ``count`` malloc arenas. Every Gradio worker thread otherwise gets its
+    own, and freed image buffers stay scattered over them: a server answering 100 requests a round
+    grew by ~200 MiB per round in ``bench/load.py``. No effect off glibc."""
+    if _LIBC is not None:
+        _LIBC.mallopt(-8, int(count))  # M_ARENA_MAX
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc ``malloc_trim``), after big results."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _clip_view(image: np.ndarray) -> np.ndarray:
@@ -459,6 +488,7 @@ class Studio:
         view = View(source.key, model, zoom, viewport, result.rect, bicubic, result.sharpened, model_input,
                     result.steps, [to_u8(s) for s in result.stages], {"bicubic zoom": t1 - t0, "MSSNet": t2 - t1})
         self.cache.put(key, view)
+        release_memory()
         return view, False
 
     @staticmethod
@@ -762,6 +792,8 @@ class Studio:
         stem = Path(source.name).stem or "image"
         path = self.outdir / f"{stem}_x{zoom:g}_mssnet_{source.key[:6]}.png"
         mssnet.save_image(path, sharp, alpha, bit_depth=16 if source.bit_depth == 16 else 8)
+        del sharp, alpha
+        release_memory()
         return path
 
     def download(self, source: Source | None, zoom: float, model: str | None, progress=gr.Progress()):
@@ -844,6 +876,7 @@ slider**: the bicubic view follows the slider, MSSNet runs when you let go. The 
 
 def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     """The studio's ``gr.Blocks`` (queue configured). ``model_path``: default weights (None: bundled)."""
+    limit_malloc_arenas()
     studio = Studio(model_path)
     view_events = {"concurrency_id": "view", "concurrency_limit": 1, "api_visibility": "private"}
     heavy_events = {"concurrency_id": "heavy", "concurrency_limit": 1, "api_visibility": "private"}
