@@ -246,6 +246,25 @@ def test_display_pngs_are_written_once(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(Image.open(first)), app.to_u8(image))
 
 
+def test_memory_helpers_call_glibc_or_do_nothing(monkeypatch):
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append(("mallopt", option, value))
+
+        def malloc_trim(self, pad):
+            calls.append(("malloc_trim", pad))
+
+    monkeypatch.setattr(app, "_LIBC", FakeLibc())
+    app.limit_malloc_arenas(3)
+    app.release_memory()
+    assert calls == [("mallopt", -8, 3), ("malloc_trim", 0)]
+    monkeypatch.setattr(app, "_LIBC", None)  # not glibc: nothing happens, nothing fails
+    app.limit_malloc_arenas()
+    app.release_memory()
+
+
 def test_cache_is_bounded_in_bytes():
     def view():
         a = np.zeros((4, 4, 3), np.float32)
