@@ -3,6 +3,7 @@
 from .inference import resolve_precision, sharpen, sharpen_tensor
 from .io import ImageError, LoadedImage, load_image, save_image, to_uint8
 from .model import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
+from .pipeline import ZoomedView, zoom_sharpen_image, zoom_sharpen_view, zoom_steps
 from .weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
 from .zoom import ZoomResult, zoom
 
@@ -11,5 +12,6 @@ __all__ = [
     "load_model", "save_safetensors", "list_weights", "CheckpointError", "DEFAULT_WEIGHTS",
     "sharpen", "sharpen_tensor", "resolve_precision",
     "zoom", "ZoomResult",
+    "zoom_sharpen_view", "zoom_sharpen_image", "zoom_steps", "ZoomedView",
     "load_image", "save_image", "to_uint8", "ImageError", "LoadedImage",
 ]
