@@ -257,10 +257,6 @@ def release_memory() -> None:
         _LIBC.malloc_trim(0)
 
 
-def _clip_view(image: np.ndarray) -> np.ndarray:
-    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
-
-
 def _draw_box(image: np.ndarray, box: tuple[float, float, float, float], color=(255, 200, 0)) -> np.ndarray:
     """uint8 image with the rectangle ``(x0, y0, w, h)`` (image pixels) outlined twice (dark, then bright)."""
     out = image.copy()
@@ -478,15 +474,10 @@ class Studio:
         view = self.cache.get(key)
         if view is not None:
             return view, True
-        net = self.model(model)
-        t0 = time.perf_counter()
-        bicubic = _clip_view(mssnet.zoom(source.rgb, zoom, center=center, viewport=(viewport, viewport)).view)
-        t1 = time.perf_counter()
-        result = zoom_sharpen_view(net, source.rgb, zoom, (viewport, viewport), center, stages=True)
-        t2 = time.perf_counter()
-        model_input = bicubic if result.model_input is result.bicubic else result.model_input
-        view = View(source.key, model, zoom, viewport, result.rect, bicubic, result.sharpened, model_input,
-                    result.steps, [to_u8(s) for s in result.stages], {"bicubic zoom": t1 - t0, "MSSNet": t2 - t1})
+        result = zoom_sharpen_view(self.model(model), source.rgb, zoom, (viewport, viewport), center, stages=True)
+        seconds = {"bicubic zoom": result.seconds["bicubic"], "MSSNet": result.seconds["mssnet"]}
+        view = View(source.key, model, zoom, viewport, result.rect, result.bicubic, result.sharpened,
+                    result.model_input, result.steps, [to_u8(s) for s in result.stages], seconds)
         self.cache.put(key, view)
         release_memory()
         return view, False

@@ -74,6 +74,7 @@ def test_view_returns_stages_and_rect(smooth):
     assert len(v.stages) == 6 and all(s.shape == (48, 64, 3) for s in v.stages)
     assert v.rect == pytest.approx((92.0, 64.0, 16.0, 12.0))
     assert v.steps == pytest.approx((2.0, 2.0))
+    assert set(v.seconds) == {"bicubic", "mssnet"} and all(t >= 0 for t in v.seconds.values())
     assert zoom_sharpen_view(Identity(), smooth, 4.0, (64, 48)).stages is None
 
 
