@@ -122,6 +122,7 @@ class View:
     steps: tuple[float, ...]  # zoom step factors (mssnet.pipeline)
     stages: list[np.ndarray]  # six uint8 (vh, vw, 3), the last step's
     seconds: dict[str, float]
+    strengths: tuple[float, ...] = ()  # correction strength α of each step (mssnet.strength)
     maps: dict[str, str] = field(default_factory=dict)  # rendered heat maps (PNG paths), filled lazily
 
     @property
@@ -222,6 +223,14 @@ def fig_png(fig: Figure) -> str:
 
 def fmt_seconds(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _strength_phrase(view: View) -> str:
+    """'; correction strength α = 0.61 (calibrated for ×1.50 steps)' — empty when α is 1."""
+    if not view.strengths or all(a == 1.0 for a in view.strengths):
+        return ""
+    alphas = "/".join(f"{a:.2f}" for a in dict.fromkeys(view.strengths))
+    return f"; correction strength α = {alphas} (calibrated for ×{view.steps[-1]:.2f} steps)"
 
 
 def _steps_phrase(zoom: float) -> str:
@@ -477,7 +486,8 @@ class Studio:
         result = zoom_sharpen_view(self.model(model), source.rgb, zoom, (viewport, viewport), center, stages=True)
         seconds = {"bicubic zoom": result.seconds["bicubic"], "MSSNet": result.seconds["mssnet"]}
         view = View(source.key, model, zoom, viewport, result.rect, result.bicubic, result.sharpened,
-                    result.model_input, result.steps, [to_u8(s) for s in result.stages], seconds)
+                    result.model_input, result.steps, [to_u8(s) for s in result.stages], seconds,
+                    result.strengths)
         self.cache.put(key, view)
         release_memory()
         return view, False
@@ -494,7 +504,7 @@ class Studio:
             parts.append(f"heat maps {fmt_seconds(view.seconds['heat maps'])}")
         x0, y0, w, h = view.rect
         return (f"Time: {' · '.join(parts)}  \nView {view.viewport}×{view.viewport} px at ×{view.zoom:.2f} of "
-                f"source region x {x0:.0f}–{x0 + w:.0f}, y {y0:.0f}–{y0 + h:.0f}")
+                f"source region x {x0:.0f}–{x0 + w:.0f}, y {y0:.0f}–{y0 + h:.0f}" + _strength_phrase(view))
 
     def preview(self, source: Source | None, zoom: float, center, viewport, model: str | None):
         """While the slider moves: bicubic only, or the cached MSSNet view if there is one.
@@ -682,8 +692,11 @@ class Studio:
         steps = (f"This ×{view.zoom:.2f} zoom ran in {len(view.steps)} steps of ×{view.steps[0]:.2f}; the "
                  "stages shown are the last step's, whose input is the bicubic enlargement of the previous "
                  "step's sharpened image.  \n" if stepped else "")
+        alpha = view.strengths[-1] if view.strengths else 1.0
+        applied = ("" if alpha == 1.0 else f"The view shows input + {alpha:.2f} × (final stage − input): the "
+                   f"correction strength calibrated for ×{view.steps[-1]:.2f} steps.  \n")
         text = (steps + "Each stage adds a correction to the blurry input; the coarse stage fixes the large "
-                "edges at half resolution, the later stages add finer and finer detail.  \n\n"
+                "edges at half resolution, the later stages add finer and finer detail.  \n" + applied + "\n"
                 + "\n".join(rows) + f"\n\nTime: figure {fmt_seconds(time.perf_counter() - t0)}")
         return image, text
 
@@ -832,6 +845,7 @@ class Studio:
             "viewport": view.viewport,
             "model": view.model,
             "steps": [round(v, 4) for v in view.steps],
+            "strengths": [round(v, 4) for v in view.strengths],
             "seconds": {k: round(v, 4) for k, v in view.seconds.items()},
             "cached": cached,
             "edge_energy": {"bicubic": explain.mean_edge_energy(view.bicubic),

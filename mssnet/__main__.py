@@ -5,8 +5,9 @@
 
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)`` (bicubic, or
 Lanczos) and, with the default ``--method mssnet``, sharpens the result; zooms above
-``--max-step`` (default 2) go in equal steps, each enlarged and sharpened (see
-:mod:`mssnet.pipeline`); ``sharpen``
+``--max-step`` (default 2) go in equal steps, each enlarged and sharpened with the
+strength calibrated for its factor (``--strength`` overrides it; see
+:mod:`mssnet.pipeline` and :mod:`mssnet.strength`); ``sharpen``
 runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
 jpeg, bmp, tif, tiff, webp; gif is written as name.gif.png) is written under the same name
 into the folder OUTPUT (other files are skipped and listed),
@@ -81,6 +82,16 @@ def _max_step(text: str) -> float:
     return value
 
 
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 4):
+        raise argparse.ArgumentTypeError(f"must be between 0 and 4, got {text}")
+    return value
+
+
 def _tile_size(text: str) -> int:
     try:
         value = int(text)
@@ -125,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     zoom_cmd.add_argument("--max-step", type=_max_step, default=MAX_STEP, metavar="S",
                           help=f"with mssnet, zoom in equal steps of at most S× (default {MAX_STEP:g}; "
                           f"{MAX_ZOOM:g} = one step)")
+    zoom_cmd.add_argument("--strength", type=_strength, metavar="A",
+                          help="with mssnet, apply A times MSSNet's correction at every step (1 = its output as "
+                          "is; default: the strength calibrated for each step's factor, stored in the weights)")
     sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",
                                       description="Run MSSNet on the image without resizing it.")
     common(sharpen_cmd)
@@ -216,7 +230,7 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
         try:
             if args.command == "zoom":
                 rgb = zoom_sharpen_image(model, rgb, args.zoom, max_step=args.max_step, precision=args.precision,
-                                         tile=args.tile, progress=bar)
+                                         tile=args.tile, progress=bar, strength=args.strength)
                 alpha = None if alpha is None else zoom(alpha, args.zoom).view
             else:
                 rgb = sharpen(model, rgb, precision=args.precision, tile=args.tile, progress=bar)

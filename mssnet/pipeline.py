@@ -11,6 +11,10 @@ With the bundled weights on the held-out photographs this raised the Y-PSNR gain
 over bicubic from +0.35 / +0.10 dB (one step) to +1.24 / +0.97 dB at ×3 / ×4 before
 the weights were retrained for steps of ≤ 2× (model card: ``assets/weights/README.md``).
 
+Each step applies MSSNet's correction with the strength calibrated for its factor
+(:mod:`mssnet.strength`): ``x + α(s)·(MSSNet(x) − x)``, so weights trained on 2× blur
+do not overshoot the edges of a 1.25× zoom.
+
 * :func:`zoom_steps` — the step factors for a zoom;
 * :func:`zoom_sharpen_view` — what the app shows: a ``viewport`` window zoomed around
   a centre, with the plain bicubic view a viewer would show beside MSSNet's;
@@ -28,9 +32,10 @@ import numpy as np
 from torch import nn
 
 from .inference import Progress, sharpen, tile_count
+from .strength import model_strength
 from .zoom import MAX_FACTOR, MIN_FACTOR, resample, source_rect
 
-__all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "zoom_sharpen_view", "zoom_sharpen_image"]
+__all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image"]
 
 #: Largest enlargement done in one bicubic + MSSNet step.
 MAX_STEP = 2.0
@@ -49,7 +54,9 @@ class ZoomedView(NamedTuple):
     of the previous step's sharpened image); ``stages``: the last step's six stage
     outputs (or None); ``rect``: source rectangle (x0, y0, w, h) in input pixels;
     ``steps``: the step factors; ``seconds``: wall time of the ``"bicubic"`` view and of
-    the ``"mssnet"`` steps.
+    the ``"mssnet"`` steps; ``strengths``: the strength α applied at each step
+    (``sharpened = model_input + α·(MSSNet(model_input) − model_input)``, clipped; the
+    stages are MSSNet's own outputs).
     """
 
     bicubic: np.ndarray
@@ -59,6 +66,24 @@ class ZoomedView(NamedTuple):
     rect: tuple[float, float, float, float]
     steps: tuple[float, ...]
     seconds: dict[str, float]
+    strengths: tuple[float, ...] = ()
+
+
+def step_strengths(model: nn.Module, steps: list[float], strength: float | None = None) -> list[float]:
+    """α per step: ``strength`` for every step when given, else the model's calibrated table."""
+    if strength is not None:
+        strength = float(strength)
+        if not math.isfinite(strength) or strength < 0:
+            raise ValueError(f"strength must be a finite number ≥ 0; got {strength}")
+        return [strength] * len(steps)
+    return [model_strength(model, s) for s in steps]
+
+
+def _apply(x: np.ndarray, sharpened: np.ndarray, alpha: float) -> np.ndarray:
+    """x + α·(sharpened − x), clipped to [0, 1]: (h, w, 3) float32."""
+    if alpha == 1.0:
+        return sharpened
+    return _clip(x + alpha * (sharpened - x))
 
 
 def zoom_steps(factor: float, max_step: float = MAX_STEP) -> list[float]:
@@ -104,10 +129,12 @@ def zoom_sharpen_view(
     max_step: float = MAX_STEP,
     precision: str = "auto",
     stages: bool = False,
+    strength: float | None = None,
 ) -> ZoomedView:
     """The ``viewport = (w, h)`` window of ``image`` (H, W, 3) float zoomed ``factor`` times
     around ``center`` ((x, y) input pixels, default the centre; the region is clamped to
     the image like :func:`mssnet.zoom`), bicubic and sharpened. ``factor`` in [1, 8].
+    ``strength``: α for every step (None: the model's calibrated strengths).
     """
     _check_rgb(image)
     factor = float(factor)
@@ -119,6 +146,7 @@ def zoom_sharpen_view(
     height, width = image.shape[:2]
     rect = source_rect((width, height), factor, (vw, vh), center)
     steps = zoom_steps(factor, max_step)
+    alphas = step_strengths(model, steps, strength)
     t0 = time.perf_counter()
     bicubic = _clip(resample(image, rect[0], rect[1], factor, (vw, vh)))
     t1 = time.perf_counter()
@@ -128,16 +156,17 @@ def zoom_sharpen_view(
         margin = CONTEXT_PX / steps[0]
         ex0, ey0, ew, eh = rect[0] - margin, rect[1] - margin, rect[2] + 2 * margin, rect[3] + 2 * margin
         x, origin, done = image, (ex0, ey0), 1.0
-        for step in steps[:-1]:
+        for step, alpha in zip(steps[:-1], alphas, strict=False):
             done *= step
             x = _clip(resample(x, origin[0], origin[1], step, (math.ceil(ew * done), math.ceil(eh * done))))
-            x = sharpen(model, x, precision=precision)
+            x = _apply(x, sharpen(model, x, precision=precision), alpha)
             origin = (0.0, 0.0)  # later steps start at this image's corner
         model_input = _clip(resample(x, (rect[0] - ex0) * done, (rect[1] - ey0) * done, steps[-1], (vw, vh)))
     result = sharpen(model, model_input, precision=precision, stages=stages)
     sharpened, stage_images = result if stages else (result, None)
+    sharpened = _apply(model_input, sharpened, alphas[-1])
     seconds = {"bicubic": t1 - t0, "mssnet": time.perf_counter() - t1}
-    return ZoomedView(bicubic, sharpened, model_input, stage_images, rect, tuple(steps), seconds)
+    return ZoomedView(bicubic, sharpened, model_input, stage_images, rect, tuple(steps), seconds, tuple(alphas))
 
 
 def zoom_sharpen_image(
@@ -150,16 +179,19 @@ def zoom_sharpen_image(
     precision: str = "auto",
     tile: int | None = None,
     progress: Progress | None = None,
+    strength: float | None = None,
 ) -> np.ndarray:
     """The whole ``image`` (H, W, 3) float enlarged ``factor`` times and sharpened, in steps.
 
     Output ``(round(H·f), round(W·f), 3)`` float32 in [0, 1], or ``size = (w, h)`` when
     given. Large steps run in tiles (``tile``, see :func:`mssnet.sharpen`);
-    ``progress(done, total)`` counts the tiles of all steps together.
+    ``progress(done, total)`` counts the tiles of all steps together; ``strength`` as in
+    :func:`zoom_sharpen_view`.
     """
     _check_rgb(image)
     factor = float(factor)
     steps = zoom_steps(factor, max_step)
+    alphas = step_strengths(model, steps, strength)
     height, width = image.shape[:2]
     out_w, out_h = size if size is not None else (max(1, round(width * factor)), max(1, round(height * factor)))
     sizes, done = [], 1.0
@@ -177,5 +209,5 @@ def zoom_sharpen_image(
                 progress(offset + n, sum(counts))
 
         x = _clip(cv2.resize(x, (w, h), interpolation=cv2.INTER_CUBIC))
-        x = sharpen(model, x, precision=precision, tile=tile, progress=report)
+        x = _apply(x, sharpen(model, x, precision=precision, tile=tile, progress=report), alphas[i])
     return x

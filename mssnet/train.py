@@ -19,7 +19,8 @@ Recipe (see assets/weights/README.md for what was measured):
   gain in Y-PSNR over bicubic at ×2, ×3 and ×4; everything goes into ``log.csv``;
 * ``last.pt`` (model, EMA, optimiser, step, elapsed time) is written every
   ``--save-every`` steps and on Ctrl-C, and ``--resume`` continues from it; the
-  final EMA weights are exported as fp16 safetensors.
+  final EMA weights are exported as fp16 safetensors, with the correction strength per
+  zoom-step factor calibrated on training crops (:mod:`mssnet.strength`).
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--save-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--calibrate-crops", type=int, default=24,
+                   help="training crops used to calibrate the zoom-step strength of the export (0: skip)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     return p.parse_args(argv)
 
@@ -332,10 +335,17 @@ def main(argv: list[str] | None = None) -> int:
         save()
         bar.close()
         log.close()
+    from .strength import calibrate
     from .weights import save_safetensors
 
+    final = ema if args.ema else model
+    if args.calibrate_crops:
+        final.eval()
+        final.zoom_strength = calibrate(final, pool.images, crops=args.calibrate_crops)
+        print("calibrated strength per step factor: "
+              + ", ".join(f"×{k:g} {v:.2f}" for k, v in final.zoom_strength.items()), file=sys.stderr)
     export = out / f"mssnet-{args.preset}-zoom.safetensors"
-    save_safetensors(ema if args.ema else model, export, metadata={"steps": str(step),
+    save_safetensors(final, export, metadata={"steps": str(step),
                      "minutes": f"{elapsed / 60:.1f}", "recipe": "mssnet.train zoom blur"})
     print(f"exported {export} after {step} steps ({elapsed / 60:.1f} min)", file=sys.stderr)
     return 0

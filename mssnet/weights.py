@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from .model import MSSNet, MSSNetConfig
+from .strength import METADATA_KEY, decode_table, encode_table
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -278,6 +279,8 @@ def load_model(
     (``"small"``, ``"base"``, ``"large"``) states the architecture; it must agree
     with the tensor shapes. Without it the widths are read from the shapes, and a
     consistent custom width is accepted. ``device`` defaults to the CPU.
+    The zoom-step strength table in the file's metadata (:mod:`mssnet.strength`), if
+    any, is attached as ``model.zoom_strength`` (None without one).
 
     Raises ``FileNotFoundError`` (no such file, or no bundled weights yet),
     :class:`CheckpointError` (unreadable file or wrong architecture), ``ValueError``
@@ -295,7 +298,7 @@ def load_model(
                 "MSSNet model_03000E.pt or a .safetensors file"
             )
     path = Path(path)
-    state_dict, _ = read_state_dict(path)
+    state_dict, metadata = read_state_dict(path)
     try:
         found = infer_config(state_dict)
         if preset is not None and found != config:
@@ -306,6 +309,7 @@ def load_model(
         raise CheckpointError(f"{path}: {exc}") from None
     model = MSSNet(config)
     model.load_state_dict(weights)
+    model.zoom_strength = decode_table(metadata.get(METADATA_KEY))
     return model.to(dev).eval()
 
 
@@ -334,7 +338,8 @@ def save_safetensors(
     Tensors are cast to ``dtype`` (fp16 by default; bf16 and fp32 allowed) and each
     is cloned, because safetensors refuses the shared PReLU tensor. The header
     metadata holds ``preset``, ``wf``, ``scale``, ``vscale`` plus the caller's
-    ``metadata`` (strings; the architecture entries win on a clash). A state dict
+    ``metadata`` (strings; the architecture entries win on a clash) and a model's
+    ``zoom_strength`` table (:mod:`mssnet.strength`) unless ``metadata`` has one. A state dict
     is checked with :func:`checkpoint_filter` first. The file is written to a
     temporary name and then renamed, so readers never see half a file.
     """
@@ -354,6 +359,9 @@ def save_safetensors(
     bad = next(((k, v) for k, v in extra.items() if not (isinstance(k, str) and isinstance(v, str))), None)
     if bad is not None:
         raise TypeError(f"metadata keys and values must be str; got {bad[0]!r}: {type(bad[1]).__name__}")
+    table = getattr(model_or_state_dict, "zoom_strength", None)
+    if table and METADATA_KEY not in extra:
+        extra[METADATA_KEY] = encode_table(table)
     extra.update(
         preset=config.name or "custom", wf=str(config.wf), scale=str(config.scale), vscale=str(config.vscale)
     )

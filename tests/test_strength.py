@@ -1,0 +1,187 @@
+"""Tests for mssnet.strength: the calibrated correction strength per zoom-step factor,
+its storage in the weights file, and its use by the zoom pipeline and the CLI."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import mssnet
+from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
+from mssnet.strength import (
+    METADATA_KEY,
+    calibrate,
+    decode_table,
+    encode_table,
+    model_strength,
+    optimal_strength,
+    strength_at,
+)
+
+
+class Unsharp(nn.Module):
+    """Stands in for MSSNet: x + amount · (x − 3×3 box blur of x), every stage the same."""
+
+    def __init__(self, amount: float) -> None:
+        super().__init__()
+        self.amount = amount
+
+    def forward(self, x: torch.Tensor, all_stages: bool = True):
+        blur = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        out = x + self.amount * (x - blur)
+        return out if not all_stages else [F.avg_pool2d(out, 2)] + [out] * 5
+
+
+class Brighten(nn.Module):
+    """Stands in for MSSNet: adds 0.2 everywhere (a correction that is easy to measure)."""
+
+    def forward(self, x: torch.Tensor, all_stages: bool = True):
+        out = x + 0.2
+        return out if not all_stages else [F.avg_pool2d(out, 2)] + [out] * 5
+
+
+@pytest.fixture(scope="module")
+def photos() -> list[np.ndarray]:
+    """Two (H, W, 3) uint8 photographs with texture and edges."""
+    import skimage.data
+
+    return [skimage.data.astronaut()[:256, :256], skimage.data.chelsea()[:256, :256]]
+
+
+def test_strength_at_interpolates_in_log_factor_and_clamps():
+    table = {1.0: 0.0, 2.0: 1.0, 4.0: 1.5}
+    assert strength_at(table, 2 ** 0.5) == pytest.approx(0.5)
+    assert strength_at(table, 2 ** 1.5) == pytest.approx(1.25)
+    assert strength_at(table, 2.0) == pytest.approx(1.0)
+    assert strength_at(table, 0.5) == 0.0  # below the grid: the first entry
+    assert strength_at(table, 8.0) == 1.5  # above: the last
+    assert strength_at(None, 3.0) == strength_at({}, 3.0) == 1.0
+
+
+def test_table_round_trip_and_malformed_metadata():
+    table = {1.0: 0.0, 1.5: 0.61234, 2.0: 1.43}
+    back = decode_table(encode_table(table))
+    assert back == pytest.approx({1.0: 0.0, 1.5: 0.6123, 2.0: 1.43})
+    assert decode_table(None) is None and decode_table("") is None
+    for bad in ("not json", "[1, 2]", "{}", '{"x": 1}', '{"-1": 1}', '{"2": NaN}'):
+        with pytest.warns(UserWarning, match="malformed"):
+            assert decode_table(bad) is None
+
+
+def test_optimal_strength_is_least_squares_and_clipped():
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=1000)
+    r = 0.7 * d + 0.01 * rng.normal(size=1000)  # the ideal correction is 0.7 × d
+    assert optimal_strength(float(d @ r), float(d @ d)) == pytest.approx(0.7, abs=0.01)
+    assert optimal_strength(5.0, 1.0) == 2.0
+    assert optimal_strength(-1.0, 1.0) == 0.0
+    assert optimal_strength(1.0, 0.0) == 1.0  # a model that changes nothing
+
+
+def test_calibration_undoes_the_models_own_amount(photos):
+    """α·amount is what matters: a model that sharpens twice as hard gets half the strength;
+    at ×1 (no zoom blur) there is nothing to undo, so α is 0."""
+    factors = (1.0, 1.5, 2.0)
+    mild = calibrate(Unsharp(0.5), photos, factors, crops=6, crop=96, progress=False)
+    hard = calibrate(Unsharp(1.0), photos, factors, crops=6, crop=96, progress=False)
+    assert mild[1.0] == hard[1.0] == 0.0
+    assert mild[2.0] > 0.1
+    for s in (1.5, 2.0):
+        assert mild[s] == pytest.approx(2 * hard[s], rel=0.02)  # not exact: outputs are clipped to [0, 1]
+    assert mild[2.0] > mild[1.5]  # more blur, more of the correction
+
+
+def test_calibration_lowers_the_error(photos):
+    """Applying the calibrated α is closer to the sharp crops than the model as is."""
+    from mssnet.degrade import enlarge, shrink
+
+    net = Unsharp(3.0)  # over-sharpens a 1.5× zoom
+    alpha = calibrate(net, photos, (1.5,), crops=4, crop=128, progress=False)[1.5]
+    assert 0 < alpha < 1
+    y = torch.from_numpy(photos[1][64:192, 64:192].astype(np.float32) / 255).permute(2, 0, 1)[None]
+    x = enlarge(torch.round(shrink(y, 1.5) * 255) / 255, (128, 128)).clamp(0, 1)
+    d = net(x, all_stages=False) - x
+    assert F.mse_loss(x + alpha * d, y) < F.mse_loss(x + d, y)
+
+
+def test_calibration_needs_images():
+    with pytest.raises(ValueError, match="at least one image"):
+        calibrate(Unsharp(1.0), [], progress=False)
+    with pytest.raises(ValueError, match="16×16"):
+        calibrate(Unsharp(1.0), [np.zeros((8, 40, 3), np.uint8)], progress=False)
+
+
+def test_weights_file_carries_the_table(tmp_path, tiny_weights):
+    model = mssnet.load_model(tiny_weights)
+    assert model.zoom_strength is None and model_strength(model, 1.5) == 1.0
+    model.zoom_strength = {1.0: 0.0, 2.0: 1.2}
+    path = mssnet.save_safetensors(model, tmp_path / "cal.safetensors", metadata={"steps": "3"})
+    again = mssnet.load_model(path)
+    assert again.zoom_strength == {1.0: 0.0, 2.0: 1.2}
+    assert model_strength(again, 2 ** 0.5) == pytest.approx(0.6)
+    _, meta = mssnet.weights.read_state_dict(path)
+    assert meta["steps"] == "3" and METADATA_KEY in meta
+    # an explicit metadata entry wins over the model's table
+    path2 = mssnet.save_safetensors(model, tmp_path / "b.safetensors", metadata={METADATA_KEY: encode_table({1: 1})})
+    assert mssnet.load_model(path2).zoom_strength == {1.0: 1.0}
+
+
+def test_pipeline_applies_the_strength_per_step():
+    image = np.full((40, 60, 3), 0.3, np.float32)
+    net = Brighten()
+    net.zoom_strength = {1.0: 0.0, 2.0: 1.0}
+    one = zoom_sharpen_image(net, image, 2 ** 0.5)  # α = 0.5
+    assert np.allclose(one, 0.3 + 0.5 * 0.2, atol=1e-5)
+    view = zoom_sharpen_view(net, image, 4.0, (32, 32))  # two ×2 steps, α = 1 each
+    assert view.strengths == (1.0, 1.0)
+    assert np.allclose(view.sharpened, 0.3 + 2 * 0.2, atol=1e-5)
+    assert np.allclose(view.model_input, 0.5, atol=1e-5)  # the first step's full correction
+    fixed = zoom_sharpen_image(net, image, 4.0, strength=0.25)
+    assert np.allclose(fixed, 0.3 + 2 * 0.05, atol=1e-5)
+    plain = zoom_sharpen_view(net, image, 1.0, (32, 32))  # ×1: α = 0, the image itself
+    assert plain.strengths == (0.0,)
+    assert np.allclose(plain.sharpened, plain.bicubic)
+    with pytest.raises(ValueError, match="strength"):
+        step_strengths(net, [2.0], -1.0)
+    with pytest.raises(ValueError, match="strength"):
+        step_strengths(net, [2.0], math.nan)
+
+
+def test_model_without_table_is_used_as_is():
+    image = np.full((40, 60, 3), 0.3, np.float32)
+    view = zoom_sharpen_view(Brighten(), image, 1.5, (32, 32), stages=True)
+    assert view.strengths == (1.0,)
+    assert np.allclose(view.sharpened, 0.5, atol=1e-5)
+    assert np.allclose(view.stages[-1], view.sharpened)
+
+
+def test_bundled_weights_are_calibrated():
+    """The bundled weights carry a table: no correction at ×1, the full range in between."""
+    model = mssnet.load_model()
+    table = model.zoom_strength
+    assert table is not None and min(table) == 1.0 and max(table) >= 2.0
+    assert table[1.0] < 0.2
+    assert all(0 <= v <= 2 for v in table.values())
+    assert model_strength(model, 2.0) > model_strength(model, 1.25)
+
+
+def test_cli_strength(tmp_path, tiny_weights):
+    rng = np.random.default_rng(1)
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), (rng.random((24, 32, 3)) * 255).astype(np.uint8))
+    base = [sys.executable, "-m", "mssnet", "zoom", str(src), "--zoom", "2", "--weights", str(tiny_weights)]
+    run = subprocess.run(base + ["-o", str(tmp_path / "zero.png"), "--strength", "0"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    bic = subprocess.run(base + ["-o", str(tmp_path / "bic.png"), "--method", "bicubic"], capture_output=True)
+    assert bic.returncode == 0
+    assert np.array_equal(cv2.imread(str(tmp_path / "zero.png")), cv2.imread(str(tmp_path / "bic.png")))
+    bad = subprocess.run(base + ["-o", str(tmp_path / "x.png"), "--strength", "-1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--strength" in bad.stderr
