@@ -634,7 +634,8 @@ class Studio:
         local = (win[0] - cx0, win[1] - cy0, win[2], win[3])  # window inside the crop
         x = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None]  # (1, 3, crop, crop)
         net = self.model(view.model)
-        fn = explain.edge_gain_objective(net, local)
+        alpha = view.strengths[-1] if view.strengths else 1.0
+        fn = explain.edge_gain_objective(net, local, strength=alpha)
         steps = int(steps)
 
         def report(done: int, total: int) -> None:
@@ -666,7 +667,9 @@ class Studio:
                 "result)" if len(view.steps) > 1 else " (the bicubic view)")
         text = (f"**Diffusion Index {di:.1f}** (0 = a few pixels, 100 = evenly everywhere): {meaning}  \n"
                 f"Explained quantity: edge strength MSSNet *added* inside the {win[2]}×{win[3]} px window "
-                f"(sum of Sobel gain {gain:+.3f}). The map shows which pixels of MSSNet's input{last}, in a "
+                f"(sum of Sobel gain {gain:+.3f}"
+                + (f", at the calibrated correction strength α = {alpha:.2f}" if alpha != 1.0 else "")
+                + f"). The map shows which pixels of MSSNet's input{last}, in a "
                 f"{crop}×{crop} px crop around the window, pushed that number up or down; bright = strong "
                 f"influence.  \nTime: {method}, {steps if method != ATTR_METHODS[1] else 1} gradient step(s): "
                 f"{fmt_seconds(seconds)}")

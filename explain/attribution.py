@@ -393,8 +393,11 @@ def _check_objective_input(x: Tensor) -> None:
         raise ValueError(f"objective input must be (B, 3, H, W); got {got}")
 
 
-def edge_gain_objective(model: nn.Module, window: Window, positive: bool = False) -> Objective:
-    """``fn(x) = sum over window of edge_magnitude(model(x)) - edge_magnitude(x)``.
+def edge_gain_objective(model: nn.Module, window: Window, positive: bool = False,
+                        strength: float = 1.0) -> Objective:
+    """``fn(x) = sum over window of edge_magnitude(out) - edge_magnitude(x)`` with
+    ``out = x + strength · (model(x) - x)`` (the zoom pipeline's calibrated strength;
+    1 = the model's output as is).
 
     x: (B, 3, H, W), any H, W (reflect-padded to multiples of 16 inside, cropped
     back) -> (B,). Uses the final output only. ``window = (x0, y0, w, h)`` in the
@@ -410,6 +413,8 @@ def edge_gain_objective(model: nn.Module, window: Window, positive: bool = False
         _check_objective_input(x)
         rows, cols = _window_slice(x, win)
         out = _final_output(model, x).to(x.dtype)
+        if strength != 1.0:
+            out = x + strength * (out - x)
         gain = edge_magnitude(out) - edge_magnitude(x)  # (B, 1, H, W)
         gain = gain[..., rows, cols]
         if positive:

@@ -107,9 +107,10 @@ def calibrate(
     """Least-squares strength per step factor on random crops of ``images``.
 
     images: (H, W, 3) uint8 training photographs (never the held-out ones); ``crop`` shrinks
-    to the largest image's shorter side when none is big enough. Every factor sees the same ``crops`` crops (seeded), each
-    degraded the way the pipeline's input is: antialiased bicubic shrink by the factor,
-    8-bit quantisation, bicubic enlargement back. Returns {factor: α}.
+    to the largest image's shorter side when none is big enough. Every factor sees the
+    same ``crops`` crops (seeded), each degraded the way the pipeline's input is:
+    antialiased bicubic shrink by the factor, 8-bit quantisation, bicubic enlargement
+    back. Returns {factor: α}.
     """
     from tqdm import tqdm
 

@@ -174,3 +174,20 @@ def test_works_inside_no_grad_callers(context, tiny_net):
         x = torch.rand(1, 3, 16, 16)
         attr, delta = integrated_gradients(fn, x, n_steps=2, return_delta=True)
     assert attr.shape == x.shape and torch.isfinite(attr).all() and delta.shape == (1,)
+
+
+def test_edge_gain_objective_strength_scales_the_correction():
+    """strength α explains x + α·(model(x) − x): 0 adds nothing, 1 is the model as is."""
+
+    class Double(torch.nn.Module):
+        def forward(self, x, all_stages=True):
+            out = 2 * x
+            return out if not all_stages else [out] * 6
+
+    x = torch.rand(1, 3, 24, 24)
+    win = (4, 4, 12, 12)
+    assert torch.allclose(edge_gain_objective(Double(), win, strength=0.0)(x), torch.zeros(1), atol=1e-5)
+    full = edge_gain_objective(Double(), win)(x)
+    half = edge_gain_objective(Double(), win, strength=0.5)(x)
+    assert float(full) > 0
+    assert torch.allclose(half, 0.5 * full, rtol=1e-4)  # 1.5·x has half the added edges of 2·x
