@@ -229,6 +229,8 @@ def _strength_phrase(view: View) -> str:
     """'; correction strength α = 0.61 (calibrated for ×1.50 steps)' — empty when α is 1."""
     if not view.strengths or all(a == 1.0 for a in view.strengths):
         return ""
+    if not any(view.strengths):
+        return "; correction strength α = 0: without zoom blur there is nothing to undo"
     alphas = "/".join(f"{a:.2f}" for a in dict.fromkeys(view.strengths))
     return f"; correction strength α = {alphas} (calibrated for ×{view.steps[-1]:.2f} steps)"
 

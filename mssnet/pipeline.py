@@ -7,9 +7,7 @@ bicubic interpolation and sharpened by MSSNet: ×3 is two steps of ×1.73, ×4 t
 ×2, ×8 three of ×2. Zooms up to ×2 are one step (plain bicubic + MSSNet). The model
 only sees blur of the kind it was trained on, and the earlier passes are cheap
 because they run on fewer pixels (the first pass of a ×4 zoom on a quarter of them).
-With the bundled weights on the held-out photographs this raised the Y-PSNR gain
-over bicubic from +0.35 / +0.10 dB (one step) to +1.24 / +0.97 dB at ×3 / ×4 before
-the weights were retrained for steps of ≤ 2× (model card: ``assets/weights/README.md``).
+Measured gains are in the model card (``assets/weights/README.md``).
 
 Each step applies MSSNet's correction with the strength calibrated for its factor
 (:mod:`mssnet.strength`): ``x + α(s)·(MSSNet(x) − x)``, so weights trained on 2× blur

@@ -199,6 +199,29 @@ def test_run_preview_cache_and_maps(studio, source):
     assert "heat maps" in studio.preview(source, 3.0, None, SMALL, None)[4]  # remembered with the view
 
 
+@pytest.fixture(scope="module")
+def calibrated_studio(tiny_weights, tmp_path_factory):
+    """A studio whose weights carry a strength table: α 0 at ×1, 1 at ×2."""
+    model = mssnet.load_model(tiny_weights)
+    model.zoom_strength = {1.0: 0.0, 2.0: 1.0}
+    return app.Studio(mssnet.save_safetensors(model, tmp_path_factory.mktemp("cal") / "cal.safetensors"))
+
+
+def test_views_apply_and_name_the_calibrated_strength(calibrated_studio, source):
+    plain = calibrated_studio.run(source, 1.0, None, SMALL, None)[5]
+    assert plain.strengths == (0.0,)
+    np.testing.assert_allclose(plain.sharpened, plain.bicubic, atol=1e-6)
+    assert "nothing to undo" in calibrated_studio.timing(plain, cached=False)
+    view = calibrated_studio.run(source, 2 ** 0.5, None, SMALL, None)[5]
+    assert view.strengths == pytest.approx((0.5,))
+    assert "α = 0.50" in calibrated_studio.timing(view, cached=False)
+    assert "0.50 × (final stage − input)" in calibrated_studio.stages(view)[1]
+    assert "α = 0.50" in calibrated_studio.explain_window(view, None, app.ATTR_METHODS[1], 1, 8)[1]
+    final = view.stages[-1].astype(np.float32) / 255
+    expected = np.clip(view.model_input + 0.5 * (final - view.model_input), 0, 1)
+    np.testing.assert_allclose(view.sharpened, expected, atol=2.5 / 255)  # stages are stored as uint8
+
+
 def test_zooms_above_2_run_in_steps(studio, source):
     """×4: two ×2 steps; the bicubic view stays the one-step view; the tabs say so."""
     view = studio.run(source, 4.0, None, SMALL, None)[5]
