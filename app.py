@@ -628,6 +628,11 @@ class Studio:
             raise gr.Error("Load an image first: the window is chosen in the MSSNet view.", print_exception=False)
         if method not in ATTR_METHODS:
             raise gr.Error(f"Unknown method {html.escape(str(method))}.", print_exception=False)
+        alpha = view.strengths[-1] if view.strengths else 1.0
+        if alpha == 0:
+            return None, (f"At ×{view.zoom:.2f} there is no zoom blur to undo: the calibrated correction strength "
+                          "is 0, MSSNet's view is the bicubic view, and no pixel pushed any edge. Zoom in to see "
+                          "what the network sharpens.")
         t0 = time.perf_counter()
         win = self._window(view, window, side)
         crop = min(ATTR_CROP, *view.model_input.shape[:2])
@@ -636,7 +641,6 @@ class Studio:
         local = (win[0] - cx0, win[1] - cy0, win[2], win[3])  # window inside the crop
         x = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None]  # (1, 3, crop, crop)
         net = self.model(view.model)
-        alpha = view.strengths[-1] if view.strengths else 1.0
         fn = explain.edge_gain_objective(net, local, strength=alpha)
         steps = int(steps)
 

@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-side", type=int, default=1024, help="downscale larger held-out images")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
+    if any(not s >= 1 for s in args.scales):
+        p.error(f"--scales must be 1 or more; got {args.scales}")
     if args.threads:
         torch.set_num_threads(args.threads)
 

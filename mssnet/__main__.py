@@ -35,6 +35,7 @@ from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
 from .pipeline import MAX_STEP, zoom_sharpen_image
+from .strength import LIMITS as STRENGTH_LIMITS
 from .weights import load_model
 from .zoom import zoom
 
@@ -87,8 +88,9 @@ def _strength(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and 0 <= value <= 4):
-        raise argparse.ArgumentTypeError(f"must be between 0 and 4, got {text}")
+    lo, hi = STRENGTH_LIMITS
+    if not lo <= value <= hi:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}, got {text}")
     return value
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from torch import nn
 
 from .inference import Progress, sharpen, tile_count
-from .strength import model_strength
+from .strength import LIMITS, model_strength
 from .zoom import MAX_FACTOR, MIN_FACTOR, resample, source_rect
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image"]
@@ -71,8 +71,9 @@ def step_strengths(model: nn.Module, steps: list[float], strength: float | None 
     """α per step: ``strength`` for every step when given, else the model's calibrated table."""
     if strength is not None:
         strength = float(strength)
-        if not math.isfinite(strength) or strength < 0:
-            raise ValueError(f"strength must be a finite number ≥ 0; got {strength}")
+        lo, hi = LIMITS
+        if not lo <= strength <= hi:  # also refuses NaN
+            raise ValueError(f"strength must be between {lo:g} and {hi:g}; got {strength}")
         return [strength] * len(steps)
     return [model_strength(model, s) for s in steps]
 
@@ -154,7 +155,7 @@ def zoom_sharpen_view(
         margin = CONTEXT_PX / steps[0]
         ex0, ey0, ew, eh = rect[0] - margin, rect[1] - margin, rect[2] + 2 * margin, rect[3] + 2 * margin
         x, origin, done = image, (ex0, ey0), 1.0
-        for step, alpha in zip(steps[:-1], alphas, strict=False):
+        for step, alpha in zip(steps[:-1], alphas[:-1], strict=True):
             done *= step
             x = _clip(resample(x, origin[0], origin[1], step, (math.ceil(ew * done), math.ceil(eh * done))))
             x = _apply(x, sharpen(model, x, precision=precision), alpha)
@@ -207,5 +208,8 @@ def zoom_sharpen_image(
                 progress(offset + n, sum(counts))
 
         x = _clip(cv2.resize(x, (w, h), interpolation=cv2.INTER_CUBIC))
+        if alphas[i] == 0:  # no correction at this factor (e.g. ×1): the network need not run
+            report(counts[i], counts[i])
+            continue
         x = _apply(x, sharpen(model, x, precision=precision, tile=tile, progress=report), alphas[i])
     return x

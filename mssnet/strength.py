@@ -1,7 +1,8 @@
 """How much of MSSNet's correction to apply at each zoom step: the calibrated strength.
 
 A network that is not told the zoom factor learns one compromise: weights trained on
-2× zooms sharpen a 1.25× zoom as if it were 2× blurred and overshoot every edge. The
+2× zooms sharpen a 1.25× zoom as if it were 2× blurred and overshoot every edge, and
+weights trained on a wide range of zooms hold back where the blur is strongest. The
 zoom pipeline knows the factor of each step, so it applies
 
     out = x + α(s) · (MSSNet(x) − x)
@@ -43,14 +44,15 @@ METADATA_KEY = "zoom_strength"
 #: Step factors the strength is calibrated at (the pipeline's steps are ≤ 2× by default;
 #: the larger ones serve ``--max-step`` above 2).
 GRID = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
-#: Calibrated strengths are clipped to this range.
-LIMITS = (0.0, 2.0)
+#: Strengths are kept in this range (calibration clips to it; tables and callers outside it
+#: are refused).
+LIMITS = (0.0, 3.0)
 
 
 def strength_at(table: Mapping[float, float] | None, factor: float) -> float:
     """α for a step ``factor`` from a calibration table (1.0 without one).
 
-    >>> strength_at({1.0: 0.0, 2.0: 1.0}, 2 ** 0.5), strength_at(None, 3.0)
+    >>> round(strength_at({1.0: 0.0, 2.0: 1.0}, 2 ** 0.5), 6), strength_at(None, 3.0)
     (0.5, 1.0)
     """
     if not table:
@@ -78,8 +80,9 @@ def decode_table(text: str | None) -> dict[float, float] | None:
     try:
         raw = json.loads(text)
         table = {float(k): float(v) for k, v in raw.items()}
-        if not table or not all(k > 0 and math.isfinite(k) and math.isfinite(v) for k, v in table.items()):
-            raise ValueError("empty table, or a non-positive or non-finite entry")
+        lo, hi = LIMITS
+        if not table or not all(k > 0 and math.isfinite(k) and lo <= v <= hi for k, v in table.items()):
+            raise ValueError(f"empty table, a non-positive factor or a strength outside [{lo:g}, {hi:g}]")
     except (ValueError, TypeError, AttributeError) as exc:
         warnings.warn(f"ignoring malformed {METADATA_KEY!r} metadata ({exc}); MSSNet's output is used as is",
                       stacklevel=2)
@@ -94,7 +97,6 @@ def optimal_strength(num: float, den: float) -> float:
     return float(np.clip(num / den, *LIMITS))
 
 
-@torch.inference_mode()
 def calibrate(
     model: nn.Module,
     images: Sequence[np.ndarray],
@@ -119,6 +121,8 @@ def calibrate(
 
     if not images:
         raise ValueError("calibration needs at least one image")
+    if crops < 1:
+        raise ValueError(f"crops must be at least 1; got {crops}")
     crop = min(crop, max(min(im.shape[:2]) for im in images))
     if crop < 16:
         raise ValueError(f"calibration needs an image of at least 16×16 px; the largest has a {crop} px side")
@@ -136,14 +140,28 @@ def calibrate(
         num = den = 0.0
         for i in range(crops):
             y = sharp[i : i + 1]
-            x = enlarge(torch.round(shrink(y, s) * 255) / 255, (crop, crop)).clamp(0, 1)
-            d = sharpen_tensor(model, x, precision="fp32") - x
+            with torch.no_grad():
+                x = enlarge(torch.round(shrink(y, s) * 255) / 255, (crop, crop)).clamp(0, 1)
+            d = sharpen_tensor(model, x, precision="fp32") - x  # runs in inference mode itself
             num += float((d * (y - x)).sum())
             den += float((d * d).sum())
             bar.update(1)
         table[float(s)] = optimal_strength(num, den)
     bar.close()
     return table
+
+
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", nargs="*", default=[], help="extra image folders (held-out names are skipped)")
     p.add_argument("--no-package-images", action="store_true", help="skip scikit-image/matplotlib photos")
     p.add_argument("--holdout", nargs="*", default=list(HOLDOUT), help="file names never used")
-    p.add_argument("--crops", type=int, default=24)
-    p.add_argument("--crop", type=int, default=192)
+    p.add_argument("--crops", type=_at_least(1), default=24, help="random training crops per factor")
+    p.add_argument("--crop", type=_at_least(16), default=192, help="crop side in pixels")
     p.add_argument("--out", help="write the calibrated weights here (default: print the table only)")
     args = p.parse_args(argv)
 

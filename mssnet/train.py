@@ -175,8 +175,8 @@ def psnr_y(a: Tensor, b: Tensor, shave: int) -> float:
 @torch.inference_mode()
 def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
     """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done the way the app and the command line do it (steps of at most 2×, see
-    :mod:`mssnet.pipeline`)."""
+    zoom done in steps of at most 2× like the app and the command line (:mod:`mssnet.pipeline`)
+    but with the network's output used as is (strength 1: the calibration comes at export)."""
     model.eval()
     result = {}
     for s in scales:
@@ -190,7 +190,8 @@ def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: in
             small = quantize8(shrink(hr, s))
             bic = enlarge(small, (c, c))
             small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
-            out = torch.from_numpy(zoom_sharpen_image(model, small, s, size=(c, c), precision="fp32"))
+            out = zoom_sharpen_image(model, small, s, size=(c, c), precision="fp32", strength=1.0)
+            out = torch.from_numpy(out)
             out = out.permute(2, 0, 1)[None]
             gains.append(psnr_y(out, hr, s) - psnr_y(bic, hr, s))
         result[f"gain_x{s}"] = float(np.mean(gains))
@@ -202,6 +203,16 @@ def lr_at(step: int, frac: float, base_lr: float, warmup: int, min_lr: float) ->
     if step < warmup:
         return base_lr * (step + 1) / warmup
     return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * min(frac, 1.0)))
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -228,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--save-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--calibrate-crops", type=int, default=24,
+    p.add_argument("--calibrate-crops", type=_non_negative, default=24,
                    help="training crops used to calibrate the zoom-step strength of the export (0: skip)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     return p.parse_args(argv)

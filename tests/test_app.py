@@ -212,6 +212,8 @@ def test_views_apply_and_name_the_calibrated_strength(calibrated_studio, source)
     assert plain.strengths == (0.0,)
     np.testing.assert_allclose(plain.sharpened, plain.bicubic, atol=1e-6)
     assert "nothing to undo" in calibrated_studio.timing(plain, cached=False)
+    figure, text = calibrated_studio.explain_window(plain, None, app.ATTR_METHODS[0], 4, 8)
+    assert figure is None and "no zoom blur to undo" in text
     view = calibrated_studio.run(source, 2 ** 0.5, None, SMALL, None)[5]
     assert view.strengths == pytest.approx((0.5,))
     assert "α = 0.50" in calibrated_studio.timing(view, cached=False)

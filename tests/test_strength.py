@@ -17,6 +17,7 @@ from torch import nn
 import mssnet
 from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
 from mssnet.strength import (
+    LIMITS,
     METADATA_KEY,
     calibrate,
     decode_table,
@@ -71,7 +72,7 @@ def test_table_round_trip_and_malformed_metadata():
     back = decode_table(encode_table(table))
     assert back == pytest.approx({1.0: 0.0, 1.5: 0.6123, 2.0: 1.43})
     assert decode_table(None) is None and decode_table("") is None
-    for bad in ("not json", "[1, 2]", "{}", '{"x": 1}', '{"-1": 1}', '{"2": NaN}'):
+    for bad in ("not json", "[1, 2]", "{}", '{"x": 1}', '{"-1": 1}', '{"2": NaN}', '{"2": -0.5}', '{"2": 50}'):
         with pytest.warns(UserWarning, match="malformed"):
             assert decode_table(bad) is None
 
@@ -81,7 +82,7 @@ def test_optimal_strength_is_least_squares_and_clipped():
     d = rng.normal(size=1000)
     r = 0.7 * d + 0.01 * rng.normal(size=1000)  # the ideal correction is 0.7 × d
     assert optimal_strength(float(d @ r), float(d @ d)) == pytest.approx(0.7, abs=0.01)
-    assert optimal_strength(5.0, 1.0) == 2.0
+    assert optimal_strength(5.0, 1.0) == LIMITS[1]
     assert optimal_strength(-1.0, 1.0) == 0.0
     assert optimal_strength(1.0, 0.0) == 1.0  # a model that changes nothing
 
@@ -115,6 +116,8 @@ def test_calibration_lowers_the_error(photos):
 def test_calibration_needs_images():
     with pytest.raises(ValueError, match="at least one image"):
         calibrate(Unsharp(1.0), [], progress=False)
+    with pytest.raises(ValueError, match="crops"):
+        calibrate(Unsharp(1.0), [np.zeros((32, 32, 3), np.uint8)], crops=0, progress=False)
     with pytest.raises(ValueError, match="16×16"):
         calibrate(Unsharp(1.0), [np.zeros((8, 40, 3), np.uint8)], progress=False)
 
@@ -153,6 +156,22 @@ def test_pipeline_applies_the_strength_per_step():
         step_strengths(net, [2.0], -1.0)
     with pytest.raises(ValueError, match="strength"):
         step_strengths(net, [2.0], math.nan)
+    with pytest.raises(ValueError, match="strength"):
+        step_strengths(net, [2.0], LIMITS[1] + 1)
+
+
+def test_zero_strength_skips_the_network():
+    """Where α is 0 the whole-image zoom does not run MSSNet, and progress still ends full."""
+    from fakes import Identity
+
+    net = Identity()
+    net.zoom_strength = {1.0: 0.0, 2.0: 1.0}
+    seen = []
+    out = zoom_sharpen_image(net, np.full((20, 30, 3), 0.4, np.float32), 1.0, progress=lambda d, t: seen.append((d, t)))
+    assert net.seen == [] and out.shape == (20, 30, 3)
+    assert seen[-1][0] == seen[-1][1]
+    zoom_sharpen_image(net, np.full((20, 30, 3), 0.4, np.float32), 2.0)
+    assert len(net.seen) == 1
 
 
 def test_model_without_table_is_used_as_is():
@@ -183,5 +202,27 @@ def test_cli_strength(tmp_path, tiny_weights):
     bic = subprocess.run(base + ["-o", str(tmp_path / "bic.png"), "--method", "bicubic"], capture_output=True)
     assert bic.returncode == 0
     assert np.array_equal(cv2.imread(str(tmp_path / "zero.png")), cv2.imread(str(tmp_path / "bic.png")))
-    bad = subprocess.run(base + ["-o", str(tmp_path / "x.png"), "--strength", "-1"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "--strength" in bad.stderr
+    for value in ("-1", "nan", "5"):
+        bad = subprocess.run(base + ["-o", str(tmp_path / "x.png"), "--strength", value],
+                             capture_output=True, text=True)
+        assert bad.returncode == 2 and "--strength" in bad.stderr
+
+
+def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, capsys):
+    from PIL import Image
+
+    from mssnet.strength import GRID, main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(2)
+    for name in ("a.png", "b.png", "astronaut.png"):  # astronaut.png is held out: never used
+        Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(data / name)
+    out = tmp_path / "cal.safetensors"
+    assert main([str(tiny_weights), "--no-package-images", "--data", str(data), "--crops", "2", "--crop", "32",
+                 "--out", str(out)]) == 0
+    table = mssnet.load_model(out).zoom_strength
+    assert sorted(table) == list(GRID) and all(LIMITS[0] <= v <= LIMITS[1] for v in table.values())
+    assert "step factor" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([str(tiny_weights), "--crop", "8"])
