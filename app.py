@@ -235,10 +235,15 @@ def _strength_phrase(view: View) -> str:
     return f"; correction strength α = {alphas} (calibrated for ×{view.steps[-1]:.2f} steps)"
 
 
+def _step_list(steps) -> str:
+    """'2 steps, ×2.00 then ×1.50' for the zoom step factors."""
+    return f"{len(steps)} steps, " + " then ".join(f"×{s:.2f}" for s in steps)
+
+
 def _steps_phrase(zoom: float) -> str:
-    """'in one step' or 'in 2 steps of ×2.00 (bicubic + MSSNet each)'."""
+    """'in one step' or 'in 2 steps, ×2.00 then ×1.50 (bicubic + MSSNet each)'."""
     steps = zoom_steps(zoom)
-    return "in one step" if len(steps) == 1 else f"in {len(steps)} steps of ×{steps[0]:.2f} (bicubic + MSSNet each)"
+    return "in one step" if len(steps) == 1 else f"in {_step_list(steps)} (bicubic + MSSNet each)"
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -500,7 +505,7 @@ class Studio:
         parts = [f"bicubic zoom {fmt_seconds(view.seconds['bicubic zoom'])}"]
         mss = fmt_seconds(view.seconds["MSSNet"])
         if len(view.steps) > 1:
-            mss += f" ({len(view.steps)} steps of ×{view.steps[0]:.2f})"
+            mss += f" ({_step_list(view.steps)})"
         parts.append(f"MSSNet 0 ms (cached; computed in {mss})" if cached else f"MSSNet {mss}")
         if "heat maps" in view.seconds:
             parts.append(f"heat maps {fmt_seconds(view.seconds['heat maps'])}")
@@ -698,7 +703,7 @@ class Studio:
             energy = explain.mean_edge_energy(stage)
             ratio = f"{energy / base:.2f}×" if base > 0 else ""
             rows.append(f"| {name} | {energy:.4f} | {ratio} |")
-        steps = (f"This ×{view.zoom:.2f} zoom ran in {len(view.steps)} steps of ×{view.steps[0]:.2f}; the "
+        steps = (f"This ×{view.zoom:.2f} zoom ran in {_step_list(view.steps)}; the "
                  "stages shown are the last step's, whose input is the bicubic enlargement of the previous "
                  "step's sharpened image.  \n" if stepped else "")
         alpha = view.strengths[-1] if view.strengths else 1.0

@@ -12,8 +12,8 @@ with the original on the BT.601 Y channel with a border shave of ⌈s⌉ pixels:
 * MSSNet, one step: the bicubic image sharpened by the model (with the strength
   calibrated for that factor);
 * MSSNet α = 1: the steps below with the model's output used as is;
-* MSSNet: what the app and the command line do: zooms above 2× in equal steps of
-  at most 2×, each enlarged with bicubic and sharpened with the strength calibrated
+* MSSNet: what the app and the command line do: zooms above 2× in steps of 2× and
+  a smaller last one, each enlarged with bicubic and sharpened with the strength calibrated
   for the step's factor (``mssnet.pipeline``, ``mssnet.strength``).
 """
 

@@ -5,7 +5,8 @@
 
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)`` (bicubic, or
 Lanczos) and, with the default ``--method mssnet``, sharpens the result; zooms above
-``--max-step`` (default 2) go in equal steps, each enlarged and sharpened with the
+``--max-step`` (default 2) go in steps of that factor and a smaller last one, each
+enlarged and sharpened with the
 strength calibrated for its factor (``--strength`` overrides it; see
 :mod:`mssnet.pipeline` and :mod:`mssnet.strength`); ``sharpen``
 runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
@@ -136,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoom_cmd.add_argument("--method", choices=_METHODS, default="mssnet",
                           help="mssnet = bicubic then MSSNet (default); bicubic or lanczos alone")
     zoom_cmd.add_argument("--max-step", type=_max_step, default=MAX_STEP, metavar="S",
-                          help=f"with mssnet, zoom in equal steps of at most S× (default {MAX_STEP:g}; "
+                          help=f"with mssnet, zoom in steps of S×, then the remainder (default {MAX_STEP:g}; "
                           f"{MAX_ZOOM:g} = one step)")
     zoom_cmd.add_argument("--strength", type=_strength, metavar="A",
                           help="with mssnet, apply A times MSSNet's correction at every step (1 = its output as "

@@ -231,12 +231,12 @@ def test_zooms_above_2_run_in_steps(studio, source):
     one_step = mssnet.zoom(source.rgb, 4.0, viewport=(SMALL, SMALL)).view
     np.testing.assert_array_equal(view.bicubic, np.clip(one_step, 0, 1))
     assert view.model_input.shape == view.bicubic.shape and not np.array_equal(view.model_input, view.bicubic)
-    assert "2 steps of ×2.00" in studio.timing(view, cached=False)
+    assert "2 steps, ×2.00 then ×2.00" in studio.timing(view, cached=False)
     assert "2 steps" in studio.stages(view)[1]
     assert "last of 2 zoom steps" in studio.explain_window(view, None, app.ATTR_METHODS[1], 1, 8)[1]
     assert studio.run(source, 2.0, None, SMALL, None)[5].steps == (2.0,)
     text = studio.simulate(source, 3.0, None, SMALL, None)[0]
-    assert "2 steps of ×1.73" in text
+    assert "2 steps, ×2.00 then ×1.50" in text
 
 
 def test_handlers_without_an_image_do_nothing(studio):
@@ -369,7 +369,7 @@ def test_api_zoom_sharpen(studio, image_path):
     assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
     assert set(info["edge_energy"]) == {"bicubic", "mssnet"} and info["steps"] == [2.0]
-    assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["steps"] == [1.7321, 1.7321]
+    assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["steps"] == [2.0, 1.5]
     path = studio.api_zoom_sharpen_full(image_path, 1.0, None)
     with Image.open(path) as im:
         assert im.size == (80, 48)

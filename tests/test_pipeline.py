@@ -26,14 +26,16 @@ def smooth() -> np.ndarray:
 
 
 @pytest.mark.parametrize(("factor", "expected"), [
-    (1.0, [1.0]), (1.5, [1.5]), (2.0, [2.0]), (3.0, [math.sqrt(3)] * 2), (4.0, [2.0, 2.0]),
-    (5.0, [5 ** (1 / 3)] * 3), (8.0, [2.0, 2.0, 2.0]), (0.5, [0.5]),
+    (1.0, [1.0]), (1.5, [1.5]), (2.0, [2.0]), (3.0, [2.0, 1.5]), (4.0, [2.0, 2.0]),
+    (5.0, [2.0, 2.0, 1.25]), (8.0, [2.0, 2.0, 2.0]), (0.5, [0.5]),
+    (4.02, [2.0, 2.01]), (4.1, [2.0, 2.0, 1.025]), (8.0 + 1e-9, [2.0, 2.0, 2.0 + 5e-10]),
 ])
 def test_zoom_steps(factor, expected):
     steps = zoom_steps(factor)
     assert steps == pytest.approx(expected)
     assert math.prod(steps) == pytest.approx(factor)
-    assert all(s <= 2.0 + 1e-12 for s in steps)
+    assert all(s <= 2.0 * 1.01 for s in steps)
+    assert all(s >= 1.01 for s in steps[1:])  # no pass for a sliver of a zoom
 
 
 def test_zoom_steps_other_max_and_bad_values():
