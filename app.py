@@ -226,13 +226,14 @@ def fmt_seconds(seconds: float) -> str:
 
 
 def _strength_phrase(view: View) -> str:
-    """'; correction strength α = 0.61 (calibrated for ×1.50 steps)' — empty when α is 1."""
+    """'; correction strength α = 0.37 (calibrated for a ×1.50 step)' — empty when α is 1."""
     if not view.strengths or all(a == 1.0 for a in view.strengths):
         return ""
     if not any(view.strengths):
         return "; correction strength α = 0: without zoom blur there is nothing to undo"
-    alphas = "/".join(f"{a:.2f}" for a in dict.fromkeys(view.strengths))
-    return f"; correction strength α = {alphas} (calibrated for ×{view.steps[-1]:.2f} steps)"
+    if len(view.strengths) == 1:
+        return f"; correction strength α = {view.strengths[0]:.2f} (calibrated for a ×{view.steps[0]:.2f} step)"
+    return "; correction strength α = " + " then ".join(f"{a:.2f}" for a in view.strengths) + " (calibrated per step)"
 
 
 def _step_list(steps) -> str:
