@@ -126,6 +126,11 @@ class View:
     maps: dict[str, str] = field(default_factory=dict)  # rendered heat maps (PNG paths), filled lazily
 
     @property
+    def last_strength(self) -> float:
+        """α applied at the last step, whose input and stages the tabs show (1 without a table)."""
+        return self.strengths[-1] if self.strengths else 1.0
+
+    @property
     def nbytes(self) -> int:
         extra = 0 if self.model_input is self.bicubic else self.model_input.nbytes
         return (self.bicubic.nbytes + self.sharpened.nbytes + extra + sum(s.nbytes for s in self.stages)
@@ -634,7 +639,7 @@ class Studio:
             raise gr.Error("Load an image first: the window is chosen in the MSSNet view.", print_exception=False)
         if method not in ATTR_METHODS:
             raise gr.Error(f"Unknown method {html.escape(str(method))}.", print_exception=False)
-        alpha = view.strengths[-1] if view.strengths else 1.0
+        alpha = view.last_strength
         if alpha == 0:
             return None, (f"At ×{view.zoom:.2f} there is no zoom blur to undo: the calibrated correction strength "
                           "is 0, MSSNet's view is the bicubic view, and no pixel pushed any edge. Zoom in to see "
@@ -707,7 +712,7 @@ class Studio:
         steps = (f"This ×{view.zoom:.2f} zoom ran in {_step_list(view.steps)}; the "
                  "stages shown are the last step's, whose input is the bicubic enlargement of the previous "
                  "step's sharpened image.  \n" if stepped else "")
-        alpha = view.strengths[-1] if view.strengths else 1.0
+        alpha = view.last_strength
         applied = ("" if alpha == 1.0 else f"The view shows input + {alpha:.2f} × (final stage − input): the "
                    f"correction strength calibrated for ×{view.steps[-1]:.2f} steps.  \n")
         text = (steps + "Each stage adds a correction to the blurry input; the coarse stage fixes the large "

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explain.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.degrade import enlarge, shrink  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image, zoom_steps  # noqa: E402
+from mssnet.strength import format_table  # noqa: E402
 from mssnet.train import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.weights import load_model  # noqa: E402
 
@@ -127,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.weights)
     print(f"held-out images ({len(held)}): {', '.join(q.name for q in held)}")
     print(f"weights: {args.weights or 'bundled default'}")
-    table = getattr(model, "zoom_strength", None)
-    print("calibrated strength per step factor: "
-          + (", ".join(f"×{k:g} {v:.2f}" for k, v in table.items()) if table else "none (α = 1)") + "\n")
+    print(f"calibrated strength per step factor: {format_table(getattr(model, 'zoom_strength', None))}\n")
 
     rows = []
     for s in args.scales:

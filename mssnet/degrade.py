@@ -27,6 +27,7 @@ __all__ = [
     "motion_blur",
     "add_noise",
     "jpeg",
+    "quantize8",
     "random_degrade",
 ]
 
@@ -51,6 +52,11 @@ def enlarge(x: Tensor, size: tuple[int, int]) -> Tensor:
     """Plain bicubic upscale to ``size = (H, W)``, clamped like a displayed image."""
     _check(x)
     return F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def quantize8(x: Tensor) -> Tensor:
+    """Round to 8-bit levels, as every displayed or saved image is."""
+    return torch.round(x * 255) / 255
 
 
 def zoom_blur(x: Tensor, scale: float) -> Tensor:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 __all__ = ["METADATA_KEY", "GRID", "strength_at", "model_strength", "encode_table", "decode_table",
-           "optimal_strength", "calibrate"]
+           "format_table", "optimal_strength", "calibrate"]
 
 #: safetensors metadata key holding the JSON table {"step factor": strength}.
 METADATA_KEY = "zoom_strength"
@@ -90,6 +90,13 @@ def decode_table(text: str | None) -> dict[float, float] | None:
     return table
 
 
+def format_table(table: Mapping[float, float] | None) -> str:
+    """'×1 0.00, ×1.5 0.37, ×2 1.09' — or 'none (α = 1)' without a table."""
+    if not table:
+        return "none (α = 1)"
+    return ", ".join(f"×{k:g} {v:.2f}" for k, v in sorted(table.items()))
+
+
 def optimal_strength(num: float, den: float) -> float:
     """α* = num / den (Σ d·r over Σ d·d), clipped to :data:`LIMITS`; 1.0 when d is all zero."""
     if den <= 0:
@@ -116,7 +123,7 @@ def calibrate(
     """
     from tqdm import tqdm
 
-    from .degrade import enlarge, shrink
+    from .degrade import enlarge, quantize8, shrink
     from .inference import sharpen_tensor
 
     if not images:
@@ -141,7 +148,7 @@ def calibrate(
         for i in range(crops):
             y = sharp[i : i + 1]
             with torch.no_grad():
-                x = enlarge(torch.round(shrink(y, s) * 255) / 255, (crop, crop)).clamp(0, 1)
+                x = enlarge(quantize8(shrink(y, s)), (crop, crop)).clamp(0, 1)
             d = sharpen_tensor(model, x, precision="fp32") - x  # runs in inference mode itself
             num += float((d * (y - x)).sum())
             den += float((d * d).sum())

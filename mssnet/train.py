@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .degrade import DegradeConfig, enlarge, random_degrade, shrink
+from .degrade import DegradeConfig, enlarge, quantize8, random_degrade, shrink
 from .model import MSSNet, MSSNetConfig
 from .pipeline import zoom_sharpen_image
 
@@ -138,11 +138,6 @@ def sample_batch(pool: Pool, rng: np.random.Generator, batch: int, crop: int) ->
             patch = patch[:, ::-1]
         out.append(torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1))
     return torch.stack(out)
-
-
-def quantize8(x: Tensor) -> Tensor:
-    """Round to 8-bit levels, as every displayed or saved image is."""
-    return torch.round(x * 255) / 255
 
 
 def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) -> Tensor:
@@ -346,15 +341,14 @@ def main(argv: list[str] | None = None) -> int:
         save()
         bar.close()
         log.close()
-    from .strength import calibrate
+    from .strength import calibrate, format_table
     from .weights import save_safetensors
 
     final = ema if args.ema else model
     if args.calibrate_crops:
         final.eval()
         final.zoom_strength = calibrate(final, pool.images, crops=args.calibrate_crops)
-        print("calibrated strength per step factor: "
-              + ", ".join(f"×{k:g} {v:.2f}" for k, v in final.zoom_strength.items()), file=sys.stderr)
+        print(f"calibrated strength per step factor: {format_table(final.zoom_strength)}", file=sys.stderr)
     export = out / f"mssnet-{args.preset}-zoom.safetensors"
     save_safetensors(final, export, metadata={"steps": str(step),
                      "minutes": f"{elapsed / 60:.1f}", "recipe": "mssnet.train zoom blur"})
