@@ -2,7 +2,7 @@
 
     python bench/quality.py [--weights PATH] [--data DIR ...] [--scales 1.5 2 3 4]
 
-For every held-out image (never trained on; ``mssnet.train.HOLDOUT``) and scale s:
+For every held-out image (never trained on; ``mssnet.data.HOLDOUT``) and scale s:
 shrink by s (antialiased bicubic), enlarge back to the original size, and compare
 with the original on the BT.601 Y channel with a border shave of ⌈s⌉ pixels:
 
@@ -36,7 +36,7 @@ from explain.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.degrade import enlarge, shrink  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image, zoom_steps  # noqa: E402
 from mssnet.strength import format_table  # noqa: E402
-from mssnet.train import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
+from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.weights import load_model  # noqa: E402
 
 METHODS = ("bicubic", "lanczos", "unsharp", "mssnet_one", "mssnet_raw", "mssnet")

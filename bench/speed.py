@@ -135,7 +135,7 @@ def graph_table(preset: str, side: int, repeats: int) -> None:
             self.net = net
 
         def forward(self, inp: torch.Tensor) -> torch.Tensor:
-            return self.net(inp, all_stages=False)
+            return self.net(inp)
 
     candidates: dict[str, Callable[[], torch.Tensor]] = {"eager": lambda: Final(model)(xc)}
     with torch.inference_mode():
@@ -186,7 +186,7 @@ def floor_table(presets: list[str], sizes: list[int]) -> None:
         model = build(preset)
         for side in sizes:
             with torch.no_grad(), FlopCounterMode(display=False) as counter:
-                model(torch.rand(1, 3, side, side), all_stages=False)
+                model(torch.rand(1, 3, side, side))
             gflop = counter.get_total_flops() / 1e9
             print(f"| {preset} | {side}² | {gflop:.0f} | {gflop / rate:.2f} s |")
 

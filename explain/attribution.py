@@ -375,7 +375,7 @@ def _final_output(model: nn.Module, x: Tensor, multiple: int = 16) -> Tensor:
         x = x.to(device=p.device, dtype=p.dtype)
     except StopIteration:
         pass
-    out = model(x.contiguous(memory_format=torch.channels_last), all_stages=False)  # (B, 3, H + ph, W + pw)
+    out = model(x.contiguous(memory_format=torch.channels_last))  # (B, 3, H + ph, W + pw)
     return out[..., :h, :w]
 
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
-from ._tensors import single_image
+from mssnet.tensors import single_image
 from .edges import edge_magnitude, luminance
 from .spectrum import radial_power_spectrum
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from ._tensors import single_image
+from mssnet.tensors import single_image
 from .edges import luminance
 
 __all__ = ["radial_power_spectrum"]

@@ -197,8 +197,8 @@ def _forward(model: nn.Module, x: Tensor, precision: str, stages: bool) -> list[
     (bicubic) to (h, w); otherwise a one-element list with the final output.
     """
     with _autocast(precision, x.device):
-        y = model(x.contiguous(memory_format=torch.channels_last), all_stages=stages)
-    outs = list(y) if stages else [y]
+        xc = x.contiguous(memory_format=torch.channels_last)
+        outs = list(model.forward_stages(xc)) if stages else [model(xc)]
     if stages:
         outs[0] = F.interpolate(outs[0].float(), size=x.shape[-2:], mode="bicubic", align_corners=False)
     return [o.float() for o in outs]
@@ -294,7 +294,7 @@ def sharpen_tensor(
     """Sharpen a batch of RGB images with MSSNet.
 
     Args:
-        model: an MSSNet (or anything with ``forward(x, all_stages)`` like it), in eval mode.
+        model: an MSSNet (or anything with ``forward(x)`` and ``forward_stages(x)`` like it), in eval mode.
         x: (B, 3, H, W) float in [0, 1], any H, W >= 1, on any device; tiles are moved
             to the model's device and results come back to x's device.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (see :func:`resolve_precision`).

@@ -13,8 +13,8 @@ the original implementation, none of which changes the function computed:
   grouped convolution whose kernel is rebuilt on every call;
 * the bilinear 0.5x resize inside the encoders is written as a 2x2 average pool,
   which is the same operation for even sizes (H and W are multiples of 16);
-* ``forward(x, all_stages=False)`` skips the four intermediate output heads that
-  only feed the training loss and the stage gallery.
+* ``forward(x)`` skips the four intermediate output heads that only feed the
+  training loss and the stage gallery; ``forward_stages(x)`` returns all six.
 
 Layout (``x`` is the blurred image, ``(B, 3, H, W)``, H and W multiples of 16):
 
@@ -65,7 +65,7 @@ class MSSNetConfig:
 
     @staticmethod
     def preset(name: str) -> MSSNetConfig:
-        """Return a published width setting: ``"small"``, ``"base"`` or ``"large"``."""
+        """Return a width setting: the published ``"small"``, ``"base"``, ``"large"``, or ``"tiny"``."""
         if name not in PRESETS:
             raise ValueError(f"unknown MSSNet preset {name!r}; expected one of {sorted(PRESETS)}")
         return PRESETS[name]
@@ -80,6 +80,7 @@ class MSSNetConfig:
 
 
 PRESETS = {
+    "tiny": MSSNetConfig(8, 16, 16),  # this project's, for live views on CPUs without fast bf16
     "small": MSSNetConfig(20, 40, 40),
     "base": MSSNetConfig(54, 42, 42),
     "large": MSSNetConfig(80, 50, 50),
@@ -223,9 +224,9 @@ class MSSNet(nn.Module):
     """MSSNet with the original parameter names.
 
     ``forward(x)`` takes ``x: (B, 3, H, W)`` with H, W divisible by 16 and returns
-    the six stage outputs (see ``STAGE_NAMES``): the first is ``(B, 3, H/2, W/2)``,
-    the other five ``(B, 3, H, W)``. ``forward(x, all_stages=False)`` returns only
-    the final output (same values, less work).
+    the final output ``(B, 3, H, W)``. ``forward_stages(x)`` returns the six stage
+    outputs (see ``STAGE_NAMES``): the first is ``(B, 3, H/2, W/2)``, the other five
+    ``(B, 3, H, W)``; the last is the same tensor ``forward`` returns.
     """
 
     def __init__(self, config: MSSNetConfig | None = None):
@@ -255,8 +256,15 @@ class MSSNet(nn.Module):
         self.E3_3, self.D3_3 = Encoder(cfg, act, csff=True), Decoder(cfg, act)
         self.tail3_1, self.tail3_2, self.tail3_3 = _conv3(wf, 3), _conv3(wf, 3), _conv3(wf, 3)
 
-    def forward(self, x: Tensor, all_stages: bool = True) -> list[Tensor] | Tensor:
-        """x: (B, 3, H, W), H % 16 == W % 16 == 0 -> six outputs (or the final one)."""
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, 3, H, W), H % 16 == W % 16 == 0 -> final output (B, 3, H, W) float32."""
+        return self._run(x, all_stages=False)[-1]
+
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """x: (B, 3, H, W), H % 16 == W % 16 == 0 -> the six stage outputs, float32."""
+        return self._run(x, all_stages=True)
+
+    def _run(self, x: Tensor, all_stages: bool) -> list[Tensor]:
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"MSSNet expects (B, 3, H, W); got {tuple(x.shape)}")
         if x.shape[-2] % 16 or x.shape[-1] % 16:
@@ -288,7 +296,7 @@ class MSSNet(nn.Module):
 
         final = self.tail3_3(d33[0]).float() + x.float()
         if not all_stages:
-            return final
+            return [final]
         x32 = x.float()
         return [
             self.tail1_1(d11[0]).float() + half.float(),  # (B, 3, H/2, W/2)

@@ -172,7 +172,7 @@ def _at_least(low: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .train import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
+    from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
     from .weights import load_model, read_state_dict, save_safetensors
 
     p = argparse.ArgumentParser(prog="python -m mssnet.strength", description=__doc__.split("\n\n")[0])

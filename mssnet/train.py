@@ -1,6 +1,9 @@
 """Train MSSNet to undo zoom blur, on a CPU.
 
     python -m mssnet.train --out runs/small-zoom [--data DIR ...] [--minutes 100]
+    python -m mssnet.train --out runs/tiny --preset tiny --device cuda --precision bf16
+
+Every option is a field of :class:`TrainConfig` (the command line is built from it).
 
 Recipe (see assets/weights/README.md for what was measured):
 
@@ -32,74 +35,104 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
 from torch import Tensor
 
+from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from .degrade import DegradeConfig, enlarge, quantize8, random_degrade, shrink
-from .model import MSSNet, MSSNetConfig
+from .inference import resolve_precision
+from .metrics import psnr_y
+from .model import PRESETS, MSSNet, MSSNetConfig
 from .pipeline import zoom_sharpen_image
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
-# Photographs shipped by installed packages (scikit-image, matplotlib); text,
-# binary masks, gray-only scientific images and logos are left out.
-SKIMAGE_PHOTOS = (
-    "astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "grass.png",
-    "gravel.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "motorcycle_right.png",
-    "retina.jpg", "rocket.jpg", "moon.png", "coins.png", "page.png", "text.png", "cell.png",
-)
-MPL_PHOTOS = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
+@dataclass
+class TrainConfig:
+    """Every training option; ``python -m mssnet.train --help`` is built from these fields."""
 
-#: File names that are never trained on; they are the held-out evaluation set.
-HOLDOUT = (
-    "astronaut.png", "chelsea.png", "coffee.png", "grace_hopper.jpg",
-    "plasma-ColorfulCups.jpg", "plasma-EveningGlow.jpg",
-)
+    out: str = field(default="", metadata={"help": "run folder (checkpoints, log.csv, export)", "required": True})
+    data: list[str] = field(default_factory=list, metadata={"help": "extra image folders to train on"})
+    no_package_images: bool = field(default=False, metadata={"help": "skip scikit-image/matplotlib photos"})
+    holdout: list[str] = field(default_factory=lambda: list(HOLDOUT), metadata={"help": "file names never trained on"})
+    preset: str = field(default="small", metadata={"help": "network width", "choices": sorted(PRESETS)})
+    width: str = field(default="", metadata={"help": "custom widths WF,SCALE,VSCALE instead of the preset"})
+    init: str = field(default="", metadata={"help": "start from these weights (e.g. the bundled model)"})
+    resume: bool = field(default=False, metadata={"help": "continue from OUT/last.pt"})
+    steps: int = field(default=100_000, metadata={"help": "schedule length in steps"})
+    minutes: float = field(default=float("inf"), metadata={"help": "schedule length in minutes of step time"})
+    batch: int = field(default=8, metadata={"help": "crops per step"})
+    crop: int = field(default=96, metadata={"help": "crop side in pixels"})
+    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (Adam)"})
+    min_lr: float = field(default=1e-6, metadata={"help": "learning rate at the end of the cosine"})
+    warmup: int = field(default=100, metadata={"help": "linear warm-up steps"})
+    clip: float = field(default=0.5, metadata={"help": "gradient-norm clip"})
+    ema: float = field(default=0.998, metadata={"help": "EMA decay (0 disables)"})
+    scale_min: float = field(default=1.0, metadata={"help": "smallest zoom factor of the degradation"})
+    scale_max: float = field(default=4.0, metadata={"help": "largest zoom factor of the degradation"})
+    realistic: bool = field(default=False, metadata={"help": "add lens blur, shake, noise, JPEG"})
+    max_side: int = field(default=2048, metadata={"help": "training images are area-downscaled to this longer side"})
+    eval_every: int = field(default=200, metadata={"help": "score the held-out images every N steps"})
+    save_every: int = field(default=50, metadata={"help": "write OUT/last.pt every N steps"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    calibrate_crops: int = field(default=24, metadata={"help": "training crops per factor for the export's "
+                                                       "zoom-step strength (0: skip)"})
+    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: default)"})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda or cuda:N"})
+    precision: str = field(default="fp32", metadata={"help": "fp32, or bf16 autocast (auto: bf16 where it is fast)",
+                                                     "choices": ["fp32", "bf16", "auto"]})
+
+    def network(self) -> MSSNetConfig:
+        """The widths to train: ``width`` when given, else the preset's."""
+        if not self.width:
+            return MSSNetConfig.preset(self.preset)
+        try:
+            wf, scale, vscale = (int(v) for v in self.width.split(","))
+        except ValueError:
+            raise ValueError(f"width must be three integers WF,SCALE,VSCALE; got {self.width!r}") from None
+        if min(wf, scale, vscale) < 1:
+            raise ValueError(f"widths must be positive; got {self.width!r}")
+        return MSSNetConfig(wf, scale, vscale)
+
+    def export_name(self) -> str:
+        name = self.network().name or "w{}-{}-{}".format(*self.width.split(","))
+        return f"mssnet-{name}-zoom.safetensors"
 
 
-def package_image_paths() -> list[Path]:
-    """Photographs that scikit-image and matplotlib install (those that are present)."""
-    paths: list[Path] = []
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """Command line -> :class:`TrainConfig`; one option per field, defaults from the class."""
+    p = argparse.ArgumentParser(prog="python -m mssnet.train", description=__doc__.split("\n\n")[0])
+    for f in fields(TrainConfig):
+        flag, meta = "--" + f.name.replace("_", "-"), dict(f.metadata)
+        default = f.default_factory() if f.default is MISSING else f.default
+        if f.type == "bool":
+            p.add_argument(flag, action="store_true", help=meta["help"])
+        elif f.type == "list[str]":
+            p.add_argument(flag, nargs="*", default=default, help=meta["help"])
+        else:
+            kind = {"int": int, "float": float, "str": str}[f.type]
+            p.add_argument(flag, type=kind, default=None if meta.get("required") else default, help=meta["help"],
+                           required=meta.get("required", False), choices=meta.get("choices"))
+    cfg = TrainConfig(**vars(p.parse_args(argv)))
+    for name in ("batch", "crop", "eval_every", "save_every"):
+        if getattr(cfg, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1; got {getattr(cfg, name)}")
+    if cfg.calibrate_crops < 0 or cfg.steps < 0:
+        p.error("--calibrate-crops and --steps must be 0 or more")
+    if not 1.0 <= cfg.scale_min <= cfg.scale_max:
+        p.error(f"need 1 <= --scale-min <= --scale-max; got {cfg.scale_min}, {cfg.scale_max}")
     try:
-        import skimage
-
-        root = Path(skimage.__file__).parent / "data"
-        paths += [root / n for n in SKIMAGE_PHOTOS if (root / n).exists()]
-    except ImportError:
-        pass
-    import matplotlib
-
-    root = Path(matplotlib.get_data_path()) / "sample_data"
-    paths += [root / n for n in MPL_PHOTOS if (root / n).exists()]
-    return paths
+        cfg.network()
+    except ValueError as exc:
+        p.error(str(exc))
+    return cfg
 
 
-def folder_image_paths(folder: str | os.PathLike) -> list[Path]:
-    """Every image file directly in ``folder`` (sorted)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"training folder {folder} does not exist")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-
-
-def read_rgb(path: Path, max_side: int = 2048) -> np.ndarray:
-    """Read an image as uint8 (H, W, 3), EXIF-rotated; larger ones are area-downscaled
-    so their longer side is at most ``max_side`` (which also makes them crisper)."""
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ("I;16", "I;16B", "I"):
-            im = im.point(lambda v: v / 256).convert("L")
-        im = im.convert("RGB")
-        scale = max_side / max(im.size)
-        if scale < 1:
-            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BOX)
-        return np.asarray(im, dtype=np.uint8).copy()
+# --------------------------------------------------------------------------- data and loss
 
 
 @dataclass
@@ -153,25 +186,11 @@ def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) 
     return total
 
 
-def y_channel(x: Tensor) -> Tensor:
-    """BT.601 luma on the [16, 235] scale used by super-resolution papers: (B,3,H,W)->(B,H,W)."""
-    r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    return (16 + 65.481 * r + 128.553 * g + 24.966 * b) / 255
-
-
-def psnr_y(a: Tensor, b: Tensor, shave: int) -> float:
-    ya, yb = y_channel(a.clamp(0, 1)), y_channel(b.clamp(0, 1))
-    if shave:
-        ya, yb = ya[..., shave:-shave, shave:-shave], yb[..., shave:-shave, shave:-shave]
-    mse = torch.mean((ya * 255 - yb * 255) ** 2).item()
-    return 10 * math.log10(255**2 / max(mse, 1e-12))
-
-
 @torch.inference_mode()
 def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
     """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done in steps of at most 2× like the app and the command line (:mod:`mssnet.pipeline`)
-    but with the network's output used as is (strength 1: the calibration comes at export)."""
+    zoom done the way the app and the command line do it (:mod:`mssnet.pipeline`) but with the
+    network's output used as is (strength 1: the calibration comes at export)."""
     model.eval()
     result = {}
     for s in scales:
@@ -186,8 +205,7 @@ def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: in
             bic = enlarge(small, (c, c))
             small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
             out = zoom_sharpen_image(model, small, s, size=(c, c), precision="fp32", strength=1.0)
-            out = torch.from_numpy(out)
-            out = out.permute(2, 0, 1)[None]
+            out = torch.from_numpy(out).permute(2, 0, 1)[None]  # (1, 3, c, c)
             gains.append(psnr_y(out, hr, s) - psnr_y(bic, hr, s))
         result[f"gain_x{s}"] = float(np.mean(gains))
     return result
@@ -200,159 +218,162 @@ def lr_at(step: int, frac: float, base_lr: float, warmup: int, min_lr: float) ->
     return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * min(frac, 1.0)))
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+# --------------------------------------------------------------------------- a run
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m mssnet.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="run folder (checkpoints, log.csv, export)")
-    p.add_argument("--data", nargs="*", default=[], help="extra image folders to train on")
-    p.add_argument("--no-package-images", action="store_true", help="skip scikit-image/matplotlib photos")
-    p.add_argument("--holdout", nargs="*", default=list(HOLDOUT), help="file names never trained on")
-    p.add_argument("--preset", default="small", choices=["small", "base", "large"])
-    p.add_argument("--init", help="start from these weights (e.g. the bundled model)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--steps", type=int, default=100_000, help="schedule length in steps")
-    p.add_argument("--minutes", type=float, default=float("inf"), help="schedule length in wall minutes")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--crop", type=int, default=96)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--min-lr", type=float, default=1e-6)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--clip", type=float, default=0.5, help="gradient-norm clip")
-    p.add_argument("--ema", type=float, default=0.998, help="EMA decay (0 disables)")
-    p.add_argument("--scale-min", type=float, default=1.0)
-    p.add_argument("--scale-max", type=float, default=4.0)
-    p.add_argument("--realistic", action="store_true", help="add lens blur, shake, noise, JPEG")
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--save-every", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--calibrate-crops", type=_non_negative, default=24,
-                   help="training crops used to calibrate the zoom-step strength of the export (0: skip)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    return p.parse_args(argv)
+@dataclass
+class Run:
+    """Everything a training run holds between steps."""
+
+    cfg: TrainConfig
+    out: Path
+    pool: Pool
+    eval_images: list[np.ndarray]
+    model: MSSNet
+    ema: MSSNet
+    opt: torch.optim.Optimizer
+    device: torch.device
+    precision: str
+    step: int = 0
+    elapsed: float = 0.0
+
+    def save(self) -> None:
+        """Write OUT/last.pt atomically (model, EMA, optimiser, step, step time)."""
+        state = {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "optimizer": self.opt.state_dict(),
+                 "step": self.step, "elapsed": self.elapsed, "config": asdict(self.cfg)}
+        path = self.out / "last.pt"
+        torch.save(state, path.with_suffix(".tmp"))
+        os.replace(path.with_suffix(".tmp"), path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from tqdm import tqdm
-
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    out = Path(args.out)
+def setup(cfg: TrainConfig) -> Run:
+    """Read the photographs, build (or resume) the network, EMA and optimiser."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [] if args.no_package_images else package_image_paths()
-    for folder in args.data:
+    paths = [] if cfg.no_package_images else package_image_paths()
+    for folder in cfg.data:
         paths += folder_image_paths(folder)
-    holdout = set(args.holdout)
+    holdout = set(cfg.holdout)
     train_paths = [p for p in paths if p.name not in holdout]
     eval_paths = [p for p in paths if p.name in holdout]
     print(f"training on {len(train_paths)} images, holding out {len(eval_paths)}", file=sys.stderr)
     with open(out / "data.txt", "w") as fh:
         fh.writelines(f"train\t{p}\n" for p in train_paths)
         fh.writelines(f"holdout\t{p}\n" for p in eval_paths)
-    pool = build_pool(train_paths, args.crop)
-    eval_images = [read_rgb(p) for p in eval_paths]
-
-    torch.manual_seed(args.seed)
-    model = MSSNet(MSSNetConfig.preset(args.preset)).to(memory_format=torch.channels_last)
-    if args.init:
+    device = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = MSSNet(cfg.network())
+    if cfg.init:
         from .weights import load_model
 
-        model.load_state_dict(load_model(args.init).state_dict())
-    ema = MSSNet(model.config).to(memory_format=torch.channels_last)
+        model.load_state_dict(load_model(cfg.init).state_dict())
+    model = model.to(device, memory_format=torch.channels_last)
+    ema = MSSNet(model.config).to(device, memory_format=torch.channels_last)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    step, elapsed = 0, 0.0
-    ckpt_path = out / "last.pt"
-    if args.resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["optimizer"])
-        step, elapsed = int(ck["step"]), float(ck["elapsed"])
-        print(f"resumed at step {step} ({elapsed / 60:.1f} min)", file=sys.stderr)
-    rng = np.random.default_rng([args.seed, step])
-    degrade = DegradeConfig.realistic((args.scale_min, args.scale_max)) if args.realistic else DegradeConfig(
-        (args.scale_min, args.scale_max)
-    )
+    run = Run(cfg, out, build_pool(train_paths, cfg.crop, cfg.max_side), [read_rgb(p) for p in eval_paths],
+              model, ema, torch.optim.Adam(model.parameters(), lr=cfg.lr), device,
+              resolve_precision(cfg.precision, device))
+    ckpt = out / "last.pt"
+    if cfg.resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        run.opt.load_state_dict(state["optimizer"])
+        run.step, run.elapsed = int(state["step"]), float(state["elapsed"])
+        print(f"resumed at step {run.step} ({run.elapsed / 60:.1f} min)", file=sys.stderr)
+    return run
 
-    def save() -> None:
-        state = {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
-                 "step": step, "elapsed": elapsed, "preset": args.preset}
-        torch.save(state, ckpt_path.with_suffix(".tmp"))
-        os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
 
+def train_step(run: Run, rng: np.random.Generator, degrade: DegradeConfig, lr: float) -> tuple[float, float]:
+    """One optimiser step on a fresh batch; returns (loss, zoom factor of the batch)."""
+    cfg = run.cfg
+    for group in run.opt.param_groups:
+        group["lr"] = lr
+    sharp = sample_batch(run.pool, rng, cfg.batch, cfg.crop).to(run.device)  # (B, 3, crop, crop)
+    blurred, scale = random_degrade(sharp, rng, degrade)
+    blurred = quantize8(blurred).contiguous(memory_format=torch.channels_last)
+    run.model.train()
+    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
+        outs = run.model.forward_stages(blurred)
+    loss = mssnet_loss(outs, sharp)
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.clip)
+    run.opt.step()
+    run.step += 1
+    if cfg.ema:
+        decay = min(cfg.ema, (1 + run.step) / (10 + run.step))
+        with torch.no_grad():
+            for pe, pm in zip(run.ema.parameters(), run.model.parameters(), strict=True):
+                pe.lerp_(pm, 1 - decay)
+    return loss.item(), scale
+
+
+def train_loop(run: Run) -> None:
+    """Steps until ``steps`` or ``minutes`` of step time; logs, scores and checkpoints on the way."""
+    from tqdm import tqdm
+
+    cfg = run.cfg
+    rng = np.random.default_rng([cfg.seed, run.step])
+    degrade = (DegradeConfig.realistic if cfg.realistic else DegradeConfig)((cfg.scale_min, cfg.scale_max))
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    log_new = not (out / "log.csv").exists()
-    log = open(out / "log.csv", "a", newline="")
-    writer = csv.writer(log)
-    if log_new:
-        writer.writerow(["step", "minutes", "lr", "loss", "scale", "gain_x2", "gain_x3", "gain_x4"])
-    budget = args.minutes * 60
-    bar = tqdm(total=args.steps, initial=step, desc="train", dynamic_ncols=True)
-    try:
-        while step < args.steps and elapsed < budget and not stop["now"]:
-            t0 = time.perf_counter()
-            frac = max(step / args.steps, elapsed / budget if math.isfinite(budget) else 0.0)
-            lr = lr_at(step, frac, args.lr, args.warmup, args.min_lr)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            sharp = sample_batch(pool, rng, args.batch, args.crop)
-            blurred, scale = random_degrade(sharp, rng, degrade)
-            blurred = quantize8(blurred)
-            model.train()
-            outs = model(blurred.contiguous(memory_format=torch.channels_last))
-            loss = mssnet_loss(outs, sharp)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
-            step += 1
-            if args.ema:
-                d = min(args.ema, (1 + step) / (10 + step))
-                with torch.no_grad():
-                    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                        pe.lerp_(pm, 1 - d)
-            elapsed += time.perf_counter() - t0
-            row = [step, f"{elapsed / 60:.2f}", f"{lr:.3g}", f"{loss.item():.4f}", f"{scale:.2f}", "", "", ""]
-            if step % args.eval_every == 0:
-                gains = evaluate(ema if args.ema else model, eval_images)
-                row[5:] = [f"{gains[k]:.3f}" for k in ("gain_x2", "gain_x3", "gain_x4")]
-                tqdm.write(f"step {step}: " + " ".join(f"{k}={v:+.3f} dB" for k, v in gains.items()))
-            writer.writerow(row)
-            log.flush()
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2g}", s=f"{scale:.1f}")
-            if step % args.save_every == 0:
-                save()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        save()
-        bar.close()
-        log.close()
+    log_path = run.out / "log.csv"
+    log_new = not log_path.exists()
+    budget = cfg.minutes * 60
+    with open(log_path, "a", newline="") as log, tqdm(total=cfg.steps, initial=run.step, desc="train",
+                                                          dynamic_ncols=True) as bar:
+        writer = csv.writer(log)
+        if log_new:
+            writer.writerow(["step", "minutes", "lr", "loss", "scale", "gain_x2", "gain_x3", "gain_x4"])
+        try:
+            while run.step < cfg.steps and run.elapsed < budget and not stop["now"]:
+                t0 = time.perf_counter()
+                frac = max(run.step / max(cfg.steps, 1), run.elapsed / budget if math.isfinite(budget) else 0.0)
+                lr = lr_at(run.step, frac, cfg.lr, cfg.warmup, cfg.min_lr)
+                loss, scale = train_step(run, rng, degrade, lr)
+                run.elapsed += time.perf_counter() - t0
+                row = [run.step, f"{run.elapsed / 60:.2f}", f"{lr:.3g}", f"{loss:.4f}", f"{scale:.2f}", "", "", ""]
+                if run.step % cfg.eval_every == 0 and run.eval_images:
+                    gains = evaluate(run.ema if cfg.ema else run.model, run.eval_images)
+                    row[5:] = [f"{gains[k]:.3f}" for k in ("gain_x2", "gain_x3", "gain_x4")]
+                    tqdm.write(f"step {run.step}: " + " ".join(f"{k}={v:+.3f} dB" for k, v in gains.items()))
+                writer.writerow(row)
+                log.flush()
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2g}", s=f"{scale:.1f}")
+                if run.step % cfg.save_every == 0:
+                    run.save()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            run.save()
+
+
+def export(run: Run) -> Path:
+    """Calibrate the zoom-step strength of the final (EMA) weights and write fp16 safetensors."""
     from .strength import calibrate, format_table
     from .weights import save_safetensors
 
-    final = ema if args.ema else model
-    if args.calibrate_crops:
-        final.eval()
-        final.zoom_strength = calibrate(final, pool.images, crops=args.calibrate_crops)
+    final = run.ema if run.cfg.ema else run.model
+    final.eval()
+    if run.cfg.calibrate_crops:
+        final.zoom_strength = calibrate(final, run.pool.images, crops=run.cfg.calibrate_crops)
         print(f"calibrated strength per step factor: {format_table(final.zoom_strength)}", file=sys.stderr)
-    export = out / f"mssnet-{args.preset}-zoom.safetensors"
-    save_safetensors(final, export, metadata={"steps": str(step),
-                     "minutes": f"{elapsed / 60:.1f}", "recipe": "mssnet.train zoom blur"})
-    print(f"exported {export} after {step} steps ({elapsed / 60:.1f} min)", file=sys.stderr)
+    path = run.out / run.cfg.export_name()
+    save_safetensors(final, path, metadata={"steps": str(run.step), "minutes": f"{run.elapsed / 60:.1f}",
+                                            "recipe": "mssnet.train zoom blur"})
+    print(f"exported {path} after {run.step} steps ({run.elapsed / 60:.1f} min)", file=sys.stderr)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    run = setup(parse_args(argv))
+    train_loop(run)
+    export(run)
     return 0
 
 

@@ -38,8 +38,11 @@ def linear_fn(weights):
 class Identity(nn.Module):
     """A 'network' whose correction is zero: output = input."""
 
-    def forward(self, x, all_stages=True):
-        return x if not all_stages else [x] * 6
+    def forward(self, x):
+        return x
+
+    def forward_stages(self, x):
+        return [x] * 6
 
 
 def test_saliency_of_linear_model_is_abs_weights():
@@ -180,9 +183,8 @@ def test_edge_gain_objective_strength_scales_the_correction():
     """strength α explains x + α·(model(x) − x): 0 adds nothing, 1 is the model as is."""
 
     class Double(torch.nn.Module):
-        def forward(self, x, all_stages=True):
-            out = 2 * x
-            return out if not all_stages else [out] * 6
+        def forward(self, x):
+            return 2 * x
 
     x = torch.rand(1, 3, 24, 24)
     win = (4, 4, 12, 12)

@@ -43,8 +43,8 @@ def test_outputs_match_original():
     model = MSSNet(MSSNetConfig.preset("small")).eval()
     model.load_state_dict(closed_form_state_dict(keys))
     with torch.no_grad():
-        outs = model(torch.from_numpy(ref["input"]))
-        final = model(torch.from_numpy(ref["input"]), all_stages=False)
+        outs = model.forward_stages(torch.from_numpy(ref["input"]))
+        final = model(torch.from_numpy(ref["input"]))
     assert len(outs) == 6
     for i, out in enumerate(outs):
         np.testing.assert_allclose(out.numpy(), ref[f"small_out{i}"], atol=1e-4, rtol=1e-4)
@@ -54,7 +54,7 @@ def test_outputs_match_original():
 def test_shapes_and_presets():
     model = MSSNet(MSSNetConfig(wf=4, scale=4, vscale=4)).eval()
     with torch.no_grad():
-        outs = model(torch.rand(2, 3, 32, 48))
+        outs = model.forward_stages(torch.rand(2, 3, 32, 48))
     assert outs[0].shape == (2, 3, 16, 24)
     assert all(o.shape == (2, 3, 32, 48) for o in outs[1:])
     assert MSSNetConfig.preset("base") == PRESETS["base"] == MSSNetConfig(54, 42, 42)
@@ -74,7 +74,7 @@ def test_zero_heads_give_identity():
         model.get_submodule(name).weight.data.zero_()
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        outs = model(x)
+        outs = model.forward_stages(x)
     torch.testing.assert_close(outs[-1], x)
     half = torch.nn.functional.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=True)
     torch.testing.assert_close(outs[0], half)

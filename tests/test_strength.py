@@ -35,18 +35,26 @@ class Unsharp(nn.Module):
         super().__init__()
         self.amount = amount
 
-    def forward(self, x: torch.Tensor, all_stages: bool = True):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         blur = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
         out = x + self.amount * (x - blur)
-        return out if not all_stages else [F.avg_pool2d(out, 2)] + [out] * 5
+        return out
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = self(x)
+        return [F.avg_pool2d(out, 2)] + [out] * 5
 
 
 class Brighten(nn.Module):
     """Stands in for MSSNet: adds 0.2 everywhere (a correction that is easy to measure)."""
 
-    def forward(self, x: torch.Tensor, all_stages: bool = True):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = x + 0.2
-        return out if not all_stages else [F.avg_pool2d(out, 2)] + [out] * 5
+        return out
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = self(x)
+        return [F.avg_pool2d(out, 2)] + [out] * 5
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +117,7 @@ def test_calibration_lowers_the_error(photos):
     assert 0 < alpha < 1
     y = torch.from_numpy(photos[1][64:192, 64:192].astype(np.float32) / 255).permute(2, 0, 1)[None]
     x = enlarge(torch.round(shrink(y, 1.5) * 255) / 255, (128, 128)).clamp(0, 1)
-    d = net(x, all_stages=False) - x
+    d = net(x) - x
     assert F.mse_loss(x + alpha * d, y) < F.mse_loss(x + d, y)
 
 

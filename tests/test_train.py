@@ -43,8 +43,11 @@ def test_psnr_y_known_value():
 
 def test_evaluate_identity_model_gains_nothing():
     class Identity(torch.nn.Module):
-        def forward(self, x, all_stages=True):
+        def forward(self, x):
             return x
+
+        def forward_stages(self, x):
+            return [x] * 6
 
     rng = np.random.default_rng(0)
     im = (rng.random((100, 100, 3)) * 255).astype(np.uint8)

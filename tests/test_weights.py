@@ -61,7 +61,7 @@ def test_safetensors_fp16_round_trip(tmp_path):
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        torch.testing.assert_close(loaded(x, all_stages=False), model(x, all_stages=False), atol=2e-2, rtol=0)
+        torch.testing.assert_close(loaded(x), model(x), atol=2e-2, rtol=0)
 
 
 def test_save_fp32_keeps_values_and_shared_prelu(tmp_path, tiny_model):

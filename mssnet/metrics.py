@@ -1,0 +1,96 @@
+"""Image quality on the Y channel, as super-resolution papers report it.
+
+``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` for RGB in [0, 1], i.e. Y on the
+0-255 scale within [16, 235] (BT.601 "studio swing"). PSNR uses peak 255 on that
+scale; SSIM is Wang et al. (2004) with an 11x11 Gaussian window of sigma 1.5,
+K1 = 0.01, K2 = 0.03, L = 255, averaged over the pixels whose window lies inside
+the image (the same as ``skimage.metrics.structural_similarity(...,
+gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)``).
+``shave`` removes that many pixels at every border first (commonly the zoom factor).
+
+Images: (H, W, 3) / (H, W) arrays (float in [0, 1] or uint8), or (3, H, W) /
+(1, 3, H, W) tensors in [0, 1]. A one-channel image counts as gray, R = G = B.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from torch import Tensor
+
+from .tensors import single_image
+
+__all__ = ["psnr_y", "rgb_to_y", "ssim_y"]
+
+Image = Tensor | np.ndarray
+
+_Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
+
+
+def _to_hwc(image: object, name: str) -> np.ndarray:
+    """-> float64 (H, W, 3) in [0, 1]."""
+    if isinstance(image, Tensor):
+        t = single_image(image, f"{name}: metrics take")
+        if t.ndim != 3 or t.shape[0] not in (1, 3):
+            raise ValueError(f"{name} must be (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}")
+        arr = t.double().cpu().numpy().transpose(1, 2, 0)
+    elif isinstance(image, np.ndarray):
+        if image.dtype == np.uint8:
+            arr = image.astype(np.float64) / 255.0
+        elif np.issubdtype(image.dtype, np.floating):
+            arr = image.astype(np.float64)
+        else:
+            raise TypeError(f"{name} must be float in [0, 1] or uint8; got dtype {image.dtype}")
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        if arr.ndim != 3 or arr.shape[2] not in (1, 3):
+            raise ValueError(f"{name} must be (H, W, 3) or (H, W); got {image.shape}")
+    else:
+        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray; got {type(image).__name__}")
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return arr
+
+
+def rgb_to_y(image: Image) -> np.ndarray:
+    """BT.601 Y on the 0-255 scale (range [16, 235]): (H, W, 3) -> (H, W) float64."""
+    return 16.0 + _to_hwc(image, "image") @ _Y_WEIGHTS
+
+
+def _pair_y(a: Image, b: Image, shave: int) -> tuple[np.ndarray, np.ndarray]:
+    ya, yb = rgb_to_y(a), rgb_to_y(b)
+    if ya.shape != yb.shape:
+        raise ValueError(f"images must have the same size; got {ya.shape} and {yb.shape}")
+    if isinstance(shave, bool) or not isinstance(shave, int) or shave < 0:
+        raise ValueError(f"shave must be an int >= 0; got {shave!r}")
+    if 2 * shave >= min(ya.shape):
+        raise ValueError(f"shave={shave} leaves nothing of a {ya.shape[0]}x{ya.shape[1]} image")
+    if shave:
+        ya, yb = ya[shave:-shave, shave:-shave], yb[shave:-shave, shave:-shave]
+    return ya, yb
+
+
+def psnr_y(a: Image, b: Image, shave: int = 0) -> float:
+    """PSNR (dB) of the Y channels, peak 255; ``inf`` for identical images."""
+    ya, yb = _pair_y(a, b, shave)
+    mse = float(np.mean((ya - yb) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def ssim_y(a: Image, b: Image, shave: int = 0) -> float:
+    """Mean SSIM of the Y channels (Gaussian window 11, sigma 1.5, L = 255)."""
+    ya, yb = _pair_y(a, b, shave)
+    if min(ya.shape) < 11:
+        raise ValueError(f"ssim_y needs at least 11x11 pixels after shave; got {ya.shape}")
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    k = cv2.getGaussianKernel(11, 1.5)
+
+    def blur(img: np.ndarray) -> np.ndarray:
+        return cv2.sepFilter2D(img, cv2.CV_64F, k, k, borderType=cv2.BORDER_REFLECT)
+
+    mu_a, mu_b = blur(ya), blur(yb)
+    var_a = blur(ya * ya) - mu_a**2
+    var_b = blur(yb * yb) - mu_b**2
+    cov = blur(ya * yb) - mu_a * mu_b
+    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return float(ssim[5:-5, 5:-5].mean())
