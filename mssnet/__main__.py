@@ -23,7 +23,6 @@ weights file, or when any image failed (a folder run reports each bad file as
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,18 +31,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .argtypes import float_above, float_in_range, tile_size
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
 from .pipeline import MAX_STEP, zoom_sharpen_image
 from .strength import LIMITS as STRENGTH_LIMITS
 from .weights import load_model
-from .zoom import zoom
+from .zoom import MAX_FACTOR, zoom
 
-__all__ = ["MAX_OUTPUT_PIXELS", "MAX_ZOOM", "build_parser", "main"]
+__all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]
 
-#: Largest accepted ``--zoom``.
-MAX_ZOOM = 8.0
 #: Largest output image (width x height); bigger results are refused before any work.
 MAX_OUTPUT_PIXELS = 100_000_000
 #: Exit status for bad input of any kind.
@@ -62,47 +60,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------------- arguments
-
-
-def _zoom_factor(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_ZOOM):
-        raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_ZOOM:g}, got {text}")
-    return value
-
-
-def _max_step(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 1):
-        raise argparse.ArgumentTypeError(f"must be above 1, got {text}")
-    return value
-
-
-def _strength(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    lo, hi = STRENGTH_LIMITS
-    if not lo <= value <= hi:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}, got {text}")
-    return value
-
-
-def _tile_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < MIN_TILE or value % MULTIPLE:
-        raise argparse.ArgumentTypeError(f"must be a multiple of {MULTIPLE} and >= {MIN_TILE}, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="architecture of --weights (default: read from the tensor shapes)")
         model.add_argument("--weights", type=Path, metavar="PATH",
                            help="checkpoint (.pt/.pth or .safetensors); default: the bundled weights")
-        model.add_argument("--tile", type=_tile_size, metavar="N",
+        model.add_argument("--tile", type=tile_size, metavar="N",
                            help=f"process in N×N tiles (multiple of {MULTIPLE}, >= {MIN_TILE}); default: automatic")
         model.add_argument("--precision", choices=PRECISIONS, default="auto",
                            help="bf16 is faster on CPUs with AMX/AVX-512 BF16 (default: auto)")
@@ -132,14 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     zoom_cmd = commands.add_parser("zoom", help="enlarge, then sharpen with MSSNet",
                                    description="Enlarge the whole image by --zoom, then sharpen it.")
     common(zoom_cmd)
-    zoom_cmd.add_argument("--zoom", type=_zoom_factor, required=True, metavar="Z",
-                          help=f"scale factor, > 0 and <= {MAX_ZOOM:g}; output is round(W·Z) × round(H·Z)")
+    zoom_cmd.add_argument("--zoom", type=float_in_range(0, MAX_FACTOR, low_open=True), required=True, metavar="Z",
+                          help=f"scale factor, > 0 and <= {MAX_FACTOR:g}; output is round(W·Z) × round(H·Z)")
     zoom_cmd.add_argument("--method", choices=_METHODS, default="mssnet",
                           help="mssnet = bicubic then MSSNet (default); bicubic or lanczos alone")
-    zoom_cmd.add_argument("--max-step", type=_max_step, default=MAX_STEP, metavar="S",
+    zoom_cmd.add_argument("--max-step", type=float_above(1), default=MAX_STEP, metavar="S",
                           help=f"with mssnet, zoom in steps of S×, then the remainder (default {MAX_STEP:g}; "
-                          f"{MAX_ZOOM:g} = one step)")
-    zoom_cmd.add_argument("--strength", type=_strength, metavar="A",
+                          f"{MAX_FACTOR:g} = one step)")
+    zoom_cmd.add_argument("--strength", type=float_in_range(*STRENGTH_LIMITS), metavar="A",
                           help="with mssnet, apply A times MSSNet's correction at every step (1 = its output as "
                           "is; default: the strength calibrated for each step's factor, stored in the weights)")
     sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",

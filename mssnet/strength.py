@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .argtypes import int_at_least
+
 __all__ = ["METADATA_KEY", "GRID", "strength_at", "model_strength", "encode_table", "decode_table",
            "format_table", "optimal_strength", "calibrate"]
 
@@ -158,19 +160,6 @@ def calibrate(
     return table
 
 
-def _at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
-
-
 def main(argv: list[str] | None = None) -> int:
     from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
     from .weights import load_model, read_state_dict, save_safetensors
@@ -180,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", nargs="*", default=[], help="extra image folders (held-out names are skipped)")
     p.add_argument("--no-package-images", action="store_true", help="skip scikit-image/matplotlib photos")
     p.add_argument("--holdout", nargs="*", default=list(HOLDOUT), help="file names never used")
-    p.add_argument("--crops", type=_at_least(1), default=24, help="random training crops per factor")
-    p.add_argument("--crop", type=_at_least(16), default=192, help="crop side in pixels")
+    p.add_argument("--crops", type=int_at_least(1), default=24, help="random training crops per factor")
+    p.add_argument("--crop", type=int_at_least(16), default=192, help="crop side in pixels")
     p.add_argument("--out", help="write the calibrated weights here (default: print the table only)")
     args = p.parse_args(argv)
 
