@@ -90,3 +90,17 @@ def test_bad_input(shape):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="huge"):
         MSSNetConfig.preset("huge")
+
+
+def test_tiny_preset_costs_at_most_a_fifth_of_small():
+    """The live-view preset: same architecture, narrower, ≤ 1/5 of small's multiply-adds."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def flops(config: MSSNetConfig) -> int:
+        model = MSSNet(config).eval()
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.rand(1, 3, 64, 64))
+        return counter.get_total_flops()
+
+    assert PRESETS["tiny"].name == "tiny"
+    assert flops(PRESETS["tiny"]) <= flops(PRESETS["small"]) / 5

@@ -3,6 +3,7 @@
 import csv
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -73,3 +74,35 @@ def test_two_step_run_resumes_and_exports(tmp_path):
     model = load_model(out / "mssnet-small-zoom.safetensors")
     assert isinstance(model, MSSNet) and model.config == MSSNetConfig.preset("small")
     assert "holdout\t" in (out / "data.txt").read_text()
+
+
+def test_config_fields_become_options():
+    cfg = train.parse_args(["--out", "runs/x", "--preset", "tiny", "--batch", "4", "--no-package-images",
+                            "--data", "a", "b", "--device", "cpu", "--precision", "bf16"])
+    assert isinstance(cfg, train.TrainConfig)
+    assert (cfg.out, cfg.preset, cfg.batch, cfg.data, cfg.no_package_images) == ("runs/x", "tiny", 4, ["a", "b"], True)
+    assert cfg.lr == train.TrainConfig().lr and cfg.holdout == list(train.HOLDOUT)
+    assert cfg.network() == MSSNetConfig.preset("tiny") and cfg.export_name() == "mssnet-tiny-zoom.safetensors"
+    custom = train.parse_args(["--out", "r", "--width", "6,12,12"])
+    assert custom.network() == MSSNetConfig(6, 12, 12) and custom.export_name() == "mssnet-w6-12-12-zoom.safetensors"
+
+
+@pytest.mark.parametrize("argv", [["--batch", "2"], ["--out", "r", "--width", "6,12"], ["--out", "r", "--batch", "0"],
+                                  ["--out", "r", "--scale-min", "3", "--scale-max", "2"],
+                                  ["--out", "r", "--preset", "huge"], ["--out", "r", "--precision", "fp8"]])
+def test_bad_options_exit_with_usage(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        train.parse_args(argv)
+    assert info.value.code == 2 and "usage" in capsys.readouterr().err
+
+
+def test_custom_width_run_exports_its_widths(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray((rng.random((48, 48, 3)) * 255).astype(np.uint8)).save(data / "a.png")
+    out = tmp_path / "run"
+    assert train.main(["--out", str(out), "--data", str(data), "--no-package-images", "--crop", "32", "--batch", "1",
+                       "--width", "4,4,4", "--steps", "1", "--calibrate-crops", "1", "--warmup", "1"]) == 0
+    model = load_model(out / "mssnet-w4-4-4-zoom.safetensors")
+    assert model.config == MSSNetConfig(4, 4, 4) and model.zoom_strength
