@@ -38,6 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mssnet.degrade import gaussian_blur
+from mssnet.inference import pad_to_multiple
+
 from .edges import edge_magnitude
 
 __all__ = [
@@ -228,32 +231,6 @@ def integrated_gradients(
 
 
 # --------------------------------------------------------------------- blur path
-def _gaussian_kernel1d(sigma: float, radius: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """Normalised 1-D Gaussian of ``2 * radius + 1`` taps; sigma 0 is the identity."""
-    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    k = torch.exp(-0.5 * (t / (sigma + 1e-5)) ** 2)  # LAM's epsilon: sigma 0 -> a delta
-    return (k / k.sum()).to(dtype=dtype, device=device)
-
-
-def gaussian_blur(x: Tensor, sigma: float, radius: int | None = None) -> Tensor:
-    """Separable Gaussian blur with reflect borders. x: (B, C, H, W) -> same shape.
-
-    ``radius`` defaults to ``ceil(3 * sigma)`` (9 taps for sigma 1.2, as in LAM).
-    """
-    if x.ndim != 4:
-        raise ValueError(f"x must be (B, C, H, W); got {tuple(x.shape)}")
-    if sigma < 0:
-        raise ValueError(f"sigma must be >= 0; got {sigma}")
-    radius = max(1, math.ceil(3 * sigma)) if radius is None else radius
-    if radius >= min(x.shape[-2:]):
-        raise ValueError(f"image {tuple(x.shape[-2:])} is too small for a blur of radius {radius}")
-    c = x.shape[1]
-    k = _gaussian_kernel1d(sigma, radius, x.dtype, x.device)
-    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
-    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)  # along W
-    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)  # along H
-
-
 def blur_path_attribution(
     fn: Objective,
     x: Tensor,
@@ -358,24 +335,21 @@ def _check_model(model: object) -> nn.Module:
     return model
 
 
-def _final_output(model: nn.Module, x: Tensor, multiple: int = 16) -> Tensor:
-    """Run the model's final output on any size: pad right/bottom to ``multiple``, crop.
+def _final_output(model: nn.Module, x: Tensor) -> Tensor:
+    """Run the model's final output on any size: padded like ``mssnet.sharpen`` (reflect,
+    right/bottom, to a multiple of 16) and cropped back.
 
-    x: (B, 3, H, W) -> (B, 3, H, W). Reflect padding where the image is large
-    enough, replicate otherwise (reflect cannot pad by more than the size - 1).
-    The input goes in as ``channels_last`` (faster on CPU, as in ``mssnet.inference``).
+    x: (B, 3, H, W) -> (B, 3, H, W). The input goes in as ``channels_last`` (faster on CPU,
+    as in ``mssnet.inference``). Differentiable: the attribution methods take gradients here.
     """
     h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    x = pad_to_multiple(x)  # (B, 3, Hp, Wp)
     try:
         p = next(model.parameters())
         x = x.to(device=p.device, dtype=p.dtype)
     except StopIteration:
         pass
-    out = model(x.contiguous(memory_format=torch.channels_last))  # (B, 3, H + ph, W + pw)
+    out = model(x.contiguous(memory_format=torch.channels_last))  # (B, 3, Hp, Wp)
     return out[..., :h, :w]
 
 

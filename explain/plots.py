@@ -20,6 +20,7 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from mssnet.tensors import single_image
+
 from .edges import edge_magnitude, luminance
 from .spectrum import radial_power_spectrum
 

@@ -11,6 +11,7 @@ import numpy as np
 from torch import Tensor
 
 from mssnet.tensors import single_image
+
 from .edges import luminance
 
 __all__ = ["radial_power_spectrum"]

@@ -64,24 +64,31 @@ def zoom_blur(x: Tensor, scale: float) -> Tensor:
     return enlarge(shrink(x, scale), tuple(x.shape[-2:]))
 
 
-def _gaussian_kernel1d(sigma: float, dtype=torch.float32) -> Tensor:
-    radius = max(1, math.ceil(3 * sigma))
+def _gaussian_kernel1d(sigma: float, dtype=torch.float32, radius: int | None = None) -> Tensor:
+    """Normalised 1-D Gaussian of ``2 * radius + 1`` taps (radius default ``ceil(3 * sigma)``)."""
+    radius = max(1, math.ceil(3 * sigma)) if radius is None else int(radius)
     t = torch.arange(-radius, radius + 1, dtype=torch.float64)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     return (k / k.sum()).to(dtype)
 
 
-def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur with reflect padding. (B, C, H, W) -> same shape."""
+def gaussian_blur(x: Tensor, sigma: float, radius: int | None = None) -> Tensor:
+    """Separable Gaussian blur, reflect borders (replicate on images too small to reflect).
+
+    x: (B, C, H, W) -> same shape. ``radius`` defaults to ``ceil(3 * sigma)`` taps a side
+    (9 taps for sigma 1.2, as in LAM); sigma 0 returns ``x``.
+    """
     _check(x)
-    if sigma <= 0:
+    if not sigma >= 0:
+        raise ValueError(f"sigma must be >= 0; got {sigma}")
+    if sigma == 0:
         return x
-    k = _gaussian_kernel1d(sigma, x.dtype).to(x.device)
+    k = _gaussian_kernel1d(sigma, x.dtype, radius).to(x.device)
     r, c = k.numel() // 2, x.shape[1]
     pad_mode = "reflect" if min(x.shape[-2:]) > r else "replicate"
     y = F.pad(x, (r, r, r, r), mode=pad_mode)
-    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)  # along W
+    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)  # along H
 
 
 def motion_kernel(length: float, angle_deg: float) -> Tensor:

@@ -47,6 +47,7 @@ __all__ = [
     "MULTIPLE",
     "PRECISIONS",
     "WHOLE_IMAGE_PIXELS",
+    "pad_to_multiple",
     "resolve_precision",
     "sharpen",
     "sharpen_tensor",
@@ -137,7 +138,7 @@ def _weights_to_channels_last(model: nn.Module) -> None:
 # --------------------------------------------------------------------------- padding & tiling
 
 
-def _pad_to_multiple(x: Tensor, multiple: int = MULTIPLE) -> Tensor:
+def pad_to_multiple(x: Tensor, multiple: int = MULTIPLE) -> Tensor:
     """x: (B, C, H, W) -> (B, C, Hp, Wp), Hp and Wp the next multiples of ``multiple``.
 
     Pads bottom and right by reflection; repeats the reflection while the image is
@@ -330,7 +331,7 @@ def sharpen_tensor(
     h, w = x.shape[-2:]
     _weights_to_channels_last(model)  # outside inference_mode: the weights must stay usable for autograd
     with torch.inference_mode():
-        padded = _pad_to_multiple(x.float())  # (B, 3, Hp, Wp)
+        padded = pad_to_multiple(x.float())  # (B, 3, Hp, Wp)
         tile, overlap = _tiling(*padded.shape[-2:], tile, overlap)
         outs = _forward_tiled(model, padded, device, precision, stages, tile, overlap, progress)
     outs = [o[..., :h, :w].clamp(0.0, 1.0) for o in outs]  # (B, 3, H, W); outside inference_mode:

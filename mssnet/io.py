@@ -129,7 +129,7 @@ def _open(source: Source, max_pixels: int) -> tuple[str, bytes | None, Image.Ima
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image, or a format that is not supported") from None
     except (OSError, ValueError, SyntaxError) as exc:  # broken header
-        raise ImageError(f"{name}: corrupt image header ({_first_line(exc)})") from None
+        raise ImageError(f"{name}: corrupt image header ({first_line(exc)})") from None
     return name, data, im
 
 
@@ -157,7 +157,7 @@ def _decode(im: Image.Image, name: str, data: bytes | None, max_pixels: int) -> 
     except ImageError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, cv2.error) as exc:
-        raise ImageError(f"{name}: truncated or corrupt image data ({_first_line(exc)})") from None
+        raise ImageError(f"{name}: truncated or corrupt image data ({first_line(exc)})") from None
 
     rgb = _orient(rgb, orientation)
     alpha = None if alpha is None else _orient(alpha, orientation)
@@ -254,7 +254,8 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
     return a
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when empty), at most 160 characters."""
     lines = str(exc).strip().splitlines()
     line = lines[0] if lines else type(exc).__name__
     return line if len(line) <= 160 else line[:157] + "..."

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .io import first_line
 from .model import MSSNet, MSSNetConfig
 from .strength import METADATA_KEY, decode_table, encode_table
 
@@ -107,7 +108,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
             metadata = dict(f.metadata() or {})
             tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (not iterable)
     except Exception as exc:  # noqa: BLE001 (SafetensorError, OSError, ...: any of them means a bad file)
-        raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({_first_line(exc)})") from None
+        raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({first_line(exc)})") from None
     if not tensors:
         raise CheckpointError(f"{path}: the safetensors file holds no tensors")
     return tensors, metadata
@@ -121,7 +122,7 @@ def _read_torch(path: Path, head: bytes) -> dict[str, Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 (pickle, zip, EOF, RuntimeError...: any of them means a bad file)
-        text = _first_line(exc)
+        text = first_line(exc)
         if "weights_only" in text or "Unsupported global" in text or "Weights only load failed" in text:
             raise CheckpointError(
                 f"{path}: refused to load: the file holds Python objects other than tensors "
@@ -158,12 +159,6 @@ def _strip_prefixes(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
                 key = key[len(prefix):]
         out[key] = value
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    return line if len(line) <= 160 else line[:157] + "..."
 
 
 # ------------------------------------------------------------------ checking, config
@@ -321,7 +316,7 @@ def _device(device: str | torch.device | None) -> torch.device:
     try:
         return torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(f"unknown device {device!r}: {_first_line(exc)}") from None
+        raise ValueError(f"unknown device {device!r}: {first_line(exc)}") from None
 
 
 # --------------------------------------------------------------------------- saving

@@ -60,3 +60,13 @@ def test_random_degrade_uses_scale_range(batch):
 def test_rejects_non_tensor():
     with pytest.raises(TypeError):
         degrade.zoom_blur(np.zeros((1, 3, 8, 8)), 2)
+
+
+def test_gaussian_blur_radius_and_bad_sigma():
+    x = torch.rand(1, 3, 16, 16)
+    assert degrade.gaussian_blur(x, 0.0) is x
+    assert degrade._gaussian_kernel1d(1.2, radius=2).numel() == 5
+    wide = degrade.gaussian_blur(x, 0.5, radius=4)  # a small sigma on a wide support: the same blur
+    torch.testing.assert_close(wide, degrade.gaussian_blur(x, 0.5), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="sigma"):
+        degrade.gaussian_blur(x, -1.0)

@@ -130,7 +130,7 @@ def test_padding_is_reflect_at_bottom_and_right():
 @pytest.mark.parametrize("size", [1, 2, 5, 7, 15, 16, 17])
 def test_pad_to_multiple_tiny(size):
     x = torch.arange(size * 3, dtype=torch.float32).reshape(1, 1, size, 3)
-    padded = inference._pad_to_multiple(x)
+    padded = inference.pad_to_multiple(x)
     assert padded.shape[-2:] == (-(-size // 16) * 16, 16)
     torch.testing.assert_close(padded[..., :size, :3], x)
     assert set(padded.unique().tolist()) <= set(x.unique().tolist())  # only pixels of the image
