@@ -1,6 +1,6 @@
 """MSSNet: model, weights, inference and zoom pipeline (no UI code here)."""
 
-from .inference import resolve_precision, sharpen, sharpen_tensor
+from .inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 from .io import ImageError, LoadedImage, load_image, save_image, to_uint8
 from .model import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
 from .pipeline import ZoomedView, zoom_sharpen_image, zoom_sharpen_view, zoom_steps
@@ -10,7 +10,7 @@ from .zoom import ZoomResult, zoom
 __all__ = [
     "MSSNet", "MSSNetConfig", "PRESETS", "STAGE_NAMES",
     "load_model", "save_safetensors", "list_weights", "CheckpointError", "DEFAULT_WEIGHTS",
-    "sharpen", "sharpen_tensor", "resolve_precision",
+    "sharpen", "sharpen_stages", "sharpen_tensor", "sharpen_tensor_stages", "resolve_precision",
     "zoom", "ZoomResult",
     "zoom_sharpen_view", "zoom_sharpen_image", "zoom_steps", "ZoomedView",
     "load_image", "save_image", "to_uint8", "ImageError", "LoadedImage",

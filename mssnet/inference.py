@@ -1,6 +1,7 @@
 """Run MSSNet on images of any size: padding, tiling, precision and device.
 
-Two entry points:
+Two entry points, each with a twin that also returns MSSNet's six stage outputs
+(:func:`sharpen_tensor_stages`, :func:`sharpen_stages`):
 
 * :func:`sharpen_tensor` works on the package's one internal convention,
   ``x: (B, 3, H, W)`` float in [0, 1]; package code (zoom pipeline, explain/,
@@ -50,7 +51,9 @@ __all__ = [
     "pad_to_multiple",
     "resolve_precision",
     "sharpen",
+    "sharpen_stages",
     "sharpen_tensor",
+    "sharpen_tensor_stages",
     "tile_count",
 ]
 
@@ -283,15 +286,51 @@ def _check_tiling(tile: int | None, overlap: int | None) -> None:
             raise ValueError(f"overlap must be smaller than the tile ({tile}); got {overlap}")
 
 
+def _check_batch(x: object) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor (B, 3, H, W); got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"x must have shape (B, 3, H, W); got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating tensor with values in [0, 1]; got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"x must not be empty; got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or infinite values")
+
+
+def _run(
+    model: nn.Module,
+    x: Tensor,
+    precision: str,
+    tile: int | None,
+    progress: Progress | None,
+    overlap: int | None,
+    stages: bool,
+) -> list[Tensor]:
+    """Checked, padded, tiled run -> [final] or the six stages, each (B, 3, H, W) in [0, 1]."""
+    _check_batch(x)
+    _check_tiling(tile, overlap)
+    device = _model_device(model)
+    precision = resolve_precision(precision, device)
+    h, w = x.shape[-2:]
+    _weights_to_channels_last(model)  # outside inference_mode: the weights must stay usable for autograd
+    with torch.inference_mode():
+        padded = pad_to_multiple(x.float())  # (B, 3, Hp, Wp)
+        tile, overlap = _tiling(*padded.shape[-2:], tile, overlap)
+        outs = _forward_tiled(model, padded, device, precision, stages, tile, overlap, progress)
+    # cropped outside inference_mode: the results are ordinary tensors that autograd code (explain/) may use
+    return [o[..., :h, :w].clamp(0.0, 1.0) for o in outs]  # (B, 3, H, W) each
+
+
 def sharpen_tensor(
     model: nn.Module,
     x: Tensor,
     precision: str = "auto",
     tile: int | None = None,
     progress: Progress | None = None,
-    stages: bool = False,
     overlap: int | None = None,
-) -> Tensor | tuple[Tensor, list[Tensor]]:
+) -> Tensor:
     """Sharpen a batch of RGB images with MSSNet.
 
     Args:
@@ -305,38 +344,30 @@ def sharpen_tensor(
             tiles overlap no more than needed). A padded image that fits runs whole.
         progress: called as ``progress(done, total)`` after each tile (once, ``(1, 1)``,
             for a whole image).
-        stages: also return MSSNet's six stage outputs.
         overlap: pixels shared by neighbouring tiles (multiple of 16, < tile); None
             means :data:`DEFAULT_OVERLAP`, at most half the tile.
 
     Returns:
-        (B, 3, H, W) float32 in [0, 1]; with ``stages`` a tuple ``(output, six stages)``,
-        each stage (B, 3, H, W) float32 in [0, 1], the first (half resolution inside
-        the model) upsampled with bicubic interpolation.
+        (B, 3, H, W) float32 in [0, 1].
     """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"x must be a torch.Tensor (B, 3, H, W); got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"x must have shape (B, 3, H, W); got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating tensor with values in [0, 1]; got {x.dtype}")
-    if x.numel() == 0:
-        raise ValueError(f"x must not be empty; got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError("x contains NaN or infinite values")
-    _check_tiling(tile, overlap)
-    device = _model_device(model)
-    precision = resolve_precision(precision, device)
+    return _run(model, x, precision, tile, progress, overlap, stages=False)[0]
 
-    h, w = x.shape[-2:]
-    _weights_to_channels_last(model)  # outside inference_mode: the weights must stay usable for autograd
-    with torch.inference_mode():
-        padded = pad_to_multiple(x.float())  # (B, 3, Hp, Wp)
-        tile, overlap = _tiling(*padded.shape[-2:], tile, overlap)
-        outs = _forward_tiled(model, padded, device, precision, stages, tile, overlap, progress)
-    outs = [o[..., :h, :w].clamp(0.0, 1.0) for o in outs]  # (B, 3, H, W); outside inference_mode:
-    # the results are ordinary tensors that autograd code (explain/) may use
-    return (outs[-1], outs) if stages else outs[0]
+
+def sharpen_tensor_stages(
+    model: nn.Module,
+    x: Tensor,
+    precision: str = "auto",
+    tile: int | None = None,
+    progress: Progress | None = None,
+    overlap: int | None = None,
+) -> tuple[Tensor, list[Tensor]]:
+    """:func:`sharpen_tensor` and MSSNet's six stage outputs -> ``(output, stages)``.
+
+    Each stage (B, 3, H, W) float32 in [0, 1], the first (half resolution inside the
+    model) upsampled with bicubic interpolation; ``output`` is the last stage.
+    """
+    outs = _run(model, x, precision, tile, progress, overlap, stages=True)
+    return outs[-1], outs
 
 
 # --------------------------------------------------------------------------- NumPy edge
@@ -402,9 +433,8 @@ def sharpen(
     precision: str = "auto",
     tile: int | None = None,
     progress: Progress | None = None,
-    stages: bool = False,
     overlap: int | None = None,
-) -> np.ndarray | tuple[np.ndarray, list[np.ndarray]]:
+) -> np.ndarray:
     """Sharpen one image with MSSNet; the result has the input's dtype and layout.
 
     Args:
@@ -413,21 +443,34 @@ def sharpen(
             uint16 or float with values in [0, 1] (small bicubic overshoot is
             clipped); any H, W >= 1.
         precision, tile, progress, overlap: as in :func:`sharpen_tensor`.
-        stages: also return the six stage outputs.
 
     Returns:
         The sharpened image, same shape and dtype as ``image`` (gray in, gray out
         via BT.601 luma; alpha copied unchanged; integers rounded; float16/32/64
-        kept). With ``stages``, ``(image, stages)`` where ``stages`` is six (H, W, 3)
-        float32 arrays in [0, 1], the first (half resolution inside the model)
-        upsampled to (H, W) with bicubic interpolation.
+        kept).
     """
     x, alpha = _image_to_tensor(image)
-    result = sharpen_tensor(
-        model, x, precision=precision, tile=tile, progress=progress, stages=stages, overlap=overlap
+    y = sharpen_tensor(model, x, precision=precision, tile=tile, progress=progress, overlap=overlap)
+    return _tensor_to_image(y, image, alpha)
+
+
+def sharpen_stages(
+    model: nn.Module,
+    image: np.ndarray,
+    precision: str = "auto",
+    tile: int | None = None,
+    progress: Progress | None = None,
+    overlap: int | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`sharpen` and MSSNet's six stage outputs -> ``(image, stages)``.
+
+    ``image`` as :func:`sharpen` returns it; ``stages``: six (H, W, 3) float32 arrays in
+    [0, 1], the first (half resolution inside the model) upsampled to (H, W) with bicubic
+    interpolation.
+    """
+    x, alpha = _image_to_tensor(image)
+    y, stage_tensors = sharpen_tensor_stages(
+        model, x, precision=precision, tile=tile, progress=progress, overlap=overlap
     )
-    if not stages:
-        return _tensor_to_image(result, image, alpha)
-    y, stage_tensors = result
     stage_images = [s[0].permute(1, 2, 0).cpu().numpy() for s in stage_tensors]  # six (H, W, 3)
     return _tensor_to_image(y, image, alpha), stage_images

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from torch import nn
 
-from .inference import Progress, sharpen, tile_count
+from .inference import Progress, sharpen, sharpen_stages, tile_count
 from .strength import LIMITS, model_strength
 from .zoom import MAX_FACTOR, MIN_FACTOR, resample, source_rect
 
@@ -168,8 +168,10 @@ def zoom_sharpen_view(
             x = _apply(x, sharpen(model, x, precision=precision), alpha)
             origin = (0.0, 0.0)  # later steps start at this image's corner
         model_input = _clip(resample(x, (rect[0] - ex0) * done, (rect[1] - ey0) * done, steps[-1], (vw, vh)))
-    result = sharpen(model, model_input, precision=precision, stages=stages)
-    sharpened, stage_images = result if stages else (result, None)
+    if stages:
+        sharpened, stage_images = sharpen_stages(model, model_input, precision=precision)
+    else:
+        sharpened, stage_images = sharpen(model, model_input, precision=precision), None
     sharpened = _apply(model_input, sharpened, alphas[-1])
     seconds = {"bicubic": t1 - t0, "mssnet": time.perf_counter() - t1}
     return ZoomedView(bicubic, sharpened, model_input, stage_images, rect, tuple(steps), seconds, tuple(alphas))

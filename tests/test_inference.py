@@ -10,7 +10,7 @@ import torch
 from fakes import Identity
 
 from mssnet import inference
-from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
+from mssnet.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 from mssnet.model import MSSNet, MSSNetConfig
 
 
@@ -195,7 +195,7 @@ def test_progress_counts_tiles():
 
 def test_stages(model):
     image = as_dtype(smooth_image(40, 56)[:, :, 0], np.uint8)  # gray
-    out, stages = sharpen(model, image, precision="fp32", stages=True)
+    out, stages = sharpen_stages(model, image, precision="fp32")
     assert out.shape == (40, 56) and out.dtype == np.uint8
     assert len(stages) == 6
     for stage in stages:
@@ -206,7 +206,7 @@ def test_stages(model):
 
 def test_stages_tiled_identity():
     image = np.random.default_rng(6).uniform(0.2, 0.8, (80, 100, 3)).astype(np.float32)
-    out, stages = sharpen(Identity(), image, tile=64, stages=True)
+    out, stages = sharpen_stages(Identity(), image, tile=64)
     np.testing.assert_allclose(out, image, atol=1e-6)
     np.testing.assert_allclose(stages[-1], image, atol=1e-6)
     assert stages[0].shape == image.shape  # half resolution upsampled back
@@ -327,3 +327,10 @@ def test_bad_options(kwargs, error, message):
 def test_bad_tensors(x, error, message):
     with pytest.raises(error, match=message):
         sharpen_tensor(Identity(), x)
+
+
+def test_sharpen_tensor_stages_ends_with_the_output(model):
+    x = torch.rand(1, 3, 24, 40)
+    out, stages = sharpen_tensor_stages(model, x, precision="fp32")
+    assert len(stages) == 6 and all(s.shape == x.shape for s in stages) and stages[-1] is out
+    torch.testing.assert_close(out, sharpen_tensor(model, x, precision="fp32"), atol=1e-5, rtol=0)
