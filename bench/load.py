@@ -30,10 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from serving import free_port  # bench/serving.py
 
-from serving import free_port  # noqa: E402 (tests/serving.py)
+ROOT = Path(__file__).resolve().parents[1]
 
 IMAGE = ROOT / "assets" / "examples" / "astronaut.png"
 

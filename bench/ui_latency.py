@@ -30,9 +30,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from serving import running  # noqa: E402 (tests/serving.py)
+from serving import running  # noqa: E402 (bench/serving.py)
 
 import app  # noqa: E402
 

@@ -155,7 +155,7 @@ def test_cli_folder_run_writes_every_good_file(corpus, tiny_weights, tmp_path, c
 @pytest.fixture(scope="module")
 def client(tiny_weights):
     gradio_client = pytest.importorskip("gradio_client")
-    from serving import running
+    from bench.serving import running
 
     with running(tiny_weights) as (url, _demo):
         yield gradio_client.Client(url, verbose=False)

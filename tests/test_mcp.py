@@ -11,7 +11,7 @@ def test_mcp_server_lists_the_two_tools(tiny_weights):
     import json
     import urllib.request
 
-    from serving import running
+    from bench.serving import running
 
     with running(tiny_weights, mcp_server=True) as (url, _demo):
         with urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=60) as response:

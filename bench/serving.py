@@ -1,4 +1,5 @@
-"""Run the app on a free loopback port in this process (tests and benchmarks)."""
+"""Run the app on a free loopback port in this process (benchmarks; the browser, MCP and
+client tests import it as ``bench.serving``)."""
 
 from __future__ import annotations
 
