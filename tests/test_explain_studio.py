@@ -1,0 +1,124 @@
+"""The explain side of the studio without Gradio: window geometry, attribution by method
+label, heat maps, stage table, sweep rows, Simulate's scores, and the report text."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio
+
+import mssnet
+from explain import report
+from explain.metrics import rgb_to_y
+from explain.studio import heat_map_figures, simulate, simulation_figures, stage_table, sweep_row
+from explain.window import ATTRIBUTION_CROP, METHODS, crop_box, explain_window, window_box, window_overlay
+from mssnet.studio import Studio, load_source
+
+SMALL = 64
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_weights):
+    return Studio(tiny_weights)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    y, x = np.mgrid[0:96, 0:128]
+    rgb = np.stack([(x * 3) % 256, (y * 5) % 256, (x * y) % 256], axis=2).astype(np.uint8)
+    path = tmp_path_factory.mktemp("img") / "pattern.png"
+    Image.fromarray(rgb).save(path)
+    return load_source(str(path))
+
+
+def test_window_and_crop_stay_inside_the_view():
+    assert window_box((64, 64), None, 16) == (24, 24, 16, 16)
+    assert window_box((64, 64), (2.0, 63.0), 16) == (0, 48, 16, 16)  # shifted inside
+    assert window_box((20, 10), None, 16) == (5, 0, 10, 10)  # never larger than the view
+    assert crop_box((256, 256), (0, 100, 16, 16)) == (0, 44, ATTRIBUTION_CROP, ATTRIBUTION_CROP)
+    assert crop_box((64, 48), (10, 10, 8, 8)) == (0, 0, 48, 48)
+
+
+def test_window_overlay_draws_both_boxes(studio, source):
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    drawn = window_overlay(view, (10.0, 10.0), 8)
+    assert drawn.shape == (SMALL, SMALL, 3) and drawn.dtype == np.uint8
+    r, g, b = (int(v) for v in drawn[6, 10])  # the middle of the window's top edge: green
+    assert g > 200 and r < 40 and b < 40
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_explain_window_numbers_per_method(studio, source, method):
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    model = studio.models.get(None)
+    result = explain_window(model, view, (10.5, 50.5), method, steps=2, side=8)
+    assert result.method == method and result.window == (6, 46, 8, 8) and result.crop == (0, 0, SMALL, SMALL)
+    assert result.local_window == (6, 46, 8, 8) and result.patch.shape == (SMALL, SMALL, 3)
+    assert result.attribution.shape == (3, SMALL, SMALL) and np.isfinite(result.attribution).all()
+    assert 0 <= result.diffusion_index <= 100 and np.isfinite(result.gain)
+    assert result.gradients == (1 if method == "Gradient saliency" else 2)
+    with pytest.raises(ValueError, match="unknown attribution method"):
+        explain_window(model, view, None, "Occlusion")
+
+
+def test_explain_window_at_strength_0_and_per_step(tiny_weights, tmp_path, source):
+    model = mssnet.load_model(tiny_weights)
+    model.zoom_strength = {1.0: 0.0, 2.0: 1.0}
+    studio = Studio(mssnet.save_safetensors(model, tmp_path / "cal.safetensors"))
+    plain, _ = studio.view(source, 1.0, None, SMALL)
+    nothing = explain_window(studio.models.get(None), plain, None, "Gradient saliency")
+    assert nothing.strength == 0 and nothing.attribution is None
+    assert "no zoom blur to undo" in report.window_markdown(nothing)
+    half, _ = studio.view(source, 2 ** 0.5, None, SMALL)
+    result = explain_window(studio.models.get(None), half, None, "Gradient saliency", side=8)
+    assert result.strength == pytest.approx(0.5) and result.zoom_steps == 1
+    assert "α = 0.50" in report.window_markdown(result)
+
+
+def test_heat_maps_and_stage_table(studio, source):
+    view, _ = studio.view(source, 4.0, None, SMALL)
+    figures = heat_map_figures(view)
+    assert set(figures) == {"edge_before", "edge_after", "edge_gain", "sharpening"}
+    assert all(isinstance(f, Figure) for f in figures.values())
+    table = stage_table(view)
+    assert list(table.energies) == list(mssnet.STAGE_NAMES) and table.steps == pytest.approx((2.0, 2.0))
+    name = mssnet.STAGE_NAMES[-1]
+    assert table.ratio(name) == pytest.approx(table.energies[name] / table.input_energy)
+    text = report.stages_markdown(table, 0.01)
+    assert "2 steps, ×2.00 then ×2.00" in text and f"{table.input_energy:.4f}" in text
+
+
+def test_sweep_rows_know_cached_views(studio, source):
+    first = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
+    again = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
+    assert [r.factor for r in first] == [1.5, 3.0] and all(r.seconds is not None for r in first)
+    assert all(r.seconds is None for r in again)
+    assert again[0].bicubic_energy == first[0].bicubic_energy > 0
+    assert "| ×3 |" in report.sweep_markdown(again, 0.5) and "cached" in report.sweep_markdown(again, 0.5)
+
+
+def test_simulate_scores_match_skimage_on_y(studio, source):
+    sim = simulate(studio.models.get(None), source, 3.0, None, SMALL)
+    assert sim.size == (SMALL, SMALL) and sim.steps == pytest.approx((2.0, 1.5)) and sim.shave == 3
+    assert sim.truth.shape == sim.bicubic.shape == sim.sharpened.shape == (SMALL, SMALL, 3)
+
+    def y(image):  # Y in [0, 255] without the shaved border
+        return rgb_to_y(np.round(np.clip(image, 0, 1) * 255) / 255)[3:-3, 3:-3]
+
+    expected = peak_signal_noise_ratio(y(sim.truth), y(sim.bicubic), data_range=255)
+    assert sim.psnr[0] == pytest.approx(expected, abs=0.05)
+    expected = peak_signal_noise_ratio(y(sim.truth), y(sim.sharpened), data_range=255)
+    assert sim.psnr[1] == pytest.approx(expected, abs=0.05)
+    assert sim.gain_db == pytest.approx(sim.psnr[1] - sim.psnr[0])
+    assert all(isinstance(f, Figure) for f in simulation_figures(sim))
+    assert f"{sim.psnr[0]:.2f} dB" in report.simulation_markdown(sim)
+    with pytest.raises(ValueError, match="above ×1.1"):
+        simulate(studio.models.get(None), source, 1.05, None, SMALL)
+
+
+def test_report_timing_and_source(studio, source):
+    view, _ = studio.view(source, 3.0, None, SMALL)
+    fresh, cached = report.timing_markdown(view, False), report.timing_markdown(view, True)
+    assert "cached" not in fresh and "MSSNet 0 ms (cached" in cached and "2 steps, ×2.00 then ×1.50" in cached
+    assert "128×96 px" in report.source_markdown(source)
+    assert report.fmt_seconds(0.25) == "250 ms" and report.fmt_seconds(2) == "2.00 s"
