@@ -22,6 +22,7 @@ from mssnet.strength import (
     calibrate,
     decode_table,
     encode_table,
+    format_table,
     model_strength,
     optimal_strength,
     strength_at,
@@ -234,3 +235,8 @@ def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, c
     assert "step factor" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main([str(tiny_weights), "--crop", "8"])
+
+
+def test_format_table_sorts_and_rounds():
+    assert format_table({2.0: 1.094, 1.0: 0.0, 1.5: 0.371}) == "×1 0.00, ×1.5 0.37, ×2 1.09"
+    assert format_table(None) == format_table({}) == "none (α = 1)"
