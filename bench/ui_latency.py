@@ -176,7 +176,7 @@ def main() -> None:
         finally:
             browser.close()
 
-    model = demo.studio.default_model
+    model = demo.studio.default_label
     print(f"\n## Slider release -> view displayed in Chromium, {args.viewport}² viewport\n")
     print(f"model: {model} · torch threads in the server: {args.threads} · CPU cores: {os.cpu_count()}\n")
     print("| run | zoom | release → MSSNet view (s) | release → heat maps (s) | server MSSNet |")
