@@ -4,6 +4,7 @@ from .inference import resolve_precision, sharpen, sharpen_stages, sharpen_tenso
 from .io import ImageError, LoadedImage, load_image, save_image, to_uint8
 from .model import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
 from .pipeline import ZoomedView, zoom_sharpen_image, zoom_sharpen_view, zoom_steps
+from .pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
 from .weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
 from .zoom import ZoomResult, zoom
 
@@ -13,5 +14,6 @@ __all__ = [
     "sharpen", "sharpen_stages", "sharpen_tensor", "sharpen_tensor_stages", "resolve_precision",
     "zoom", "ZoomResult",
     "zoom_sharpen_view", "zoom_sharpen_image", "zoom_steps", "ZoomedView",
+    "ZoomPyramid", "PyramidView", "TileCache", "TileId", "FillWorker", "pyramid_zoom_image",
     "load_image", "save_image", "to_uint8", "ImageError", "LoadedImage",
 ]

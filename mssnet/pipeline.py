@@ -16,7 +16,10 @@ do not overshoot the edges of a 1.25× zoom.
 * :func:`zoom_steps` — the step factors for a zoom;
 * :func:`zoom_sharpen_view` — what the app shows: a ``viewport`` window zoomed around
   a centre, with the plain bicubic view a viewer would show beside MSSNet's;
-* :func:`zoom_sharpen_image` — the whole image (the command line, the app's download).
+* :func:`zoom_sharpen_image` — the whole image (the command line, the app's download);
+* :func:`pyramid_zoom_image` — the whole image by the pyramid rule (:mod:`mssnet.pyramid`):
+  sharpened to level ⌈log2 factor⌉ in 2× steps, then downsampled (antialiased) to the
+  zoom; it beats the steps above between powers of two (``bench/pyramid_quality.py``).
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ import numpy as np
 from torch import nn
 
 from .inference import Progress, sharpen, sharpen_stages, tile_count
+from .pyramid import pyramid_zoom_image
 from .strength import LIMITS, model_strength
 from .zoom import MAX_FACTOR, MIN_FACTOR, resample, source_rect
 
-__all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image"]
+__all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",
+           "pyramid_zoom_image"]
 
 #: Largest enlargement done in one bicubic + MSSNet step.
 MAX_STEP = 2.0
