@@ -20,18 +20,27 @@ from .edges import edge_gain, edge_magnitude, edge_mask, luminance, mean_edge_en
 from .lesson import lesson_markdown
 from .metrics import psnr_y, rgb_to_y, ssim_y
 from .plots import (
+    MIN_TEXT_PT,
+    edge_scale,
     figure_to_array,
     plot_attribution,
+    plot_edge_gain,
+    plot_edge_pair,
     plot_error_maps,
     plot_heatmap,
+    plot_saliency,
     plot_spectrum,
+    plot_stage_changes,
     plot_stage_gallery,
     plot_zoom_sweep,
+    stage_changes,
+    symmetric_limit,
 )
 from .spectrum import radial_power_spectrum
 
 __all__ = [
     "IG_METHODS",
+    "MIN_TEXT_PT",
     "blur_path_attribution",
     "correction_energy_objective",
     "diffusion_index",
@@ -39,6 +48,7 @@ __all__ = [
     "edge_gain_objective",
     "edge_magnitude",
     "edge_mask",
+    "edge_scale",
     # plots
     "figure_to_array",
     "gaussian_blur",
@@ -50,9 +60,13 @@ __all__ = [
     "luminance",
     "mean_edge_energy",
     "plot_attribution",
+    "plot_edge_gain",
+    "plot_edge_pair",
     "plot_error_maps",
     "plot_heatmap",
+    "plot_saliency",
     "plot_spectrum",
+    "plot_stage_changes",
     "plot_stage_gallery",
     "plot_zoom_sweep",
     "psnr_y",
@@ -64,4 +78,6 @@ __all__ = [
     "sharpening_map",
     "smoothgrad",
     "ssim_y",
+    "stage_changes",
+    "symmetric_limit",
 ]

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from torch import Tensor
 
 from mssnet.tensors import single_image
@@ -25,16 +26,31 @@ from .edges import edge_magnitude, luminance
 from .spectrum import radial_power_spectrum
 
 __all__ = [
+    "MIN_TEXT_PT",
+    "edge_scale",
     "figure_to_array",
     "plot_attribution",
+    "plot_edge_gain",
+    "plot_edge_pair",
     "plot_error_maps",
     "plot_heatmap",
+    "plot_saliency",
     "plot_spectrum",
+    "plot_stage_changes",
+    "stage_changes",
     "plot_stage_gallery",
     "plot_zoom_sweep",
+    "readable_text",
+    "symmetric_limit",
 ]
 
 Image = Tensor | np.ndarray
+
+#: Smallest font size (points) of any text in the studio's figures: at the app's 72 dpi a
+#: point is a pixel, so captions and labels are at least 12 px tall on screen.
+MIN_TEXT_PT = 12.0
+#: Colour map of signed maps (red: more, blue: less, white: 0) and of magnitudes.
+SIGNED_CMAP, MAGNITUDE_CMAP = "RdBu_r", "inferno"
 
 
 # ------------------------------------------------------------------------ helpers
@@ -81,6 +97,34 @@ def _heat_2d(heat: object, name: str) -> np.ndarray:
     return heat.astype(np.float32)
 
 
+def readable_text(fig: Figure, min_pt: float = MIN_TEXT_PT) -> Figure:
+    """Raise every text of ``fig`` (titles, captions, tick and colour-bar labels) to at least
+    ``min_pt`` points; the constrained layout makes room when the figure is drawn."""
+    for text in fig.findobj(Text):
+        if text.get_text() and text.get_fontsize() < min_pt:
+            text.set_fontsize(min_pt)
+    for ax in fig.axes:
+        ax.tick_params(labelsize=max(min_pt, 1.0))
+    return fig
+
+
+def edge_scale(*images: Image, percentile: float = 99.5) -> float:
+    """One upper limit for the edge-magnitude maps of ``images``: the largest ``percentile``
+    of their Sobel magnitudes (so the map with stronger edges looks brighter)."""
+    if not images:
+        raise ValueError("edge_scale needs at least one image")
+    maps = [edge_magnitude(np.clip(_to_numpy(im, f"images[{i}]"), 0, 1)) for i, im in enumerate(images)]
+    return float(max(np.percentile(m, percentile) for m in maps)) or 1e-6
+
+
+def symmetric_limit(*maps: np.ndarray, percentile: float = 99.5) -> float:
+    """Limit ``L`` of a diverging scale ``[-L, L]`` centred on 0 shared by ``maps``:
+    the largest ``percentile`` of their absolute values (never 0)."""
+    if not maps:
+        raise ValueError("symmetric_limit needs at least one map")
+    return float(max(np.percentile(np.abs(m), percentile) for m in maps)) or 1e-12
+
+
 def figure_to_array(fig: Figure) -> np.ndarray:
     """Render ``fig`` with Agg -> uint8 (H, W, 3) RGB array."""
     if not isinstance(fig, Figure):
@@ -99,21 +143,28 @@ def plot_heatmap(
     cmap: str | None = None,
     signed: bool = False,
     alpha: float = 0.6,
+    vmax: float | None = None,
 ) -> Figure:
     """A map laid over the gray image, with a colour bar.
 
     image: (H, W, 3) etc.; heat: (H, W) (or (1, H, W), (1, 1, H, W)), same H, W.
     ``signed=True`` centres a diverging colour map on 0 (red: more, blue: less),
     otherwise the scale runs from the map's minimum to its 99.5th percentile.
-    ``caption`` is printed under the image. Two axes: the image and the colour bar.
+    ``vmax`` fixes the top of the scale (``[-vmax, vmax]`` when signed, ``[0, vmax]`` otherwise),
+    so several maps can share one scale. ``caption`` is printed under the image. Two axes:
+    the image and the colour bar.
     """
     img = _to_numpy(image, "image")
     h2 = _heat_2d(heat, "heat")
     if h2.shape != img.shape[:2]:
         raise ValueError(f"heat must match the image size {img.shape[:2]}; got {h2.shape}")
+    if vmax is not None and not vmax > 0:
+        raise ValueError(f"vmax must be > 0; got {vmax}")
     if signed:
-        lim = float(np.percentile(np.abs(h2), 99.5)) or 1e-12
-        norm, cmap = Normalize(-lim, lim), cmap or "RdBu_r"
+        lim = vmax or float(np.percentile(np.abs(h2), 99.5)) or 1e-12
+        norm, cmap = Normalize(-lim, lim), cmap or SIGNED_CMAP
+    elif vmax is not None:
+        norm, cmap = Normalize(0.0, float(vmax)), cmap or MAGNITUDE_CMAP
     else:
         lo, hi = float(h2.min()), float(np.percentile(h2, 99.5))
         norm, cmap = Normalize(lo, hi if hi > lo else lo + 1e-12), cmap or "inferno"
@@ -126,8 +177,100 @@ def plot_heatmap(
     ax.set_title(title)
     ax.set_axis_off()
     if caption:
-        fig.supxlabel(caption, fontsize=9, wrap=True)
-    return fig
+        fig.supxlabel(caption, fontsize=MIN_TEXT_PT, wrap=True)
+    return readable_text(fig)
+
+
+def plot_edge_pair(bicubic: Image, sharpened: Image, vmax: float | None = None,
+                   titles: tuple[str, str] = ("Edges: bicubic", "Edges: MSSNet")) -> Figure:
+    """Edge magnitude of the bicubic and the sharpened view side by side on ONE colour scale.
+
+    Both images (H, W, 3) etc., same size. The scale runs from 0 to ``vmax`` (default:
+    :func:`edge_scale` of both), so the brighter map has the stronger edges; one colour bar.
+    Three axes: two maps (``ax.images[0].get_clim()`` is the shared ``(0, vmax)``) and the bar.
+    """
+    before = edge_magnitude(np.clip(_to_numpy(bicubic, "bicubic"), 0, 1))
+    after = edge_magnitude(np.clip(_to_numpy(sharpened, "sharpened"), 0, 1))
+    if before.shape != after.shape:
+        raise ValueError(f"bicubic and sharpened must have the same size; got {before.shape} and {after.shape}")
+    vmax = edge_scale(bicubic, sharpened) if vmax is None else float(vmax)
+    if not vmax > 0:
+        raise ValueError(f"vmax must be > 0; got {vmax}")
+    fig = _new_figure((9.0, 5.0))
+    axes = fig.subplots(1, 2)
+    im = None
+    for ax, title, mag in zip(axes, titles, (before, after), strict=True):
+        im = ax.imshow(mag, cmap="magma", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_title(f"{title}\nmean {mag.mean():.4f}")
+        ax.set_axis_off()
+    fig.colorbar(im, ax=list(axes), shrink=0.85, label="edge magnitude (same scale)")
+    fig.supxlabel("Bright = strong edge. One colour scale for both: brighter on the right = MSSNet's edges "
+                  "are stronger.", fontsize=MIN_TEXT_PT, wrap=True)
+    return readable_text(fig)
+
+
+def plot_edge_gain(image: Image, gain: Tensor | np.ndarray, limit: float | None = None,
+                   title: str = "Edge gain (MSSNet − bicubic)") -> Figure:
+    """The signed edge gain on a diverging scale ``[-limit, limit]`` centred on 0 (white).
+
+    Red: edges MSSNet made stronger; blue: weaker. Drawn at full opacity over nothing, so
+    the colours are not washed out; the gray image is shown small beside it for orientation.
+    ``limit`` defaults to :func:`symmetric_limit` (99th percentile of |gain|). Three axes:
+    the map, its colour bar and the image.
+    """
+    img = _to_numpy(image, "image")
+    g = _heat_2d(gain, "gain")
+    if g.shape != img.shape[:2]:
+        raise ValueError(f"gain must match the image size {img.shape[:2]}; got {g.shape}")
+    limit = symmetric_limit(g, percentile=99.0) if limit is None else float(limit)
+    if not limit > 0:
+        raise ValueError(f"limit must be > 0; got {limit}")
+    fig = _new_figure((9.0, 5.0))
+    ax_map, ax_img = fig.subplots(1, 2, width_ratios=(2, 1))
+    im = ax_map.imshow(g, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
+    fig.colorbar(im, ax=ax_map, shrink=0.85, label="edge gain")
+    up, down = float(np.clip(g, 0, None).sum()), float(np.clip(-g, 0, None).sum())
+    ax_map.set_title(f"{title}\n{100 * up / ((up + down) or 1):.0f} % of the change is gain")
+    gray = luminance(img) if img.ndim == 3 else img
+    ax_img.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax_img.set_title("the view")
+    for ax in (ax_map, ax_img):
+        ax.set_axis_off()
+    fig.supxlabel("Red: edges MSSNet made stronger. Blue: edges it weakened. White: unchanged.",
+                  fontsize=MIN_TEXT_PT, wrap=True)
+    return readable_text(fig)
+
+
+def plot_saliency(image: Image, grad: Tensor | np.ndarray, title: str = "Saliency of the view's edge gain") -> Figure:
+    """Whole-view saliency: the signed input gradient (summed over RGB) beside its magnitude.
+
+    image: (H, W, 3) etc.; grad: (3, H, W) / (1, 3, H, W) / (H, W), same H, W. Left: signed,
+    diverging scale centred on 0 (red: brightening this pixel raises the edge gain); right:
+    ``|grad|`` over the gray image. Four axes: two maps and their colour bars.
+    """
+    img = _to_numpy(image, "image")
+    g = _heat_2d(grad, "grad")
+    if g.shape != img.shape[:2]:
+        raise ValueError(f"grad must match the image size {img.shape[:2]}; got {g.shape}")
+    lim = symmetric_limit(g)
+    mag = np.abs(g)
+    fig = _new_figure((9.0, 5.0))
+    ax_s, ax_m = fig.subplots(1, 2)
+    im = ax_s.imshow(g, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
+    fig.colorbar(im, ax=ax_s, shrink=0.8)
+    ax_s.set_title("signed (red raises the gain)")
+    gray = luminance(img) if img.ndim == 3 else img
+    ax_m.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    im = ax_m.imshow(mag, cmap="hot", vmin=0, vmax=float(np.percentile(mag, 99.5)) or 1e-12, alpha=0.7,
+                     interpolation="nearest")
+    fig.colorbar(im, ax=ax_m, shrink=0.8)
+    ax_m.set_title("magnitude |sum over RGB|")
+    for ax in (ax_s, ax_m):
+        ax.set_axis_off()
+    fig.suptitle(title)
+    fig.supxlabel("Which input pixels the sharpening of the whole view depends on most.",
+                  fontsize=MIN_TEXT_PT, wrap=True)
+    return readable_text(fig)
 
 
 def plot_error_maps(truth: Image, results: dict[str, Image]) -> Figure:
@@ -156,7 +299,7 @@ def plot_error_maps(truth: Image, results: dict[str, Image]) -> Figure:
         ax.set_axis_off()
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="|Y error| (0-1 scale)")
     fig.suptitle("Error against the ground truth: dark = right, bright = wrong (same scale)")
-    return fig
+    return readable_text(fig)
 
 
 def plot_spectrum(
@@ -185,7 +328,7 @@ def plot_spectrum(
     ax.set_title("Which frequencies came back")
     ax.grid(alpha=0.3)
     ax.legend()
-    return fig
+    return readable_text(fig)
 
 
 def plot_stage_gallery(stages: Sequence[Image], names: Sequence[str] | None = None) -> Figure:
@@ -219,10 +362,10 @@ def plot_stage_gallery(stages: Sequence[Image], names: Sequence[str] | None = No
             fig.delaxes(ax)
             continue
         im = ax.imshow(maps[k], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"{names[k]}\nmean edge {maps[k].mean():.4f}", fontsize=9)
+        ax.set_title(f"{names[k]}\nmean edge {maps[k].mean():.4f}")
     fig.colorbar(im, ax=axes, shrink=0.8, label="edge magnitude")
     fig.suptitle("Coarse to fine: edge energy of each stage output")
-    return fig
+    return readable_text(fig)
 
 
 def plot_zoom_sweep(
@@ -253,7 +396,7 @@ def plot_zoom_sweep(
     ax.set_title("Sharpness vs zoom level")
     ax.grid(alpha=0.3)
     ax.legend()
-    return fig
+    return readable_text(fig)
 
 
 def plot_attribution(
@@ -262,33 +405,105 @@ def plot_attribution(
     window: Sequence[int],
     di: float | None = None,
     title: str = "Where the network looked",
+    signed: bool = True,
 ) -> Figure:
-    """Input with the explained window, beside the attribution heat map.
+    """Input with the explained window, the signed attribution, and its magnitude.
 
-    image: (H, W, 3) etc.; attr: (3, H, W) / (1, 3, H, W) / (H, W), shown as
-    ``|attr summed over channels|`` normalised to its maximum (as in LAM);
+    image: (H, W, 3) etc.; attr: (3, H, W) / (1, 3, H, W) / (H, W), summed over channels;
     window: (x0, y0, w, h); ``di``: the diffusion index, shown in the title.
-    Three axes: image, heat map, colour bar.
+    ``signed=True`` (default): the sum over RGB on a diverging scale centred on 0 (red:
+    these pixels push the window's edge gain up, blue: down) beside ``|sum|`` normalised to
+    its maximum (as in LAM). Axes: image, signed map + bar, magnitude + bar (five);
+    ``signed=False``: image, magnitude + bar (three).
     """
     img = _to_numpy(image, "image")
-    mag = np.abs(_heat_2d(attr, "attr"))
-    if mag.shape != img.shape[:2]:
-        raise ValueError(f"attr must match the image size {img.shape[:2]}; got {mag.shape}")
+    summed = _heat_2d(attr, "attr")
+    if summed.shape != img.shape[:2]:
+        raise ValueError(f"attr must match the image size {img.shape[:2]}; got {summed.shape}")
     if len(window) != 4:
         raise ValueError(f"window must be (x0, y0, w, h); got {window!r}")
     x0, y0, w, h = (float(v) for v in window)
+    mag = np.abs(summed)
     mag = mag / (mag.max() or 1.0)
-    fig = _new_figure((9.0, 4.4))
-    ax_img, ax_heat = fig.subplots(1, 2)
+    fig = _new_figure((13.0 if signed else 9.0, 5.0))
+    axes = fig.subplots(1, 3 if signed else 2)
+    ax_img, ax_heat = axes[0], axes[-1]
     ax_img.imshow(np.clip(img, 0, 1), cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1)
+    ax_img.set_title("input and window")
+    if signed:
+        lim = symmetric_limit(summed)
+        im = axes[1].imshow(summed, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
+        fig.colorbar(im, ax=axes[1], shrink=0.8)
+        axes[1].set_title("signed: red raises the gain")
     gray = luminance(img) if img.ndim == 3 else img
     ax_heat.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1)
     im = ax_heat.imshow(mag, cmap="hot", vmin=0, vmax=1, alpha=0.7, interpolation="nearest")
-    for ax in (ax_img, ax_heat):
+    fig.colorbar(im, ax=ax_heat, shrink=0.8)
+    ax_heat.set_title("magnitude |sum over RGB|")
+    for ax in axes:
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), w, h, fill=False, edgecolor="lime", lw=1.5))
         ax.set_axis_off()
-    ax_img.set_title("input and explained window")
-    ax_heat.set_title("attribution |sum over RGB|")
-    fig.colorbar(im, ax=ax_heat, shrink=0.85)
     fig.suptitle(title + (f" (diffusion index {di:.1f})" if di is not None else ""))
-    return fig
+    return readable_text(fig)
+
+
+def _gray_full(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Luminance of ``image`` at ``size = (h, w)`` (bilinear where the size differs)."""
+    y = luminance(np.clip(image, 0, 1)) if image.ndim == 3 else image
+    h, w = size
+    return y if y.shape == (h, w) else cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def stage_changes(stages: Sequence[Image], model_input: Image) -> list[np.ndarray]:
+    """What each stage changed: ``Y(stage k) − Y(stage k−1)``, and ``Y(stage 1) − Y(input)``.
+
+    Images of any size are compared at the size of the last stage: the half-resolution
+    first stage and the input are both taken to half resolution first (area), so stage 1's
+    change is not the resize's blur, then every map is resized (bilinear) to full size.
+    Returns one (H, W) float32 map per stage (luminance in [0, 1] units).
+    """
+    if not isinstance(stages, (list, tuple)) or len(stages) == 0:
+        raise TypeError(f"stages must be a non-empty list of images; got {type(stages).__name__}")
+    imgs = [_to_numpy(s, f"stages[{i}]") for i, s in enumerate(stages)]
+    x = _to_numpy(model_input, "model_input")
+    h, w = imgs[-1].shape[:2]
+    first = imgs[0]
+    if first.shape[:2] != (h, w):
+        small = cv2.resize(x, (first.shape[1], first.shape[0]), interpolation=cv2.INTER_AREA)
+        changes = [_gray_full(first, (h, w)) - _gray_full(small, (h, w))]
+    else:
+        changes = [_gray_full(first, (h, w)) - _gray_full(x, (h, w))]
+    previous = _gray_full(first, (h, w))
+    for img in imgs[1:]:
+        current = _gray_full(img, (h, w))
+        changes.append(current - previous)
+        previous = current
+    return [c.astype(np.float32) for c in changes]
+
+
+def plot_stage_changes(stages: Sequence[Image], model_input: Image, names: Sequence[str] | None = None,
+                       limit: float | None = None) -> Figure:
+    """Each stage's change from the previous stage (stage 1: from the input), all on ONE
+    symmetric diverging scale ``[-limit, limit]`` centred on 0 (default: :func:`symmetric_limit`
+    of all maps). Titles give the mean |change|. Axes: one per stage and the colour bar."""
+    changes = stage_changes(stages, model_input)
+    names = list(names) if names is not None else [f"stage {i + 1}" for i in range(len(changes))]
+    if len(names) != len(changes):
+        raise ValueError(f"need one name per stage; got {len(names)} names for {len(changes)} stages")
+    limit = symmetric_limit(*changes) if limit is None else float(limit)
+    cols = min(3, len(changes))
+    rows = -(-len(changes) // cols)
+    fig = _new_figure((3.6 * cols + 1.0, 3.6 * rows + 0.6))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    im = None
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k >= len(changes):
+            fig.delaxes(ax)
+            continue
+        im = ax.imshow(changes[k], cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
+        against = "input" if k == 0 else names[k - 1]
+        ax.set_title(f"{names[k]} − {against}\nmean |Δ| {np.abs(changes[k]).mean():.4f}")
+    fig.colorbar(im, ax=axes, shrink=0.8, label="change of Y (same scale)")
+    fig.suptitle("What each stage changed (red: brighter, blue: darker)")
+    return readable_text(fig)

@@ -1,6 +1,12 @@
 """Explanations of studio views, as numbers and figures (no text, no UI).
 
-* :func:`heat_map_figures` — edge maps of a view's bicubic and MSSNet images;
+* :func:`heat_map_figures` — edge maps of a view's bicubic and MSSNet images (before and
+  after on one shared scale, the gain on a diverging scale centred on 0);
+  :func:`edge_pair_figure` — both edge maps in one figure with one colour bar;
+* :func:`view_saliency` — gradient of the whole view's edge gain with respect to MSSNet's
+  input (:class:`ViewSaliency`), :func:`saliency_figure` draws it;
+* :func:`stage_changes_table` / :func:`stage_changes_figure` — what each stage changed;
+* :func:`sweep_pair_image` — one zoom of the sweep as a labelled bicubic | MSSNet pair;
 * :func:`stage_table` — mean edge energy of MSSNet's six stage outputs (:class:`StageTable`);
 * :func:`sweep_row` — edge energies of one zoom of a sweep (:class:`SweepRow`);
 * :func:`simulate` — treat the image as ground truth, shrink a crop by the zoom, enlarge it
@@ -22,17 +28,31 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from mssnet import degrade
+from mssnet.inference import resolve_precision
 from mssnet.model import STAGE_NAMES
 from mssnet.pipeline import zoom_sharpen_image, zoom_steps
 from mssnet.studio import Source, SweepStep, View, check_view_request
 from mssnet.zoom import source_rect
 
+from .attribution import edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, mean_edge_energy, sharpening_map
 from .metrics import psnr_y, ssim_y
-from .plots import plot_error_maps, plot_heatmap, plot_spectrum
+from .plots import (
+    edge_scale,
+    plot_edge_gain,
+    plot_edge_pair,
+    plot_error_maps,
+    plot_heatmap,
+    plot_saliency,
+    plot_spectrum,
+    plot_stage_changes,
+    stage_changes,
+)
 
-__all__ = ["HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageTable", "SweepRow",
-           "heat_map_figures", "simulate", "simulation_figures", "stage_table", "sweep_row"]
+__all__ = ["HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges", "StageTable",
+           "SweepRow", "ViewSaliency", "edge_pair_figure", "heat_map_figures", "saliency_figure", "simulate",
+           "simulation_figures", "stage_changes_figure", "stage_changes_table", "stage_table", "sweep_pair_image",
+           "sweep_row", "view_saliency"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
 HEAT_MAPS = {
@@ -51,19 +71,88 @@ SIMULATE_MIN_SIDE = 32
 
 
 def heat_map_figures(view: View) -> dict[str, Figure]:
-    """The four heat maps of :data:`HEAT_MAPS`, each laid over the image it describes."""
+    """The four heat maps of :data:`HEAT_MAPS`. The two edge-magnitude maps share one scale
+    (:func:`explain.plots.edge_scale` of both views), so the stronger edges look brighter; the
+    edge gain is drawn at full opacity on a diverging scale centred on 0."""
     bicubic, sharp = view.bicubic, view.sharpened
+    vmax = edge_scale(bicubic, sharp)
     heats = {
         "edge_before": edge_magnitude(bicubic),
         "edge_after": edge_magnitude(sharp),
-        "edge_gain": edge_gain(bicubic, sharp),
         "sharpening": sharpening_map(bicubic, sharp),
     }
     figures = {}
     for name, (title, caption, signed) in HEAT_MAPS.items():
+        if name == "edge_gain":
+            figures[name] = plot_edge_gain(sharp, edge_gain(bicubic, sharp), title=title)
+            continue
         under = bicubic if name == "edge_before" else sharp
-        figures[name] = plot_heatmap(under, heats[name], title=title, caption=caption, signed=signed)
+        shared = vmax if name in ("edge_before", "edge_after") else None
+        figures[name] = plot_heatmap(under, heats[name], title=title, caption=caption, signed=signed, vmax=shared)
     return figures
+
+
+def edge_pair_figure(view: View) -> Figure:
+    """Edge magnitude of the bicubic and the MSSNet view in one figure, one scale, one colour bar."""
+    return plot_edge_pair(view.bicubic, view.sharpened)
+
+
+@dataclass
+class ViewSaliency:
+    """Gradient of the whole view's edge gain with respect to MSSNet's input.
+
+    ``gradient`` is None where there is nothing to explain (strength α = 0)."""
+
+    gradient: np.ndarray | None  # (3, H, W) float32, signed, shaped like the last step's input (CHW)
+    gain: float  # edge gain of the whole view through the model (sum of Sobel gain, at α)
+    strength: float
+    seconds: float
+
+    @property
+    def magnitude(self) -> np.ndarray | None:
+        """(H, W): |gradient summed over RGB|."""
+        return None if self.gradient is None else np.abs(self.gradient.sum(0))
+
+
+class _Autocast(nn.Module):
+    """``model`` run in bf16 autocast, its output back in fp32 (the objective's edge maps stay fp32)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return self.model(x).float()
+
+
+def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> ViewSaliency:
+    """Whole-view saliency: ``d/dx`` of the edge gain (``edge(x + α(model(x) − x)) − edge(x)``
+    summed over the view) at ``x`` = the last zoom step's input. One forward and one backward
+    pass of the model on the view, in bf16 autocast where the CPU has fast bf16
+    (``precision`` as in :func:`mssnet.inference.resolve_precision`); the edge maps stay fp32."""
+    strength = view.last_strength
+    if strength == 0:
+        return ViewSaliency(None, 0.0, 0.0, 0.0)
+    t0 = time.perf_counter()
+    x = torch.from_numpy(np.ascontiguousarray(view.model_input)).permute(2, 0, 1)[None]  # (1, 3, H, W)
+    h, w = x.shape[-2:]
+    device = next(model.parameters()).device
+    if resolve_precision(precision, device) == "bf16":
+        model = _Autocast(model)
+    fn = edge_gain_objective(model, (0, 0, int(w), int(h)), strength=strength)
+    grad = saliency(fn, x, abs=False)  # (1, 3, H, W)
+    with torch.no_grad():
+        gain = float(fn(x)[0])
+    return ViewSaliency(grad[0].detach().float().numpy(), gain, strength, time.perf_counter() - t0)
+
+
+def saliency_figure(view: View, result: ViewSaliency) -> Figure | None:
+    """The saliency of :func:`view_saliency` over the last step's input (None without a gradient)."""
+    if result.gradient is None:
+        return None
+    return plot_saliency(view.model_input, result.gradient,
+                         title=f"Saliency of the whole view's edge gain ({result.gain:+.1f})")
 
 
 @dataclass(frozen=True)
@@ -84,6 +173,57 @@ class StageTable:
 def stage_table(view: View) -> StageTable:
     energies = {name: mean_edge_energy(stage) for name, stage in zip(STAGE_NAMES, view.stages, strict=True)}
     return StageTable(mean_edge_energy(view.model_input), energies, view.last_strength, view.zoom, view.steps)
+
+
+@dataclass(frozen=True)
+class StageChanges:
+    """What each of MSSNet's stages changed: mean |ΔY| from the previous stage (stage 1: from the
+    last step's input) and the change of mean edge energy, per stage name."""
+
+    mean_abs_change: dict[str, float]
+    edge_change: dict[str, float]
+    limit: float  # the shared symmetric scale of the figure
+
+    @property
+    def busiest(self) -> str:
+        """The stage that changed the image most."""
+        return max(self.mean_abs_change, key=self.mean_abs_change.__getitem__)
+
+
+def stage_changes_table(view: View) -> StageChanges:
+    changes = stage_changes(view.stages, view.model_input)
+    energies = [mean_edge_energy(view.model_input)] + [mean_edge_energy(s) for s in view.stages]
+    mean_abs = {n: float(np.abs(c).mean()) for n, c in zip(STAGE_NAMES, changes, strict=True)}
+    edge = {n: energies[k + 1] - energies[k] for k, n in enumerate(STAGE_NAMES)}
+    limit = float(max(np.percentile(np.abs(c), 99.5) for c in changes)) or 1e-12
+    return StageChanges(mean_abs, edge, limit)
+
+
+def stage_changes_figure(view: View, table: StageChanges | None = None) -> Figure:
+    """Each stage's change from the previous one (stage 1: from the input), on one symmetric scale."""
+    limit = None if table is None else table.limit
+    return plot_stage_changes(view.stages, view.model_input, STAGE_NAMES, limit=limit)
+
+
+def sweep_pair_image(view: View, factor: float, gap: int = 6) -> np.ndarray:
+    """One zoom level as a whole bicubic | MSSNet pair at 1:1 pixels, each half labelled
+    (``"×4 bicubic"``, ``"×4 MSSNet"``) in a strip above it. -> uint8 (h + strip, 2w + gap, 3)."""
+    import cv2
+
+    from mssnet import to_uint8
+
+    halves = []
+    for image, label in ((view.bicubic, "bicubic"), (view.sharpened, "MSSNet")):
+        u8 = to_uint8(image)
+        h, w = u8.shape[:2]
+        scale = max(0.45, min(0.8, w / 320))
+        strip_h = int(round(32 * scale)) + 8
+        strip = np.full((strip_h, w, 3), 255, np.uint8)
+        cv2.putText(strip, f"x{factor:g} {label}", (4, strip_h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                    max(1, round(2 * scale)), cv2.LINE_AA)
+        halves.append(np.concatenate([strip, u8], axis=0))
+    spacer = np.full((halves[0].shape[0], gap, 3), 255, np.uint8)
+    return np.concatenate([halves[0], spacer, halves[1]], axis=1)
 
 
 @dataclass(frozen=True)

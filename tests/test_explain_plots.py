@@ -9,15 +9,22 @@ import torch
 from matplotlib.figure import Figure
 
 from explain import (
+    MIN_TEXT_PT,
     edge_gain,
+    edge_scale,
     figure_to_array,
     plot_attribution,
+    plot_edge_gain,
+    plot_edge_pair,
     plot_error_maps,
     plot_heatmap,
+    plot_saliency,
     plot_spectrum,
+    plot_stage_changes,
     plot_stage_gallery,
     plot_zoom_sweep,
     radial_power_spectrum,
+    stage_changes,
 )
 
 
@@ -84,7 +91,10 @@ def test_zoom_sweep_and_attribution(images):
     with pytest.raises(ValueError):
         plot_zoom_sweep([1, 2], [0.1], [0.1, 0.2])
     fig = plot_attribution(images[1], torch.randn(1, 3, 32, 32), (8, 8, 16, 16), di=42.0)
-    assert len(fig.axes) == 3 and "42.0" in fig.get_suptitle()
+    assert len(fig.axes) == 5 and "42.0" in fig.get_suptitle()  # image, signed + bar, magnitude + bar
+    lo, hi = fig.axes[1].images[0].get_clim()
+    assert -lo == hi > 0 and fig.axes[1].images[0].get_cmap().name == "RdBu_r"
+    assert len(plot_attribution(images[1], torch.randn(3, 32, 32), (8, 8, 16, 16), signed=False).axes) == 3
 
 
 def test_figure_to_array_and_no_leak(images):
@@ -98,3 +108,62 @@ def test_figure_to_array_and_no_leak(images):
     assert ref() is None  # no pyplot registry keeps figures alive
     with pytest.raises(TypeError):
         figure_to_array("figure")
+
+
+def _text_px(fig) -> list[float]:
+    """Rendered height (px at the app's 72 dpi) of every visible text in ``fig``."""
+    from matplotlib.text import Text
+
+    fig.set_dpi(72)
+    figure_to_array(fig)
+    return [t.get_fontsize() * fig.dpi / 72 for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+
+
+def test_edge_pair_shares_one_scale_and_one_colour_bar(images):
+    blurry, sharp = images
+    fig = plot_edge_pair(blurry, sharp)
+    maps = [ax for ax in fig.axes if ax.images]
+    assert len(maps) == 2 and len(fig.axes) == 3  # two maps, one colour bar
+    (lo0, hi0), (lo1, hi1) = (ax.images[0].get_clim() for ax in maps)
+    assert lo0 == lo1 == 0 and hi0 == hi1 == pytest.approx(edge_scale(blurry, sharp))
+    # the sharper image has the brighter map on that scale
+    assert maps[1].images[0].get_array().mean() > maps[0].images[0].get_array().mean()
+    assert plot_edge_pair(blurry, sharp, vmax=0.5).axes[0].images[0].get_clim() == (0, 0.5)
+    with pytest.raises(ValueError, match="same size"):
+        plot_edge_pair(blurry, sharp[:16])
+
+
+def test_edge_gain_is_diverging_and_centred_on_zero(images):
+    blurry, sharp = images
+    fig = plot_edge_gain(sharp, edge_gain(blurry, sharp))
+    image = fig.axes[0].images[0]
+    lo, hi = image.get_clim()
+    assert lo == -hi and hi > 0 and image.get_cmap().name == "RdBu_r" and image.get_alpha() is None
+    assert plot_edge_gain(sharp, np.zeros((32, 32)), limit=0.1).axes[0].images[0].get_clim() == (-0.1, 0.1)
+
+
+def test_saliency_and_stage_changes(images):
+    blurry, sharp = images
+    fig = plot_saliency(sharp, torch.randn(3, 32, 32))
+    lo, hi = fig.axes[0].images[0].get_clim()
+    assert lo == -hi > -np.inf and len(fig.axes) == 4
+    stages = [torch.rand(3, 16, 16)] + [0.9 * sharp + 0.01 * k for k in range(5)]
+    changes = stage_changes(stages, blurry)
+    assert len(changes) == 6 and all(c.shape == (32, 32) for c in changes)
+    np.testing.assert_allclose(changes[2], 0.01 * 0.299 + 0.01 * 0.587 + 0.01 * 0.114, atol=2e-3)
+    fig = plot_stage_changes(stages, blurry, [f"s{i}" for i in range(6)])
+    panels = [ax for ax in fig.axes if ax.images]
+    limits = {ax.images[0].get_clim() for ax in panels}
+    assert len(panels) == 6 and len(limits) == 1 and limits.pop()[0] < 0  # one symmetric scale
+    assert "s0 − input" in panels[0].get_title()
+
+
+def test_every_caption_is_at_least_12_px(images):
+    blurry, sharp = images
+    figures = [plot_heatmap(sharp, edge_gain(blurry, sharp), "t", caption="a caption", signed=True),
+               plot_edge_pair(blurry, sharp), plot_edge_gain(sharp, edge_gain(blurry, sharp)),
+               plot_stage_gallery([torch.rand(3, 16, 16)] * 6),
+               plot_attribution(sharp, torch.randn(3, 32, 32), (8, 8, 16, 16))]
+    for fig in figures:
+        sizes = _text_px(fig)
+        assert sizes and min(sizes) >= MIN_TEXT_PT == 12

@@ -3,14 +3,27 @@ label, heat maps, stage table, sweep rows, Simulate's scores, and the report tex
 
 import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
 import mssnet
-from explain import report
+from explain import edge_gain_objective, edge_scale, report
 from explain.metrics import rgb_to_y
-from explain.studio import heat_map_figures, simulate, simulation_figures, stage_table, sweep_row
+from explain.studio import (
+    edge_pair_figure,
+    heat_map_figures,
+    saliency_figure,
+    simulate,
+    simulation_figures,
+    stage_changes_figure,
+    stage_changes_table,
+    stage_table,
+    sweep_pair_image,
+    sweep_row,
+    view_saliency,
+)
 from explain.window import ATTRIBUTION_CROP, METHODS, crop_box, explain_window, window_box, window_overlay
 from mssnet.studio import Studio, load_source
 
@@ -122,3 +135,43 @@ def test_report_timing_and_source(studio, source):
     assert "cached" not in fresh and "MSSNet 0 ms (cached" in cached and "2 steps, ×2.00 then ×1.50" in cached
     assert "128×96 px" in report.source_markdown(source)
     assert report.fmt_seconds(0.25) == "250 ms" and report.fmt_seconds(2) == "2.00 s"
+
+
+def test_heat_maps_share_the_edge_scale_and_centre_the_gain(studio, source):
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    figures = heat_map_figures(view)
+    before, after = (figures[k].axes[0].images[-1].get_clim() for k in ("edge_before", "edge_after"))
+    assert before == after == (0, pytest.approx(edge_scale(view.bicubic, view.sharpened)))
+    lo, hi = figures["edge_gain"].axes[0].images[0].get_clim()
+    assert lo == -hi < 0
+    pair = edge_pair_figure(view)
+    assert len(pair.axes) == 3 and pair.axes[0].images[0].get_clim() == pair.axes[1].images[0].get_clim()
+
+
+def test_view_saliency_is_the_gradient_of_the_whole_view_gain(studio, source):
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    model = studio.models.get(None)
+    result = view_saliency(model, view, precision="fp32")
+    assert result.gradient.shape == (3, SMALL, SMALL) and np.isfinite(result.gradient).all()
+    assert result.magnitude.shape == (SMALL, SMALL) and result.strength == view.last_strength
+    # the same number as the attribution objective over the whole view
+    x = torch.from_numpy(view.model_input).permute(2, 0, 1)[None]
+    fn = edge_gain_objective(model, (0, 0, SMALL, SMALL), strength=view.last_strength)
+    with torch.no_grad():
+        assert result.gain == pytest.approx(float(fn(x)[0]), rel=1e-4)
+    assert isinstance(saliency_figure(view, result), Figure)
+
+
+def test_stage_changes_and_sweep_pairs(studio, source):
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    table = stage_changes_table(view)
+    assert list(table.mean_abs_change) == list(mssnet.STAGE_NAMES) and table.busiest in mssnet.STAGE_NAMES
+    assert all(v >= 0 for v in table.mean_abs_change.values()) and table.limit > 0
+    fig = stage_changes_figure(view, table)
+    assert {ax.images[0].get_clim() for ax in fig.axes if ax.images} == {(-table.limit, table.limit)}
+    pair = sweep_pair_image(view, 2.0)
+    assert pair.dtype == np.uint8 and pair.shape[1] == 2 * SMALL + 6 and pair.shape[0] > SMALL
+    strip = pair.shape[0] - SMALL
+    np.testing.assert_array_equal(pair[strip:, :SMALL], mssnet.to_uint8(view.bicubic))  # both halves whole
+    np.testing.assert_array_equal(pair[strip:, SMALL + 6:], mssnet.to_uint8(view.sharpened))
+    assert (pair[:strip, :SMALL] < 128).any()  # a label above each half
