@@ -1,25 +1,29 @@
-"""Quality of zoom sharpening on held-out images: a table of Y-PSNR and SSIM.
+"""Quality of zoom sharpening on held-out images: tables of Y-PSNR and SSIM, by category.
 
-    python bench/quality.py [--weights PATH] [--data DIR ...] [--scales 1.5 2 3 4]
+    python bench/quality.py [--weights A.safetensors B.safetensors ...] [--holdout-dir DIR]
+                            [--scales 1.25 1.5 2 2.5 3 4] [--steps]
 
-For every held-out image (never trained on; ``mssnet.data.HOLDOUT``) and scale s:
-shrink by s (antialiased bicubic), enlarge back to the original size, and compare
-with the original on the BT.601 Y channel with a border shave of ⌈s⌉ pixels:
+Held-out images (never trained on): the package photographs named in ``mssnet.data.HOLDOUT``
+and, with ``--holdout-dir``, every image of that folder; a ``categories.csv`` there
+(``file,category``) groups them (portrait-animal, man-made, nature, text, ...), so the hard
+images are visible. For every image and scale s: shrink by s (antialiased bicubic), save as
+8-bit, zoom back to the original size and compare with the original on the BT.601 Y channel
+with a border shave of ⌈s⌉ pixels:
 
 * bicubic and Lanczos: plain interpolation of the small image;
 * unsharp masking: bicubic + amount·(bicubic − Gaussian(bicubic, σ)), with σ and
   amount tuned per scale on *training* images (a fair, tuned baseline);
-* MSSNet, one step: the bicubic image sharpened by the model (with the strength
-  calibrated for that factor);
-* MSSNet α = 1: the steps below with the model's output used as is;
-* MSSNet: what the app and the command line do: zooms above 2× in steps of 2× and
-  a smaller last one, each enlarged with bicubic and sharpened with the strength calibrated
-  for the step's factor (``mssnet.pipeline``, ``mssnet.strength``).
+* MSSNet (one column per ``--weights`` file): what the app and the command line do — the
+  zoom pyramid (``mssnet.pyramid``): 2× steps of bicubic + MSSNet at the calibrated strength
+  up to level ⌈log2 s⌉, then an antialiased downsample to the target size;
+* with ``--steps``, also the earlier rule: 2× steps then a smaller last one
+  (``mssnet.pipeline.zoom_sharpen_image``).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import math
 import sys
@@ -32,15 +36,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explain.metrics import psnr_y, ssim_y  # noqa: E402
-from mssnet.degrade import enlarge, shrink  # noqa: E402
-from mssnet.pipeline import zoom_sharpen_image, zoom_steps  # noqa: E402
-from mssnet.strength import format_table  # noqa: E402
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
+from mssnet.degrade import enlarge, shrink  # noqa: E402
+from mssnet.inference import resolve_precision  # noqa: E402
+from mssnet.metrics import psnr_y, ssim_y  # noqa: E402
+from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
+from mssnet.pyramid import pyramid_zoom_image  # noqa: E402
+from mssnet.strength import format_table  # noqa: E402
 from mssnet.weights import load_model  # noqa: E402
 
-METHODS = ("bicubic", "lanczos", "unsharp", "mssnet_one", "mssnet_raw", "mssnet")
-LABELS = ("bicubic", "Lanczos", "unsharp mask", "MSSNet one step", "MSSNet α = 1", "MSSNet")
+BASELINES = {"bicubic": "bicubic", "lanczos": "Lanczos", "unsharp": "unsharp mask"}
 USM_SIGMAS = (0.5, 1.0, 1.5, 2.0, 3.0)
 USM_AMOUNTS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
@@ -103,64 +108,120 @@ def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
     return img[y : y + size, x : x + size]
 
 
+def cpu_kind() -> str:
+    """The CPU's model name and its bf16 support, for every timing and table."""
+    name, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("model name") and name == "unknown CPU":
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    kind = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "AVX2 only"
+    return f"{name} ({kind}; precision auto = {resolve_precision('auto', 'cpu')})"
+
+
+def read_categories(folder: Path) -> dict[str, str]:
+    """``categories.csv`` (file,category) of a held-out folder; {} when there is none."""
+    path = folder / "categories.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as fh:
+        return {row["file"]: row["category"] for row in csv.DictReader(fh)}
+
+
+def held_out_images(holdout_names: list[str], folders: list[str], max_side: int
+                    ) -> tuple[list[tuple[str, str, np.ndarray]], list[Path]]:
+    """-> ([(name, category, float image)], training paths for tuning the unsharp mask)."""
+    paths = package_image_paths()
+    held = []
+    for folder in folders:
+        cats = read_categories(Path(folder))
+        held += [(q, cats.get(q.name, "uncategorised")) for q in folder_image_paths(folder)]
+    held += [(q, "package photo") for q in paths if q.name in set(holdout_names)]
+    seen, images = set(), []
+    for q, cat in held:
+        if q.stem.split("-")[-1] in seen:  # the same photograph from two places
+            continue
+        seen.add(q.stem.split("-")[-1])
+        images.append((q.name, cat, read_rgb(q, max_side).astype(np.float32) / 255))
+    train = [q for q in paths if q.name not in set(holdout_names)]
+    return images, train
+
+
+def score_scale(s: float, images, models: dict[str, torch.nn.Module], usm: tuple[float, float], steps: bool
+                ) -> dict[str, list[tuple[str, float, float]]]:
+    """{method: [(category, Y-PSNR, SSIM) per image]} at scale ``s``."""
+    scores: dict[str, list[tuple[str, float, float]]] = {}
+    for _name, cat, hr_full in images:
+        hr, lr, size = degrade_pair(hr_full, s)
+        lr = lr.astype(np.float32)
+        bic = upscale(lr, size, "bicubic")
+        outs = {"bicubic": bic, "lanczos": upscale(lr, size, "lanczos"), "unsharp": unsharp(bic, *usm)}
+        for label, model in models.items():
+            outs[label] = pyramid_zoom_image(model, lr, s, size=size)
+            if steps:
+                outs[label + " (steps)"] = zoom_sharpen_image(model, lr, s, size=size)
+        for m, img in outs.items():
+            scores.setdefault(m, []).append((cat, psnr_y(img, hr, shave(s)), ssim_y(img, hr, shave(s))))
+    return scores
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", help="MSSNet weights (default: the bundled model)")
-    p.add_argument("--data", nargs="*", default=[], help="folders holding the held-out images too")
-    p.add_argument("--holdout", nargs="*", default=list(HOLDOUT))
-    p.add_argument("--scales", nargs="*", type=float, default=[2, 3, 4])
-    p.add_argument("--max-side", type=int, default=1024, help="downscale larger held-out images")
+    p.add_argument("--weights", nargs="*", default=[None], help="MSSNet weights (default: the bundled model)")
+    p.add_argument("--holdout-dir", nargs="*", default=[], help="folders of held-out images (+ categories.csv)")
+    p.add_argument("--holdout", nargs="*", default=list(HOLDOUT), help="held-out package photographs")
+    p.add_argument("--scales", nargs="*", type=float, default=[1.25, 1.5, 2, 2.5, 3, 4])
+    p.add_argument("--max-side", type=int, default=512, help="downscale larger held-out images")
+    p.add_argument("--steps", action="store_true", help="also score the earlier 2×-steps-then-remainder rule")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if any(not s >= 1 for s in args.scales):
         p.error(f"--scales must be 1 or more; got {args.scales}")
     if args.threads:
         torch.set_num_threads(args.threads)
-
-    paths = package_image_paths() + [q for d in args.data for q in folder_image_paths(d)]
-    held = [q for q in paths if q.name in set(args.holdout)]
-    train_imgs = [q for q in paths if q.name not in set(args.holdout)][:6]
-    if not held:
+    images, train_paths = held_out_images(args.holdout, args.holdout_dir, args.max_side)
+    if not images:
         print("no held-out images found", file=sys.stderr)
         return 2
-    hold_images = [read_rgb(q, args.max_side).astype(np.float32) / 255 for q in held]
-    tune_images = [centre_crop(read_rgb(q, args.max_side).astype(np.float32) / 255, 256) for q in train_imgs]
-    model = load_model(args.weights)
-    print(f"held-out images ({len(held)}): {', '.join(q.name for q in held)}")
-    print(f"weights: {args.weights or 'bundled default'}")
-    print(f"calibrated strength per step factor: {format_table(getattr(model, 'zoom_strength', None))}\n")
+    tune_images = [centre_crop(read_rgb(q, args.max_side).astype(np.float32) / 255, 256) for q in train_paths[:6]]
+    models = {}
+    for w in args.weights:
+        label = "MSSNet" if w is None else f"MSSNet {Path(w).stem}"
+        models[label] = load_model(w)
+    print(f"CPU: {cpu_kind()}")
+    print(f"held-out images ({len(images)}): {', '.join(n for n, _, _ in images)}")
+    for label, model in models.items():
+        table = format_table(getattr(model, "zoom_strength", None))
+        print(f"{label}: {model.config}, strength per step factor: {table}")
 
-    rows = []
-    for s in args.scales:
-        sigma, amount = tune_unsharp(tune_images, s)
-        scores: dict[str, list[tuple[float, float]]] = {m: [] for m in METHODS}
-        t_model = 0.0
-        for hr_full in hold_images:
-            hr, lr, size = degrade_pair(hr_full, s)
-            lr = lr.astype(np.float32)
-            bic = upscale(lr, size, "bicubic")
-            t0 = time.perf_counter()
-            out = zoom_sharpen_image(model, lr, s, size=size)
-            t_model += time.perf_counter() - t0
-            one = out if len(zoom_steps(s)) == 1 else zoom_sharpen_image(model, lr, s, size=size, max_step=s)
-            outs = {"bicubic": bic, "lanczos": upscale(lr, size, "lanczos"), "unsharp": unsharp(bic, sigma, amount),
-                    "mssnet_one": one, "mssnet_raw": zoom_sharpen_image(model, lr, s, size=size, strength=1.0),
-                    "mssnet": out}
-            for m, img in outs.items():
-                scores[m].append((psnr_y(img, hr, shave(s)), ssim_y(img, hr, shave(s))))
-        mean = {m: np.mean(v, axis=0) for m, v in scores.items()}
-        rows.append((s, mean, (sigma, amount), t_model))
-
-    print("| scale | " + " | ".join(LABELS) + " | MSSNet − bicubic |")
-    print("|---" * (len(LABELS) + 2) + "|")
-    for s, mean, _, _ in rows:
-        cells = [f"{mean[m][0]:.2f} / {mean[m][1]:.4f}" for m in METHODS]
-        gain = mean["mssnet"][0] - mean["bicubic"][0]
-        print(f"| ×{s:g} | " + " | ".join(cells) + f" | {gain:+.2f} dB |")
+    t0 = time.perf_counter()
+    results = {s: score_scale(s, images, models, tune_unsharp(tune_images, s), args.steps) for s in args.scales}
+    methods = list(next(iter(results.values())))
+    print("\n| scale | " + " | ".join(BASELINES.get(m, m) for m in methods) + " |")
+    print("|---" * (len(methods) + 1) + "|")
+    for s, scores in results.items():
+        cells = [f"{np.mean([v[1] for v in scores[m]]):.2f} / {np.mean([v[2] for v in scores[m]]):.4f}"
+                 for m in methods]
+        print(f"| ×{s:g} | " + " | ".join(cells) + " |")
     print("\ncells: mean Y-PSNR (dB) / SSIM, border shave = ⌈scale⌉")
-    for s, _, (sigma, amount), t in rows:
-        print(f"×{s:g}: unsharp mask tuned on training images: σ={sigma}, amount={amount}; "
-              f"MSSNet time {t:.1f} s")
+
+    categories = sorted({c for _, c, _ in images})
+    for m in methods[len(BASELINES):]:
+        print(f"\nGain of {m} over bicubic by category (dB; images per category in brackets):")
+        counts = {c: sum(cc == c for _, cc, _ in images) for c in categories}
+        print("| scale | all | " + " | ".join(f"{c} ({counts[c]})" for c in categories) + " |")
+        print("|---" * (len(categories) + 2) + "|")
+        for s, scores in results.items():
+            gains = np.array([a[1] - b[1] for a, b in zip(scores[m], scores["bicubic"], strict=True)])
+            cats = np.array([a[0] for a in scores[m]])
+            cells = [f"{gains[cats == c].mean():+.2f}" for c in categories]
+            print(f"| ×{s:g} | {gains.mean():+.2f} | " + " | ".join(cells) + " |")
+    print(f"\n{time.perf_counter() - t0:.0f} s in all")
     return 0
 
 

@@ -23,7 +23,7 @@ Recipe (see assets/weights/README.md for what was measured):
 * ``last.pt`` (model, EMA, optimiser, step, elapsed time) is written every
   ``--save-every`` steps and on Ctrl-C, and ``--resume`` continues from it; the
   final EMA weights are exported as fp16 safetensors, with the correction strength per
-  zoom-step factor calibrated on training crops (:mod:`mssnet.strength`).
+  zoom-step factor calibrated on training crops (:mod:`mssnet.calibrate`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from .degrade import DegradeConfig, enlarge, quantize8, random_degrade, shrink
 from .inference import resolve_precision
 from .metrics import psnr_y
 from .model import PRESETS, MSSNet, MSSNetConfig
-from .pipeline import zoom_sharpen_image
+from .pyramid import pyramid_zoom_image
 
 
 @dataclass
@@ -189,8 +189,8 @@ def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) 
 @torch.inference_mode()
 def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
     """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done the way the app and the command line do it (:mod:`mssnet.pipeline`) but with the
-    network's output used as is (strength 1: the calibration comes at export)."""
+    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid`)
+    but with the network's output used as is (strength 1: the calibration comes at export)."""
     model.eval()
     result = {}
     for s in scales:
@@ -204,7 +204,7 @@ def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: in
             small = quantize8(shrink(hr, s))
             bic = enlarge(small, (c, c))
             small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
-            out = zoom_sharpen_image(model, small, s, size=(c, c), precision="fp32", strength=1.0)
+            out = pyramid_zoom_image(model, small, s, size=(c, c), precision="fp32", strength=1.0)
             out = torch.from_numpy(out).permute(2, 0, 1)[None]  # (1, 3, c, c)
             gains.append(psnr_y(out, hr, s) - psnr_y(bic, hr, s))
         result[f"gain_x{s}"] = float(np.mean(gains))
@@ -355,7 +355,8 @@ def train_loop(run: Run) -> None:
 
 def export(run: Run) -> Path:
     """Calibrate the zoom-step strength of the final (EMA) weights and write fp16 safetensors."""
-    from .strength import calibrate, format_table
+    from .calibrate import calibrate
+    from .strength import format_table
     from .weights import save_safetensors
 
     final = run.ema if run.cfg.ema else run.model

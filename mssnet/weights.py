@@ -32,6 +32,7 @@ from .model import MSSNet, MSSNetConfig
 from .strength import METADATA_KEY, decode_table, encode_table
 
 __all__ = [
+    "BUNDLED_WEIGHTS",
     "DEFAULT_WEIGHTS",
     "WEIGHTS_DIR",
     "WEIGHT_SUFFIXES",
@@ -46,8 +47,13 @@ __all__ = [
 
 #: Folder of the bundled weights (``assets/weights`` at the repository root).
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "weights"
-#: The weights :func:`load_model` uses when no path is given.
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "mssnet-small-zoom.safetensors"
+#: The project's own trained weights per preset (model card: ``assets/weights/README.md``).
+BUNDLED_WEIGHTS = {
+    "small": WEIGHTS_DIR / "mssnet-small-zoom.safetensors",
+    "tiny": WEIGHTS_DIR / "mssnet-tiny-zoom.safetensors",
+}
+#: The weights :func:`load_model` uses when neither a path nor a preset is given.
+DEFAULT_WEIGHTS = BUNDLED_WEIGHTS["small"]
 #: File name endings that :func:`list_weights` reports.
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
 
@@ -270,10 +276,10 @@ def load_model(
 ) -> MSSNet:
     """Build MSSNet from a weights file and return it in eval mode.
 
-    ``path=None`` loads the bundled :data:`DEFAULT_WEIGHTS`. ``preset``
-    (``"small"``, ``"base"``, ``"large"``) states the architecture; it must agree
-    with the tensor shapes. Without it the widths are read from the shapes, and a
-    consistent custom width is accepted. ``device`` defaults to the CPU.
+    ``path=None`` loads the bundled weights of ``preset`` (:data:`BUNDLED_WEIGHTS`:
+    ``"small"``, the default, and ``"tiny"``). ``preset`` (``"tiny"``, ``"small"``,
+    ``"base"``, ``"large"``) states the architecture; it must agree with the tensor shapes.
+    Without it the widths are read from the shapes, and a consistent custom width is accepted. ``device`` defaults to the CPU.
     The zoom-step strength table in the file's metadata (:mod:`mssnet.strength`), if
     any, is attached as ``model.zoom_strength`` (None without one).
 
@@ -285,7 +291,10 @@ def load_model(
         config = MSSNetConfig.preset(preset)  # ValueError for an unknown name
     dev = _device(device)
     if path is None:
-        path = DEFAULT_WEIGHTS
+        if preset is not None and preset not in BUNDLED_WEIGHTS:
+            raise FileNotFoundError(f"no bundled weights for preset {preset!r} (bundled: {sorted(BUNDLED_WEIGHTS)}); "
+                                    "pass a checkpoint with path=... (CLI: --weights PATH)")
+        path = DEFAULT_WEIGHTS if preset is None else BUNDLED_WEIGHTS[preset]
         if not Path(path).exists():
             raise FileNotFoundError(
                 f"no bundled weights are present ({path} does not exist); "

@@ -1,4 +1,4 @@
-"""Tests for mssnet.strength: the calibrated correction strength per zoom-step factor,
+"""Tests for mssnet.strength and mssnet.calibrate: the calibrated correction strength per zoom-step factor,
 its storage in the weights file, and its use by the zoom pipeline and the CLI."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from torch import nn
 
 import mssnet
+from mssnet.calibrate import calibrate
 from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
 from mssnet.strength import (
     LIMITS,
     METADATA_KEY,
-    calibrate,
     decode_table,
     encode_table,
     format_table,
@@ -220,7 +220,8 @@ def test_cli_strength(tmp_path, tiny_weights):
 def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, capsys):
     from PIL import Image
 
-    from mssnet.strength import GRID, main
+    from mssnet.calibrate import main
+    from mssnet.strength import GRID
 
     data = tmp_path / "photos"
     data.mkdir()
