@@ -51,6 +51,12 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
 #: Examples shown under the upload, photographs first.
 EXAMPLES = ("astronaut.png", "chelsea.png", "coffee.png", "siemens_star.png", "zone_plate.png", "fine_text.png")
+#: What the page opens with, no click needed: an example and a zoom where MSSNet's edges are plain to see.
+OPENING_EXAMPLE, OPENING_ZOOM = "astronaut.png", 3.0
+#: The page's script and style sheet (viewer habits, 1:1 views, a projector-sized layout).
+UI_DIR = ROOT / "assets" / "ui"
+SHORTCUTS = ("**Keys** (outside a text field): `+` / `−` zoom · `1`–`8` zoom ×1–×8 · arrows pan · **wheel** over "
+             "a view zooms · **drag** a view to pan · on the slider, arrows and Enter in the box run MSSNet")
 VIEWPORTS = (256, 384, 512)
 DEFAULT_VIEWPORT = 256
 DEFAULT_ZOOM = 2.0
@@ -184,6 +190,20 @@ class Handlers:
         with user_errors():
             overview = png_path(source.overview_with_box(zoom, center, viewport))
         return source, center, overview, report.source_markdown(source)
+
+    def pan(self, source: Source | None, center, zoom: float, request: str | None):
+        """A drag on a view or an arrow key -> the new zoom centre. ``request``: "dx dy [stamp]", how far
+        the picture moved in view pixels (right and down positive)."""
+        if source is None or not request:
+            return gr.skip()
+        try:
+            dx, dy = (float(v) for v in str(request).split()[:2])
+        except ValueError:
+            return gr.skip()
+        w, h = source.size
+        cx, cy = center if center is not None else (w / 2, h / 2)
+        zoom = max(float(zoom), MIN_FACTOR)
+        return min(max(cx - dx / zoom, 0.0), w), min(max(cy - dy / zoom, 0.0), h)
 
     def preview(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
         """While the slider moves -> (comparison, bicubic, MSSNet, overview, timing); MSSNet only if cached."""
@@ -374,9 +394,9 @@ class Handlers:
 # --------------------------------------------------------------------------- layout
 
 INTRO = """# Zoom & Sharpen
-*When you zoom into an image, how does a neural network decide which edges to sharpen?*
-Pick an example or upload an image, **click the overview** to choose where to look and **drag the zoom
-slider**: the bicubic view follows the slider, MSSNet runs when you let go. The tabs explain what it did."""
+*When you zoom into an image, how does a neural network decide which edges to sharpen?* **Click the
+overview** to choose where to look and **change the zoom**: bicubic follows at once, MSSNet sharpens it.
+The tabs explain what it did."""
 
 
 def _image(label: str, elem_id: str | None = None, **kwargs: Any) -> gr.Image:
@@ -385,19 +405,16 @@ def _image(label: str, elem_id: str | None = None, **kwargs: Any) -> gr.Image:
 
 
 def _controls(handlers: Handlers) -> SimpleNamespace:
-    """The left column: image, overview, zoom, viewport, model, download."""
+    """The left column: overview, examples, image, model, download. The page opens on an example."""
     ui = SimpleNamespace()
-    ui.image_in = image_input(label="Image: upload or paste", sources=["upload", "clipboard"], height=220,
-                              elem_id="image-in")
+    ui.overview = _image("Overview: click to choose the zoom centre", "overview", height=260,
+                         buttons=["fullscreen"])
+    opening = EXAMPLES_DIR / OPENING_EXAMPLE
+    ui.image_in = image_input(value=str(opening) if opening.exists() else None, label="Image: upload or paste",
+                              sources=["upload", "clipboard"], height=160, elem_id="image-in")
     gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES if (EXAMPLES_DIR / name).exists()],
                 inputs=[ui.image_in], label="Examples: photographs and test charts", examples_per_page=len(EXAMPLES))
     ui.info = gr.Markdown(NO_IMAGE, elem_id="image-info")
-    ui.overview = _image("Overview: click to choose the zoom centre", "overview", height=300,
-                         buttons=["fullscreen"])
-    ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=DEFAULT_ZOOM, step=0.05, label="Zoom ×", elem_id="zoom")
-    ui.viewport = gr.Radio(list(VIEWPORTS), value=DEFAULT_VIEWPORT, label="Viewport (px)",
-                           info="Larger views take longer: MSSNet's time grows with the pixel count.")
-    ui.timing = gr.Markdown("", elem_id="timing")
     models = handlers.studio.models
     with gr.Accordion("Model", open=False):
         ui.model = gr.Dropdown(models.labels, value=models.default_label, label="Weights",
@@ -413,11 +430,27 @@ def _controls(handlers: Handlers) -> SimpleNamespace:
     return ui
 
 
+def _zoom_bar(ui: SimpleNamespace) -> None:
+    """Above the tabs, next to the views: zoom, viewport, timing and the keys."""
+    with gr.Row(equal_height=False):
+        ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=OPENING_ZOOM, step=0.05, label="Zoom ×", elem_id="zoom",
+                            scale=3)
+        ui.viewport = gr.Radio(list(VIEWPORTS), value=DEFAULT_VIEWPORT, label="Viewport (px)", scale=2,
+                               info="Larger views take longer.")
+    ui.timing = gr.Markdown("", elem_id="timing")
+    gr.Markdown(SHORTCUTS, elem_id="shortcuts")
+    with gr.Row(elem_classes="zs-hidden"):  # the page script's way in (assets/ui/studio.js)
+        ui.pan_request = gr.Textbox(elem_id="pan-request", show_label=False, container=False)
+        ui.pan_go = gr.Button("pan", elem_id="pan-go")
+
+
 def _explore_tab(ui: SimpleNamespace) -> None:
-    ui.compare = gr.ImageSlider(label=PAIR_LABEL, format="png", type="numpy", max_height=520, elem_id="compare")
-    with gr.Row():
-        ui.bicubic_img = _image("Bicubic (what a viewer shows)", "bicubic")
-        ui.sharp_img = _image("MSSNet (click to pick a window to explain)", "sharpened")
+    with gr.Row(elem_id="views"):  # each drawn at 1:1 (assets/ui/studio.css)
+        ui.compare = gr.ImageSlider(label=PAIR_LABEL, format="png", type="numpy", elem_id="compare")
+        ui.bicubic_img = _image("Bicubic", "bicubic")
+        ui.sharp_img = _image("MSSNet", "sharpened")
+    gr.Markdown("Drag the divider to compare; click the MSSNet view to choose the Attribution tab's window.",
+                elem_id="views-hint")
     gr.Markdown("### Where the edges changed\nEach map is laid over the gray image; the colour bar gives its scale.")
     with gr.Row():
         ui.edge_before = _image("Edge magnitude: bicubic", "map-edge-before", show_label=False)
@@ -479,8 +512,8 @@ def _simulate_tab(ui: SimpleNamespace) -> None:
         ui.sim_spectrum = _image("Radial power spectrum", show_label=False)
 
 
-def _wire_views(handlers: Handlers, ui: SimpleNamespace) -> None:
-    """Image, slider, viewport, model and clicks -> the view, its heat maps and the overview."""
+def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
+    """Page load, image, slider, viewport, model, clicks and pans -> the view, its heat maps and the overview."""
     view_inputs = [ui.source, ui.zoom, ui.center, ui.viewport, ui.model]
     shown = [ui.compare, ui.bicubic_img, ui.sharp_img, ui.overview, ui.timing, ui.view, ui.view_cached]
     maps = [ui.edge_before, ui.edge_after, ui.edge_gain, ui.sharpening, ui.timing, ui.attr_view]
@@ -491,9 +524,10 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace) -> None:
                        **kwargs).success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window],
                                          maps, show_progress="minimal", **LIGHT_EVENTS)
 
-    loaded = ui.image_in.change(handlers.load, [ui.image_in, ui.zoom, ui.viewport],
-                                [ui.source, ui.center, ui.overview, ui.info], **LIGHT_EVENTS)
-    show_view(loaded.success)
+    for trigger in (demo.load, ui.image_in.change):  # the page opens on the example already in the upload
+        loaded = trigger(handlers.load, [ui.image_in, ui.zoom, ui.viewport],
+                         [ui.source, ui.center, ui.overview, ui.info], **LIGHT_EVENTS)
+        show_view(loaded.success)
     previews = ui.zoom.input(handlers.preview, view_inputs, shown[:5], trigger_mode="always_last",
                              show_progress="hidden", **LIGHT_EVENTS)
     # a preview still waiting when the slider is released would hide MSSNet's result: cancel it
@@ -502,6 +536,8 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace) -> None:
     show_view(ui.model.change, trigger_mode="always_last")
     ui.model.change(handlers.model_note, [ui.model], [ui.model_info], **LIGHT_EVENTS)
     show_view(ui.overview.select(handlers.pick_center, [ui.source], [ui.center], **LIGHT_EVENTS).success)
+    show_view(ui.pan_go.click(handlers.pan, [ui.source, ui.center, ui.zoom, ui.pan_request], [ui.center],
+                              trigger_mode="always_last", **LIGHT_EVENTS).success)
 
 
 def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
@@ -549,25 +585,27 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
         demo.studio = handlers.studio  # for tests and benchmarks
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
-            with gr.Column(scale=4, min_width=320):
+            with gr.Column(scale=3, min_width=300):
                 ui = _controls(handlers)
-            with gr.Column(scale=8), gr.Tabs():
-                with gr.Tab("Explore", id="explore"):
-                    _explore_tab(ui)
-                with gr.Tab("Attribution", id="attribution"):
-                    _attribution_tab(ui)
-                with gr.Tab("Stages", id="stages") as ui.stages_tab:
-                    _stages_tab(ui)
-                with gr.Tab("Every zoom level", id="sweep"):
-                    _sweep_tab(ui)
-                with gr.Tab("Simulate", id="simulate"):
-                    _simulate_tab(ui)
-                with gr.Tab("Lesson", id="lesson"):
-                    gr.Markdown(explain.lesson_markdown(), elem_id="lesson")
+            with gr.Column(scale=9):
+                _zoom_bar(ui)
+                with gr.Tabs(elem_id="tabs") as ui.tabs:
+                    with gr.Tab("Explore", id="explore"):
+                        _explore_tab(ui)
+                    with gr.Tab("Attribution", id="attribution"):
+                        _attribution_tab(ui)
+                    with gr.Tab("Stages", id="stages") as ui.stages_tab:
+                        _stages_tab(ui)
+                    with gr.Tab("Every zoom level", id="sweep"):
+                        _sweep_tab(ui)
+                    with gr.Tab("Simulate", id="simulate"):
+                        _simulate_tab(ui)
+                    with gr.Tab("Lesson", id="lesson"):
+                        gr.Markdown(explain.lesson_markdown(), elem_id="lesson")
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
         _api_endpoints(handlers)
-        _wire_views(handlers, ui)
+        _wire_views(handlers, ui, demo)
         _wire_tabs(handlers, ui)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
@@ -576,7 +614,9 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
 def launch_options() -> dict[str, Any]:
     """Keyword arguments for ``demo.launch`` shared by ``python app.py``, tests and benchmarks."""
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-    return {"theme": theme, "allowed_paths": [str(EXAMPLES_DIR)], "max_file_size": "100mb"}
+    script = (UI_DIR / "studio.js").read_text(encoding="utf-8")
+    return {"theme": theme, "allowed_paths": [str(EXAMPLES_DIR)], "max_file_size": "100mb",
+            "css_paths": [UI_DIR / "studio.css"], "head": f"<script>{script}</script>"}
 
 
 def main(argv: list[str] | None = None) -> None:

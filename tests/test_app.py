@@ -8,6 +8,7 @@ in for the bundled weights, and viewports are 32-64 px, so the file runs in seco
 
 import base64
 import io
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -85,8 +86,26 @@ def test_build_wires_the_view_events(tiny_weights):
     assert {"load", "preview", "show_view", "heat_maps", "explain_window", "stages", "sweep", "simulate",
             "download", "add_weights", "api_zoom_sharpen", "api_zoom_sharpen_full"} <= set(fns)
     show = [fn for fn in demo.fns.values() if fn.name == "show_view"]
-    assert len(show) == 5  # upload, release, viewport, model, overview click
+    assert len(show) == 7  # page load, upload, release, viewport, model, overview click, pan
     assert all(fn.concurrency_id == "view" for fn in show)
+    opening = [fn for fn in demo.fns.values() if fn.name == "load" and fn.targets[0][1] == "load"]
+    assert len(opening) == 1  # the page opens on an example: no click needed
+    assert (app.EXAMPLES_DIR / app.OPENING_EXAMPLE).exists()
+
+
+def test_pan_moves_the_centre_against_the_drag(studio, source):
+    w, h = source.size
+    assert studio.pan(source, (40.0, 24.0), 2.0, "8 -4 12345") == (36.0, 26.0)  # picture right: look left
+    assert studio.pan(source, None, 1.0, "-1000 -1000") == (w, h)  # clamped to the image
+    for bad in ("", None, "left"):
+        assert studio.pan(source, (40.0, 24.0), 2.0, bad) == gr.skip()
+    assert studio.pan(None, (40.0, 24.0), 2.0, "1 1") == gr.skip()
+
+
+def test_launch_options_carry_the_page_script_and_style():
+    options = app.launch_options()
+    assert "#zoom" in options["head"] and "pointerup" in options["head"]
+    assert all(Path(p).exists() for p in options["css_paths"])
 
 
 def test_image_upload_patch_still_fits_gradio():
