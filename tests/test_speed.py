@@ -1,0 +1,71 @@
+"""The measured choice between the bundled fast (tiny) and quality (small) weights."""
+
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from mssnet import speed
+from mssnet.model import MSSNet, MSSNetConfig
+
+
+class Slow(nn.Module):
+    """Stands in for MSSNet: the identity, taking ``seconds`` per pass."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        time.sleep(self.seconds)
+        return x
+
+
+def test_pass_seconds_measures_the_model():
+    assert 0.05 <= speed.pass_seconds(Slow(0.05), side=32) < 0.5
+
+
+def test_fast_cpu_keeps_quality_slow_cpu_gets_fast(monkeypatch):
+    monkeypatch.delenv(speed.ENV, raising=False)
+    # 0.01 s per 192² pass -> 0.04 s per 384² view: within budget
+    quick = speed.choose_preset(Slow(0.01), budget_s=1.0)
+    assert quick.preset == "small" and quick.seconds_384 == pytest.approx(0.04, rel=0.5)
+    slow = speed.choose_preset(Slow(0.1), budget_s=0.2)  # ~0.4 s per 384² view
+    assert slow.preset == "tiny" and slow.seconds_384 > 0.2 and "fast weights" in slow.reason
+
+
+def test_environment_overrides_the_measurement(monkeypatch):
+    monkeypatch.setenv(speed.ENV, "fast")
+    choice = speed.choose_preset(Slow(10.0))  # would take 40 s if it were measured
+    assert choice.preset == "tiny" and choice.seconds_384 is None
+    monkeypatch.setenv(speed.ENV, "quality")
+    assert speed.choose_preset(Slow(10.0)).preset == "small"
+    monkeypatch.setenv(speed.ENV, "huge")
+    with pytest.raises(ValueError, match="ZS_MODEL"):
+        speed.choose_preset(Slow(0.0))
+
+
+def test_pass_seconds_refuses_bad_sides():
+    with pytest.raises(ValueError, match="multiple of 16"):
+        speed.pass_seconds(MSSNet(MSSNetConfig(4, 4, 4)), side=20)
+
+
+@pytest.mark.parametrize(("env", "preset"), [("fast", "tiny"), ("quality", "small")])
+def test_registry_offers_both_bundled_weights_and_names_the_choice(tmp_path, monkeypatch, tiny_weights, env, preset):
+    import shutil
+
+    from mssnet import studio, weights
+
+    bundled = {p: tmp_path / f"mssnet-{p}-zoom.safetensors" for p in ("small", "tiny")}
+    for path in bundled.values():
+        shutil.copy(tiny_weights, path)
+    monkeypatch.setattr(studio, "BUNDLED_WEIGHTS", bundled)
+    monkeypatch.setattr(studio, "list_weights", lambda: [])
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setenv(speed.ENV, env)
+    registry = studio.ModelRegistry()
+    assert registry.labels == ["MSSNet-small · quality (bundled)", "MSSNet-tiny · fast (bundled)"]
+    assert registry.choice.preset == preset and registry.default_label.startswith(f"MSSNet-{preset}")
+    assert registry.paths[registry.default_label] == bundled[preset]
