@@ -233,6 +233,32 @@ def downsample(image: np.ndarray, size: tuple[int, int], filter: str = DEFAULT_F
 # --------------------------------------------------------------------------- one pyramid step
 
 
+def _enlarge(src: np.ndarray, origin: tuple[int, int], src_size: tuple[int, int],
+             box: tuple[int, int, int, int]) -> np.ndarray:
+    """The 2× bicubic enlargement of level k−1 over ``box = (xa, ya, xb, yb)`` (level-k px, inside
+    the level) -> (yb−ya, xb−xa, 3) float32 clipped: MSSNet's input for a level-k pass.
+
+    ``src``: a region of level k−1 (of size ``src_size = (W, H)``) whose top-left pixel is
+    ``origin = (x, y)``; it must hold the level-(k−1) pixels under the box plus 2 on each side.
+    """
+    xa, ya, xb, yb = box
+    w_prev, h_prev = src_size
+    sa, sb = max(xa // 2 - 2, 0), min(xb // 2 + 2, w_prev)  # bicubic support, level-(k−1) px
+    ta, tb = max(ya // 2 - 2, 0), min(yb // 2 + 2, h_prev)
+    ox, oy = origin
+    assert ox <= sa and oy <= ta and sb - ox <= src.shape[1] and tb - oy <= src.shape[0], "region too small"
+    crop = np.ascontiguousarray(src[ta - oy : tb - oy, sa - ox : sb - ox])
+    up = cv2.resize(crop, (2 * (sb - sa), 2 * (tb - ta)), interpolation=cv2.INTER_CUBIC)
+    return np.clip(up[ya - 2 * ta : yb - 2 * ta, xa - 2 * sa : xb - 2 * sa], 0.0, 1.0)  # (yb−ya, xb−xa, 3)
+
+
+def _pass_box(box: tuple[int, int, int, int], margin: int, level_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """MSSNet's input region for a tile ``box`` (level-k px): the tile plus ``margin``, inside the level."""
+    x0, y0, x1, y1 = box
+    w, h = level_size
+    return max(x0 - margin, 0), max(y0 - margin, 0), min(x1 + margin, w), min(y1 + margin, h)
+
+
 def _step_tile(
     model: nn.Module,
     src: np.ndarray,
@@ -245,20 +271,13 @@ def _step_tile(
 ) -> np.ndarray:
     """One tile of level k from level k−1: ``box = (x0, y0, x1, y1)`` in level-k px -> (y1−y0, x1−x0, 3).
 
-    ``src``: a region of level k−1 (of size ``src_size = (W, H)``) whose top-left pixel is
-    ``origin = (x, y)``; it must hold the level-(k−1) pixels under the box plus margin/2 + 2.
+    ``src``, ``origin``, ``src_size`` as :func:`_enlarge`; ``src`` must hold the level-(k−1)
+    pixels under the box plus margin/2 + 2.
     """
     x0, y0, x1, y1 = box
     w_prev, h_prev = src_size
-    xa, xb = max(x0 - margin, 0), min(x1 + margin, 2 * w_prev)  # MSSNet input, level-k px
-    ya, yb = max(y0 - margin, 0), min(y1 + margin, 2 * h_prev)
-    sa, sb = max(xa // 2 - 2, 0), min(xb // 2 + 2, w_prev)  # bicubic support, level-(k−1) px
-    ta, tb = max(ya // 2 - 2, 0), min(yb // 2 + 2, h_prev)
-    ox, oy = origin
-    assert ox <= sa and oy <= ta and sb - ox <= src.shape[1] and tb - oy <= src.shape[0], "region too small"
-    crop = np.ascontiguousarray(src[ta - oy : tb - oy, sa - ox : sb - ox])
-    up = cv2.resize(crop, (2 * (sb - sa), 2 * (tb - ta)), interpolation=cv2.INTER_CUBIC)
-    x = np.clip(up[ya - 2 * ta : yb - 2 * ta, xa - 2 * sa : xb - 2 * sa], 0.0, 1.0)  # (yb−ya, xb−xa, 3)
+    xa, ya, xb, yb = _pass_box(box, margin, (2 * w_prev, 2 * h_prev))  # MSSNet input, level-k px
+    x = _enlarge(src, origin, src_size, (xa, ya, xb, yb))
     if alpha != 0:
         xt = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]  # (1, 3, h, w)
         y = sharpen_tensor(model, xt, precision=precision)[0].permute(1, 2, 0).numpy()  # (h, w, 3)
@@ -570,6 +589,35 @@ class ZoomPyramid:
     def dependencies(self, tid: TileId) -> list[TileId]:
         """Level-(k−1) tiles a tile is computed from (none for level 1: the image)."""
         return [] if tid.level == 1 else self.tiles_under(tid.level - 1, self._source_box(tid))
+
+    def tile_at(self, level: int, point: tuple[float, float]) -> TileId:
+        """The level-``level`` tile (1…3) holding ``point = (x, y)`` (level px; clamped into the level)."""
+        if not 1 <= level <= MAX_LEVEL:
+            raise ValueError(f"level must be 1…{MAX_LEVEL}; got {level}")
+        w, h = self.level_size(level)
+        x = min(max(int(math.floor(point[0])), 0), w - 1)
+        y = min(max(int(math.floor(point[1])), 0), h - 1)
+        return TileId(level, y // self.tile, x // self.tile)
+
+    def pass_box(self, tid: TileId) -> tuple[int, int, int, int]:
+        """(xa, ya, xb, yb), level px: the region MSSNet saw to produce a tile (the tile plus its margin)."""
+        return _pass_box(self.tile_box(tid), self.margin, self.level_size(tid.level))
+
+    def model_input(self, level: int, box: tuple[int, int, int, int], computed: list[TileId] | None = None
+                    ) -> np.ndarray:
+        """MSSNet's input at ``level`` (1…3) over ``box = (x0, y0, x1, y1)`` (level px): the 2× bicubic
+        enlargement of level−1, exactly as a tile's pass sees it -> (y1−y0, x1−x0, 3) float32.
+        ``model_input(k, pass_box(tile))`` is the input of the pass that produced ``tile``."""
+        if not 1 <= level <= MAX_LEVEL:
+            raise ValueError(f"level must be 1…{MAX_LEVEL}; got {level}")
+        x0, y0, x1, y1 = box
+        w, h = self.level_size(level)
+        if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+            raise ValueError(f"box {box} is not inside level {level} ({w}×{h})")
+        pw, ph = self.level_size(level - 1)
+        src_box = (max(x0 // 2 - 2, 0), max(y0 // 2 - 2, 0), min(x1 // 2 + 2, pw), min(y1 // 2 + 2, ph))
+        src = self.region(level - 1, src_box, computed)
+        return _enlarge(src, src_box[:2], (pw, ph), box)
 
     def _plan(self, zoom: float, center: tuple[float, float] | None, viewport: tuple[int, int]) -> _Plan:
         vw, vh = viewport

@@ -5,11 +5,17 @@
 * :class:`Source` — a loaded image (float RGB, alpha, a small overview to click on);
 * :class:`ModelRegistry` — weights files by label, loaded on first use, at most
   :data:`MAX_MODELS` kept (least recently used first out);
-* :class:`View` — one zoomed viewport: bicubic, MSSNet, the last step's input and stages;
-* :class:`ResultCache` — views in an LRU bounded in bytes;
-* :class:`Studio` — all of the above together: :meth:`Studio.view` is the one place a
-  view is computed or found (:func:`compute_view` does the work), :meth:`Studio.sweep`
-  runs every zoom level, :meth:`Studio.zoom_full` writes the whole image for download.
+* :class:`View` — one zoomed viewport served by the sharpened zoom pyramid
+  (:mod:`mssnet.pyramid`): bicubic, MSSNet, the level, tiles computed and reused, and
+  (on demand, :meth:`View.tile_pass`) the MSSNet pass that produced the tile under a point;
+* :class:`ResultCache` — finished views in a small LRU bounded in bytes (exact repeats keep
+  their rendered heat maps);
+* :class:`Studio` — all of the above together: one :class:`~mssnet.pyramid.ZoomPyramid` per
+  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.TileCache` with a byte budget,
+  one shared :class:`~mssnet.pyramid.FillWorker`. :meth:`Studio.view` is the one place a view
+  is computed or found (:func:`compute_view` does the work), :meth:`Studio.cached_view` serves
+  it only when every tile is cached, :meth:`Studio.sweep` runs every zoom level,
+  :meth:`Studio.zoom_full` writes the whole image for download (the same pyramid rule).
 
 Images here are (H, W, 3) float32 RGB in [0, 1] (NumPy, as :mod:`mssnet.pipeline`).
 """
@@ -31,22 +37,31 @@ import cv2
 import numpy as np
 from torch import nn
 
+from . import speed
+from .inference import sharpen_stages
 from .io import load_image, save_image, to_uint8
 from .memory import release_memory
-from .pipeline import zoom_sharpen_image, zoom_sharpen_view
-from .weights import DEFAULT_WEIGHTS, list_weights, load_model
+from .pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from .speed import PresetChoice
+from .weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from .zoom import MAX_FACTOR, MIN_FACTOR, source_rect
 from .zoom import zoom as bicubic_zoom
 
 __all__ = [
-    "CACHE_BYTES", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "SWEEP_FACTORS", "VIEWPORT_LIMITS",
-    "ModelRegistry", "ResultCache", "Source", "Studio", "SweepStep", "View",
+    "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "SWEEP_FACTORS",
+    "TILE_BYTES", "VIEWPORT_LIMITS", "ModelRegistry", "ResultCache", "Source", "Studio", "SweepStep", "TilePass",
+    "View",
     "check_download_size", "check_view_request", "compute_view", "draw_box", "load_source", "weights_label",
 ]
 
-#: Result cache budget in bytes, and how many loaded models are kept.
-CACHE_BYTES = 384 * 2**20
+#: Budget of the finished views (exact repeats), of the pyramids' shared tiles, and how many
+#: loaded models and pyramids ((image, model) pairs) are kept.
+CACHE_BYTES = 64 * 2**20
+TILE_BYTES = 512 * 2**20
 MAX_MODELS = 2
+MAX_PYRAMIDS = 8
+#: Tiles the background fill computes per image at most (pixels): level 1 of a 1 MP image, then more.
+FILL_PIXELS = 8_000_000
 #: Largest output of the whole-image download (pixels); beyond it the command line is the tool.
 MAX_DOWNLOAD_PIXELS = 2048 * 2048
 #: Smallest and largest viewport side (px).
@@ -146,14 +161,24 @@ class ModelRegistry:
     """
 
     def __init__(self, default_path: str | os.PathLike | None = None, max_models: int = MAX_MODELS):
-        default = Path(default_path) if default_path is not None else DEFAULT_WEIGHTS
         self.max_models = max_models
         self.paths: dict[str, Path] = {}
         self._loaded: OrderedDict[str, nn.Module] = OrderedDict()
         self._lock = threading.Lock()
-        self.default_label = self._register(default, bundled=default_path is None)
+        self.choice: PresetChoice | None = None
+        if default_path is not None:
+            self.default_label = self._register(Path(default_path))
+        else:  # the bundled "quality" and "fast" weights; the default measured on this CPU
+            bundled = {p: path for p, path in BUNDLED_WEIGHTS.items() if path.exists()}
+            if "small" not in bundled:
+                raise FileNotFoundError(f"no bundled weights are present ({DEFAULT_WEIGHTS} does not exist)")
+            labels = {p: self._register(path, name=f"MSSNet-{p} · {speed.LABELS[p]}", bundled=True)
+                      for p, path in bundled.items()}
+            self.choice = speed.choose_preset(self.get(labels["small"])) if "tiny" in bundled else None
+            self.default_label = labels[self.choice.preset if self.choice else "small"]
+        known = {p.resolve() for p in self.paths.values()}
         for path in list_weights():
-            if path.resolve() != default.resolve():
+            if path.resolve() not in known:
                 self._register(path)
         self.get(self.default_label)
 
@@ -161,8 +186,8 @@ class ModelRegistry:
     def labels(self) -> list[str]:
         return list(self.paths)
 
-    def _register(self, path: Path, bundled: bool = False, uploaded: bool = False) -> str:
-        label = weights_label(path)
+    def _register(self, path: Path, name: str | None = None, bundled: bool = False, uploaded: bool = False) -> str:
+        label = name or weights_label(path)
         if bundled:
             label += " (bundled)"
         if uploaded:
@@ -205,9 +230,40 @@ class ModelRegistry:
 # --------------------------------------------------------------------------- views
 
 
+@dataclass(frozen=True, eq=False)
+class TilePass:
+    """The MSSNet pass that produced the pyramid tile under a point of a view.
+
+    ``model_input``: what MSSNet saw — the 2× bicubic enlargement of level k−1 over the tile
+    plus its context margin (``box``, level-k px); ``stages``: its six stage outputs (uint8,
+    shaped like ``model_input``); ``tile``: the tile (None at level 0, where the view itself is
+    the input). A view pixel ``(u, v)`` lies at level px ``(origin[0] + u·scale, origin[1] + v·scale)``.
+    """
+
+    tile: TileId | None
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) of model_input, level px
+    model_input: np.ndarray
+    stages: list[np.ndarray]
+    strength: float
+    origin: tuple[float, float]
+    scale: float  # level px per view px
+
+    def to_input(self, point: tuple[float, float]) -> tuple[float, float]:
+        """A view point (x, y) -> the same point in ``model_input`` px."""
+        return (self.origin[0] + point[0] * self.scale - self.box[0],
+                self.origin[1] + point[1] * self.scale - self.box[1])
+
+
 @dataclass(eq=False)
 class View:
-    """One zoomed viewport and MSSNet's result. Images (vh, vw, 3) float32 in [0, 1]."""
+    """One zoomed viewport served by the pyramid. Images (vh, vw, 3) float32 in [0, 1].
+
+    ``sharpened`` is level ``level`` (the image enlarged 2^level× in 2× bicubic + MSSNet steps)
+    cropped and downsampled to the viewport; ``tiles_computed`` / ``tiles_reused``: the level's
+    tiles this view computed (dependencies included) and found cached. :meth:`tile_pass`
+    explains the MSSNet pass behind a pixel; ``model_input`` and ``stages`` are that pass's for
+    the view's centre (computed on first use).
+    """
 
     source_key: str
     model_label: str
@@ -216,23 +272,81 @@ class View:
     rect: tuple[float, float, float, float]  # source rectangle (x0, y0, w, h)
     bicubic: np.ndarray
     sharpened: np.ndarray
-    model_input: np.ndarray  # the last MSSNet step's input (``bicubic`` itself for zooms up to ×2)
-    steps: tuple[float, ...]  # zoom step factors (mssnet.pipeline)
-    stages: list[np.ndarray]  # six uint8 (vh, vw, 3), the last step's
-    seconds: dict[str, float]  # "bicubic zoom", "MSSNet" (and what a UI adds, e.g. "heat maps")
-    strengths: tuple[float, ...] = ()  # correction strength α of each step (mssnet.strength)
+    level: int
+    tiles_computed: int
+    tiles_reused: int
+    seconds: dict[str, float]  # "bicubic zoom", "MSSNet" (tiles), "downsample" (and what a UI adds)
+    strength: float = 1.0  # α of each 2× step (mssnet.strength)
     rendered: dict[str, str] = field(default_factory=dict)  # a UI's renderings of this view (e.g. PNG paths)
+    pyramid: ZoomPyramid | None = field(default=None, repr=False)
+    _passes: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def steps(self) -> tuple[float, ...]:
+        """The 2× steps from the image to the view's level (empty at ×1)."""
+        return (2.0,) * self.level
+
+    @property
+    def strengths(self) -> tuple[float, ...]:
+        return (self.strength,) * self.level
 
     @property
     def last_strength(self) -> float:
-        """α applied at the last step, whose input and stages the tabs show (1 without a table)."""
-        return self.strengths[-1] if self.strengths else 1.0
+        """α of the pass the tabs explain (0 at ×1: no pass, nothing to undo)."""
+        return self.strength if self.level else 0.0
+
+    @property
+    def scale(self) -> float:
+        """Level px per view px."""
+        return (1 << self.level) / self.zoom
+
+    @property
+    def origin(self) -> tuple[float, float]:
+        """Level px of the view's top-left corner."""
+        return self.rect[0] * self.zoom * self.scale, self.rect[1] * self.zoom * self.scale
+
+    @property
+    def tiles(self) -> int:
+        return self.tiles_computed + self.tiles_reused
+
+    def tile_pass(self, point: tuple[float, float] | None = None) -> TilePass:
+        """The MSSNet pass that produced the tile under ``point`` ((x, y) view px; None: the centre),
+        with its six stage outputs; computed once per tile (one MSSNet pass on tile + margin)."""
+        vh, vw = self.sharpened.shape[:2]
+        x, y = (vw / 2, vh / 2) if point is None else (float(point[0]), float(point[1]))
+        if self.level == 0 or self.pyramid is None:
+            key = None
+        else:
+            ox, oy = self.origin
+            key = self.pyramid.tile_at(self.level, (ox + x * self.scale, oy + y * self.scale))
+        found = self._passes.get(key)
+        if found is not None:
+            return found
+        if key is None:  # ×1: the view is the image itself; MSSNet's stages on it, for comparison
+            box, x_in, origin, scale = (0, 0, vw, vh), self.bicubic, (0.0, 0.0), 1.0
+            model = self.pyramid.model if self.pyramid is not None else None
+        else:
+            box = self.pyramid.pass_box(key)
+            x_in, origin, scale = self.pyramid.model_input(self.level, box), self.origin, self.scale
+            model = self.pyramid.model
+        stages = [] if model is None else [to_uint8(st) for st in sharpen_stages(model, x_in)[1]]
+        found = self._passes[key] = TilePass(key, box, x_in, stages, self.last_strength, origin, scale)
+        return found
+
+    @property
+    def model_input(self) -> np.ndarray:
+        """MSSNet's input for the tile under the view's centre (see :meth:`tile_pass`)."""
+        return self.tile_pass().model_input
+
+    @property
+    def stages(self) -> list[np.ndarray]:
+        """The six stage outputs of the pass under the view's centre, uint8."""
+        return self.tile_pass().stages
 
     @property
     def nbytes(self) -> int:
-        extra = 0 if self.model_input is self.bicubic else self.model_input.nbytes
-        return (self.bicubic.nbytes + self.sharpened.nbytes + extra + sum(s.nbytes for s in self.stages)
-                + 4 * 2**20)
+        extra = sum(t.model_input.nbytes + sum(st.nbytes for st in t.stages) for t in self._passes.values())
+        return self.bicubic.nbytes + self.sharpened.nbytes + extra + 2**20
 
 
 class ResultCache:
@@ -247,6 +361,11 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key: tuple) -> bool:
+        """Present, without counting as a use."""
+        with self._lock:
+            return key in self._items
 
     @property
     def nbytes(self) -> int:
@@ -290,18 +409,17 @@ def check_view_request(
     return zoom, center, viewport
 
 
-def compute_view(model: nn.Module, model_label: str, source: Source, zoom: float,
+def compute_view(pyramid: ZoomPyramid, model_label: str, source: Source, zoom: float,
                  center: tuple[float, float], viewport: int) -> View:
-    """Bicubic viewport + MSSNet in steps (with the last step's six stages), no cache.
+    """The view through the pyramid: crop level ⌈log2 zoom⌉, downsample; only missing tiles are computed.
 
-    Arguments as :func:`check_view_request` returns them. A zoom pyramid can replace the
-    body of this function without any caller noticing.
+    Arguments as :func:`check_view_request` returns them; ``pyramid`` is the source's for the model.
     """
-    result = zoom_sharpen_view(model, source.rgb, zoom, (viewport, viewport), center, stages=True)
-    seconds = {"bicubic zoom": result.seconds["bicubic"], "MSSNet": result.seconds["mssnet"]}
-    return View(source.key, model_label, zoom, viewport, result.rect, result.bicubic, result.sharpened,
-                result.model_input, result.steps, [to_uint8(s) for s in result.stages], seconds,
-                result.strengths)
+    v = pyramid.view(zoom, center, (viewport, viewport))
+    seconds = {"bicubic zoom": v.seconds["bicubic"], "MSSNet": v.seconds["tiles"],
+               "downsample": v.seconds["downsample"]}
+    return View(source.key, model_label, zoom, viewport, v.rect, v.bicubic, v.sharpened, v.level,
+                v.computed, v.reused, seconds, v.strength, pyramid=pyramid)
 
 
 @dataclass(frozen=True)
@@ -330,19 +448,49 @@ def check_download_size(size: tuple[int, int], zoom: float) -> tuple[int, int]:
 
 
 class Studio:
-    """Models, the result cache and the computations a studio offers, for any user interface.
+    """Models, pyramids, caches and the computations a studio offers, for any user interface.
 
-    ``model_path``: the default weights (None: the bundled file).
+    ``model_path``: the default weights (None: the bundled file); ``tile_bytes``: budget of
+    the tiles of all pyramids together; ``cache_bytes``: budget of finished views; ``fill``:
+    run the background fill (levels 1, then the level in use, ``fill_pixels`` per image at most,
+    yielding to views); ``tile``: the pyramids' tile side.
     """
 
-    def __init__(self, model_path: str | os.PathLike | None = None, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, model_path: str | os.PathLike | None = None, cache_bytes: int = CACHE_BYTES,
+                 tile_bytes: int = TILE_BYTES, max_pyramids: int = MAX_PYRAMIDS, fill: bool = True,
+                 fill_pixels: int = FILL_PIXELS, tile: int = DEFAULT_TILE):
         self.models = ModelRegistry(model_path)
         self.cache = ResultCache(cache_bytes)
+        self.tiles = TileCache(tile_bytes)
+        self.fill = FillWorker(fill_pixels) if fill else None
+        self.max_pyramids, self.tile = max_pyramids, tile
+        self._pyramids: OrderedDict[tuple[str, str], ZoomPyramid] = OrderedDict()
+        self._lock = threading.Lock()
         self.outdir = Path(tempfile.mkdtemp(prefix="zoom-sharpen-"))
 
     @property
     def default_label(self) -> str:
         return self.models.default_label
+
+    def pyramid(self, source: Source, model_label: str | None = None) -> ZoomPyramid:
+        """The pyramid of (image, model), made on first use; the least recently used beyond
+        :data:`MAX_PYRAMIDS` is dropped (its background fill cancelled; its tiles age out of the cache)."""
+        model_label = model_label or self.default_label
+        key = (source.key, model_label)
+        with self._lock:
+            found = self._pyramids.get(key)
+            if found is not None and self.models.is_loaded(model_label):
+                self._pyramids.move_to_end(key)
+                return found
+        model = self.models.get(model_label)
+        pyramid = ZoomPyramid(source.rgb, model, tile=self.tile, cache=self.tiles, fill=self.fill)
+        with self._lock:
+            self._pyramids[key] = pyramid
+            self._pyramids.move_to_end(key)
+            while len(self._pyramids) > self.max_pyramids:
+                _, old = self._pyramids.popitem(last=False)
+                old.stop_fill()
+        return pyramid
 
     def _key(self, source: Source, zoom: float, center, viewport: int, model_label: str) -> tuple:
         rect = source_rect(source.size, zoom, (viewport, viewport), center)
@@ -350,24 +498,40 @@ class Studio:
 
     def view(self, source: Source, zoom: float, center, viewport: int,
              model_label: str | None = None) -> tuple[View, bool]:
-        """The view at (zoom, centre, viewport) -> (view, came from the cache)."""
+        """The view at (zoom, centre, viewport) -> (view, nothing had to be computed)."""
         model_label = model_label or self.default_label
         zoom, center, viewport = check_view_request(source, zoom, center, viewport)
         key = self._key(source, zoom, center, viewport, model_label)
         view = self.cache.get(key)
         if view is not None:
             return view, True
-        view = compute_view(self.models.get(model_label), model_label, source, zoom, center, viewport)
+        view = compute_view(self.pyramid(source, model_label), model_label, source, zoom, center, viewport)
         self.cache.put(key, view)
-        release_memory()
-        return view, False
+        if view.tiles_computed:
+            release_memory()
+        return view, view.tiles_computed == 0
+
+    def missing_tiles(self, source: Source, zoom: float, center, viewport: int,
+                      model_label: str | None = None) -> int:
+        """How many tiles of its level the view still needs (0: a crop and a resample serve it)."""
+        model_label = model_label or self.default_label
+        zoom, center, viewport = check_view_request(source, zoom, center, viewport)
+        if self._key(source, zoom, center, viewport, model_label) in self.cache:
+            return 0
+        return len(self.pyramid(source, model_label).missing_tiles(zoom, center, (viewport, viewport)))
+
+    def is_cached(self, source: Source, zoom: float, center, viewport: int, model_label: str | None = None) -> bool:
+        """True when the view needs no MSSNet pass: every tile it reads is in the tile cache."""
+        return self.missing_tiles(source, zoom, center, viewport, model_label) == 0
 
     def cached_view(self, source: Source, zoom: float, center, viewport: int,
                     model_label: str | None = None) -> View | None:
-        """The view if it is in the cache, else None (nothing is computed)."""
-        model_label = model_label or self.default_label
-        zoom, center, viewport = check_view_request(source, zoom, center, viewport)
-        return self.cache.get(self._key(source, zoom, center, viewport, model_label))
+        """The sharpened view when every tile it needs is cached (a crop and a resample), else None:
+        no MSSNet pass runs here."""
+        if not self.is_cached(source, zoom, center, viewport, model_label):
+            return None
+        view, _ = self.view(source, zoom, center, viewport, model_label)
+        return view
 
     @staticmethod
     def bicubic_view(source: Source, zoom: float, center, viewport: int) -> tuple[np.ndarray, float]:
@@ -379,17 +543,18 @@ class Studio:
 
     def sweep(self, source: Source, center, viewport: int, model_label: str | None = None,
               factors: tuple[float, ...] = SWEEP_FACTORS) -> Iterator[SweepStep]:
-        """Every zoom in ``factors`` around the same centre, one :class:`SweepStep` at a time (cached)."""
+        """Every zoom in ``factors`` around the same centre, one :class:`SweepStep` at a time (tiles reused)."""
         for factor in factors:
             view, cached = self.view(source, factor, center, viewport, model_label)
             yield SweepStep(factor, view, cached)
 
     def zoom_full(self, source: Source, zoom: float, model_label: str | None = None,
                   progress: Callable[[int, int], object] | None = None) -> Path:
-        """The whole image enlarged ×zoom and sharpened (tiled) -> PNG path (alpha kept, 16-bit kept)."""
+        """The whole image zoomed by the pyramid rule (levels of 2× steps, then Lanczos down to the zoom)
+        -> PNG path (alpha kept, 16-bit kept)."""
         check_download_size(source.size, zoom)
         zoom = float(zoom)
-        sharp = zoom_sharpen_image(self.models.get(model_label), source.rgb, zoom, progress=progress)
+        sharp = pyramid_zoom_image(self.models.get(model_label), source.rgb, zoom, progress=progress)
         alpha = None
         if source.alpha is not None:
             alpha = np.clip(bicubic_zoom(source.alpha, zoom).view, 0.0, 1.0)
@@ -399,3 +564,8 @@ class Studio:
         del sharp, alpha
         release_memory()
         return path
+
+    def close(self) -> None:
+        """Stop the background fill."""
+        if self.fill is not None:
+            self.fill.stop(timeout=30)

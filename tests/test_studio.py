@@ -24,7 +24,9 @@ SMALL = 32
 
 @pytest.fixture(scope="module")
 def studio(tiny_weights):
-    return Studio(tiny_weights)
+    studio = Studio(tiny_weights, fill=False)  # tile counts do not depend on a background thread
+    yield studio
+    studio.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,44 +59,89 @@ def test_check_view_request_limits_and_defaults(source):
 
 def test_view_is_cached_per_model_and_geometry(studio, source):
     hits, misses = studio.cache.hits, studio.cache.misses
+    assert studio.cached_view(source, 3.0, None, SMALL) is None  # nothing computed yet
+    assert studio.missing_tiles(source, 3.0, None, SMALL) == 1
     view, cached = studio.view(source, 3.0, None, SMALL)
     assert not cached and view.model_label == studio.default_label and len(view.stages) == 6
-    assert view.steps == pytest.approx((2.0, 1.5)) and view.rect[2] == pytest.approx(SMALL / 3)
+    assert view.level == 2 and view.steps == (2.0, 2.0) and view.rect[2] == pytest.approx(SMALL / 3)
+    assert view.tiles_computed == 2 and view.tiles_reused == 0  # level 2's tile and the level-1 tile under it
     again, cached = studio.view(source, 3.0, (40.0, 24.0), SMALL)  # the same rectangle
     assert cached and again is view
     assert (studio.cache.hits - hits, studio.cache.misses - misses) == (1, 1)
     assert studio.cached_view(source, 3.0, None, SMALL) is view
-    assert studio.cached_view(source, 3.5, None, SMALL) is None
+    other = studio.cached_view(source, 3.5, None, SMALL)  # another zoom of the same level: tiles reused
+    assert other is not None and other.tiles_computed == 0 and other.tiles_reused == 1
+    assert studio.cached_view(source, 5.0, None, SMALL) is None  # level 3 is not there
     bicubic, seconds = studio.bicubic_view(source, 3.0, None, SMALL)
     np.testing.assert_allclose(np.clip(bicubic, 0, 1), view.bicubic, atol=1e-6)
     assert seconds >= 0
 
 
+def test_views_come_from_the_pyramid_and_panning_reuses_tiles(tiny_weights, source):
+    studio = Studio(tiny_weights, fill=False, tile=64)
+    first, cached = studio.view(source, 2.0, (20.0, 12.0), SMALL)
+    assert not cached and first.level == 1 and first.tiles_computed == 1 and first.tiles_reused == 0
+    pyramid = studio.pyramid(source)
+    expected = mssnet.pyramid_zoom_image(pyramid.model, source.rgb, 2.0, tile=64)
+    x0, y0 = round(first.rect[0] * 2), round(first.rect[1] * 2)
+    np.testing.assert_allclose(first.sharpened, expected[y0:y0 + SMALL, x0:x0 + SMALL], atol=1e-5)
+    pan, _ = studio.view(source, 2.0, (22.0, 12.0), SMALL)  # two pixels to the right: the same tile
+    assert pan.tiles_computed == 0 and pan.tiles_reused == 1
+    far, _ = studio.view(source, 2.0, (44.0, 12.0), SMALL)  # the next tile
+    assert far.tiles_computed == 1 and far.tiles_reused == 0
+    assert studio.missing_tiles(source, 2.0, (30.0, 12.0), SMALL) == 0  # between both: all cached
+    assert studio.is_cached(source, 1.0, None, SMALL)  # ×1 is the image itself
+    tile_pass = far.tile_pass()
+    assert tile_pass.tile == (1, 0, 1) and tile_pass.box == (32, 0, 160, 96)  # the tile plus its 32 px margin
+    np.testing.assert_allclose(tile_pass.model_input, pyramid.model_input(1, tile_pass.box), atol=0)
+    assert len(tile_pass.stages) == 6 and tile_pass.stages[0].shape == tile_pass.model_input.shape
+    assert far.tile_pass((SMALL / 2, SMALL / 2)) is tile_pass  # computed once per tile
+
+
+def test_studio_memory_is_bounded_by_its_caches(tiny_weights, source):
+    studio = Studio(tiny_weights, fill=False, tile=64, tile_bytes=2 * 64 * 64 * 3 * 4, max_pyramids=1)
+    for zoom in (2.0, 4.0, 8.0):
+        studio.view(source, zoom, None, SMALL)
+    assert studio.tiles.nbytes <= studio.tiles.max_bytes and len(studio._pyramids) == 1
+
+
+def test_background_fill_makes_nearby_views_cached(tiny_weights, source):
+    studio = Studio(tiny_weights, tile=64)
+    try:
+        studio.view(source, 2.0, None, SMALL)
+        assert studio.fill.wait_idle(timeout=60)
+        assert studio.cached_view(source, 1.5, (10.0, 10.0), SMALL) is not None  # level 1 is filled
+    finally:
+        studio.close()
+
+
 def test_sweep_yields_every_factor_and_reuses_the_cache(studio, source):
     steps = list(studio.sweep(source, None, SMALL, factors=(1.0, 2.0)))
     assert [s.factor for s in steps] == [1.0, 2.0] and all(s.view.viewport == SMALL for s in steps)
-    assert all(s.cached for s in studio.sweep(source, None, SMALL, factors=(1.0, 2.0)))
+    assert all(s.cached for s in studio.sweep(source, None, SMALL, factors=(1.0, 1.5, 2.0)))  # level 1 reused
 
 
 def test_views_apply_the_calibrated_strength(tiny_weights, tmp_path, source):
     model = mssnet.load_model(tiny_weights)
-    model.zoom_strength = {1.0: 0.0, 2.0: 1.0}
-    studio = Studio(mssnet.save_safetensors(model, tmp_path / "cal.safetensors"))
+    model.zoom_strength = {1.0: 0.0, 2.0: 0.5}
+    studio = Studio(mssnet.save_safetensors(model, tmp_path / "cal.safetensors"), fill=False)
     plain, _ = studio.view(source, 1.0, None, SMALL)
-    assert plain.strengths == (0.0,) and plain.last_strength == 0.0
+    assert plain.strengths == () and plain.last_strength == 0.0 and plain.level == 0
     np.testing.assert_allclose(plain.sharpened, plain.bicubic, atol=1e-6)
-    view, _ = studio.view(source, 2 ** 0.5, None, SMALL)
-    assert view.strengths == pytest.approx((0.5,))
-    final = view.stages[-1].astype(np.float32) / 255
-    expected = np.clip(view.model_input + 0.5 * (final - view.model_input), 0, 1)
-    np.testing.assert_allclose(view.sharpened, expected, atol=2.5 / 255)  # stages are stored as uint8
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    assert view.strengths == pytest.approx((0.5,)) and view.last_strength == pytest.approx(0.5)
+    tile_pass = view.tile_pass()
+    final = tile_pass.stages[-1].astype(np.float32) / 255
+    expected = np.clip(tile_pass.model_input + 0.5 * (final - tile_pass.model_input), 0, 1)
+    level = studio.pyramid(source).region(1, tile_pass.box)
+    np.testing.assert_allclose(level, expected, atol=2.5 / 255)  # stages are stored as uint8
     stepped, _ = studio.view(source, 4.0, None, SMALL)
-    assert stepped.strengths == pytest.approx((1.0, 1.0)) and stepped.model_input is not stepped.bicubic
+    assert stepped.strengths == pytest.approx((0.5, 0.5)) and stepped.level == 2
 
 
 def _view(side=4):
     a = np.zeros((side, side, 3), np.float32)
-    return View("k", "m", 1.0, side, (0, 0, side, side), a, a, a, (1.0,), [], {})
+    return View("k", "m", 1.0, side, (0, 0, side, side), a, a, 0, 0, 0, {})
 
 
 def test_cache_is_bounded_in_bytes_and_least_recent_goes_first():
