@@ -3,12 +3,14 @@
     python -m mssnet zoom INPUT -o OUTPUT --zoom Z [--method mssnet|bicubic|lanczos]
     python -m mssnet sharpen INPUT -o OUTPUT
 
-``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)`` (bicubic, or
-Lanczos) and, with the default ``--method mssnet``, sharpens the result; zooms above
-``--max-step`` (default 2) go in steps of that factor and a smaller last one, each
-enlarged and sharpened with the
-strength calibrated for its factor (``--strength`` overrides it; see
-:mod:`mssnet.pipeline` and :mod:`mssnet.strength`); ``sharpen``
+``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)``. With the default
+``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid`, the same as
+the app's views, download, sweep and Simulate): the image is sharpened to level ⌈log2 Z⌉ in
+2× steps (bicubic 2×, then MSSNet at the strength calibrated for 2×; ``--strength``
+overrides it) on a fixed tile grid (``--tile``, default 256), then resampled with Lanczos-3
+to the zoom; a progress bar counts the tiles. ``--method bicubic`` / ``lanczos`` resize
+only. (``--max-step``, the old rule's step size, is retired: the pyramid always steps by 2×,
+which beat every other step size between powers of two.) ``sharpen``
 runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
 jpeg, bmp, tif, tiff, webp; gif is written as name.gif.png) is written under the same name
 into the folder OUTPUT (other files are skipped and listed),
@@ -31,11 +33,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .argtypes import float_above, float_in_range, tile_size
+from .argtypes import float_in_range, tile_size
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
-from .pipeline import MAX_STEP, zoom_sharpen_image
+from .pyramid import DEFAULT_TILE, pyramid_zoom_image
 from .strength import LIMITS as STRENGTH_LIMITS
 from .weights import load_model
 from .zoom import MAX_FACTOR, zoom
@@ -57,6 +59,14 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse hook: raise instead of print-and-exit
         raise _UsageError(message)
+
+
+class _Retired(argparse.Action):
+    """``--max-step``: the old stepped zoom's step size; now an error that says why."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise _UsageError(f"{option_string} was retired: zooms follow the pyramid rule (sharpen in 2× steps to "
+                          "level ⌈log2 Z⌉, then resample with Lanczos), the same as the app; drop the option")
 
 
 # ---------------------------------------------------------------------- arguments
@@ -93,12 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"scale factor, > 0 and <= {MAX_FACTOR:g}; output is round(W·Z) × round(H·Z)")
     zoom_cmd.add_argument("--method", choices=_METHODS, default="mssnet",
                           help="mssnet = bicubic then MSSNet (default); bicubic or lanczos alone")
-    zoom_cmd.add_argument("--max-step", type=float_above(1), default=MAX_STEP, metavar="S",
-                          help=f"with mssnet, zoom in steps of S×, then the remainder (default {MAX_STEP:g}; "
-                          f"{MAX_FACTOR:g} = one step)")
+    zoom_cmd.add_argument("--max-step", action=_Retired, nargs="?", help=argparse.SUPPRESS)
     zoom_cmd.add_argument("--strength", type=float_in_range(*STRENGTH_LIMITS), metavar="A",
-                          help="with mssnet, apply A times MSSNet's correction at every step (1 = its output as "
-                          "is; default: the strength calibrated for each step's factor, stored in the weights)")
+                          help="with mssnet, apply A times MSSNet's correction at every 2× step (1 = its output as "
+                          "is; default: the strength calibrated for 2×, stored in the weights)")
     sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",
                                       description="Run MSSNet on the image without resizing it.")
     common(sharpen_cmd)
@@ -189,8 +197,8 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
         rgb = np.ascontiguousarray(rgb)
         try:
             if args.command == "zoom":
-                rgb = zoom_sharpen_image(model, rgb, args.zoom, max_step=args.max_step, precision=args.precision,
-                                         tile=args.tile, progress=bar, strength=args.strength)
+                rgb = pyramid_zoom_image(model, rgb, args.zoom, precision=args.precision,
+                                         tile=args.tile or DEFAULT_TILE, progress=bar, strength=args.strength)
                 alpha = None if alpha is None else zoom(alpha, args.zoom).view
             else:
                 rgb = sharpen(model, rgb, precision=args.precision, tile=args.tile, progress=bar)

@@ -93,24 +93,27 @@ def test_zoom_with_mssnet(tmp_path, tiny_weights, capsys):
         assert im.size == (48, 40) and im.mode == "RGBA"
 
 
-def test_zoom_with_mssnet_in_steps(tmp_path, tiny_weights, monkeypatch):
-    """×4 runs two ×2 passes by default, one with --max-step 4; alpha stays bicubic."""
-    import mssnet.inference
+def test_zoom_with_mssnet_follows_the_pyramid_rule(tmp_path, tiny_weights, capsys):
+    """×3 is level 2 (two 2× steps) resampled to ×3 — exactly pyramid_zoom_image; alpha stays bicubic;
+    the retired --max-step says why in one line."""
+    import mssnet
 
-    seen: list[tuple[int, ...]] = []
-    forward = mssnet.inference._forward
-    monkeypatch.setattr(mssnet.inference, "_forward", lambda m, x, *a: seen.append(tuple(x.shape)) or forward(m, x, *a))
     src = _write(tmp_path / "in.png", 24, 20, mode="RGBA")
-    base = ["zoom", str(src), "--zoom", "4", "--weights", str(tiny_weights), "--precision", "fp32"]
-    assert main([*base, "-o", str(tmp_path / "steps.png")]) == 0
-    assert [s[-2:] for s in seen] == [(48, 48), (80, 96)]  # 40×48 and 80×96, padded to 16
-    seen.clear()
-    assert main([*base, "-o", str(tmp_path / "one.png"), "--max-step", "4"]) == 0
-    assert [s[-2:] for s in seen] == [(80, 96)]
-    steps, one = (np.asarray(Image.open(tmp_path / n)) for n in ("steps.png", "one.png"))
-    assert steps.shape == one.shape == (80, 96, 4)
-    assert not np.array_equal(steps[..., :3], one[..., :3])
-    np.testing.assert_array_equal(steps[..., 3], one[..., 3])
+    base = ["zoom", str(src), "--zoom", "3", "--weights", str(tiny_weights), "--precision", "fp32"]
+    assert main([*base, "-o", str(tmp_path / "out.png"), "--tile", "64"]) == 0
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert out.shape == (60, 72, 4)
+    image = mssnet.load_image(src)
+    expected = mssnet.pyramid_zoom_image(mssnet.load_model(tiny_weights), np.ascontiguousarray(image.rgb), 3.0,
+                                         tile=64, precision="fp32")
+    assert np.abs(out[..., :3].astype(np.int16) - mssnet.to_uint8(expected)).max() <= 1
+    alpha = mssnet.to_uint8(np.clip(mssnet.zoom(image.alpha, 3.0).view, 0, 1)).reshape(60, 72)
+    assert np.abs(out[..., 3].astype(np.int16) - alpha).max() <= 1
+    capsys.readouterr()
+    assert main([*base, "-o", str(tmp_path / "old.png"), "--max-step", "4"]) == 2
+    err = capsys.readouterr().err
+    _one_error_line(err)
+    assert "--max-step was retired" in err and "pyramid" in err
 
 
 def test_sharpen_keeps_size(tmp_path, tiny_weights):
@@ -239,8 +242,7 @@ def test_zoom_8_is_allowed(tmp_path):
         ["zoom", "x.png", "-o", "y.png"],  # no --zoom
         ["sharpen", "x.png", "-o", "y.png", "--tile", "50"],
         ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--method", "nearest"],
-        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--max-step", "1"],
-        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--max-step", "two"],
+        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--max-step", "2"],  # retired
     ],
 )
 def test_usage_errors_are_one_line(capsys, argv):
