@@ -6,6 +6,7 @@ here imports the app or Gradio, and nothing is loaded at import time.
 
 from .attribution import (
     IG_METHODS,
+    attribution_shares,
     blur_path_attribution,
     correction_energy_objective,
     diffusion_index,
@@ -16,7 +17,15 @@ from .attribution import (
     saliency,
     smoothgrad,
 )
-from .edges import edge_gain, edge_magnitude, edge_mask, luminance, mean_edge_energy, sharpening_map
+from .edges import (
+    edge_gain,
+    edge_magnitude,
+    edge_mask,
+    luminance,
+    mean_edge_energy,
+    sharpening_map,
+    strongest_edge_window,
+)
 from .lesson import lesson_markdown
 from .metrics import psnr_y, rgb_to_y, ssim_y
 from .plots import (
@@ -41,6 +50,7 @@ from .spectrum import radial_power_spectrum
 __all__ = [
     "IG_METHODS",
     "MIN_TEXT_PT",
+    "attribution_shares",
     "blur_path_attribution",
     "correction_energy_objective",
     "diffusion_index",
@@ -79,5 +89,6 @@ __all__ = [
     "smoothgrad",
     "ssim_y",
     "stage_changes",
+    "strongest_edge_window",
     "symmetric_limit",
 ]

@@ -45,6 +45,7 @@ from .edges import edge_magnitude
 
 __all__ = [
     "IG_METHODS",
+    "attribution_shares",
     "blur_path_attribution",
     "correction_energy_objective",
     "diffusion_index",
@@ -315,6 +316,28 @@ def diffusion_index(attr: Tensor | np.ndarray) -> float | np.ndarray:
     mag = np.abs(attr)
     peak = mag.max()
     return (1.0 - gini(mag / peak if peak > 0 else mag)) * 100.0
+
+
+def attribution_shares(attr: Tensor | np.ndarray, window: Window) -> tuple[float, float]:
+    """Where the influence sits: shares (0..1) of ``|attr summed over channels|`` inside the
+    ``window = (x0, y0, w, h)`` and inside the window grown by its size on every side.
+
+    attr: (C, H, W) or (H, W). An all-zero map gives (0, 0)."""
+    if isinstance(attr, Tensor):
+        attr = attr.detach().double().cpu().numpy()
+    attr = np.asarray(attr, dtype=np.float64)
+    if attr.ndim == 3:
+        attr = attr.sum(0)
+    if attr.ndim != 2:
+        raise ValueError(f"attr must be (C, H, W) or (H, W); got {attr.shape}")
+    x0, y0, w, h = _check_window(window)
+    mag = np.abs(attr)
+    total = float(mag.sum())
+    if total == 0:
+        return 0.0, 0.0
+    inside = float(mag[y0:y0 + h, x0:x0 + w].sum())
+    near = float(mag[max(y0 - h, 0):y0 + 2 * h, max(x0 - w, 0):x0 + 2 * w].sum())
+    return inside / total, near / total
 
 
 # --------------------------------------------------------------------- objectives

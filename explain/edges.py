@@ -29,6 +29,7 @@ __all__ = [
     "luminance",
     "mean_edge_energy",
     "sharpening_map",
+    "strongest_edge_window",
 ]
 
 Image = Tensor | np.ndarray
@@ -203,3 +204,24 @@ def edge_mask(image: Image, low: float = 0.04, high: float = 0.1, blur_sigma: fl
     # cv2.Canny uses the unnormalised Sobel on 0..255, i.e. 8 * 255 times our units
     scale = 8.0 * 255.0
     return cv2.Canny(y8, low * scale, high * scale, L2gradient=True) > 0
+
+
+def strongest_edge_window(before: np.ndarray, after: np.ndarray, side: int) -> tuple[int, int, int, int]:
+    """The ``side``² window where ``after`` (MSSNet's view) gained the most edge strength over
+    ``before`` (the bicubic view): the largest sum of the positive :func:`edge_gain` over the
+    window, inside the image. Arrays (H, W, 3) or (H, W), same shape. Ties (e.g. no gain
+    anywhere): the window nearest the centre. -> (x0, y0, w, h), ``w = h = min(side, H, W)``."""
+    before, after = _check_pair(before, after)
+    if not isinstance(before, np.ndarray):
+        raise TypeError("strongest_edge_window takes numpy images (H, W, 3)")
+    h, w = before.shape[:2]
+    side = min(int(side), w, h)
+    if side < 1:
+        raise ValueError(f"side must be >= 1; got {side}")
+    gain = np.clip(edge_gain(before, after), 0, None).astype(np.float64)  # (H, W)
+    sums = cv2.integral(gain)  # (H+1, W+1)
+    totals = sums[side:, side:] - sums[:-side, side:] - sums[side:, :-side] + sums[:-side, :-side]  # by top-left
+    best = totals.max()
+    ys, xs = np.nonzero(totals >= best - 1e-9 * max(best, 1.0))
+    k = int(np.argmin((ys - (h - side) / 2) ** 2 + (xs - (w - side) / 2) ** 2))
+    return int(xs[k]), int(ys[k]), side, side

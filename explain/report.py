@@ -14,11 +14,16 @@ from pathlib import Path
 from mssnet.pipeline import zoom_steps
 from mssnet.studio import Source, View
 
-from .studio import Simulation, StageTable, SweepRow
+from .attribution import attribution_shares
+from .decision import Decision, decision_sentence
+from .sanity import RandomisationCheck
+from .studio import Simulation, StageChanges, StageTable, SweepRow, ViewSaliency
 from .window import WindowExplanation
 
-__all__ = ["fmt_seconds", "preview_timing_markdown", "simulation_markdown", "source_markdown", "stages_markdown",
-           "sweep_markdown", "timing_markdown", "weights_loaded_markdown", "weights_note", "window_markdown"]
+__all__ = ["decision_markdown", "fmt_seconds", "preview_timing_markdown", "randomisation_markdown",
+           "saliency_markdown", "simulation_markdown", "source_markdown", "stage_changes_markdown",
+           "stages_markdown", "sweep_markdown", "timing_markdown", "weights_loaded_markdown", "weights_note",
+           "window_markdown"]
 
 #: Diffusion Index bounds of "concentrated" and "moderately spread".
 DI_CONCENTRATED, DI_MODERATE = 25, 50
@@ -84,19 +89,40 @@ def preview_timing_markdown(seconds: float) -> str:
     return f"Time: bicubic zoom {fmt_seconds(seconds)} · MSSNet: runs when you release the slider"
 
 
-def _spread(di: float) -> str:
+#: Edge gain per window pixel below which a window counts as "almost unchanged".
+GAIN_PER_PIXEL_NEUTRAL = 0.002
+
+
+def _direction(gain: float, side: int) -> str:
+    """The sentence on the sign of the window's edge gain (``side``: the window's side in the
+    pixels the gain was summed over)."""
+    per_pixel = gain / max(side * side, 1)
+    if per_pixel > GAIN_PER_PIXEL_NEUTRAL:
+        return (f"MSSNet **sharpened** the edges in this window: their Sobel strength rose by {gain:+.3f} "
+                f"({per_pixel:+.4f} per pixel).")
+    if per_pixel < -GAIN_PER_PIXEL_NEUTRAL:
+        return (f"MSSNet **weakened** the edges in this window: their Sobel strength fell by {-gain:.3f} "
+                f"({per_pixel:+.4f} per pixel): it smoothed what it took for noise or ringing.")
+    return (f"MSSNet left this window **almost unchanged** (edge gain {gain:+.3f}, {per_pixel:+.4f} per pixel): "
+            "try a window on an edge that looks crisper on the right.")
+
+
+def _spread(di: float, inside: float, near: float) -> str:
+    """The sentence on where the influence came from (Diffusion Index and shares)."""
+    shares = (f"{100 * inside:.0f} % of the influence comes from inside the window and "
+              f"{100 * near:.0f} % from within one window width of it")
     if di < DI_CONCENTRATED:
-        return ("the attribution is **concentrated** near the window: MSSNet sharpened these edges "
-                "mostly from the pixels right around them.")
+        return (f"The influence is **concentrated**: {shares}; the decision here rests on the pixels right "
+                "at the edge, not on the wider scene.")
     if di < DI_MODERATE:
-        return ("the attribution is **moderately spread**: besides the window, MSSNet used "
-                "structure from the surrounding area (edges continuing through the window).")
-    return ("the attribution is **widely spread** over the crop: MSSNet drew on context far from "
-            "the window, which its coarse-to-fine, multi-scale design makes possible.")
+        return (f"The influence is **moderately spread**: {shares}; edges running through the window "
+                "and nearby structure took part.")
+    return (f"The influence is **widely spread**: only {shares}; MSSNet drew on context far from the "
+            "window, which its coarse-to-fine, multi-scale design makes possible.")
 
 
 def window_markdown(result: WindowExplanation) -> str:
-    """What the attribution of a window means, with its numbers."""
+    """What the attribution of a window means, sentences that follow its numbers."""
     if result.attribution is None:
         return (f"At ×{result.zoom:.2f} there is no zoom blur to undo: the calibrated correction strength "
                 "is 0, MSSNet's view is the bicubic view, and no pixel pushed any edge. Zoom in to see "
@@ -106,13 +132,32 @@ def window_markdown(result: WindowExplanation) -> str:
     strength = f", at the calibrated correction strength α = {result.strength:.2f}" if result.strength != 1.0 else ""
     _, _, side, _ = result.window
     crop = result.crop[2]
-    return (f"**Diffusion Index {result.diffusion_index:.1f}** (0 = a few pixels, 100 = evenly everywhere): "
-            f"{_spread(result.diffusion_index)}  \n"
-            f"Explained quantity: edge strength MSSNet *added* inside the {side}×{side} px window "
-            f"(sum of Sobel gain {result.gain:+.3f}{strength}). The map shows which pixels of MSSNet's input{last}, "
-            f"in a {crop}×{crop} px crop around the window, pushed that number up or down; bright = strong "
-            f"influence.  \nTime: {result.method}, {result.gradients} gradient step(s): "
+    return (f"{_direction(result.gain, result.local_window[2])}  \n"
+            f"**Diffusion Index {result.diffusion_index:.1f}** (0 = a few pixels, 100 = evenly everywhere). "
+            f"{_spread(result.diffusion_index, *attribution_shares(result.attribution, result.local_window))}  \n"
+            f"Explained quantity: the edge strength MSSNet *added* inside the {side}×{side} px window "
+            f"(sum of Sobel gain{strength}). The maps show which pixels of MSSNet's input{last}, in a "
+            f"{crop}×{crop} px crop around the window, pushed that number: **red** pixels raised it, "
+            "**blue** ones lowered it (signed map); the glow (magnitude) shows how much, whatever the "
+            f"direction.  \nTime: {result.method}, {result.gradients} gradient step(s): "
             f"{fmt_seconds(result.seconds)}")
+
+
+def randomisation_markdown(check: RandomisationCheck) -> str:
+    """The "same window, random weights" comparison in two sentences."""
+    if check.trained.attribution is None:
+        return "Nothing to compare: at this zoom MSSNet applies no correction."
+    mag, sig = check.magnitude_similarity, check.signed_similarity
+
+    def level(r: float) -> str:
+        return "very similar" if r > 0.7 else "somewhat similar" if r > 0.4 else "nearly unrelated"
+
+    verdict = ("so the signed map shows what training taught the network" if sig < mag - 0.2 else
+               "so here even the sign mostly reflects the network's shape, not what it learned")
+    return (f"**Same window, random weights** (re-initialised, seed {check.seed}): the magnitude maps are "
+            f"{level(mag)} (rank correlation {mag:.2f}) and the signed maps {level(sig)} ({sig:.2f}), "
+            f"{verdict}. Edge gain with random weights: {check.random.gain:+.3f} "
+            f"(trained: {check.trained.gain:+.3f}).")
 
 
 def stages_markdown(table: StageTable, seconds: float) -> str:
@@ -170,3 +215,45 @@ def weights_note(path: Path | None) -> str:
 def weights_loaded_markdown(path: str | Path, config) -> str:
     """After an upload: the file's name and the architecture read from it."""
     return f"Loaded **{html.escape(Path(path).name)}**: MSSNet-{config.name or 'custom'} (wf={config.wf})."
+
+
+def saliency_markdown(result: ViewSaliency) -> str:
+    """How to read the whole-view saliency map."""
+    if result.gradient is None:
+        return "No saliency at this zoom: MSSNet applies no correction (α = 0), so nothing depends on any pixel."
+    direction = "added" if result.gain > 0 else "removed"
+    return (f"MSSNet {direction} edge strength over the whole view (sum of Sobel gain {result.gain:+.1f}). "
+            "The saliency map is the gradient of that number with respect to each input pixel: **red** pixels, "
+            "made brighter, would raise the gain; **blue** ones would lower it; the glow shows where the "
+            "sharpening is most sensitive — usually along the edges it sharpened.  \n"
+            f"Time: one forward and one backward pass, {fmt_seconds(result.seconds)}")
+
+
+def stage_changes_markdown(changes: StageChanges) -> str:
+    """What each stage changed, as a table and one sentence."""
+    rows = ["| stage | mean \\|ΔY\\| from the previous | edge energy change |", "| --- | ---: | ---: |"]
+    for name, value in changes.mean_abs_change.items():
+        rows.append(f"| {name} | {value:.4f} | {changes.edge_change[name]:+.4f} |")
+    first = next(iter(changes.mean_abs_change))
+    return (f"The stage that changed the image most: **{changes.busiest}**. The first row compares "
+            f"{first} with MSSNet's input; every other row with the stage before it. All maps share one "
+            "colour scale (red: brighter, blue: darker).\n\n" + "\n".join(rows))
+
+
+def decision_markdown(decision: Decision) -> str:
+    """The decision panel: its sentence and a table of every class's numbers."""
+    rows = ["| class | share of the view | edge strength added | mean edge gain | edge energy after/before | "
+            "mean \\|change\\| |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for group, classes in decision.groups().items():
+        for stats in classes.values():
+            if stats.pixels == 0:
+                rows.append(f"| {stats.name} ({group}) | 0 % | | | | |")
+                continue
+            ratio = "" if stats.energy_ratio is None else f"{stats.energy_ratio:.2f}×"
+            rows.append(f"| {stats.name} ({group}) | {100 * stats.share:.0f} % | {stats.mean_added:.4f} | "
+                        f"{stats.mean_gain:+.4f} | {ratio} | {stats.mean_change:.4f} |")
+    return (f"**{decision_sentence(decision)}**  \n"
+            "Classes come from the structure tensor of the bicubic view (what MSSNet was given): *edges and "
+            "lines* have one dominant gradient direction, *texture* has strong gradients in many directions, "
+            "*flat* areas have none. No extra network pass: the numbers compare the two views you see.\n\n"
+            + "\n".join(rows))

@@ -35,7 +35,7 @@ from mssnet.studio import Source, SweepStep, View, check_view_request
 from mssnet.zoom import source_rect
 
 from .attribution import edge_gain_objective, saliency
-from .edges import edge_gain, edge_magnitude, mean_edge_energy, sharpening_map
+from .edges import edge_gain, edge_magnitude, mean_edge_energy, sharpening_map, strongest_edge_window
 from .metrics import psnr_y, ssim_y
 from .plots import (
     edge_scale,
@@ -50,9 +50,9 @@ from .plots import (
 )
 
 __all__ = ["HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges", "StageTable",
-           "SweepRow", "ViewSaliency", "edge_pair_figure", "heat_map_figures", "saliency_figure", "simulate",
-           "simulation_figures", "stage_changes_figure", "stage_changes_table", "stage_table", "sweep_pair_image",
-           "sweep_row", "view_saliency"]
+           "SweepRow", "ViewSaliency", "default_window_center", "edge_pair_figure", "heat_map_figures",
+           "saliency_figure", "simulate", "simulation_figures", "stage_changes_figure", "stage_changes_table",
+           "stage_table", "sweep_pair_image", "sweep_row", "view_saliency"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
 HEAT_MAPS = {
@@ -92,6 +92,13 @@ def heat_map_figures(view: View) -> dict[str, Figure]:
     return figures
 
 
+def default_window_center(view: View, side: int) -> tuple[float, float]:
+    """Centre ((x, y) view px) of the ``side``² window on the strongest sharpened edge of the
+    view (:func:`explain.edges.strongest_edge_window`): the window to explain before anyone clicks."""
+    x0, y0, s, _ = strongest_edge_window(view.bicubic, view.sharpened, side)
+    return x0 + s / 2, y0 + s / 2
+
+
 def edge_pair_figure(view: View) -> Figure:
     """Edge magnitude of the bicubic and the MSSNet view in one figure, one scale, one colour bar."""
     return plot_edge_pair(view.bicubic, view.sharpened)
@@ -103,7 +110,7 @@ class ViewSaliency:
 
     ``gradient`` is None where there is nothing to explain (strength α = 0)."""
 
-    gradient: np.ndarray | None  # (3, H, W) float32, signed, shaped like the last step's input (CHW)
+    gradient: np.ndarray | None  # (3, H, W) float32, signed, shaped like the view (CHW)
     gain: float  # edge gain of the whole view through the model (sum of Sobel gain, at α)
     strength: float
     seconds: float
@@ -128,14 +135,16 @@ class _Autocast(nn.Module):
 
 def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> ViewSaliency:
     """Whole-view saliency: ``d/dx`` of the edge gain (``edge(x + α(model(x) − x)) − edge(x)``
-    summed over the view) at ``x`` = the last zoom step's input. One forward and one backward
-    pass of the model on the view, in bf16 autocast where the CPU has fast bf16
+    summed over the view) at ``x`` = the bicubic view, with α the view's calibrated strength.
+    The map lines up pixel for pixel with the views shown; the views themselves may come from
+    several MSSNet passes (steps, tiles), which this one pass on the bicubic view stands in for.
+    One forward and one backward pass, in bf16 autocast where the CPU has fast bf16
     (``precision`` as in :func:`mssnet.inference.resolve_precision`); the edge maps stay fp32."""
     strength = view.last_strength
     if strength == 0:
         return ViewSaliency(None, 0.0, 0.0, 0.0)
     t0 = time.perf_counter()
-    x = torch.from_numpy(np.ascontiguousarray(view.model_input)).permute(2, 0, 1)[None]  # (1, 3, H, W)
+    x = torch.from_numpy(np.ascontiguousarray(view.bicubic)).permute(2, 0, 1)[None]  # (1, 3, H, W)
     h, w = x.shape[-2:]
     device = next(model.parameters()).device
     if resolve_precision(precision, device) == "bf16":
@@ -148,10 +157,10 @@ def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> View
 
 
 def saliency_figure(view: View, result: ViewSaliency) -> Figure | None:
-    """The saliency of :func:`view_saliency` over the last step's input (None without a gradient)."""
+    """The saliency of :func:`view_saliency` over the bicubic view (None without a gradient)."""
     if result.gradient is None:
         return None
-    return plot_saliency(view.model_input, result.gradient,
+    return plot_saliency(view.bicubic, result.gradient,
                          title=f"Saliency of the whole view's edge gain ({result.gain:+.1f})")
 
 

@@ -9,9 +9,10 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
 import mssnet
-from explain import edge_gain_objective, edge_scale, report
+from explain import edge_gain_objective, edge_scale, report, strongest_edge_window
 from explain.metrics import rgb_to_y
 from explain.studio import (
+    default_window_center,
     edge_pair_figure,
     heat_map_figures,
     saliency_figure,
@@ -155,7 +156,7 @@ def test_view_saliency_is_the_gradient_of_the_whole_view_gain(studio, source):
     assert result.gradient.shape == (3, SMALL, SMALL) and np.isfinite(result.gradient).all()
     assert result.magnitude.shape == (SMALL, SMALL) and result.strength == view.last_strength
     # the same number as the attribution objective over the whole view
-    x = torch.from_numpy(view.model_input).permute(2, 0, 1)[None]
+    x = torch.from_numpy(view.bicubic).permute(2, 0, 1)[None]
     fn = edge_gain_objective(model, (0, 0, SMALL, SMALL), strength=view.last_strength)
     with torch.no_grad():
         assert result.gain == pytest.approx(float(fn(x)[0]), rel=1e-4)
@@ -175,3 +176,10 @@ def test_stage_changes_and_sweep_pairs(studio, source):
     np.testing.assert_array_equal(pair[strip:, :SMALL], mssnet.to_uint8(view.bicubic))  # both halves whole
     np.testing.assert_array_equal(pair[strip:, SMALL + 6:], mssnet.to_uint8(view.sharpened))
     assert (pair[:strip, :SMALL] < 128).any()  # a label above each half
+
+
+def test_default_window_sits_on_the_strongest_sharpened_edge(studio, source):
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    cx, cy = default_window_center(view, 8)
+    x0, y0, s, _ = strongest_edge_window(view.bicubic, view.sharpened, 8)
+    assert (cx, cy) == (x0 + 4, y0 + 4) and s == 8
