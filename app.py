@@ -40,7 +40,15 @@ from matplotlib.figure import Figure
 
 import explain
 from explain import report
-from explain.studio import heat_map_figures, simulate, simulation_figures, stage_table, sweep_row
+from explain.studio import (
+    edge_pair_figure,
+    heat_map_figures,
+    simulate,
+    simulation_figures,
+    stage_table,
+    sweep_pair_image,
+    sweep_row,
+)
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, explain_window, window_overlay
 from mssnet import STAGE_NAMES, to_uint8
 from mssnet.memory import limit_malloc_arenas
@@ -61,9 +69,13 @@ VIEWPORTS = (256, 384, 512)
 DEFAULT_VIEWPORT = 256
 DEFAULT_ZOOM = 2.0
 QUEUE_SIZE = 16  # waiting events at most
-FIGURE_DPI = 72  # heat-map figures (6 x 5.4 inches) are rendered at this dpi
+FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
+#: The Explore tab's maps of a view (figures rendered to PNG), in the order the handlers return them.
+MAP_NAMES = ("edges", "edge_gain", "sharpening")
 NO_IMAGE = "Upload or paste an image, or pick an example."
 PAIR_LABEL = "Bicubic ◀ ▶ MSSNet"
+#: The comparison's label while the slider shows bicubic because some tiles are not sharpened yet.
+SHARPENING_LABEL = "Bicubic ◀ ▶ sharpening… (MSSNet fills the missing tiles when you release the slider)"
 #: Concurrency of the event groups: one MSSNet view at a time, one heavy job, light work 4 at a time.
 VIEW_EVENTS = {"concurrency_id": "view", "concurrency_limit": 1, "api_visibility": "private"}
 HEAVY_EVENTS = {"concurrency_id": "heavy", "concurrency_limit": 1, "api_visibility": "private"}
@@ -116,6 +128,13 @@ def figure_png_path(fig: Figure) -> str:
     """Render a matplotlib figure at :data:`FIGURE_DPI` -> PNG path (see :func:`png_path`)."""
     fig.set_dpi(FIGURE_DPI)
     return png_path(explain.figure_to_array(fig))
+
+
+def figure_scales(figures: dict[str, Figure]) -> dict[str, list[list[float]]]:
+    """The colour scale ``[vmin, vmax]`` of every image drawn in each figure (the page shows no
+    number of its own: these are the figures' own limits)."""
+    return {name: [[round(float(v), 6) for v in im.get_clim()] for ax in fig.axes for im in ax.images]
+            for name, fig in figures.items()}
 
 
 def _pair(bicubic: str, sharpened: str, label: str = PAIR_LABEL) -> gr.ImageSlider:
@@ -211,16 +230,17 @@ class Handlers:
             return (gr.skip(),) * 5
         with user_errors():
             overview = png_path(source.overview_with_box(zoom, center, viewport))
-            view = self.studio.cached_view(source, zoom, center, viewport, model_label)
+            view = self.studio.cached_view(source, zoom, center, viewport, model_label)  # every tile cached
             if view is None:
                 image, seconds = self.studio.bicubic_view(source, zoom, center, viewport)
+                missing = self.studio.missing_tiles(source, zoom, center, viewport, model_label)
                 view = self.studio.cached_view(source, zoom, center, viewport, model_label)
-        if view is not None:  # also when MSSNet finished meanwhile: show it, never hide it
+        if view is not None:  # also when the tiles arrived meanwhile (release, fill): show it, never hide it
             bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
             return _pair(bicubic, sharp), bicubic, sharp, overview, report.timing_markdown(view, cached=True)
         bicubic = png_path(image)
-        pair = _pair(bicubic, bicubic, PAIR_LABEL + " (release the slider to run MSSNet)")
-        return pair, bicubic, gr.skip(), overview, report.preview_timing_markdown(seconds)
+        pair = _pair(bicubic, bicubic, SHARPENING_LABEL)
+        return pair, bicubic, gr.skip(), overview, report.preview_timing_markdown(seconds, missing)
 
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
         """On slider release (and any change of view): bicubic + MSSNet -> (comparison, bicubic, MSSNet,
@@ -234,16 +254,22 @@ class Handlers:
         return _pair(bicubic, sharp), bicubic, sharp, overview, report.timing_markdown(view, cached), view, cached
 
     def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1]):
-        """-> (edge before, edge after, edge gain, sharpening map, timing, attribution view).
-        Rendered once per view (the PNG paths stay with it in the cache)."""
+        """-> (edge maps of both views on one scale, edge gain, sharpening map, colour scales, timing,
+        attribution view). Rendered once per view (the PNG paths stay with it in the cache); the colour
+        scales are read from the figures themselves."""
         if view is None:
             return (gr.skip(),) * 6
-        if not view.rendered or not all(os.path.exists(p) for p in view.rendered.values()):  # cache cleaned
+        if not view.rendered or not all(os.path.exists(view.rendered[k]) for k in MAP_NAMES):  # cache cleaned
             t0 = time.perf_counter()
-            view.rendered = {name: figure_png_path(fig) for name, fig in heat_map_figures(view).items()}
+            figures = heat_map_figures(view)
+            figures = {"edges": edge_pair_figure(view), "edge_gain": figures["edge_gain"],
+                       "sharpening": figures["sharpening"]}
+            view.rendered = {name: figure_png_path(fig) for name, fig in figures.items()}
+            view.rendered["scales"] = figure_scales(figures)
             view.seconds["heat maps"] = time.perf_counter() - t0
-        maps = (view.rendered[k] for k in ("edge_before", "edge_after", "edge_gain", "sharpening"))
-        return (*maps, report.timing_markdown(view, bool(cached)), self.window_image(view, window, side))
+        maps = (view.rendered[k] for k in MAP_NAMES)
+        return (*maps, view.rendered["scales"], report.timing_markdown(view, bool(cached)),
+                self.window_image(view, window, side))
 
     def pick_center(self, source: Source | None, evt: gr.SelectData):
         """Click on the overview -> new zoom centre in source pixels."""
@@ -296,9 +322,8 @@ class Handlers:
             for i, step in enumerate(self.studio.sweep(source, center, viewport, model_label)):
                 progress((i + 1) / len(SWEEP_FACTORS), desc=f"zoom ×{step.factor:g}: bicubic + MSSNet")
                 rows.append(sweep_row(step))
-                gap = np.full((step.view.bicubic.shape[0], 4, 3), 255, np.uint8)
-                pair = np.concatenate([to_uint8(step.view.bicubic), gap, to_uint8(step.view.sharpened)], axis=1)
-                gallery.append((png_path(pair), f"×{step.factor:g}: bicubic | MSSNet"))
+                pair = png_path(sweep_pair_image(step.view, step.factor))  # whole views, 1:1, labelled
+                gallery.append((pair, f"×{step.factor:g}: bicubic | MSSNet"))
         plot = explain.plot_zoom_sweep([r.factor for r in rows], [r.bicubic_energy for r in rows],
                                        [r.mssnet_energy for r in rows])
         return gallery, figure_png_path(plot), report.sweep_markdown(rows, time.perf_counter() - t0)
@@ -366,8 +391,8 @@ class Handlers:
         with user_errors():
             view, cached = self.studio.view(source, zoom, center, viewport, model or None)
         info = {"rect": [round(v, 3) for v in view.rect], "zoom": view.zoom, "viewport": view.viewport,
-                "model": view.model_label, "steps": [round(v, 4) for v in view.steps],
-                "strengths": [round(v, 4) for v in view.strengths],
+                "model": view.model_label, "level": view.level, "strength": round(view.last_strength, 4),
+                "tiles": {"computed": view.tiles_computed, "reused": view.tiles_reused},
                 "seconds": {k: round(v, 4) for k, v in view.seconds.items()}, "cached": cached,
                 "edge_energy": {"bicubic": explain.mean_edge_energy(view.bicubic),
                                 "mssnet": explain.mean_edge_energy(view.sharpened)}}
@@ -446,18 +471,18 @@ def _zoom_bar(ui: SimpleNamespace) -> None:
 
 def _explore_tab(ui: SimpleNamespace) -> None:
     with gr.Row(elem_id="views"):  # each drawn at 1:1 (assets/ui/studio.css)
-        ui.compare = gr.ImageSlider(label=PAIR_LABEL, format="png", type="numpy", elem_id="compare")
+        ui.compare = gr.ImageSlider(label=PAIR_LABEL, format="png", type="numpy", elem_id="compare",
+                                    buttons=["download"])
         ui.bicubic_img = _image("Bicubic", "bicubic")
         ui.sharp_img = _image("MSSNet", "sharpened")
     gr.Markdown("Drag the divider to compare; click the MSSNet view to choose the Attribution tab's window.",
                 elem_id="views-hint")
-    gr.Markdown("### Where the edges changed\nEach map is laid over the gray image; the colour bar gives its scale.")
-    with gr.Row():
-        ui.edge_before = _image("Edge magnitude: bicubic", "map-edge-before", show_label=False)
-        ui.edge_after = _image("Edge magnitude: MSSNet", "map-edge-after", show_label=False)
-    with gr.Row():
-        ui.edge_gain = _image("Edge gain", "map-edge-gain", show_label=False)
-        ui.sharpening = _image("Sharpening map", "map-sharpening", show_label=False)
+    gr.Markdown("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the "
+                "stronger edges. Signed maps are red/blue around white = 0.")
+    ui.edges = _image("Edge magnitude: bicubic and MSSNet", "map-edges", show_label=False, elem_classes="figure")
+    ui.edge_gain = _image("Edge gain", "map-edge-gain", show_label=False, elem_classes="figure")
+    ui.sharpening = _image("Sharpening map", "map-sharpening", show_label=False, elem_classes="figure")
+    ui.map_scales = gr.JSON(label="Colour scales of the maps", elem_id="map-scales", elem_classes="zs-hidden")
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
@@ -516,7 +541,7 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
     """Page load, image, slider, viewport, model, clicks and pans -> the view, its heat maps and the overview."""
     view_inputs = [ui.source, ui.zoom, ui.center, ui.viewport, ui.model]
     shown = [ui.compare, ui.bicubic_img, ui.sharp_img, ui.overview, ui.timing, ui.view, ui.view_cached]
-    maps = [ui.edge_before, ui.edge_after, ui.edge_gain, ui.sharpening, ui.timing, ui.attr_view]
+    maps = [ui.edges, ui.edge_gain, ui.sharpening, ui.map_scales, ui.timing, ui.attr_view]
 
     def show_view(trigger, **kwargs):
         """Wire ``trigger`` to run MSSNet on the current view, then draw the heat maps."""

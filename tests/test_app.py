@@ -209,8 +209,12 @@ def test_show_view_preview_and_heat_maps(studio, source):
     assert miss[2] == gr.skip() and "release" in miss[4]
     assert _shape(miss[1]) == (SMALL, SMALL, 3)
 
-    *maps, timing, attr_view = studio.heat_maps(view, True)
-    assert len(maps) == 4 and all(_is_rgb_png(m, 200) for m in maps)
+    *maps, scales, timing, attr_view = studio.heat_maps(view, True)
+    assert len(maps) == len(app.MAP_NAMES) == 3 and all(_is_rgb_png(m, 200) for m in maps)
+    before, after = scales["edges"]  # both edge maps on one scale, read from the figure
+    assert before == after and before[0] == 0 and before[1] > 0
+    low, high = scales["edge_gain"][0]  # the signed map: centred on 0
+    assert low == -high and high > 0
     assert _shape(attr_view) == (SMALL, SMALL, 3)
     assert timing.count("heat maps") == 1 and "cached" in timing  # told by the state, not by the text
     assert "cached" not in studio.heat_maps(view, False)[4]
@@ -277,7 +281,8 @@ def test_stages_sweep_and_simulate_convert_to_pngs(studio, source):
 
     gallery, plot, table = studio.sweep(source, None, 32, None)
     assert len(gallery) == len(app.SWEEP_FACTORS) and _is_rgb_png(plot, 200)
-    assert _shape(gallery[0][0]) == (32, 2 * 32 + 4, 3) and "×8" in table
+    height, width, _ = _shape(gallery[0][0])  # the whole bicubic | MSSNet pair at 1:1, labels above
+    assert width == 2 * 32 + 6 and height > 32 and "×8" in table
 
     text, truth, bic, sharp, errors, spectrum = studio.simulate(source, 2.5, None, SMALL, None)
     assert "PSNR" in text and _shape(truth) == _shape(bic) == _shape(sharp) == (48, 64, 3)
