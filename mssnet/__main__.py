@@ -12,9 +12,10 @@ to the zoom; a progress bar counts the tiles. ``--method bicubic`` / ``lanczos``
 only. (``--max-step``, the old rule's step size, is retired: the pyramid always steps by 2×,
 which beat every other step size between powers of two.) ``sharpen``
 runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
-jpeg, bmp, tif, tiff, webp; gif is written as name.gif.png) is written under the same name
-into the folder OUTPUT (other files are skipped and listed),
-with the model loaded once. Alpha is kept (resized with the same interpolation,
+jpeg, bmp, tif, tiff, webp, gif) is written into the folder OUTPUT as PNG, lossless whatever
+the input (``--format jpg`` or ``--format same`` to choose; other files are skipped and
+listed), with the model loaded once; a tile progress bar shows on a terminal, for a single
+file too. Alpha is kept (resized with the same interpolation,
 never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
 
 Exit status: 0 when every image was written; 2 on bad arguments, an unusable
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("input", type=Path, metavar="INPUT", help="an image file, or a folder of images")
         sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
                          help="output image file (format from the extension), or a folder for folder input")
+        sub.add_argument("--format", choices=OUTPUT_FORMATS, default="png",
+                         help="files written into a folder: png (default; lossless), jpg, or same as each input")
         model = sub.add_argument_group("model")
         model.add_argument("--preset", choices=sorted(PRESETS),
                            help="architecture of --weights (default: read from the tensor shapes)")
@@ -118,12 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Also read in folder runs; written as PNG (``name.gif`` -> ``name.gif.png``): GIF output would be lossy.
 READ_ONLY_SUFFIXES = (".gif",)
+#: ``--format`` choices for files written into a folder.
+OUTPUT_FORMATS = ("png", "jpg", "same")
 
 
-def _jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
+def _output_names(files: Sequence[Path], fmt: str) -> list[str]:
+    """Output file names for ``files`` written into a folder in ``fmt`` (see :data:`OUTPUT_FORMATS`).
+
+    ``png``/``jpg``: the stem with that suffix (``photo.jpg`` -> ``photo.png``), or the whole name
+    plus the suffix where two inputs would share a name (``a.jpg`` and ``a.tif`` -> ``a.jpg.png``,
+    ``a.tif.png``); ``same``: the input's name (GIFs get ``.png`` appended)."""
+    if fmt == "same":
+        return [p.name if p.suffix.lower() in IMAGE_SUFFIXES else p.name + ".png" for p in files]
+    suffix = "." + fmt
+    stems = [p.stem for p in files]
+    return [p.stem + suffix if p.suffix.lower() == suffix or stems.count(p.stem) == 1 else p.name + suffix
+            for p in files]
+
+
+def _jobs(src: Path, dst: Path, fmt: str = "png") -> tuple[list[tuple[Path, Path]], list[str]]:
     """(input, output) file pairs and the names of skipped files (not images by their extension).
 
-    A folder gives one pair per image, same file names (GIFs get ``.png`` appended)."""
+    A folder gives one pair per image, named by :func:`_output_names` in ``fmt``; so does a single
+    file written into an existing folder."""
     if src.is_dir():
         entries = sorted(p for p in src.iterdir() if p.is_file())
         readable = IMAGE_SUFFIXES + READ_ONLY_SUFFIXES
@@ -136,11 +156,11 @@ def _jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
         if dst.exists() and dst.resolve() == src.resolve():
             raise ValueError(f"{dst}: the output folder is the input folder; refusing to overwrite the originals")
         dst.mkdir(parents=True, exist_ok=True)
-        names = [p.name if p.suffix.lower() in IMAGE_SUFFIXES else p.name + ".png" for p in files]
+        names = _output_names(files, fmt)
         return [(p, dst / n) for p, n in zip(files, names, strict=True)], skipped
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file or folder")
-    out = dst / src.name if dst.is_dir() else dst
+    out = dst / _output_names([src], fmt)[0] if dst.is_dir() else dst
     if out.exists() and out.resolve() == src.resolve():
         raise ValueError(f"{out}: the output is the input; refusing to overwrite it")
     output_format(out)  # unknown extension: fail now, not after the work
@@ -160,16 +180,26 @@ def _resize(image: np.ndarray, factor: float, method: str) -> np.ndarray:
 
 
 class _TileBar:
-    """``progress(done, total)`` callback showing a tqdm bar when there is more than one tile."""
+    """``progress(done, total)`` callback showing a tqdm bar of tiles (on a terminal only).
 
-    def __init__(self, label: str):
-        self.label, self.bar = label, None
+    ``single=True`` (a one-file run): the bar shows from the start, before the first tile is
+    done, and even for a one-tile image; otherwise only when there is more than one tile."""
+
+    def __init__(self, label: str, single: bool = False, file=None):
+        self.label, self.single, self.file, self.bar = label, single, file or sys.stderr, None
+        if single:
+            self._open(None)
+
+    def _open(self, total: int | None) -> None:
+        self.bar = tqdm(total=total, desc=self.label, unit="tile", leave=False, disable=None, file=self.file)
 
     def __call__(self, done: int, total: int) -> None:
-        if total <= 1:
+        if total <= 1 and not self.single:
             return
         if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.label, unit="tile", leave=False, disable=None, file=sys.stderr)
+            self._open(total)
+        if self.bar.total != total:
+            self.bar.total = total
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -193,7 +223,7 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
             array = _resize(array, args.zoom, args.method)
     rgb, alpha = array[:, :, :3], (array[:, :, 3] if array.shape[2] == 4 else None)
     if model is not None:
-        bar = _TileBar(src.name)
+        bar = _TileBar(src.name, single=not args.input.is_dir())
         rgb = np.ascontiguousarray(rgb)
         try:
             if args.command == "zoom":
@@ -239,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
 
     try:
-        jobs, skipped = _jobs(args.input, args.output)
+        jobs, skipped = _jobs(args.input, args.output, args.format)
         needs_model = args.command == "sharpen" or args.method == "mssnet"
         model = load_model(args.weights, preset=args.preset) if needs_model else None
     except (ValueError, OSError) as exc:  # ImageError and CheckpointError are ValueErrors

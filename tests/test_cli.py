@@ -175,7 +175,7 @@ def test_folder_with_one_corrupt_file(tmp_path, capsys):
     (src / "notes.txt").write_text("ignored: not an image extension")
     out = tmp_path / "out"
     assert main(["zoom", str(src), "-o", str(out), "--zoom", "2", "--method", "bicubic"]) == 2
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # PNG by default
     assert _size(out / "a.png") == (48, 40)
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
@@ -271,3 +271,58 @@ def test_help_in_subprocess():
     )
     assert result.returncode == 0
     assert "zoom" in result.stdout and "sharpen" in result.stdout and "Exit status" in result.stdout
+
+
+# -------------------------------------------------------------------- --format, progress
+
+
+def test_folder_runs_write_png_unless_asked(tmp_path):
+    from mssnet.__main__ import _output_names
+
+    src = tmp_path / "in"
+    src.mkdir()
+    _write(src / "a.jpg")
+    _write(src / "b.png", seed=1)
+    _write(src / "b.tif", seed=2)
+    base = ["zoom", str(src), "--zoom", "1.5", "--method", "bicubic"]
+    assert main([*base, "-o", str(tmp_path / "png")]) == 0
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["a.png", "b.png", "b.tif.png"]
+    with Image.open(tmp_path / "png" / "a.png") as im:
+        assert im.format == "PNG" and im.size == (36, 30)
+    assert main([*base, "-o", str(tmp_path / "jpg"), "--format", "jpg"]) == 0
+    assert sorted(p.name for p in (tmp_path / "jpg").iterdir()) == ["a.jpg", "b.png.jpg", "b.tif.jpg"]
+    assert main([*base, "-o", str(tmp_path / "same"), "--format", "same"]) == 0
+    assert sorted(p.name for p in (tmp_path / "same").iterdir()) == ["a.jpg", "b.png", "b.tif"]
+    assert _output_names([Path("x.gif")], "same") == ["x.gif.png"]
+    assert main([*base, "-o", str(tmp_path / "bad"), "--format", "gif"]) == 2
+
+
+def test_single_file_into_a_folder_follows_format(tmp_path):
+    src = _write(tmp_path / "photo.jpg")
+    (tmp_path / "out").mkdir()
+    assert main(["zoom", str(src), "-o", str(tmp_path / "out"), "--zoom", "2", "--method", "bicubic"]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["photo.png"]
+
+
+def test_single_file_bar_starts_before_the_first_tile():
+    import io
+
+    from mssnet.__main__ import _TileBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    bar = _TileBar("big.png", single=True, file=Terminal())
+    assert bar.bar is not None and bar.bar.total is None  # open before any tile is done
+    bar(0, 1)
+    assert bar.bar.total == 1  # one tile still gets a bar
+    bar(1, 1)
+    assert bar.bar.n == 1
+    bar.close()
+    folder = _TileBar("small.png", file=Terminal())
+    folder(1, 1)
+    assert folder.bar is None  # folder runs: no bar for one-tile images
+    folder(1, 4)
+    assert folder.bar is not None and folder.bar.total == 4 and folder.bar.n == 1
+    folder.close()
