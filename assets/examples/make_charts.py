@@ -50,27 +50,49 @@ def zone_plate(size: int = 512) -> np.ndarray:
     return _reduce(0.5 + 0.5 * np.cos(k * r2))
 
 
-def fine_text(width: int = 512, height: int = 184) -> np.ndarray:
-    """Lines of text in shrinking sizes, dark on light. (height, width) uint8."""
-    w, h = width * SUPERSAMPLE, height * SUPERSAMPLE
-    canvas = np.full((h, w), 245, dtype=np.uint8)  # putText draws on 8-bit images
-    lines = [
-        (1.6, "Zoom & Sharpen"),
-        (1.1, "MSSNet: coarse to fine"),
-        (0.8, "Sharp edges carry the detail."),
-        (0.6, "Bicubic spreads every edge; the network"),
-        (0.45, "decides which blurred edges to restore and which"),
-        (0.35, "to leave alone. 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
-        (0.28, "The quick brown fox jumps over the lazy dog. 0123456789"),
-        (0.22, "The quick brown fox jumps over the lazy dog. The quick brown fox"),
-    ]
-    y = 0
+#: The lines of ``fine_text.png``: (font scale, text). A heading, then body text in shrinking
+#: sizes, so the middle of the chart (the studio's default zoom centre) holds small text.
+FINE_TEXT_LINES = (
+    (1.0, "Zoom & Sharpen"),
+    (0.6, "MSSNet: coarse to fine"),
+    (0.5, "Sharp edges carry the detail."),
+    (0.42, "Bicubic spreads every edge; the network"),
+    (0.42, "decides which blurred edges to restore"),
+    (0.36, "and which to leave alone. 0123456789"),
+    (0.36, "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklm"),
+    (0.3, "The quick brown fox jumps over the lazy dog."),
+    (0.3, "Pack my box with five dozen liquor jugs. 0123456789"),
+    (0.26, "How vexingly quick daft zebras jump! nopqrstuvwxyz"),
+    (0.26, "Sphinx of black quartz, judge my vow. 9876543210"),
+    (0.22, "The quick brown fox jumps over the lazy dog. The five boxing"),
+    (0.22, "wizards jump quickly. Bright vixens jump; dozy fowl quack."),
+    (0.18, "Fine print: every letter here is whole, and nothing runs off the edge."),
+)
+#: Margin around the text (final pixels).
+FINE_TEXT_MARGIN = 8
+
+
+def fine_text(width: int = 512, lines=FINE_TEXT_LINES) -> np.ndarray:
+    """Lines of text in shrinking sizes, dark on light; the height fits the text, so no line is
+    cut, and a line too wide for ``width`` is drawn smaller until it fits. (height, width) uint8."""
+    margin = FINE_TEXT_MARGIN * SUPERSAMPLE
+    w = width * SUPERSAMPLE
+    placed, y = [], margin
     for scale, text in lines:
         s = scale * SUPERSAMPLE
-        thickness = max(1, round(1.6 * s))
-        (_, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, s, thickness)
-        y += th + base + round(6 * s) + SUPERSAMPLE * 4
-        cv2.putText(canvas, text, (8 * SUPERSAMPLE, y), cv2.FONT_HERSHEY_SIMPLEX, s, 20, thickness, cv2.LINE_AA)
+        while True:
+            thickness = max(1, round(1.6 * s))
+            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, s, thickness)
+            if tw <= w - 2 * margin:
+                break
+            s *= 0.95
+        y += th
+        placed.append((s, thickness, text, y))
+        y += base + round(5 * s) + SUPERSAMPLE * 2
+    height = -(-(y + margin - SUPERSAMPLE * 2) // (4 * SUPERSAMPLE)) * 4  # final px, a multiple of 4
+    canvas = np.full((height * SUPERSAMPLE, w), 245, dtype=np.uint8)  # putText draws on 8-bit images
+    for s, thickness, text, baseline in placed:
+        cv2.putText(canvas, text, (margin, baseline), cv2.FONT_HERSHEY_SIMPLEX, s, 20, thickness, cv2.LINE_AA)
     return _reduce(canvas / 255.0)
 
 
