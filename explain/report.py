@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from mssnet.pipeline import zoom_steps
+from mssnet.pyramid import pyramid_level
 from mssnet.studio import Source, View
 
 from .attribution import attribution_shares
@@ -33,26 +33,21 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _step_list(steps: Sequence[float]) -> str:
-    """'2 steps, ×2.00 then ×1.50' for the zoom step factors."""
-    return f"{len(steps)} steps, " + " then ".join(f"×{s:.2f}" for s in steps)
-
-
 def _steps_phrase(zoom: float) -> str:
-    """'in one step' or 'in 2 steps, ×2.00 then ×1.50 (bicubic + MSSNet each)'."""
-    steps = zoom_steps(zoom)
-    return "in one step" if len(steps) == 1 else f"in {_step_list(steps)} (bicubic + MSSNet each)"
+    """How the pyramid rule zooms: 'to level 1 (one 2× step of bicubic + MSSNet), then resampled to ×1.50'."""
+    level = pyramid_level(zoom)
+    steps = "one 2× step" if level == 1 else f"{level} 2× steps"
+    down = "" if 2 ** level == zoom else f", then resampled (Lanczos) to ×{zoom:.2f}"
+    return f"to level {level} ({steps} of bicubic + MSSNet){down}"
 
 
 def _strength_phrase(view: View) -> str:
-    """'; correction strength α = 0.37 (calibrated for a ×1.50 step)' — empty when α is 1."""
-    if not view.strengths or all(a == 1.0 for a in view.strengths):
+    """'; correction strength α = 0.37 per 2× step' — empty when α is 1 or no pass ran."""
+    if view.level == 0:
+        return "; at ×1 there is no zoom blur to undo: the view is the image"
+    if view.strength == 1.0:
         return ""
-    if not any(view.strengths):
-        return "; correction strength α = 0: without zoom blur there is nothing to undo"
-    if len(view.strengths) == 1:
-        return f"; correction strength α = {view.strengths[0]:.2f} (calibrated for a ×{view.steps[0]:.2f} step)"
-    return "; correction strength α = " + " then ".join(f"{a:.2f}" for a in view.strengths) + " (calibrated per step)"
+    return f"; correction strength α = {view.strength:.2f} per 2× step (calibrated)"
 
 
 def source_markdown(source: Source) -> str:
@@ -70,13 +65,24 @@ def source_markdown(source: Source) -> str:
     return "  \n".join(lines)
 
 
+def tiles_phrase(view: View) -> str:
+    """'level 1 (×2): 3 tiles computed, 1 reused' — how the pyramid served a view."""
+    if view.level == 0:
+        return "level 0 (the image itself, no MSSNet)"
+    return (f"level {view.level} (×{1 << view.level}): {view.tiles_computed} tile(s) computed, "
+            f"{view.tiles_reused} reused")
+
+
 def timing_markdown(view: View, cached: bool) -> str:
-    """The time line under the controls: each step of this view (heat maps once drawn)."""
+    """The time line under the controls: each step of this view (heat maps once drawn), with the
+    pyramid's tiles computed and reused."""
     parts = [f"bicubic zoom {fmt_seconds(view.seconds['bicubic zoom'])}"]
-    mss = fmt_seconds(view.seconds["MSSNet"])
-    if len(view.steps) > 1:
-        mss += f" ({_step_list(view.steps)})"
-    parts.append(f"MSSNet 0 ms (cached; computed in {mss})" if cached else f"MSSNet {mss}")
+    if cached or not view.tiles_computed:
+        parts.append(f"MSSNet 0 ms (every tile cached; {tiles_phrase(view)})")
+    else:
+        parts.append(f"MSSNet {fmt_seconds(view.seconds['MSSNet'])} ({tiles_phrase(view)})")
+    if "downsample" in view.seconds:
+        parts.append(f"downsample {fmt_seconds(view.seconds['downsample'])}")
     if "heat maps" in view.seconds:
         parts.append(f"heat maps {fmt_seconds(view.seconds['heat maps'])}")
     x0, y0, w, h = view.rect
@@ -84,9 +90,17 @@ def timing_markdown(view: View, cached: bool) -> str:
             f"source region x {x0:.0f}–{x0 + w:.0f}, y {y0:.0f}–{y0 + h:.0f}" + _strength_phrase(view))
 
 
-def preview_timing_markdown(seconds: float) -> str:
-    """The time line while the slider moves (bicubic only)."""
-    return f"Time: bicubic zoom {fmt_seconds(seconds)} · MSSNet: runs when you release the slider"
+def preview_timing_markdown(seconds: float, missing: int | None = None) -> str:
+    """The time line while the slider moves and some tiles are missing (bicubic shown)."""
+    tiles = "" if missing is None else f" for {missing} missing tile(s)"
+    return (f"Time: bicubic zoom {fmt_seconds(seconds)} · **sharpening…** MSSNet runs{tiles} when you "
+            "release the slider; cached areas show MSSNet at once")
+
+
+PYRAMID_NOTE = ("How MSSNet's view is made: the image is sharpened in a pyramid of 2× steps (level k = level k−1 "
+                "enlarged 2× with bicubic, then MSSNet), cut into tiles that are computed once and reused for "
+                "every zoom and pan; a view at zoom z crops level ⌈log2 z⌉ and resamples it (Lanczos) to the "
+                "viewport.")
 
 
 #: Edge gain per window pixel below which a window counts as "almost unchanged".
@@ -127,11 +141,16 @@ def window_markdown(result: WindowExplanation) -> str:
         return (f"At ×{result.zoom:.2f} there is no zoom blur to undo: the calibrated correction strength "
                 "is 0, MSSNet's view is the bicubic view, and no pixel pushed any edge. Zoom in to see "
                 "what the network sharpens.")
-    last = (f" (the last of {result.zoom_steps} zoom steps: the bicubic enlargement of the previous step's "
-            "result)" if result.zoom_steps > 1 else " (the bicubic view)")
+    if result.tile is not None:
+        k, row, col = result.tile
+        last = (f" for tile (row {row}, column {col}) of level {k} — the pass that produced the pixels under the "
+                f"window; its input is the 2× bicubic enlargement of level {k - 1}"
+                + (" (the image)" if k == 1 else " (already sharpened)") + ", shown in level pixels")
+    else:
+        last = " (the bicubic view)"
     strength = f", at the calibrated correction strength α = {result.strength:.2f}" if result.strength != 1.0 else ""
     _, _, side, _ = result.window
-    crop = result.crop[2]
+    crop = result.input_crop[2]
     return (f"{_direction(result.gain, result.local_window[2])}  \n"
             f"**Diffusion Index {result.diffusion_index:.1f}** (0 = a few pixels, 100 = evenly everywhere). "
             f"{_spread(result.diffusion_index, *attribution_shares(result.attribution, result.local_window))}  \n"
@@ -162,17 +181,20 @@ def randomisation_markdown(check: RandomisationCheck) -> str:
 
 def stages_markdown(table: StageTable, seconds: float) -> str:
     """The stage table with what the stages are."""
-    stepped = len(table.steps) > 1
+    level = len(table.steps)
     rows = ["| output | mean edge energy | vs MSSNet's input |", "| --- | ---: | ---: |",
-            f"| input ({'last step' if stepped else 'bicubic view'}) | {table.input_energy:.4f} | |"]
+            f"| input ({'2× bicubic of level ' + str(level - 1) if level else 'the image'}) | "
+            f"{table.input_energy:.4f} | |"]
     for name, energy in table.energies.items():
         ratio = table.ratio(name)
         rows.append(f"| {name} | {energy:.4f} | {'' if ratio is None else f'{ratio:.2f}×'} |")
-    steps = (f"This ×{table.zoom:.2f} zoom ran in {_step_list(table.steps)}; the "
-             "stages shown are the last step's, whose input is the bicubic enlargement of the previous "
-             "step's sharpened image.  \n" if stepped else "")
-    applied = ("" if table.strength == 1.0 else f"The view shows input + {table.strength:.2f} × (final stage − "
-               f"input): the correction strength calibrated for ×{table.steps[-1]:.2f} steps.  \n")
+    steps = (f"This ×{table.zoom:.2f} view is cut from pyramid level {level}. The stages shown are those of the "
+             f"MSSNet pass that produced the tile under the view's centre (the tile plus its context margin): "
+             f"its input is the 2× bicubic enlargement of level {level - 1}"
+             + (" (the image)" if level == 1 else " (already sharpened)") + ", in level pixels.  \n"
+             if level else "At ×1 the view is the image: no pass runs; the stages show what MSSNet would do to it.  \n")
+    applied = ("" if table.strength == 1.0 or not level else f"The level keeps input + {table.strength:.2f} × "
+               "(final stage − input): the correction strength calibrated for 2× steps.  \n")
     return (steps + "Each stage adds a correction to the blurry input; the coarse stage fixes the large "
             "edges at half resolution, the later stages add finer and finer detail.  \n" + applied + "\n"
             + "\n".join(rows) + f"\n\nTime: figure {fmt_seconds(seconds)}")

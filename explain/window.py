@@ -2,9 +2,11 @@
 
 The user picks a point in the MSSNet view; the **window** is a ``side``² square around
 it (inside the view), the **crop** a :data:`ATTRIBUTION_CROP`² square around the window
-(inside the view too). The attribution runs on the crop of the last zoom step's input
-(what the network saw) and explains the edge strength MSSNet added inside the window
-(:func:`explain.edge_gain_objective`, at the step's calibrated strength α).
+(inside the view too). The attribution explains the MSSNet pass that produced the pyramid
+tile under the window (:meth:`mssnet.studio.View.tile_pass`): it runs on a crop of that
+pass's input — the 2× bicubic enlargement of the level below, in level pixels — around the
+window mapped into it, and explains the edge strength MSSNet added inside the window
+(:func:`explain.edge_gain_objective`, at the 2× step's calibrated strength α).
 
 Methods are chosen by label from :data:`METHODS`; :func:`explain_window` returns a
 :class:`WindowExplanation` with numbers (Diffusion Index, gain, geometry, timing) that
@@ -97,16 +99,21 @@ def window_overlay(view: View, center: tuple[float, float] | None, side: int) ->
 @dataclass
 class WindowExplanation:
     """What :func:`explain_window` found. ``attribution`` is None where there was nothing to
-    explain (strength α = 0: MSSNet's view is the bicubic view)."""
+    explain (strength α = 0: MSSNet's view is the bicubic view). ``window`` and ``crop`` are in
+    view pixels; ``input_window`` and ``input_crop`` the same places in the explained pass's
+    input (level px)."""
 
     method: str
     window: Box  # in view pixels
     crop: Box  # in view pixels
-    strength: float  # α of the last zoom step
+    strength: float  # α of the 2× step
     zoom: float
-    zoom_steps: int  # how many zoom steps the view took
+    level: int  # the pyramid level the view was cut from (0: the image itself)
+    tile: tuple[int, int, int] | None = None  # (level, row, col) of the pass explained
+    input_window: Box = (0, 0, 0, 0)  # in the pass's input px
+    input_crop: Box = (0, 0, 0, 0)  # in the pass's input px
     gradients: int = 0  # gradient evaluations
-    patch: np.ndarray | None = None  # (c, c, 3) float32: the crop of the last step's input
+    patch: np.ndarray | None = None  # (c, c, 3) float32: the crop of the pass's input
     attribution: np.ndarray | None = None  # (3, c, c) float32, shaped like the patch's CHW
     diffusion_index: float = 0.0  # 0 = a few pixels, 100 = evenly everywhere
     gain: float = 0.0  # edge strength MSSNet added inside the window (sum of Sobel gain)
@@ -114,8 +121,9 @@ class WindowExplanation:
 
     @property
     def local_window(self) -> Box:
-        """The window in crop pixels."""
-        return (self.window[0] - self.crop[0], self.window[1] - self.crop[1], self.window[2], self.window[3])
+        """The window in patch (crop) pixels."""
+        return (self.input_window[0] - self.input_crop[0], self.input_window[1] - self.input_crop[1],
+                self.input_window[2], self.input_window[3])
 
 
 def explain_window(model: nn.Module, view: View, center: tuple[float, float] | None, method: str,
@@ -124,19 +132,32 @@ def explain_window(model: nn.Module, view: View, center: tuple[float, float] | N
     """Attribution of the edge gain inside the window around ``center`` of ``view``.
 
     ``model``: the network that computed the view; ``method``: a key of :data:`METHODS`;
-    ``progress(done, total)`` is called after each batch of gradients.
+    ``progress(done, total)`` is called after each batch of gradients. The pass explained is
+    the one that produced the tile under the window's centre.
     """
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose one of {', '.join(METHODS)}")
     steps = int(steps)
     window = window_box(_view_size(view), center, side)
     crop = crop_box(_view_size(view), window)
-    result = WindowExplanation(method, window, crop, view.last_strength, view.zoom, len(view.steps))
+    result = WindowExplanation(method, window, crop, view.last_strength, view.zoom, view.level)
     if result.strength == 0:
         return result
     t0 = time.perf_counter()
-    cx0, cy0, c, _ = crop
-    result.patch = view.model_input[cy0:cy0 + c, cx0:cx0 + c]  # (c, c, 3): what the last step saw
+    wx, wy, ws, _ = window
+    tile_pass = view.tile_pass((wx + ws / 2, wy + ws / 2))
+    result.tile = None if tile_pass.tile is None else tuple(tile_pass.tile)
+    x_in = tile_pass.model_input  # (h, w, 3): what the pass saw
+    ih, iw = x_in.shape[:2]
+    # the window in the pass's input (level px: scale× the view's), then the crop around it, inside the input
+    ix, iy = tile_pass.to_input((wx, wy))
+    iside = max(2, min(int(round(ws * tile_pass.scale)), iw, ih))
+    ix0 = int(min(max(round(ix), 0), iw - iside))
+    iy0 = int(min(max(round(iy), 0), ih - iside))
+    result.input_window = (ix0, iy0, iside, iside)
+    result.input_crop = crop_box((iw, ih), result.input_window)
+    cx0, cy0, c, _ = result.input_crop
+    result.patch = x_in[cy0:cy0 + c, cx0:cx0 + c]  # (c, c, 3)
     x = torch.from_numpy(np.ascontiguousarray(result.patch)).permute(2, 0, 1)[None]  # (1, 3, c, c)
     fn = edge_gain_objective(model, result.local_window, strength=result.strength)
     attribution = METHODS[method](fn, x, steps, progress)  # (1, 3, c, c)

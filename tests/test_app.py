@@ -205,9 +205,11 @@ def test_show_view_preview_and_heat_maps(studio, source):
 
     hit = studio.preview(source, 3.0, None, SMALL, None)
     assert hit[2] == sharp and "cached" in hit[4]  # same pixels, same file
-    miss = studio.preview(source, 3.37, None, SMALL, None)
-    assert miss[2] == gr.skip() and "release" in miss[4]
-    assert _shape(miss[1]) == (SMALL, SMALL, 3)
+    reused = studio.preview(source, 3.37, None, SMALL, None)  # same level, tiles cached: MSSNet at once
+    assert reused[2] != gr.skip() and "every tile cached" in reused[4]
+    miss = studio.preview(source, 5.0, None, SMALL, None)  # level 3 not computed: bicubic, marked
+    assert miss[2] == gr.skip() and "sharpening…" in miss[4] and "missing tile" in miss[4]
+    assert "sharpening…" in miss[0].label and _shape(miss[1]) == (SMALL, SMALL, 3)
 
     *maps, scales, timing, attr_view = studio.heat_maps(view, True)
     assert len(maps) == len(app.MAP_NAMES) == 3 and all(_is_rgb_png(m, 200) for m in maps)
@@ -318,8 +320,10 @@ def test_api_zoom_sharpen(studio, image_path):
     bicubic, sharp, info = studio.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
     assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
-    assert set(info["edge_energy"]) == {"bicubic", "mssnet"} and info["steps"] == [2.0]
-    assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["steps"] == [2.0, 1.5]
+    assert set(info["edge_energy"]) == {"bicubic", "mssnet"} and info["level"] == 1
+    again = studio.api_zoom_sharpen(image_path, 1.5, 10.0, None, 32, None)[2]  # level 1 again: tiles reused
+    assert again["level"] == 1 and again["tiles"]["computed"] == 0 and again["tiles"]["reused"] >= 1
+    assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["level"] == 2
     path = studio.api_zoom_sharpen_full(image_path, 1.0, None)
     with Image.open(path) as im:
         assert im.size == (80, 48)
