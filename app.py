@@ -40,14 +40,20 @@ from matplotlib.figure import Figure
 
 import explain
 from explain import report
+from explain.decision import decide, plot_decision
+from explain.sanity import random_weights_check
 from explain.studio import (
     edge_pair_figure,
     heat_map_figures,
+    saliency_figure,
     simulate,
     simulation_figures,
+    stage_changes_figure,
+    stage_changes_table,
     stage_table,
     sweep_pair_image,
     sweep_row,
+    view_saliency,
 )
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, explain_window, window_overlay
 from mssnet import STAGE_NAMES, to_uint8
@@ -271,6 +277,30 @@ class Handlers:
         return (*maps, view.rendered["scales"], report.timing_markdown(view, bool(cached)),
                 self.window_image(view, window, side))
 
+    def decision(self, view: View | None):
+        """The decision panel: how much MSSNet changed each class of structure -> (figure, markdown).
+        No network pass; rendered once per view."""
+        if view is None:
+            return gr.skip(), gr.skip()
+        if not os.path.exists(view.rendered.get("decision") or ""):
+            result = decide(view.bicubic, view.sharpened)
+            view.rendered["decision"] = figure_png_path(plot_decision(result, view.bicubic))
+            view.rendered["decision_text"] = report.decision_markdown(result)
+        return view.rendered["decision"], view.rendered["decision_text"]
+
+    def saliency(self, view: View | None):
+        """Whole-view saliency of the edge gain (one forward and one backward pass, after the view)
+        -> (figure or None, markdown); computed once per view."""
+        if view is None:
+            return gr.skip(), gr.skip()
+        if "saliency_text" not in view.rendered or not os.path.exists(view.rendered.get("saliency") or ""):
+            with user_errors():
+                result = view_saliency(self.studio.models.get(view.model_label), view)
+            fig = saliency_figure(view, result)
+            view.rendered["saliency"] = None if fig is None else figure_png_path(fig)
+            view.rendered["saliency_text"] = report.saliency_markdown(result)
+        return view.rendered["saliency"], view.rendered["saliency_text"]
+
     def pick_center(self, source: Source | None, evt: gr.SelectData):
         """Click on the overview -> new zoom centre in source pixels."""
         if source is None or evt is None or evt.index is None:
@@ -290,7 +320,8 @@ class Handlers:
 
     def explain_window(self, view: View | None, window, method: str, steps: int, side: int,
                        progress=gr.Progress()):
-        """Attribution for the chosen window -> (figure, explanation markdown)."""
+        """Attribution for the chosen window (None: the strongest sharpened edge) -> (figure, explanation
+        markdown, the result kept for the random-weights comparison)."""
         if view is None:
             raise gr.Error("Load an image first: the window is chosen in the MSSNet view.", print_exception=False)
 
@@ -299,19 +330,46 @@ class Handlers:
             model = self.studio.models.get(view.model_label)
             result = explain_window(model, view, window, method, int(steps), int(side), progress=lambda done, total:
                                     progress(done / total, desc=f"{method}: gradient {done} of {total}"))
+        kept = ((id(view), window, method, int(steps), int(side)), result)
         if result.attribution is None:
-            return None, report.window_markdown(result)
+            return None, report.window_markdown(result), kept
         fig = explain.plot_attribution(result.patch, result.attribution, result.local_window,
                                        di=result.diffusion_index, title=f"{method}: where MSSNet looked")
-        return figure_png_path(fig), report.window_markdown(result)
+        return figure_png_path(fig), report.window_markdown(result), kept
+
+    def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
+                       progress=gr.Progress()):
+        """The same window explained with randomly re-initialised weights (the sanity check) ->
+        (figure, markdown). Reuses the trained result of *Explain this window* when it matches."""
+        if view is None:
+            raise gr.Error("Load an image first: the window is chosen in the MSSNet view.", print_exception=False)
+        trained = None
+        if kept is not None and kept[0] == (id(view), window, method, int(steps), int(side)):
+            trained = kept[1]
+        progress(0, desc=f"{method}: random weights")
+        with user_errors():
+            model = self.studio.models.get(view.model_label)
+            check = random_weights_check(model, view, window, method, int(steps), int(side), trained=trained,
+                                         progress=lambda done, total: progress(done / total,
+                                                                               desc=f"gradient {done} of {total}"))
+        random = check.random
+        if random.attribution is None:
+            return None, report.randomisation_markdown(check)
+        fig = explain.plot_attribution(random.patch, random.attribution, random.local_window,
+                                       di=random.diffusion_index, title=f"{method}: the same window, random weights")
+        return figure_png_path(fig), report.randomisation_markdown(check)
 
     def stages(self, view: View | None):
-        """MSSNet's six outputs as edge maps -> (figure, table markdown)."""
+        """MSSNet's six outputs as edge maps and what each stage changed, on one scale
+        -> (stage figure, table markdown, changes figure, changes markdown)."""
         if view is None:
-            return None, "Load an image first; the stages are shown for the current view."
+            return None, "Load an image first; the stages are shown for the current view.", None, ""
         t0 = time.perf_counter()
         image = figure_png_path(explain.plot_stage_gallery(view.stages, STAGE_NAMES))
-        return image, report.stages_markdown(stage_table(view), time.perf_counter() - t0)
+        changes = stage_changes_table(view)
+        changed = figure_png_path(stage_changes_figure(view, changes))
+        return (image, report.stages_markdown(stage_table(view), time.perf_counter() - t0), changed,
+                report.stage_changes_markdown(changes))
 
     def sweep(self, source: Source | None, center, viewport, model_label: str | None, progress=gr.Progress()):
         """Bicubic + MSSNet at every zoom in SWEEP_FACTORS -> (gallery, plot, table)."""
@@ -480,9 +538,16 @@ def _explore_tab(ui: SimpleNamespace) -> None:
     gr.Markdown("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the "
                 "stronger edges. Signed maps are red/blue around white = 0.")
     ui.edges = _image("Edge magnitude: bicubic and MSSNet", "map-edges", show_label=False, elem_classes="figure")
+    ui.saliency_plot = _image("Saliency of the view's edge gain", "map-saliency", show_label=False,
+                              elem_classes="figure")
+    ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _image("Edge gain", "map-edge-gain", show_label=False, elem_classes="figure")
     ui.sharpening = _image("Sharpening map", "map-sharpening", show_label=False, elem_classes="figure")
     ui.map_scales = gr.JSON(label="Colour scales of the maps", elem_id="map-scales", elem_classes="zs-hidden")
+    gr.Markdown("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, "
+                "and how much MSSNet changed each kind.")
+    ui.decision_plot = _image("Decision panel", "decision-plot", show_label=False, elem_classes="figure")
+    ui.decision_text = gr.Markdown(elem_id="decision-text")
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
@@ -498,17 +563,25 @@ def _attribution_tab(ui: SimpleNamespace) -> None:
             ui.attr_steps = gr.Slider(4, 64, value=DEFAULT_STEPS, step=4, label="Steps",
                                       info="More steps: smoother, slower (one gradient each).")
             ui.explain_btn = gr.Button("Explain this window", variant="primary")
+            ui.random_btn = gr.Button("Same window, random weights")
         with gr.Column(scale=2):
-            ui.attr_plot = _image("Attribution", "attr-plot", show_label=False)
+            ui.attr_plot = _image("Attribution", "attr-plot", show_label=False, elem_classes="figure")
             ui.attr_text = gr.Markdown()
+            ui.random_plot = _image("Attribution with random weights", "attr-random", show_label=False,
+                                    elem_classes="figure")
+            ui.random_text = gr.Markdown()
+    ui.attr_kept = gr.State(None)
 
 
 def _stages_tab(ui: SimpleNamespace) -> None:
     gr.Markdown("MSSNet's six outputs, coarse to fine, for the current view: how the network builds the "
                 "result scale by scale.")
     ui.stages_btn = gr.Button("Show the stages of the current view")
-    ui.stages_plot = _image("Edge maps of the six stage outputs", "stages-plot", show_label=False)
+    ui.stages_plot = _image("Edge maps of the six stage outputs", "stages-plot", show_label=False,
+                            elem_classes="figure")
     ui.stages_text = gr.Markdown()
+    ui.changes_plot = _image("What each stage changed", "stages-changes", show_label=False, elem_classes="figure")
+    ui.changes_text = gr.Markdown()
 
 
 def _sweep_tab(ui: SimpleNamespace) -> None:
@@ -544,10 +617,16 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
     maps = [ui.edges, ui.edge_gain, ui.sharpening, ui.map_scales, ui.timing, ui.attr_view]
 
     def show_view(trigger, **kwargs):
-        """Wire ``trigger`` to run MSSNet on the current view, then draw the heat maps."""
-        return trigger(handlers.show_view, view_inputs, shown, show_progress="minimal", **VIEW_EVENTS,
-                       **kwargs).success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window],
-                                         maps, show_progress="minimal", **LIGHT_EVENTS)
+        """Wire ``trigger`` to run MSSNet on the current view, then draw the heat maps and the decision
+        panel, then (lazily, one network pass) the saliency."""
+        drawn = trigger(handlers.show_view, view_inputs, shown, show_progress="minimal", **VIEW_EVENTS,
+                        **kwargs).success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window],
+                                          maps, show_progress="minimal", **LIGHT_EVENTS)
+        drawn.success(handlers.decision, [ui.view], [ui.decision_plot, ui.decision_text], show_progress="hidden",
+                      **LIGHT_EVENTS)
+        drawn.success(handlers.saliency, [ui.view], [ui.saliency_plot, ui.saliency_text], show_progress="minimal",
+                      **HEAVY_EVENTS)
+        return drawn
 
     for trigger in (demo.load, ui.image_in.change):  # the page opens on the example already in the upload
         loaded = trigger(handlers.load, [ui.image_in, ui.zoom, ui.viewport],
@@ -571,10 +650,14 @@ def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
         clickable.select(handlers.pick_window, [ui.view, ui.attr_window], [ui.window, ui.attr_view], **LIGHT_EVENTS)
     ui.attr_window.change(handlers.window_image, [ui.view, ui.window, ui.attr_window], [ui.attr_view],
                           **LIGHT_EVENTS)
-    ui.explain_btn.click(handlers.explain_window, [ui.view, ui.window, ui.attr_method, ui.attr_steps,
-                                                   ui.attr_window], [ui.attr_plot, ui.attr_text], **HEAVY_EVENTS)
+    window_inputs = [ui.view, ui.window, ui.attr_method, ui.attr_steps, ui.attr_window]
+    ui.explain_btn.click(handlers.explain_window, window_inputs, [ui.attr_plot, ui.attr_text, ui.attr_kept],
+                         **HEAVY_EVENTS)
+    ui.random_btn.click(handlers.random_weights, [*window_inputs, ui.attr_kept], [ui.random_plot, ui.random_text],
+                        **HEAVY_EVENTS)
     for trigger in (ui.stages_tab.select, ui.stages_btn.click):
-        trigger(handlers.stages, [ui.view], [ui.stages_plot, ui.stages_text], **LIGHT_EVENTS)
+        trigger(handlers.stages, [ui.view], [ui.stages_plot, ui.stages_text, ui.changes_plot, ui.changes_text],
+                **LIGHT_EVENTS)
     ui.sweep_btn.click(handlers.sweep, [ui.source, ui.center, ui.viewport, ui.model],
                        [ui.sweep_gallery, ui.sweep_plot, ui.sweep_text], **HEAVY_EVENTS)
     ui.sim_btn.click(handlers.simulate, [ui.source, ui.zoom, ui.center, ui.viewport, ui.model],

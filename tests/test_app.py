@@ -272,14 +272,28 @@ def test_attribution_for_a_clicked_window(studio, source, method):
     view = studio.show_view(source, 2.0, None, SMALL, None)[5]
     window, drawn = studio.pick_window(view, 8, _select(10, 50))
     assert window == (10.5, 50.5) and _shape(drawn) == (SMALL, SMALL, 3)
-    figure, text = studio.explain_window(view, window, method, 2, 8)
+    figure, text, kept = studio.explain_window(view, window, method, 2, 8)
     assert _is_rgb_png(figure, 200) and "Diffusion Index" in text
+    random, compared = studio.random_weights(view, window, method, 2, 8, kept)  # reuses the trained result
+    assert _is_rgb_png(random, 200) and "random weights" in compared
+
+
+def test_decision_panel_and_saliency_once_per_view(studio, source):
+    view = studio.show_view(source, 2.5, None, SMALL, None)[5]
+    figure, text = studio.decision(view)
+    assert _is_rgb_png(figure, 200) and "|" in text
+    assert studio.decision(view) == (figure, text)
+    figure, text = studio.saliency(view)
+    assert (figure is None or _is_rgb_png(figure, 200)) and "saliency" in text.lower()
+    assert studio.saliency(view) == (figure, text)
+    assert studio.decision(None) == studio.saliency(None) == (gr.skip(), gr.skip())
 
 
 def test_stages_sweep_and_simulate_convert_to_pngs(studio, source):
     view = studio.show_view(source, 2.0, None, SMALL, None)[5]
-    figure, text = studio.stages(view)
+    figure, text, changes, changes_text = studio.stages(view)
     assert _is_rgb_png(figure, 200) and text.count("scale") >= 6
+    assert _is_rgb_png(changes, 200) and "changed the image most" in changes_text
 
     gallery, plot, table = studio.sweep(source, None, 32, None)
     assert len(gallery) == len(app.SWEEP_FACTORS) and _is_rgb_png(plot, 200)
