@@ -30,7 +30,7 @@ from torch import nn
 from mssnet import degrade
 from mssnet.inference import resolve_precision
 from mssnet.model import STAGE_NAMES
-from mssnet.pipeline import zoom_sharpen_image, zoom_steps
+from mssnet.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.studio import Source, SweepStep, View, check_view_request
 from mssnet.zoom import source_rect
 
@@ -296,12 +296,12 @@ def simulate(model: nn.Module, source: Source, zoom: float, center, viewport: in
     if progress is not None:
         progress(0.2, "MSSNet")
     small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
-    sharpened = zoom_sharpen_image(model, small, zoom, size=(cw, ch))
+    sharpened = pyramid_zoom_image(model, small, zoom, size=(cw, ch))  # the pyramid rule, as the views
     seconds = time.perf_counter() - t0
     shave = min(int(math.ceil(zoom)), (min(cw, ch) - 12) // 2)
     psnr = (psnr_y(bicubic, truth, shave), psnr_y(sharpened, truth, shave))
     ssim = (ssim_y(bicubic, truth, shave), ssim_y(sharpened, truth, shave))
-    return Simulation(zoom, tuple(zoom_steps(zoom)), truth, bicubic, sharpened, psnr, ssim, shave, seconds)
+    return Simulation(zoom, (2.0,) * pyramid_level(zoom), truth, bicubic, sharpened, psnr, ssim, shave, seconds)
 
 
 def simulation_figures(sim: Simulation) -> tuple[Figure, Figure]:

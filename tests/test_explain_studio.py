@@ -33,7 +33,9 @@ SMALL = 64
 
 @pytest.fixture(scope="module")
 def studio(tiny_weights):
-    return Studio(tiny_weights)
+    studio = Studio(tiny_weights, fill=False)  # no background thread: tile counts are the views' own
+    yield studio
+    studio.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +69,15 @@ def test_explain_window_numbers_per_method(studio, source, method):
     model = studio.models.get(None)
     result = explain_window(model, view, (10.5, 50.5), method, steps=2, side=8)
     assert result.method == method and result.window == (6, 46, 8, 8) and result.crop == (0, 0, SMALL, SMALL)
-    assert result.local_window == (6, 46, 8, 8) and result.patch.shape == (SMALL, SMALL, 3)
-    assert result.attribution.shape == (3, SMALL, SMALL) and np.isfinite(result.attribution).all()
+    # the pass explained: level 1 (scale 1 at ×2), its input is the tile + margin around the window
+    tile_pass = view.tile_pass((10.0, 50.0))
+    ix, iy = tile_pass.to_input((6, 46))
+    assert result.tile == tuple(tile_pass.tile) and result.input_window == (round(ix), round(iy), 8, 8)
+    c = result.input_crop[2]
+    assert result.local_window[2:] == (8, 8) and result.patch.shape == (c, c, 3)
+    cx0, cy0 = result.input_crop[:2]
+    np.testing.assert_array_equal(result.patch, tile_pass.model_input[cy0:cy0 + c, cx0:cx0 + c])
+    assert result.attribution.shape == (3, c, c) and np.isfinite(result.attribution).all()
     assert 0 <= result.diffusion_index <= 100 and np.isfinite(result.gain)
     assert result.gradients == (1 if method == "Gradient saliency" else 2)
     with pytest.raises(ValueError, match="unknown attribution method"):
@@ -77,16 +86,18 @@ def test_explain_window_numbers_per_method(studio, source, method):
 
 def test_explain_window_at_strength_0_and_per_step(tiny_weights, tmp_path, source):
     model = mssnet.load_model(tiny_weights)
-    model.zoom_strength = {1.0: 0.0, 2.0: 1.0}
-    studio = Studio(mssnet.save_safetensors(model, tmp_path / "cal.safetensors"))
+    model.zoom_strength = {1.0: 0.0, 2.0: 0.5}
+    studio = Studio(mssnet.save_safetensors(model, tmp_path / "cal.safetensors"), fill=False)
     plain, _ = studio.view(source, 1.0, None, SMALL)
     nothing = explain_window(studio.models.get(None), plain, None, "Gradient saliency")
     assert nothing.strength == 0 and nothing.attribution is None
     assert "no zoom blur to undo" in report.window_markdown(nothing)
-    half, _ = studio.view(source, 2 ** 0.5, None, SMALL)
+    half, _ = studio.view(source, 1.5, None, SMALL)
     result = explain_window(studio.models.get(None), half, None, "Gradient saliency", side=8)
-    assert result.strength == pytest.approx(0.5) and result.zoom_steps == 1
-    assert "α = 0.50" in report.window_markdown(result)
+    assert result.strength == pytest.approx(0.5) and result.level == 1 and result.tile == (1, 0, 0)
+    assert result.input_window[2] == round(8 * 2 / 1.5)  # the window in level px
+    text = report.window_markdown(result)
+    assert "α = 0.50" in text and "tile (row 0, column 0) of level 1" in text
 
 
 def test_heat_maps_and_stage_table(studio, source):
@@ -95,14 +106,16 @@ def test_heat_maps_and_stage_table(studio, source):
     assert set(figures) == {"edge_before", "edge_after", "edge_gain", "sharpening"}
     assert all(isinstance(f, Figure) for f in figures.values())
     table = stage_table(view)
-    assert list(table.energies) == list(mssnet.STAGE_NAMES) and table.steps == pytest.approx((2.0, 2.0))
+    assert list(table.energies) == list(mssnet.STAGE_NAMES) and table.steps == (2.0, 2.0)
     name = mssnet.STAGE_NAMES[-1]
     assert table.ratio(name) == pytest.approx(table.energies[name] / table.input_energy)
     text = report.stages_markdown(table, 0.01)
-    assert "2 steps, ×2.00 then ×2.00" in text and f"{table.input_energy:.4f}" in text
+    assert "pyramid level 2" in text and "2× bicubic enlargement of level 1" in text
+    assert f"{table.input_energy:.4f}" in text
 
 
-def test_sweep_rows_know_cached_views(studio, source):
+def test_sweep_rows_know_cached_views(tiny_weights, source):
+    studio = Studio(tiny_weights, fill=False)  # nothing computed yet
     first = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
     again = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
     assert [r.factor for r in first] == [1.5, 3.0] and all(r.seconds is not None for r in first)
@@ -113,7 +126,7 @@ def test_sweep_rows_know_cached_views(studio, source):
 
 def test_simulate_scores_match_skimage_on_y(studio, source):
     sim = simulate(studio.models.get(None), source, 3.0, None, SMALL)
-    assert sim.size == (SMALL, SMALL) and sim.steps == pytest.approx((2.0, 1.5)) and sim.shave == 3
+    assert sim.size == (SMALL, SMALL) and sim.steps == (2.0, 2.0) and sim.shave == 3
     assert sim.truth.shape == sim.bicubic.shape == sim.sharpened.shape == (SMALL, SMALL, 3)
 
     def y(image):  # Y in [0, 255] without the shaved border
@@ -133,7 +146,10 @@ def test_simulate_scores_match_skimage_on_y(studio, source):
 def test_report_timing_and_source(studio, source):
     view, _ = studio.view(source, 3.0, None, SMALL)
     fresh, cached = report.timing_markdown(view, False), report.timing_markdown(view, True)
-    assert "cached" not in fresh and "MSSNet 0 ms (cached" in cached and "2 steps, ×2.00 then ×1.50" in cached
+    assert "MSSNet 0 ms (every tile cached; level 2 (×4)" in cached and "level 2 (×4)" in fresh
+    assert f"{view.tiles_computed} tile(s) computed, {view.tiles_reused} reused" in fresh
+    if view.tiles_computed:
+        assert "cached" not in fresh
     assert "128×96 px" in report.source_markdown(source)
     assert report.fmt_seconds(0.25) == "250 ms" and report.fmt_seconds(2) == "2.00 s"
 
