@@ -26,9 +26,10 @@ from torch import Tensor, nn
 from mssnet.studio import View, draw_box
 
 from .attribution import blur_path_attribution, diffusion_index, edge_gain_objective, saliency, smoothgrad
+from .edges import strongest_edge_window
 
 __all__ = ["ATTRIBUTION_CROP", "METHODS", "WINDOW_SIDES", "WindowExplanation", "crop_box", "explain_window",
-           "window_box", "window_overlay"]
+           "view_window", "window_box", "window_overlay"]
 
 #: Side of the crop the attribution runs on (px of the view).
 ATTRIBUTION_CROP = 128
@@ -88,9 +89,18 @@ def _view_size(view: View) -> tuple[int, int]:
     return view.sharpened.shape[1], view.sharpened.shape[0]
 
 
+def view_window(view: View, center: tuple[float, float] | None, side: int) -> Box:
+    """The window of ``view`` around ``center``; None: the window on the view's strongest
+    sharpened edge (:func:`explain.edges.strongest_edge_window`)."""
+    if center is None:
+        return strongest_edge_window(view.bicubic, view.sharpened, side)
+    return window_box(_view_size(view), center, side)
+
+
 def window_overlay(view: View, center: tuple[float, float] | None, side: int) -> np.ndarray:
-    """The MSSNet view (uint8) with the crop (blue) and the window (green) outlined."""
-    window = window_box(_view_size(view), center, side)
+    """The MSSNet view (uint8) with the crop (blue) and the window (green) outlined
+    (``center`` None: the window on the strongest sharpened edge)."""
+    window = view_window(view, center, side)
     image = draw_box(np.rint(np.clip(view.sharpened, 0, 1) * 255).astype(np.uint8),
                      crop_box(_view_size(view), window), color=(80, 160, 255))
     return draw_box(image, window, color=(0, 255, 0))
@@ -138,7 +148,7 @@ def explain_window(model: nn.Module, view: View, center: tuple[float, float] | N
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose one of {', '.join(METHODS)}")
     steps = int(steps)
-    window = window_box(_view_size(view), center, side)
+    window = view_window(view, center, side)
     crop = crop_box(_view_size(view), window)
     result = WindowExplanation(method, window, crop, view.last_strength, view.zoom, view.level)
     if result.strength == 0:

@@ -71,3 +71,26 @@ def test_random_weights_check_same_window(tiny_weights, tmp_path):
     assert not np.array_equal(check.trained.attribution, check.random.attribution)
     text = report.randomisation_markdown(check)
     assert f"{check.magnitude_similarity:.2f}" in text and "seed 1" in text
+
+
+def test_no_click_explains_the_strongest_sharpened_edge(tiny_weights, tmp_path):
+    from PIL import Image
+
+    from explain.window import explain_window, view_window, window_overlay
+    from mssnet.studio import Studio, load_source
+
+    y, x = np.mgrid[0:64, 0:64]
+    path = tmp_path / "img.png"
+    Image.fromarray(np.stack([(x * 5) % 256, (y * 7) % 256, (x * y) % 256], 2).astype(np.uint8)).save(path)
+    studio = Studio(tiny_weights, fill=False)
+    try:
+        view, _ = studio.view(load_source(str(path)), 2.0, None, 32)
+        expected = strongest_edge_window(view.bicubic, view.sharpened, 8)
+        assert view_window(view, None, 8) == expected
+        assert view_window(view, (4.0, 4.0), 8) == (0, 0, 8, 8)  # a click still wins
+        result = explain_window(studio.models.get(None), view, None, "Gradient saliency", side=8)
+        assert result.window == expected
+        drawn = window_overlay(view, None, 8)
+        assert drawn[expected[1], expected[0] + 4, 1] > 200  # the green window's top edge
+    finally:
+        studio.close()
