@@ -490,7 +490,7 @@ def _image(label: str, elem_id: str | None = None, **kwargs: Any) -> gr.Image:
 def _controls(handlers: Handlers) -> SimpleNamespace:
     """The left column: overview, examples, image, model, download. The page opens on an example."""
     ui = SimpleNamespace()
-    ui.overview = _image("Overview: click to choose the zoom centre", "overview", height=260,
+    ui.overview = _image("Overview: click to centre", "overview", height=260,
                          buttons=["fullscreen"])
     opening = EXAMPLES_DIR / OPENING_EXAMPLE
     ui.image_in = image_input(value=str(opening) if opening.exists() else None, label="Image: upload or paste",
@@ -551,25 +551,26 @@ def _explore_tab(ui: SimpleNamespace) -> None:
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown("Click a spot in the MSSNet view (here or on the Explore tab) to choose a **window** (green), "
-                "then press *Explain this window*. The attribution is computed on the blue crop around it.")
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            ui.attr_view = _image("MSSNet view: click to choose the window", "attr-view")
+    gr.Markdown("The **window** (green) starts on the view's strongest sharpened edge; click the MSSNet view (here "
+                "or on the Explore tab) to move it, then press *Explain this window*. The attribution is computed "
+                "on the blue crop around it.")
+    with gr.Row(equal_height=False):
+        ui.attr_view = _image("Window: click to move", "attr-view", buttons=[])
+        with gr.Column(min_width=300):
             ui.attr_method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method",
                                       info="Blur path (LAM): from a blurred input to the real one. Saliency: "
                                            "one gradient. SmoothGrad: gradients of noisy copies, averaged.")
             ui.attr_window = gr.Radio(list(WINDOW_SIDES), value=WINDOW_SIDES[1], label="Window (px)")
             ui.attr_steps = gr.Slider(4, 64, value=DEFAULT_STEPS, step=4, label="Steps",
                                       info="More steps: smoother, slower (one gradient each).")
-            ui.explain_btn = gr.Button("Explain this window", variant="primary")
-            ui.random_btn = gr.Button("Same window, random weights")
-        with gr.Column(scale=2):
-            ui.attr_plot = _image("Attribution", "attr-plot", show_label=False, elem_classes="figure")
-            ui.attr_text = gr.Markdown()
-            ui.random_plot = _image("Attribution with random weights", "attr-random", show_label=False,
-                                    elem_classes="figure")
-            ui.random_text = gr.Markdown()
+            with gr.Row():
+                ui.explain_btn = gr.Button("Explain this window", variant="primary")
+                ui.random_btn = gr.Button("Same window, random weights")
+    ui.attr_plot = _image("Attribution", "attr-plot", show_label=False, elem_classes="figure")
+    ui.attr_text = gr.Markdown()
+    ui.random_plot = _image("Attribution with random weights", "attr-random", show_label=False,
+                            elem_classes="figure")
+    ui.random_text = gr.Markdown()
     ui.attr_kept = gr.State(None)
 
 
@@ -591,8 +592,8 @@ def _sweep_tab(ui: SimpleNamespace) -> None:
     ui.sweep_btn = gr.Button("Run every zoom level", variant="primary")
     ui.sweep_plot = _image("Sharpness vs zoom", "sweep-plot", show_label=False)
     ui.sweep_text = gr.Markdown()
-    ui.sweep_gallery = gr.Gallery(label="Bicubic | MSSNet at each zoom", columns=2, height="auto", format="png",
-                                  elem_id="sweep-gallery")
+    ui.sweep_gallery = gr.Gallery(label="Bicubic | MSSNet at each zoom", show_label=False, columns=1, height="auto",
+                                  format="png", object_fit="none", elem_id="sweep-gallery")  # whole pairs at 1:1
 
 
 def _simulate_tab(ui: SimpleNamespace) -> None:
