@@ -23,6 +23,7 @@ import base64
 import contextlib
 import hashlib
 import html
+import json
 import os
 import sys
 import threading
@@ -204,13 +205,24 @@ class Handlers:
     def __init__(self, model_path: str | os.PathLike | None = None):
         self.studio = Studio(model_path)
 
-    def load(self, file: str | bytes | None, zoom: float = DEFAULT_ZOOM, viewport: int = DEFAULT_VIEWPORT):
-        """Input image -> (source, centre, overview with the view's rectangle, info). ``None`` clears."""
-        if file is None:
-            return None, None, None, NO_IMAGE
+    @staticmethod
+    def open(file: str | bytes) -> Source:
+        """An image file (path or bytes) -> :class:`Source`; a bad file raises one ``gr.Error``."""
         path = file if isinstance(file, str) else None
         with user_errors(path):
-            source = load_source(file)
+            return load_source(file)
+
+    def load(self, file: str | bytes | None, zoom: float = DEFAULT_ZOOM, viewport: int = DEFAULT_VIEWPORT):
+        """Input image -> (source, centre, overview with the view's rectangle, info). ``None`` clears.
+        A file that cannot be read keeps the previous image and its views and says why in the info
+        line: one message in one place, no error badges on the outputs."""
+        if file is None:
+            return None, None, None, NO_IMAGE
+        try:
+            source = self.open(file)
+        except gr.Error as exc:
+            message = f"⚠️ **Cannot open that file.** {exc.message} The image before it stays."
+            return gr.skip(), gr.skip(), gr.skip(), message
         center = (source.size[0] / 2, source.size[1] / 2)
         with user_errors():
             overview = png_path(source.overview_with_box(zoom, center, viewport))
@@ -271,7 +283,7 @@ class Handlers:
             figures = {"edges": edge_pair_figure(view), "edge_gain": figures["edge_gain"],
                        "sharpening": figures["sharpening"]}
             view.rendered = {name: figure_png_path(fig) for name, fig in figures.items()}
-            view.rendered["scales"] = figure_scales(figures)
+            view.rendered["scales"] = json.dumps(figure_scales(figures))
             view.seconds["heat maps"] = time.perf_counter() - t0
         maps = (view.rendered[k] for k in MAP_NAMES)
         return (*maps, view.rendered["scales"], report.timing_markdown(view, bool(cached)),
@@ -441,7 +453,7 @@ class Handlers:
         """
         if image is None:
             raise gr.Error("No image given.", print_exception=False)
-        source, _, _, _ = self.load(image)
+        source = self.open(image)
         center = None
         if center_x is not None or center_y is not None:
             w, h = source.size
@@ -470,7 +482,7 @@ class Handlers:
         """
         if image is None:
             raise gr.Error("No image given.", print_exception=False)
-        source, _, _, _ = self.load(image)
+        source = self.open(image)
         return self.download(source, zoom, model or None, progress)
 
 
@@ -543,7 +555,7 @@ def _explore_tab(ui: SimpleNamespace) -> None:
     ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _image("Edge gain", "map-edge-gain", show_label=False, elem_classes="figure")
     ui.sharpening = _image("Sharpening map", "map-sharpening", show_label=False, elem_classes="figure")
-    ui.map_scales = gr.JSON(label="Colour scales of the maps", elem_id="map-scales", elem_classes="zs-hidden")
+    ui.map_scales = gr.Textbox(label="Colour scales of the maps (JSON)", elem_id="map-scales", elem_classes="zs-hidden")
     gr.Markdown("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, "
                 "and how much MSSNet changed each kind.")
     ui.decision_plot = _image("Decision panel", "decision-plot", show_label=False, elem_classes="figure")

@@ -8,6 +8,7 @@ in for the bundled weights, and viewports are 32-64 px, so the file runs in seco
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -163,10 +164,13 @@ def test_bad_uploads_become_gr_error(studio, image_path, tmp_path, data, message
     path = tmp_path / "upload.png"
     path.write_bytes(data)
     with pytest.raises(gr.Error) as err:
-        studio.load(str(path))
+        studio.open(str(path))
     assert message in err.value.message
     assert str(tmp_path) not in err.value.message  # the temporary folder is not shown, only the name
     assert "upload.png" in err.value.message
+    # in the page: one message in the info line, the previous image and its views kept, no error raised
+    *kept, info = studio.load(str(path))
+    assert kept == [gr.skip()] * 3 and err.value.message in info and "stays" in info
 
 
 def test_animated_gif_is_refused(studio, tmp_path):
@@ -174,14 +178,14 @@ def test_animated_gif_is_refused(studio, tmp_path):
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     with pytest.raises(gr.Error, match="animated"):
-        studio.load(str(path))
+        studio.open(str(path))
 
 
 def test_huge_image_is_refused_before_decoding(studio, tmp_path):
     path = tmp_path / "huge.png"
     Image.new("1", (8000, 6000)).save(path)  # 48 MP, a few KiB on disk
     with pytest.raises(gr.Error, match="too large"):
-        studio.load(str(path))
+        studio.open(str(path))
 
 
 def test_a_1x1_image_still_gives_a_view(studio, tmp_path):
@@ -212,6 +216,7 @@ def test_show_view_preview_and_heat_maps(studio, source):
     assert "sharpening…" in miss[0].label and _shape(miss[1]) == (SMALL, SMALL, 3)
 
     *maps, scales, timing, attr_view = studio.heat_maps(view, True)
+    scales = json.loads(scales)
     assert len(maps) == len(app.MAP_NAMES) == 3 and all(_is_rgb_png(m, 200) for m in maps)
     before, after = scales["edges"]  # both edge maps on one scale, read from the figure
     assert before == after and before[0] == 0 and before[1] > 0

@@ -1,11 +1,14 @@
-"""The app in a real browser (Chromium through Playwright), with a tiny random model.
+"""The app in a real browser (Chromium through Playwright) at a projector's 1280×720, tiny random model.
 
-The page loads, an example is chosen, the zoom slider is dragged, the comparison and
-the heat maps update, and a corrupt upload shows an error message. Skipped when
-Playwright or a Chromium binary is missing (``ZS_CHROMIUM`` names another binary).
-Takes about 20-60 s on a busy two-core machine.
+The page opens teaching (a sharpened view and its maps without a click); the slider and the
+comparison are on screen together; the views are drawn 1:1; arrow keys, the number box, the
+mouse wheel and a drag change the view through MSSNet; the edge maps share one colour scale
+(read from the figures); the zoom-level gallery shows whole pairs; a corrupt upload shows
+one message. Skipped when Playwright or a Chromium binary is missing (``ZS_CHROMIUM`` names
+another binary). Takes about a minute on a busy two-core machine.
 """
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -23,7 +26,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:grad
 CHROMIUM = os.environ.get("ZS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 60_000
+PROJECTOR = {"width": 1280, "height": 720}
+TIMEOUT_MS = 90_000
+VIEWS = ("#compare img", "#bicubic img", "#sharpened img")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +47,7 @@ def page(server):
         except PlaywrightError as exc:
             pytest.skip(f"Chromium does not start: {str(exc).splitlines()[0]}")
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=PROJECTOR)
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(server, wait_until="domcontentloaded")
             page.wait_for_selector("#zoom input[type=range]")
@@ -55,10 +60,6 @@ def _src(page, selector: str) -> str | None:
     return page.evaluate(f"() => document.querySelector({selector!r})?.getAttribute('src') ?? null")
 
 
-def _srcs(page, selector: str) -> list[str]:
-    return page.evaluate(f"() => [...document.querySelectorAll({selector!r})].map(e => e.getAttribute('src'))")
-
-
 def _wait_new_src(page, selector: str, old: str | None) -> str:
     page.wait_for_function(
         "([sel, old]) => { const e = document.querySelector(sel); return e && e.getAttribute('src') "
@@ -68,49 +69,112 @@ def _wait_new_src(page, selector: str, old: str | None) -> str:
     return _src(page, selector)
 
 
-def test_example_slider_maps_and_bad_upload(page, tmp_path):
-    # choose the first example: the image loads, MSSNet runs, the heat maps appear
-    page.locator(".gallery-item").first.click()
-    sharp = _wait_new_src(page, "#sharpened img", None)
-    gain = _wait_new_src(page, "#map-edge-gain img", None)
-    compare = _srcs(page, "#compare img")
-    assert len(compare) == 2 and all(compare)
-    assert "MSSNet" in page.locator("#timing").inner_text()
+def _zoom(page) -> float:
+    return float(page.locator("#zoom input[type=number]").input_value())
 
-    # drag the zoom slider to the right and let go: new MSSNet view, new comparison, new maps
-    slider = page.locator("#zoom input[type=range]")
-    box = slider.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.15, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=5)
-    page.mouse.up()
-    assert float(page.locator("#zoom input[type=number]").input_value()) > 3
-    _wait_new_src(page, "#sharpened img", sharp)
-    _wait_new_src(page, "#map-edge-gain img", gain)
+
+def _wait_loaded(page, selectors) -> None:
     page.wait_for_function(
-        "(old) => { const s = [...document.querySelectorAll('#compare img')].map(e => e.getAttribute('src'));"
-        " return s.length === 2 && s.every(x => x && !old.includes(x)); }",
-        arg=compare,
-    )
-    for selector in ("#map-edge-before img", "#map-edge-after img", "#map-sharpening img"):
-        assert _src(page, selector)
+        "(sels) => sels.every(s => { const e = document.querySelector(s); return e && e.complete && e.naturalWidth; })",
+        arg=list(selectors))
 
-    # click the overview's top-left corner: the zoom centre moves there and MSSNet runs again
-    sharp = _src(page, "#sharpened img")
-    box = page.locator("#overview img").bounding_box()
-    page.mouse.click(box["x"] + 3, box["y"] + 3)
+
+def test_opens_teaching_on_a_projector(page):
+    # no click: the opening example's MSSNet view, the comparison and the maps arrive by themselves
+    _wait_new_src(page, "#sharpened img", None)
+    _wait_new_src(page, "#map-edges img", None)
+    page.wait_for_function("() => [...document.querySelectorAll('#compare img')].filter(e => e.getAttribute('src'))"
+                           ".length === 2")
+    assert "MSSNet" in page.locator("#timing").inner_text()
+    assert "astronaut" in page.locator("#image-info").inner_text()
+
+    # 1280×720, page top: the slider whole and at least 60 % of the comparison on screen together
+    page.evaluate("window.scrollTo(0, 0)")
+    seen = page.evaluate("""() => {
+        const part = (sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+            const w = Math.min(r.right, innerWidth) - Math.max(r.left, 0);
+            const h = Math.min(r.bottom, innerHeight) - Math.max(r.top, 0);
+            return Math.max(0, w) * Math.max(0, h) / (r.width * r.height); };
+        return {slider: part('#zoom input[type=range]'), compare: part('#compare img')}; }""")
+    assert seen["slider"] == 1.0 and seen["compare"] >= 0.6, seen
+
+    # the views drawn at 1:1: the browser neither enlarges nor shrinks them
+    _wait_loaded(page, VIEWS)
+    sizes = page.evaluate(f"() => [...document.querySelectorAll({', '.join(VIEWS)!r})]"
+                          ".map(e => [e.naturalWidth, e.clientWidth, e.naturalHeight, e.clientHeight])")
+    assert len(sizes) == 4 and all(nw == cw and nh == ch for nw, cw, nh, ch in sizes), sizes
+
+    # one colour scale for both edge maps, a signed scale centred on 0 for the gain (from the figures)
+    page.wait_for_function("() => document.querySelector('#map-scales textarea')?.value")
+    scales = json.loads(page.evaluate("() => document.querySelector('#map-scales textarea').value"))
+    before, after = scales["edges"]
+    assert before == after and before[0] == 0 and before[1] > 0
+    low, high = scales["edge_gain"][0]
+    assert low == -high > -1e9 and high > 0
+    _wait_new_src(page, "#decision-plot img", None)
+
+
+def test_keys_number_box_wheel_and_drag_run_mssnet(page):
+    _wait_new_src(page, "#sharpened img", None)
+    sharp, zoom = _src(page, "#sharpened img"), _zoom(page)
+
+    # arrow keys on the slider: a new zoom, and MSSNet runs once the keys rest
+    page.locator("#zoom input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    sharp = _wait_new_src(page, "#sharpened img", sharp)
+    assert _zoom(page) == pytest.approx(zoom + 0.1)
+
+    # the number box: Enter runs MSSNet at once
+    box = page.locator("#zoom input[type=number]")
+    box.fill("4.5")
+    box.press("Enter")
+    sharp = _wait_new_src(page, "#sharpened img", sharp)
+    page.wait_for_function("() => document.querySelector('#timing').innerText.includes('×4.50')")
+
+    # the mouse wheel over the comparison zooms in
+    target = page.locator("#compare img").first.bounding_box()
+    page.mouse.move(target["x"] + target["width"] / 3, target["y"] + target["height"] / 2)
+    page.mouse.wheel(0, -120)
+    sharp = _wait_new_src(page, "#sharpened img", sharp)
+    assert _zoom(page) > 4.5
+
+    # dragging the comparison (away from its divider) pans: the source region moves
+    region = page.locator("#timing").inner_text().split("source region")[1]
+    page.mouse.move(target["x"] + 40, target["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(target["x"] + 100, target["y"] + 70, steps=5)
+    page.mouse.up()
     _wait_new_src(page, "#sharpened img", sharp)
-    page.wait_for_function("() => document.querySelector('#timing')?.innerText.includes('x 0–')")
+    page.wait_for_function("(old) => !document.querySelector('#timing').innerText.includes(old)", arg=region)
+    _wait_loaded(page, VIEWS)
+    assert page.evaluate("() => { const e = document.querySelector('#compare img'); "
+                         "return e.naturalWidth === e.clientWidth; }")
 
-    # a corrupt upload: a clear message in the page, and the app keeps working
+
+def test_gallery_pairs_and_one_message_for_a_bad_upload(page, tmp_path):
+    _wait_new_src(page, "#sharpened img", None)
+    page.get_by_role("tab", name="Every zoom level").click()
+    page.get_by_role("button", name="Run every zoom level").click()
+    page.wait_for_function("() => document.querySelectorAll('#sweep-gallery .thumbnail-item img').length >= 7")
+    page.locator("#sweep-gallery .thumbnail-item img").first.scroll_into_view_if_needed()
+    _wait_loaded(page, ["#sweep-gallery .thumbnail-item img"])
+    w, h, cw = page.evaluate("() => { const e = document.querySelector('#sweep-gallery .thumbnail-item img');"
+                             " return [e.naturalWidth, e.naturalHeight, e.clientWidth]; }")
+    assert w > 1.8 * (h - 40) and cw == w  # bicubic | MSSNet side by side, whole, at 1:1
+    page.get_by_role("tab", name="Explore").click()
+
+    # a corrupt upload: one clear message; the app keeps working
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     page.locator("#image-in input[type=file]").set_input_files(str(bad))
-    error = page.get_by_text("broken.png:", exact=False).first
-    error.wait_for()
-    assert "broken.png" in error.inner_text()
-    maps = _src(page, "#map-edge-gain img")
+    page.wait_for_function("() => document.querySelector('#image-info')?.innerText.includes('broken.png:')")
+    page.wait_for_timeout(1500)  # any second message or badge would have arrived by now
+    assert page.get_by_text("broken.png:", exact=False).count() == 1  # in the info line, nowhere else
+    assert page.locator(".toast-body").count() == 0
+    assert page.get_by_text("Error", exact=True).count() == 0  # no badge on any output
+    assert _src(page, "#sharpened img")  # the previous image's views stay
+    maps = _src(page, "#map-edges img")
     page.locator(".gallery-item").nth(3).click()  # the Siemens star
     page.wait_for_function("() => document.querySelector('#image-info')?.innerText.includes('siemens_star')")
-    _wait_new_src(page, "#map-edge-gain img", maps)
+    _wait_new_src(page, "#map-edges img", maps)
