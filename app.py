@@ -42,6 +42,7 @@ from matplotlib.figure import Figure
 import explain
 from explain import report
 from explain.decision import decide, plot_decision
+from explain.lesson import LESSON_STEPS, workflow_figure
 from explain.sanity import random_weights_check
 from explain.studio import (
     edge_pair_figure,
@@ -312,6 +313,24 @@ class Handlers:
             view.rendered["saliency"] = None if fig is None else figure_png_path(fig)
             view.rendered["saliency_text"] = report.saliency_markdown(result)
         return view.rendered["saliency"], view.rendered["saliency_text"]
+
+    def try_it(self, number: int, viewport: int = DEFAULT_VIEWPORT):
+        """A lesson step's "Try it" -> (source, centre, overview, info, zoom, tab): its example at its zoom
+        and centre, on its tab."""
+        step = next(s for s in LESSON_STEPS if s.number == number)
+        t = step.try_it
+        source = self.open(str(t.path))
+        w, h = source.size
+        center = t.center if t.center is not None else (w / 2, h / 2)
+        with user_errors():
+            overview = png_path(source.overview_with_box(t.zoom, center, viewport))
+        return source, center, overview, report.source_markdown(source), t.zoom, gr.Tabs(selected=t.tab)
+
+    def workflow(self, source: Source | None, view: View | None):
+        """The lesson's workflow figure for the current view (input region -> bicubic -> stages -> view)."""
+        if source is None or view is None:
+            raise gr.Error("Load an image first.", print_exception=False)
+        return figure_png_path(workflow_figure(source, view))
 
     def pick_center(self, source: Source | None, evt: gr.SelectData):
         """Click on the overview -> new zoom centre in source pixels."""
@@ -623,6 +642,17 @@ def _simulate_tab(ui: SimpleNamespace) -> None:
         ui.sim_spectrum = _image("Radial power spectrum", show_label=False)
 
 
+def _lesson_tab(ui: SimpleNamespace) -> None:
+    gr.Markdown(explain.lesson_markdown(), elem_id="lesson")
+    gr.Markdown("### Try it\nEach button opens the step's image at its zoom and centre, on its tab.")
+    with gr.Row():
+        ui.try_buttons = [gr.Button(f"{step.number}. {step.title}", size="sm", min_width=160)
+                          for step in LESSON_STEPS]
+    ui.workflow_btn = gr.Button("Draw the workflow of the current view")
+    ui.workflow_plot = _image("Input → bicubic → MSSNet → view", "lesson-workflow", show_label=False,
+                              elem_classes="figure")
+
+
 def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
     """Page load, image, slider, viewport, model, clicks and pans -> the view, its heat maps and the overview."""
     view_inputs = [ui.source, ui.zoom, ui.center, ui.viewport, ui.model]
@@ -653,6 +683,9 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
     show_view(ui.model.change, trigger_mode="always_last")
     ui.model.change(handlers.model_note, [ui.model], [ui.model_info], **LIGHT_EVENTS)
     show_view(ui.overview.select(handlers.pick_center, [ui.source], [ui.center], **LIGHT_EVENTS).success)
+    for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
+        show_view(button.click(lambda viewport, number=step.number: handlers.try_it(number, viewport), [ui.viewport],
+                               [ui.source, ui.center, ui.overview, ui.info, ui.zoom, ui.tabs], **LIGHT_EVENTS).success)
     show_view(ui.pan_go.click(handlers.pan, [ui.source, ui.center, ui.zoom, ui.pan_request], [ui.center],
                               trigger_mode="always_last", **LIGHT_EVENTS).success)
 
@@ -677,6 +710,7 @@ def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
                      [ui.sim_text, ui.sim_truth, ui.sim_bicubic, ui.sim_sharp, ui.sim_errors, ui.sim_spectrum],
                      **HEAVY_EVENTS)
     ui.download_btn.click(handlers.download, [ui.source, ui.zoom, ui.model], [ui.download_file], **HEAVY_EVENTS)
+    ui.workflow_btn.click(handlers.workflow, [ui.source, ui.view], [ui.workflow_plot], **LIGHT_EVENTS)
     ui.weights_in.upload(handlers.add_weights, [ui.weights_in], [ui.model, ui.model_info], **HEAVY_EVENTS)
 
 
@@ -722,7 +756,7 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
                     with gr.Tab("Simulate", id="simulate"):
                         _simulate_tab(ui)
                     with gr.Tab("Lesson", id="lesson"):
-                        gr.Markdown(explain.lesson_markdown(), elem_id="lesson")
+                        _lesson_tab(ui)
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
         _api_endpoints(handlers)

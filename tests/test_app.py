@@ -87,7 +87,8 @@ def test_build_wires_the_view_events(tiny_weights):
     assert {"load", "preview", "show_view", "heat_maps", "explain_window", "stages", "sweep", "simulate",
             "download", "add_weights", "api_zoom_sharpen", "api_zoom_sharpen_full"} <= set(fns)
     show = [fn for fn in demo.fns.values() if fn.name == "show_view"]
-    assert len(show) == 7  # page load, upload, release, viewport, model, overview click, pan
+    # page load, upload, release, viewport, model, overview click, pan, and each lesson step's "Try it"
+    assert len(show) == 7 + len(app.LESSON_STEPS)
     assert all(fn.concurrency_id == "view" for fn in show)
     opening = [fn for fn in demo.fns.values() if fn.name == "load" and fn.targets[0][1] == "load"]
     assert len(opening) == 1  # the page opens on an example: no click needed
@@ -101,6 +102,18 @@ def test_pan_moves_the_centre_against_the_drag(studio, source):
     for bad in ("", None, "left"):
         assert studio.pan(source, (40.0, 24.0), 2.0, bad) == gr.skip()
     assert studio.pan(None, (40.0, 24.0), 2.0, "1 1") == gr.skip()
+
+
+def test_lesson_try_it_sets_image_zoom_centre_and_tab(studio):
+    for step in app.LESSON_STEPS:
+        source, center, overview, info, zoom, tab = studio.try_it(step.number, SMALL)
+        assert source.name == step.try_it.example and zoom == step.try_it.zoom and _is_rgb_png(overview, 32)
+        assert center == (step.try_it.center or (source.size[0] / 2, source.size[1] / 2))
+        assert tab.selected == step.try_it.tab and step.try_it.example in info
+    view = studio.show_view(source, zoom, center, SMALL, None)[5]
+    assert _is_rgb_png(studio.workflow(source, view), 200)
+    with pytest.raises(gr.Error, match="Load an image"):
+        studio.workflow(None, None)
 
 
 def test_launch_options_carry_the_page_script_and_style():
