@@ -136,10 +136,14 @@ def test_cli_folder_run_writes_every_good_file(corpus, tiny_weights, tmp_path, c
     err = capsys.readouterr().err
     assert code == 2
     good = {n for n, c in cases.items() if c.good}
-    written = {n: n + ".png" if n.endswith(".gif") else n for n in good}  # GIF output would be lossy
+    written = {n: Path(n).stem + ".png" for n in good}  # folder runs write PNG by default (--format png)
     assert {p.name for p in out.iterdir()} == set(written.values())
     for name in good:
-        assert Image.open(out / written[name]).size == (2 * cases[name].size[0], 2 * cases[name].size[1])
+        with Image.open(out / written[name]) as im:
+            assert im.format == "PNG", name
+        size, alpha, deep = _png_facts(out / written[name])
+        assert size == (2 * cases[name].size[0], 2 * cases[name].size[1]), name
+        assert (alpha, deep) == (cases[name].alpha, cases[name].deep), name  # PNG keeps alpha and 16 bits
     assert "skipped 1 other file(s): readme.txt" in err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == len(cases) - len(good)
@@ -182,7 +186,11 @@ def test_app_through_gradio_client(client, corpus):
             assert size == (round(1.5 * case.size[0]), round(1.5 * case.size[1])), name
             assert (alpha, deep) == (case.alpha, case.deep), name
             bicubic, sharp, info = _call(client, "/zoom_sharpen", upload, 3.0, None, None, 32, None)
-            assert Image.open(sharp).size == (32, 32) and info["steps"] == pytest.approx([2.0, 1.5])
+            assert Image.open(sharp).size == (32, 32) and Image.open(bicubic).size == (32, 32)
+            assert info["level"] == 2 and info["zoom"] == pytest.approx(3.0), name  # ×3 reads level ⌈log2 3⌉
+            tiles = info["tiles"]
+            assert set(tiles) == {"computed", "reused"} and tiles["computed"] + tiles["reused"] >= 1, name
+            assert 0.0 <= info["strength"] <= 3.0, name  # the calibrated α of the last 2× step
         else:
             for api, args in (("/zoom_sharpen", (3.0, None, None, 32, None)), ("/zoom_sharpen_full", (2.0, None))):
                 with pytest.raises(AppError) as exc:
