@@ -46,3 +46,4 @@ def running(weights: str | Path | None = None, **launch) -> Iterator[tuple[str, 
     finally:
         wait_idle(demo)
         demo.close()
+        demo.studio.close()

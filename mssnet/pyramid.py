@@ -32,9 +32,11 @@ pixels for the same reason.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import math
 import threading
+import weakref
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -774,6 +776,20 @@ def _nothing() -> Iterator[None]:
 # --------------------------------------------------------------------------- background fill
 
 
+#: Workers whose thread runs; stopped at interpreter exit (see :func:`_stop_fill_workers`).
+_RUNNING_WORKERS: weakref.WeakSet[FillWorker] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_fill_workers(timeout: float = 60.0) -> None:
+    """Stop every running :class:`FillWorker` and join its thread before the interpreter tears down.
+
+    A daemon thread left inside a PyTorch call while the process exits aborts it ("terminate
+    called without an active exception"): the worker finishes its tile in progress and ends."""
+    for worker in list(_RUNNING_WORKERS):
+        worker.stop(timeout)
+
+
 class FillWorker:
     """One background thread that fills pyramids' tiles while no view is waiting.
 
@@ -820,6 +836,7 @@ class FillWorker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="pyramid-fill", daemon=True)
                 self._thread.start()
+                _RUNNING_WORKERS.add(self)
             self._cond.notify_all()
 
     def cancel(self, pyramid: ZoomPyramid) -> None:
@@ -843,8 +860,9 @@ class FillWorker:
             self._jobs.clear()
             self._cond.notify_all()
             thread = self._thread
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        _RUNNING_WORKERS.discard(self)
 
     def _next(self) -> tuple[ZoomPyramid, TileId] | None:
         """Next tile, round-robin over pyramids; waits for work and for no foreground view."""

@@ -566,6 +566,12 @@ class Studio:
         return path
 
     def close(self) -> None:
-        """Stop the background fill."""
+        """Stop the background fill (after its tile in progress). Also done at interpreter exit."""
         if self.fill is not None:
             self.fill.stop(timeout=30)
+
+    def __enter__(self) -> Studio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -25,7 +25,9 @@ SMALL = 64  # viewport side used throughout
 
 @pytest.fixture(scope="module")
 def studio(tiny_weights):
-    return app.Handlers(tiny_weights)
+    handlers = app.Handlers(tiny_weights)
+    yield handlers
+    handlers.studio.close()
 
 
 def _png(path, array, mode=None):

@@ -76,9 +76,9 @@ def test_workflow_figure_draws_the_current_image(tiny_weights):
     from explain.lesson import EXAMPLES_DIR, plot_workflow, workflow_figure
     from mssnet.studio import Studio, load_source
 
-    studio = Studio(tiny_weights)
     source = load_source(str(EXAMPLES_DIR / "siemens_star.png"))
-    view, _ = studio.view(source, 2.0, None, 64)
+    with Studio(tiny_weights) as studio:
+        view, _ = studio.view(source, 2.0, None, 64)
     fig = workflow_figure(source, view)
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 3 + len(view.stages) == 9

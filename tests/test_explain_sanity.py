@@ -63,9 +63,10 @@ def test_random_weights_check_same_window(tiny_weights, tmp_path):
     y, x = np.mgrid[0:64, 0:64]
     path = tmp_path / "img.png"
     Image.fromarray(np.stack([(x * 5) % 256, (y * 7) % 256, (x * y) % 256], 2).astype(np.uint8)).save(path)
-    studio = Studio(tiny_weights)
-    view, _ = studio.view(load_source(str(path)), 2.0, None, 32)
-    check = random_weights_check(studio.models.get(None), view, (16.0, 16.0), "Gradient saliency", side=8, seed=1)
+    with Studio(tiny_weights) as studio:
+        view, _ = studio.view(load_source(str(path)), 2.0, None, 32)
+        check = random_weights_check(studio.models.get(None), view, (16.0, 16.0), "Gradient saliency", side=8,
+                                     seed=1)
     assert check.trained.window == check.random.window and check.trained.crop == check.random.crop
     assert -1 <= check.signed_similarity <= 1 and -1 <= check.magnitude_similarity <= 1
     assert not np.array_equal(check.trained.attribution, check.random.attribution)

@@ -301,3 +301,27 @@ def test_bad_input(model, image):
     for factor in (0.0, 9.0, float("nan")):
         with pytest.raises(ValueError, match="zoom"):
             pyramid_zoom_image(model, image, factor)
+
+
+def test_process_with_a_filling_worker_exits_cleanly(tiny_weights, tmp_path):
+    """A Studio never closed, its fill thread busy at exit: the process still ends with status 0 and
+    no "terminate called" abort (the worker is stopped and joined at interpreter exit)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "from PIL import Image\n"
+        "from mssnet.studio import Studio, load_source\n"
+        f"path = {str(tmp_path / 'img.png')!r}\n"
+        "Image.fromarray(np.random.default_rng(0).integers(0, 256, (160, 160, 3), dtype=np.uint8)).save(path)\n"
+        f"studio = Studio({str(tiny_weights)!r}, tile=64)\n"
+        "studio.view(load_source(path), 2.0, None, 32)\n"
+        "assert studio.fill.pending() > 0, 'the fill should still be busy at exit'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr
