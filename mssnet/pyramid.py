@@ -36,8 +36,8 @@ import atexit
 import hashlib
 import math
 import threading
-import weakref
 import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future

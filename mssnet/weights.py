@@ -279,7 +279,8 @@ def load_model(
     ``path=None`` loads the bundled weights of ``preset`` (:data:`BUNDLED_WEIGHTS`:
     ``"small"``, the default, and ``"tiny"``). ``preset`` (``"tiny"``, ``"small"``,
     ``"base"``, ``"large"``) states the architecture; it must agree with the tensor shapes.
-    Without it the widths are read from the shapes, and a consistent custom width is accepted. ``device`` defaults to the CPU.
+    Without it the widths are read from the shapes, and a consistent custom width is accepted.
+    ``device`` defaults to the CPU.
     The zoom-step strength table in the file's metadata (:mod:`mssnet.strength`), if
     any, is attached as ``model.zoom_strength`` (None without one).
 
