@@ -21,46 +21,27 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import hashlib
 import html
-import json
 import os
 import sys
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import cv2
 import gradio as gr
 import numpy as np
 from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 
 import explain
-from explain import report
-from explain.decision import decide, plot_decision
+from explain import panels, report
 from explain.lesson import LESSON_STEPS, workflow_figure
-from explain.sanity import random_weights_check
-from explain.studio import (
-    edge_pair_figure,
-    heat_map_figures,
-    saliency_figure,
-    simulate,
-    simulation_figures,
-    stage_changes_figure,
-    stage_changes_table,
-    stage_table,
-    sweep_pair_image,
-    sweep_row,
-    view_saliency,
-)
-from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, explain_window, window_overlay
-from mssnet import STAGE_NAMES, to_uint8
+from explain.studio import EXPLORE_MAPS, view_summary
+from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
+from mssnet.io import png_by_content
 from mssnet.memory import limit_malloc_arenas
-from mssnet.studio import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, Studio, View, load_source
+from mssnet.studio import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, Studio, View, load_source, opening_view
 from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
 
 ROOT = Path(__file__).resolve().parent
@@ -79,7 +60,7 @@ DEFAULT_ZOOM = 2.0
 QUEUE_SIZE = 16  # waiting events at most
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
 #: The Explore tab's maps of a view (figures rendered to PNG), in the order the handlers return them.
-MAP_NAMES = ("edges", "edge_gain", "sharpening")
+MAP_NAMES = EXPLORE_MAPS
 NO_IMAGE = "Upload or paste an image, or pick an example."
 PAIR_LABEL = "Bicubic ◀ ▶ MSSNet"
 #: The comparison's label while the slider shows bicubic because some tiles are not sharpened yet.
@@ -112,41 +93,28 @@ def user_errors(path: str | None = None) -> Iterator[None]:
                        print_exception=False) from None
 
 
-def png_path(image: np.ndarray) -> str:
-    """Float (clipped) or uint8 image -> PNG in Gradio's cache folder (served without a copy) -> its path.
-
-    Named by its pixels, so an image shown twice is encoded once, with fast zlib level 1
-    (4x faster than Gradio's default, files ~10 % larger)."""
-    u8 = np.ascontiguousarray(to_uint8(image))
-    digest = hashlib.sha1(u8.data)
-    digest.update(repr(u8.shape).encode())
-    folder = Path(get_upload_folder()) / "zoom-sharpen"
-    path = folder / f"{digest.hexdigest()[:24]}.png"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        ok, data = cv2.imencode(".png", u8[..., ::-1] if u8.ndim == 3 else u8, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        assert ok, "OpenCV could not encode a PNG"
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}")  # written whole, then renamed
-        tmp.write_bytes(data.tobytes())
-        os.replace(tmp, path)
-    return str(path)
+def need(value: Any, message: str = "Load an image first.") -> None:
+    """A button pressed before there is anything to work on: one ``gr.Error``."""
+    if value is None:
+        raise gr.Error(message, print_exception=False)
 
 
-def figure_png_path(fig: Figure) -> str:
-    """Render a matplotlib figure at :data:`FIGURE_DPI` -> PNG path (see :func:`png_path`)."""
-    fig.set_dpi(FIGURE_DPI)
-    return png_path(explain.figure_to_array(fig))
-
-
-def figure_scales(figures: dict[str, Figure]) -> dict[str, list[list[float]]]:
-    """The colour scale ``[vmin, vmax]`` of every image drawn in each figure (the page shows no
-    number of its own: these are the figures' own limits)."""
-    return {name: [[round(float(v), 6) for v in im.get_clim()] for ax in fig.axes for im in ax.images]
-            for name, fig in figures.items()}
+def png_path(image: np.ndarray | Figure | None) -> str | None:
+    """Image array (float, clipped, or uint8) or matplotlib figure (rendered at :data:`FIGURE_DPI`) -> PNG
+    in Gradio's cache folder (served without a copy), named by its pixels -> its path; None stays None."""
+    if isinstance(image, Figure):
+        image.set_dpi(FIGURE_DPI)
+        image = explain.figure_to_array(image)
+    return None if image is None else str(png_by_content(image, Path(get_upload_folder()) / "zoom-sharpen"))
 
 
 def _pair(bicubic: str, sharpened: str, label: str = PAIR_LABEL) -> gr.ImageSlider:
     return gr.ImageSlider(value=(bicubic, sharpened), label=label)
+
+
+def _progress(progress: gr.Progress, text: str) -> Callable[[int, int], object]:
+    """The core's ``progress(done, total)`` shown in Gradio's bar as ``text`` (formatted with done, total)."""
+    return lambda done, total: progress(done / total, desc=text.format(done=done, total=total))
 
 
 # --------------------------------------------------------------------------- the upload component
@@ -209,39 +177,45 @@ class Handlers:
     @staticmethod
     def open(file: str | bytes) -> Source:
         """An image file (path or bytes) -> :class:`Source`; a bad file raises one ``gr.Error``."""
-        path = file if isinstance(file, str) else None
-        with user_errors(path):
+        with user_errors(file if isinstance(file, str) else None):
             return load_source(file)
 
-    def load(self, file: str | bytes | None, zoom: float = DEFAULT_ZOOM, viewport: int = DEFAULT_VIEWPORT):
-        """Input image -> (source, centre, overview with the view's rectangle, info). ``None`` clears.
+    @staticmethod
+    def _opened(source: Source, zoom: float | None, center, viewport: int):
+        """-> (source, centre, zoom, overview, info); see :func:`mssnet.studio.opening_view` for None."""
+        zoom, center = opening_view(source, viewport, zoom, center)
+        with user_errors():
+            overview = png_path(source.overview_with_box(zoom, center, viewport))
+        return source, center, zoom, overview, report.source_markdown(source)
+
+    def load(self, file: str | bytes | None, viewport: int = DEFAULT_VIEWPORT, zoom: float | None = None):
+        """Input image -> (source, centre, zoom, overview with the view's rectangle, info); ``None`` clears.
         A file that cannot be read keeps the previous image and its views and says why in the info
         line: one message in one place, no error badges on the outputs."""
         if file is None:
-            return None, None, None, NO_IMAGE
+            return None, None, gr.skip(), None, NO_IMAGE
         try:
             source = self.open(file)
         except gr.Error as exc:
-            message = f"⚠️ **Cannot open that file.** {exc.message} The image before it stays."
-            return gr.skip(), gr.skip(), gr.skip(), message
-        center = (source.size[0] / 2, source.size[1] / 2)
-        with user_errors():
-            overview = png_path(source.overview_with_box(zoom, center, viewport))
-        return source, center, overview, report.source_markdown(source)
+            return (*(gr.skip(),) * 4, f"⚠️ **Cannot open that file.** {exc.message} The image before it stays.")
+        return self._opened(source, zoom, None, int(viewport))
+
+    def try_it(self, number: int, viewport: int = DEFAULT_VIEWPORT):
+        """A lesson step's "Try it" -> (source, centre, zoom, overview, info, tab): its example at its zoom
+        and centre (None: the image centre), on its tab."""
+        t = next(s for s in LESSON_STEPS if s.number == number).try_it
+        source = self.open(str(t.path))
+        center = t.center if t.center is not None else (source.size[0] / 2, source.size[1] / 2)
+        return *self._opened(source, t.zoom, center, int(viewport)), gr.Tabs(selected=t.tab)
 
     def pan(self, source: Source | None, center, zoom: float, request: str | None):
         """A drag on a view or an arrow key -> the new zoom centre. ``request``: "dx dy [stamp]", how far
         the picture moved in view pixels (right and down positive)."""
-        if source is None or not request:
-            return gr.skip()
         try:
-            dx, dy = (float(v) for v in str(request).split()[:2])
+            dx, dy = (float(v) for v in str(request or "").split()[:2])
         except ValueError:
             return gr.skip()
-        w, h = source.size
-        cx, cy = center if center is not None else (w / 2, h / 2)
-        zoom = max(float(zoom), MIN_FACTOR)
-        return min(max(cx - dx / zoom, 0.0), w), min(max(cy - dy / zoom, 0.0), h)
+        return gr.skip() if source is None else source.panned(center, zoom, dx, dy)
 
     def preview(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
         """While the slider moves -> (comparison, bicubic, MSSNet, overview, timing); MSSNet only if cached."""
@@ -249,17 +223,17 @@ class Handlers:
             return (gr.skip(),) * 5
         with user_errors():
             overview = png_path(source.overview_with_box(zoom, center, viewport))
-            view = self.studio.cached_view(source, zoom, center, viewport, model_label)  # every tile cached
-            if view is None:
-                image, seconds = self.studio.bicubic_view(source, zoom, center, viewport)
-                missing = self.studio.missing_tiles(source, zoom, center, viewport, model_label)
-                view = self.studio.cached_view(source, zoom, center, viewport, model_label)
-        if view is not None:  # also when the tiles arrived meanwhile (release, fill): show it, never hide it
-            bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
-            return _pair(bicubic, sharp), bicubic, sharp, overview, report.timing_markdown(view, cached=True)
-        bicubic = png_path(image)
-        pair = _pair(bicubic, bicubic, SHARPENING_LABEL)
-        return pair, bicubic, gr.skip(), overview, report.preview_timing_markdown(seconds, missing)
+            shown = self.studio.preview(source, zoom, center, viewport, model_label)
+        if shown.view is not None:
+            return (*self._pair_of(shown.view), overview, report.timing_markdown(shown.view, cached=True))
+        bicubic = png_path(shown.bicubic)
+        return (_pair(bicubic, bicubic, SHARPENING_LABEL), bicubic, gr.skip(), overview,
+                report.preview_timing_markdown(shown.seconds, shown.missing))
+
+    @staticmethod
+    def _pair_of(view: View) -> tuple[gr.ImageSlider, str, str]:
+        bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
+        return _pair(bicubic, sharp), bicubic, sharp
 
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
         """On slider release (and any change of view): bicubic + MSSNet -> (comparison, bicubic, MSSNet,
@@ -269,68 +243,31 @@ class Handlers:
         with user_errors():
             view, cached = self.studio.view(source, zoom, center, viewport, model_label)
             overview = png_path(source.overview_with_box(view.zoom, center, view.viewport))
-        bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
-        return _pair(bicubic, sharp), bicubic, sharp, overview, report.timing_markdown(view, cached), view, cached
+        return *self._pair_of(view), overview, report.timing_markdown(view, cached), view, cached
 
     def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1]):
         """-> (edge maps of both views on one scale, edge gain, sharpening map, colour scales, timing,
-        attribution view). Rendered once per view (the PNG paths stay with it in the cache); the colour
-        scales are read from the figures themselves."""
+        attribution view). Rendered once per view; the colour scales are read from the figures themselves."""
         if view is None:
             return (gr.skip(),) * 6
-        if not view.rendered or not all(os.path.exists(view.rendered[k]) for k in MAP_NAMES):  # cache cleaned
-            t0 = time.perf_counter()
-            figures = heat_map_figures(view)
-            figures = {"edges": edge_pair_figure(view), "edge_gain": figures["edge_gain"],
-                       "sharpening": figures["sharpening"]}
-            view.rendered = {name: figure_png_path(fig) for name, fig in figures.items()}
-            view.rendered["scales"] = json.dumps(figure_scales(figures))
-            view.seconds["heat maps"] = time.perf_counter() - t0
-        maps = (view.rendered[k] for k in MAP_NAMES)
-        return (*maps, view.rendered["scales"], report.timing_markdown(view, bool(cached)),
-                self.window_image(view, window, side))
+        maps = panels.explore_maps(view, png_path)
+        return *maps, report.timing_markdown(view, bool(cached)), self.window_image(view, window, side)
 
     def decision(self, view: View | None):
-        """The decision panel: how much MSSNet changed each class of structure -> (figure, markdown).
-        No network pass; rendered once per view."""
-        if view is None:
-            return gr.skip(), gr.skip()
-        if not os.path.exists(view.rendered.get("decision") or ""):
-            result = decide(view.bicubic, view.sharpened)
-            view.rendered["decision"] = figure_png_path(plot_decision(result, view.bicubic))
-            view.rendered["decision_text"] = report.decision_markdown(result)
-        return view.rendered["decision"], view.rendered["decision_text"]
+        """The decision panel: how much MSSNet changed each class of structure -> (figure, markdown)."""
+        return (gr.skip(), gr.skip()) if view is None else panels.decision(view, png_path)
 
     def saliency(self, view: View | None):
-        """Whole-view saliency of the edge gain (one forward and one backward pass, after the view)
-        -> (figure or None, markdown); computed once per view."""
+        """Whole-view saliency of the edge gain (after the view) -> (figure or None, markdown)."""
         if view is None:
             return gr.skip(), gr.skip()
-        if "saliency_text" not in view.rendered or not os.path.exists(view.rendered.get("saliency") or ""):
-            with user_errors():
-                result = view_saliency(self.studio.models.get(view.model_label), view)
-            fig = saliency_figure(view, result)
-            view.rendered["saliency"] = None if fig is None else figure_png_path(fig)
-            view.rendered["saliency_text"] = report.saliency_markdown(result)
-        return view.rendered["saliency"], view.rendered["saliency_text"]
-
-    def try_it(self, number: int, viewport: int = DEFAULT_VIEWPORT):
-        """A lesson step's "Try it" -> (source, centre, overview, info, zoom, tab): its example at its zoom
-        and centre, on its tab."""
-        step = next(s for s in LESSON_STEPS if s.number == number)
-        t = step.try_it
-        source = self.open(str(t.path))
-        w, h = source.size
-        center = t.center if t.center is not None else (w / 2, h / 2)
         with user_errors():
-            overview = png_path(source.overview_with_box(t.zoom, center, viewport))
-        return source, center, overview, report.source_markdown(source), t.zoom, gr.Tabs(selected=t.tab)
+            return panels.saliency(view, self.studio.models.get(view.model_label), png_path)
 
     def workflow(self, source: Source | None, view: View | None):
         """The lesson's workflow figure for the current view (input region -> bicubic -> stages -> view)."""
-        if source is None or view is None:
-            raise gr.Error("Load an image first.", print_exception=False)
-        return figure_png_path(workflow_figure(source, view))
+        need(view if source is not None else None)
+        return png_path(workflow_figure(source, view))
 
     def pick_center(self, source: Source | None, evt: gr.SelectData):
         """Click on the overview -> new zoom centre in source pixels."""
@@ -353,92 +290,55 @@ class Handlers:
                        progress=gr.Progress()):
         """Attribution for the chosen window (None: the strongest sharpened edge) -> (figure, explanation
         markdown, the result kept for the random-weights comparison)."""
-        if view is None:
-            raise gr.Error("Load an image first: the window is chosen in the MSSNet view.", print_exception=False)
-
+        need(view, "Load an image first: the window is chosen in the MSSNet view.")
         progress(0, desc=f"{method}: starting")
         with user_errors():
-            model = self.studio.models.get(view.model_label)
-            result = explain_window(model, view, window, method, int(steps), int(side), progress=lambda done, total:
-                                    progress(done / total, desc=f"{method}: gradient {done} of {total}"))
-        kept = ((id(view), window, method, int(steps), int(side)), result)
-        if result.attribution is None:
-            return None, report.window_markdown(result), kept
-        fig = explain.plot_attribution(result.patch, result.attribution, result.local_window,
-                                       di=result.diffusion_index, title=f"{method}: where MSSNet looked")
-        return figure_png_path(fig), report.window_markdown(result), kept
+            figure, text, result = panels.attribution(self.studio.models.get(view.model_label), view, window, method,
+                                                      steps, side, png_path,
+                                                      _progress(progress, method + ": gradient {done} of {total}"))
+        return figure, text, ((id(view), window, method, int(steps), int(side)), result)
 
     def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
                        progress=gr.Progress()):
         """The same window explained with randomly re-initialised weights (the sanity check) ->
         (figure, markdown). Reuses the trained result of *Explain this window* when it matches."""
-        if view is None:
-            raise gr.Error("Load an image first: the window is chosen in the MSSNet view.", print_exception=False)
-        trained = None
-        if kept is not None and kept[0] == (id(view), window, method, int(steps), int(side)):
-            trained = kept[1]
+        need(view, "Load an image first: the window is chosen in the MSSNet view.")
+        same = kept is not None and kept[0] == (id(view), window, method, int(steps), int(side))
         progress(0, desc=f"{method}: random weights")
         with user_errors():
-            model = self.studio.models.get(view.model_label)
-            check = random_weights_check(model, view, window, method, int(steps), int(side), trained=trained,
-                                         progress=lambda done, total: progress(done / total,
-                                                                               desc=f"gradient {done} of {total}"))
-        random = check.random
-        if random.attribution is None:
-            return None, report.randomisation_markdown(check)
-        fig = explain.plot_attribution(random.patch, random.attribution, random.local_window,
-                                       di=random.diffusion_index, title=f"{method}: the same window, random weights")
-        return figure_png_path(fig), report.randomisation_markdown(check)
+            return panels.random_weights(self.studio.models.get(view.model_label), view, window, method, steps, side,
+                                         png_path, kept[1] if same else None,
+                                         _progress(progress, "gradient {done} of {total}"))
 
     def stages(self, view: View | None):
         """MSSNet's six outputs as edge maps and what each stage changed, on one scale
         -> (stage figure, table markdown, changes figure, changes markdown)."""
         if view is None:
             return None, "Load an image first; the stages are shown for the current view.", None, ""
-        t0 = time.perf_counter()
-        image = figure_png_path(explain.plot_stage_gallery(view.stages, STAGE_NAMES))
-        changes = stage_changes_table(view)
-        changed = figure_png_path(stage_changes_figure(view, changes))
-        return (image, report.stages_markdown(stage_table(view), time.perf_counter() - t0), changed,
-                report.stage_changes_markdown(changes))
+        return panels.stages(view, png_path)
 
     def sweep(self, source: Source | None, center, viewport, model_label: str | None, progress=gr.Progress()):
         """Bicubic + MSSNet at every zoom in SWEEP_FACTORS -> (gallery, plot, table)."""
-        if source is None:
-            raise gr.Error("Load an image first.", print_exception=False)
-        gallery, rows, t0 = [], [], time.perf_counter()
+        need(source)
         with user_errors():
-            for i, step in enumerate(self.studio.sweep(source, center, viewport, model_label)):
-                progress((i + 1) / len(SWEEP_FACTORS), desc=f"zoom ×{step.factor:g}: bicubic + MSSNet")
-                rows.append(sweep_row(step))
-                pair = png_path(sweep_pair_image(step.view, step.factor))  # whole views, 1:1, labelled
-                gallery.append((pair, f"×{step.factor:g}: bicubic | MSSNet"))
-        plot = explain.plot_zoom_sweep([r.factor for r in rows], [r.bicubic_energy for r in rows],
-                                       [r.mssnet_energy for r in rows])
-        return gallery, figure_png_path(plot), report.sweep_markdown(rows, time.perf_counter() - t0)
+            return panels.sweep(self.studio, source, center, viewport, model_label, png_path,
+                                _progress(progress, "zoom {done} of {total}: bicubic + MSSNet"))
 
     def simulate(self, source: Source | None, zoom: float, center, viewport, model_label: str | None,
                  progress=gr.Progress()):
         """-> (metrics markdown, ground truth, bicubic, MSSNet, error figure, spectrum figure)."""
-        if source is None:
-            raise gr.Error("Load an image first.", print_exception=False)
+        need(source)
         with user_errors():
-            model = self.studio.models.get(model_label)
-            sim = simulate(model, source, zoom, center, viewport, progress=lambda f, desc: progress(f, desc=desc))
-        progress(0.8, desc="error maps and spectrum")
-        errors, spectrum = (figure_png_path(fig) for fig in simulation_figures(sim))
-        return (report.simulation_markdown(sim), png_path(sim.truth), png_path(sim.bicubic),
-                png_path(sim.sharpened), errors, spectrum)
+            return panels.simulation(self.studio.models.get(model_label), source, zoom, center, viewport, png_path,
+                                     progress=lambda f, desc: progress(f, desc=desc))
 
     def download(self, source: Source | None, zoom: float, model_label: str | None, progress=gr.Progress()):
         """Button: whole image zoomed and sharpened -> file for download (PNG)."""
-        if source is None:
-            raise gr.Error("Load an image first.", print_exception=False)
+        need(source)
         progress(0, desc="bicubic zoom of the whole image")
-
         with user_errors():
-            return str(self.studio.zoom_full(source, zoom, model_label, progress=lambda done, total: progress(
-                done / total, desc=f"MSSNet: tile {done} of {total}")))
+            return str(self.studio.zoom_full(source, zoom, model_label,
+                                             progress=_progress(progress, "MSSNet: tile {done} of {total}")))
 
     def add_weights(self, file: str | None):
         """Upload of a weights file -> the model dropdown (with the new file chosen) and a note."""
@@ -467,25 +367,17 @@ class Handlers:
             model: weights to use (empty: the bundled default).
 
         Returns:
-            The bicubic view (PNG), the MSSNet view (PNG), and a dict with the source rectangle,
-            timings and edge energies.
+            The bicubic view (PNG), the MSSNet view (PNG), and a dict with the source rectangle, zoom,
+            pyramid level, strength, tiles computed and reused, timings and edge energies.
         """
-        if image is None:
-            raise gr.Error("No image given.", print_exception=False)
+        need(image, "No image given.")
         source = self.open(image)
-        center = None
-        if center_x is not None or center_y is not None:
-            w, h = source.size
-            center = (w / 2 if center_x is None else float(center_x), h / 2 if center_y is None else float(center_y))
+        w, h = source.size
+        center = None if center_x is None and center_y is None else (
+            w / 2 if center_x is None else float(center_x), h / 2 if center_y is None else float(center_y))
         with user_errors():
             view, cached = self.studio.view(source, zoom, center, viewport, model or None)
-        info = {"rect": [round(v, 3) for v in view.rect], "zoom": view.zoom, "viewport": view.viewport,
-                "model": view.model_label, "level": view.level, "strength": round(view.last_strength, 4),
-                "tiles": {"computed": view.tiles_computed, "reused": view.tiles_reused},
-                "seconds": {k: round(v, 4) for k, v in view.seconds.items()}, "cached": cached,
-                "edge_energy": {"bicubic": explain.mean_edge_energy(view.bicubic),
-                                "mssnet": explain.mean_edge_energy(view.sharpened)}}
-        return png_path(view.bicubic), png_path(view.sharpened), info
+        return png_path(view.bicubic), png_path(view.sharpened), view_summary(view, cached)
 
     def api_zoom_sharpen_full(self, image: str | None, zoom: float = 2.0, model: str | None = None,
                               progress=gr.Progress()):
@@ -499,10 +391,8 @@ class Handlers:
         Returns:
             The zoomed and sharpened image as a PNG file (alpha kept; 16-bit for 16-bit input).
         """
-        if image is None:
-            raise gr.Error("No image given.", print_exception=False)
-        source = self.open(image)
-        return self.download(source, zoom, model or None, progress)
+        need(image, "No image given.")
+        return self.download(self.open(image), zoom, model or None, progress)
 
 
 # --------------------------------------------------------------------------- layout
@@ -516,6 +406,11 @@ The tabs explain what it did."""
 def _image(label: str, elem_id: str | None = None, **kwargs: Any) -> gr.Image:
     """A PNG output image."""
     return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, **kwargs)
+
+
+def _figure(label: str, elem_id: str | None = None) -> gr.Image:
+    """A rendered figure: shown unscaled, its own title instead of a label."""
+    return _image(label, elem_id, show_label=False, elem_classes="figure")
 
 
 def _controls(handlers: Handlers) -> SimpleNamespace:
@@ -568,16 +463,15 @@ def _explore_tab(ui: SimpleNamespace) -> None:
                 elem_id="views-hint")
     gr.Markdown("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the "
                 "stronger edges. Signed maps are red/blue around white = 0.")
-    ui.edges = _image("Edge magnitude: bicubic and MSSNet", "map-edges", show_label=False, elem_classes="figure")
-    ui.saliency_plot = _image("Saliency of the view's edge gain", "map-saliency", show_label=False,
-                              elem_classes="figure")
+    ui.edges = _figure("Edge magnitude: bicubic and MSSNet", "map-edges")
+    ui.saliency_plot = _figure("Saliency of the view's edge gain", "map-saliency")
     ui.saliency_text = gr.Markdown(elem_id="saliency-text")
-    ui.edge_gain = _image("Edge gain", "map-edge-gain", show_label=False, elem_classes="figure")
-    ui.sharpening = _image("Sharpening map", "map-sharpening", show_label=False, elem_classes="figure")
+    ui.edge_gain = _figure("Edge gain", "map-edge-gain")
+    ui.sharpening = _figure("Sharpening map", "map-sharpening")
     ui.map_scales = gr.Textbox(label="Colour scales of the maps (JSON)", elem_id="map-scales", elem_classes="zs-hidden")
     gr.Markdown("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, "
                 "and how much MSSNet changed each kind.")
-    ui.decision_plot = _image("Decision panel", "decision-plot", show_label=False, elem_classes="figure")
+    ui.decision_plot = _figure("Decision panel", "decision-plot")
     ui.decision_text = gr.Markdown(elem_id="decision-text")
 
 
@@ -597,10 +491,9 @@ def _attribution_tab(ui: SimpleNamespace) -> None:
             with gr.Row():
                 ui.explain_btn = gr.Button("Explain this window", variant="primary")
                 ui.random_btn = gr.Button("Same window, random weights")
-    ui.attr_plot = _image("Attribution", "attr-plot", show_label=False, elem_classes="figure")
+    ui.attr_plot = _figure("Attribution", "attr-plot")
     ui.attr_text = gr.Markdown()
-    ui.random_plot = _image("Attribution with random weights", "attr-random", show_label=False,
-                            elem_classes="figure")
+    ui.random_plot = _figure("Attribution with random weights", "attr-random")
     ui.random_text = gr.Markdown()
     ui.attr_kept = gr.State(None)
 
@@ -609,10 +502,9 @@ def _stages_tab(ui: SimpleNamespace) -> None:
     gr.Markdown("MSSNet's six outputs, coarse to fine, for the current view: how the network builds the "
                 "result scale by scale.")
     ui.stages_btn = gr.Button("Show the stages of the current view")
-    ui.stages_plot = _image("Edge maps of the six stage outputs", "stages-plot", show_label=False,
-                            elem_classes="figure")
+    ui.stages_plot = _figure("Edge maps of the six stage outputs", "stages-plot")
     ui.stages_text = gr.Markdown()
-    ui.changes_plot = _image("What each stage changed", "stages-changes", show_label=False, elem_classes="figure")
+    ui.changes_plot = _figure("What each stage changed", "stages-changes")
     ui.changes_text = gr.Markdown()
 
 
@@ -649,8 +541,7 @@ def _lesson_tab(ui: SimpleNamespace) -> None:
         ui.try_buttons = [gr.Button(f"{step.number}. {step.title}", size="sm", min_width=160)
                           for step in LESSON_STEPS]
     ui.workflow_btn = gr.Button("Draw the workflow of the current view")
-    ui.workflow_plot = _image("Input → bicubic → MSSNet → view", "lesson-workflow", show_label=False,
-                              elem_classes="figure")
+    ui.workflow_plot = _figure("Input → bicubic → MSSNet → view", "lesson-workflow")
 
 
 def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
@@ -671,10 +562,11 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
                       **HEAVY_EVENTS)
         return drawn
 
-    for trigger in (demo.load, ui.image_in.change):  # the page opens on the example already in the upload
-        loaded = trigger(handlers.load, [ui.image_in, ui.zoom, ui.viewport],
-                         [ui.source, ui.center, ui.overview, ui.info], **LIGHT_EVENTS)
-        show_view(loaded.success)
+    opened = [ui.source, ui.center, ui.zoom, ui.overview, ui.info]
+    # the page opens on the example already in the upload at the slider's zoom, a new image at opening_zoom;
+    # both centred on the image's strongest edges
+    show_view(demo.load(handlers.load, [ui.image_in, ui.viewport, ui.zoom], opened, **LIGHT_EVENTS).success)
+    show_view(ui.image_in.change(handlers.load, [ui.image_in, ui.viewport], opened, **LIGHT_EVENTS).success)
     previews = ui.zoom.input(handlers.preview, view_inputs, shown[:5], trigger_mode="always_last",
                              show_progress="hidden", **LIGHT_EVENTS)
     # a preview still waiting when the slider is released would hide MSSNet's result: cancel it
@@ -685,7 +577,7 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
     show_view(ui.overview.select(handlers.pick_center, [ui.source], [ui.center], **LIGHT_EVENTS).success)
     for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
         show_view(button.click(lambda viewport, number=step.number: handlers.try_it(number, viewport), [ui.viewport],
-                               [ui.source, ui.center, ui.overview, ui.info, ui.zoom, ui.tabs], **LIGHT_EVENTS).success)
+                               [*opened, ui.tabs], **LIGHT_EVENTS).success)
     show_view(ui.pan_go.click(handlers.pan, [ui.source, ui.center, ui.zoom, ui.pan_request], [ui.center],
                               trigger_mode="always_last", **LIGHT_EVENTS).success)
 

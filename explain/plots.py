@@ -27,6 +27,7 @@ from .spectrum import radial_power_spectrum
 
 __all__ = [
     "MIN_TEXT_PT",
+    "colour_scales",
     "edge_scale",
     "figure_to_array",
     "plot_attribution",
@@ -123,6 +124,13 @@ def symmetric_limit(*maps: np.ndarray, percentile: float = 99.5) -> float:
     if not maps:
         raise ValueError("symmetric_limit needs at least one map")
     return float(max(np.percentile(np.abs(m), percentile) for m in maps)) or 1e-12
+
+
+def colour_scales(figures: dict[str, Figure]) -> dict[str, list[list[float]]]:
+    """The colour scale ``[vmin, vmax]`` of every image drawn in each figure, by figure name: the
+    figures' own limits, so a reader (or a test) compares the scales actually drawn."""
+    return {name: [[round(float(v), 6) for v in im.get_clim()] for ax in fig.axes for im in ax.images]
+            for name, fig in figures.items()}
 
 
 def figure_to_array(fig: Figure) -> np.ndarray:

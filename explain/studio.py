@@ -46,13 +46,16 @@ from .plots import (
     plot_saliency,
     plot_spectrum,
     plot_stage_changes,
+    plot_stage_gallery,
+    plot_zoom_sweep,
     stage_changes,
 )
 
-__all__ = ["HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges", "StageTable",
-           "SweepRow", "ViewSaliency", "default_window_center", "edge_pair_figure", "heat_map_figures",
-           "saliency_figure", "simulate", "simulation_figures", "stage_changes_figure", "stage_changes_table",
-           "stage_table", "sweep_pair_image", "sweep_row", "view_saliency"]
+__all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
+           "StageTable", "SweepRow", "ViewSaliency", "default_window_center", "edge_pair_figure",
+           "explore_map_figures", "heat_map_figures", "saliency_figure", "simulate", "simulation_figures",
+           "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_table", "sweep_figure",
+           "sweep_pair_image", "sweep_row", "view_saliency", "view_summary"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
 HEAT_MAPS = {
@@ -102,6 +105,27 @@ def default_window_center(view: View, side: int) -> tuple[float, float]:
 def edge_pair_figure(view: View) -> Figure:
     """Edge magnitude of the bicubic and the MSSNet view in one figure, one scale, one colour bar."""
     return plot_edge_pair(view.bicubic, view.sharpened)
+
+
+#: The Explore tab's maps of a view, in the order :func:`explore_map_figures` returns them.
+EXPLORE_MAPS = ("edges", "edge_gain", "sharpening")
+
+
+def explore_map_figures(view: View) -> dict[str, Figure]:
+    """The Explore tab's maps (:data:`EXPLORE_MAPS`): both edge maps in one figure on one scale, the
+    edge gain on a diverging scale centred on 0, the sharpening map."""
+    figures = heat_map_figures(view)
+    return {"edges": edge_pair_figure(view), "edge_gain": figures["edge_gain"], "sharpening": figures["sharpening"]}
+
+
+def view_summary(view: View, cached: bool) -> dict:
+    """A view's facts as plain JSON values: source rectangle, zoom, level, strength, tiles, timings,
+    whether it came from the cache and the mean edge energy of both views."""
+    return {"rect": [round(v, 3) for v in view.rect], "zoom": view.zoom, "viewport": view.viewport,
+            "model": view.model_label, "level": view.level, "strength": round(view.last_strength, 4),
+            "tiles": {"computed": view.tiles_computed, "reused": view.tiles_reused},
+            "seconds": {k: round(v, 4) for k, v in view.seconds.items()}, "cached": bool(cached),
+            "edge_energy": {"bicubic": mean_edge_energy(view.bicubic), "mssnet": mean_edge_energy(view.sharpened)}}
 
 
 @dataclass
@@ -214,6 +238,14 @@ def stage_changes_figure(view: View, table: StageChanges | None = None) -> Figur
     return plot_stage_changes(view.stages, view.model_input, STAGE_NAMES, limit=limit)
 
 
+def stage_figures(view: View) -> tuple[Figure, StageTable, Figure, StageChanges]:
+    """The Stages tab: edge maps of the six stage outputs, their energies, and what each stage changed
+    (one scale) -> (gallery figure, table, changes figure, changes table)."""
+    changes = stage_changes_table(view)
+    return (plot_stage_gallery(view.stages, STAGE_NAMES), stage_table(view), stage_changes_figure(view, changes),
+            changes)
+
+
 def sweep_pair_image(view: View, factor: float, gap: int = 6) -> np.ndarray:
     """One zoom level as a whole bicubic | MSSNet pair at 1:1 pixels, each half labelled
     (``"×4 bicubic"``, ``"×4 MSSNet"``) in a strip above it. -> uint8 (h + strip, 2w + gap, 3)."""
@@ -249,6 +281,12 @@ def sweep_row(step: SweepStep) -> SweepRow:
     view = step.view
     return SweepRow(step.factor, mean_edge_energy(view.bicubic), mean_edge_energy(view.sharpened),
                     None if step.cached else view.seconds["MSSNet"])
+
+
+def sweep_figure(rows: list[SweepRow]) -> Figure:
+    """Mean edge energy of bicubic and MSSNet against the zoom."""
+    return plot_zoom_sweep([r.factor for r in rows], [r.bicubic_energy for r in rows],
+                           [r.mssnet_energy for r in rows])
 
 
 @dataclass

@@ -21,15 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from mssnet.studio import View, draw_box
 
 from .attribution import blur_path_attribution, diffusion_index, edge_gain_objective, saliency, smoothgrad
 from .edges import strongest_edge_window
+from .plots import plot_attribution
 
-__all__ = ["ATTRIBUTION_CROP", "METHODS", "WINDOW_SIDES", "WindowExplanation", "crop_box", "explain_window",
-           "view_window", "window_box", "window_overlay"]
+__all__ = ["ATTRIBUTION_CROP", "METHODS", "WINDOW_SIDES", "WindowExplanation", "attribution_figure", "crop_box",
+           "explain_window", "view_window", "window_box", "window_overlay"]
 
 #: Side of the crop the attribution runs on (px of the view).
 ATTRIBUTION_CROP = 128
@@ -178,3 +180,12 @@ def explain_window(model: nn.Module, view: View, center: tuple[float, float] | N
     result.gradients = 1 if method in ONE_GRADIENT else steps
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def attribution_figure(result: WindowExplanation, title: str) -> Figure | None:
+    """The explained crop, its signed attribution and magnitude, the window drawn (None when nothing
+    was attributed: no pass at ×1)."""
+    if result.attribution is None:
+        return None
+    return plot_attribution(result.patch, result.attribution, result.local_window, di=result.diffusion_index,
+                            title=title)

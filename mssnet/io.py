@@ -16,9 +16,11 @@ and any other format Pillow knows by the file extension.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,7 @@ __all__ = [
     "LoadedImage",
     "load_image",
     "output_format",
+    "png_by_content",
     "save_image",
     "to_uint8",
 ]
@@ -354,3 +357,23 @@ def _check_array(name: str, a: np.ndarray, ndim: int) -> None:
         raise ValueError(f"{name} must be a non-empty {ndim}-D array; got shape {a.shape}")
     if a.dtype not in (np.uint8, np.uint16) and not np.issubdtype(a.dtype, np.floating):
         raise TypeError(f"{name} must be float in [0, 1], uint8 or uint16; got {a.dtype}")
+
+
+def png_by_content(image: np.ndarray, folder: str | os.PathLike) -> Path:
+    """Float (clipped) or uint8 image -> a PNG in ``folder`` named by its pixels -> its path.
+
+    An image written twice is encoded once; fast zlib level 1 (about 4x faster than the default,
+    files ~10 % larger); written whole under a temporary name, then renamed, so a reader never
+    sees half a file."""
+    u8 = np.ascontiguousarray(to_uint8(image))
+    digest = hashlib.sha1(u8.data)
+    digest.update(repr(u8.shape).encode())
+    path = Path(folder) / f"{digest.hexdigest()[:24]}.png"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, data = cv2.imencode(".png", u8[..., ::-1] if u8.ndim == 3 else u8, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        assert ok, "OpenCV could not encode a PNG"
+        tmp = path.with_name(f".{path.name}.{threading.get_ident()}")
+        tmp.write_bytes(data.tobytes())
+        os.replace(tmp, path)
+    return path

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -48,10 +50,11 @@ from .zoom import MAX_FACTOR, MIN_FACTOR, source_rect
 from .zoom import zoom as bicubic_zoom
 
 __all__ = [
-    "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "SWEEP_FACTORS",
-    "TILE_BYTES", "VIEWPORT_LIMITS", "ModelRegistry", "ResultCache", "Source", "Studio", "SweepStep", "TilePass",
-    "View",
-    "check_download_size", "check_view_request", "compute_view", "draw_box", "load_source", "weights_label",
+    "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "MIN_OPENING_ZOOM",
+    "SWEEP_FACTORS", "TILE_BYTES", "VIEWPORT_LIMITS", "ModelRegistry", "Preview", "ResultCache", "Source", "Studio",
+    "SweepStep", "TilePass", "View",
+    "check_download_size", "check_view_request", "compute_view", "draw_box", "load_source", "opening_view",
+    "opening_zoom", "strongest_edges_center", "weights_label",
 ]
 
 #: Budget of the finished views (exact repeats), of the pyramids' shared tiles, and how many
@@ -70,6 +73,10 @@ VIEWPORT_LIMITS = (16, 1024)
 SWEEP_FACTORS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 #: Longest side of the clickable overview image.
 OVERVIEW_SIDE = 512
+#: Smallest zoom a loaded image opens at: every pixel becomes 2×2, the first sharpened pyramid level.
+MIN_OPENING_ZOOM = 2.0
+#: Zoom slider step (the opening zoom is a multiple of it).
+ZOOM_STEP = 0.05
 
 
 # --------------------------------------------------------------------------- images
@@ -98,6 +105,14 @@ class Source:
         rect = source_rect(self.size, float(zoom), (int(viewport), int(viewport)), center)
         return draw_box(self.overview, tuple(v * self.overview_scale for v in rect))
 
+    def panned(self, center: tuple[float, float] | None, zoom: float, dx: float, dy: float) -> tuple[float, float]:
+        """The zoom centre after the picture moved (dx, dy) view px (right and down positive): the
+        centre moves the other way by that distance in source px, and stays inside the image."""
+        w, h = self.size
+        cx, cy = (w / 2, h / 2) if center is None else center
+        zoom = max(float(zoom), MIN_FACTOR)
+        return min(max(cx - dx / zoom, 0.0), w), min(max(cy - dy / zoom, 0.0), h)
+
     def overview_center(self, x: float, y: float) -> tuple[float, float]:
         """A click at overview pixel (x, y) -> the zoom centre in source pixels (inside the image)."""
         w, h = self.size
@@ -124,6 +139,41 @@ def load_source(file: str | os.PathLike | bytes, name: str | None = None) -> Sou
         name = "pasted image" if isinstance(file, bytes) else Path(file).name
     overview, scale = _overview(img.rgb)
     return Source(digest.hexdigest()[:16], name, img.rgb, img.alpha, img.bit_depth, img.mode, overview, scale)
+
+
+def opening_zoom(size: tuple[int, int], viewport: int) -> float:
+    """The zoom a newly loaded image opens at: the smallest that shows real enlargement
+    (:data:`MIN_OPENING_ZOOM`, the first sharpened level, whatever the photo's size), or, for an
+    image smaller than half the viewport, the largest zoom (≤ ×8) at which it still fits the view."""
+    fit = int(viewport) / max(size)
+    fit = math.floor(fit / ZOOM_STEP + 1e-9) * ZOOM_STEP  # on the slider's steps, never past the fit
+    return round(min(MAX_FACTOR, max(MIN_OPENING_ZOOM, fit)), 2)
+
+
+def strongest_edges_center(source: Source, zoom: float, viewport: int) -> tuple[float, float]:
+    """Centre (source px) of the view with the most edge energy: the Sobel magnitude of the overview's
+    luminance summed over every view-sized window inside the image, the largest sum wins. Cheap for any
+    image (the overview has at most :data:`OVERVIEW_SIDE` px a side); a flat image gives its centre."""
+    gray = cv2.cvtColor(source.overview, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    magnitude = cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))  # (h, w)
+    h, w = magnitude.shape
+    side = int(viewport) / max(float(zoom), MIN_FACTOR) * source.overview_scale  # the view, overview px
+    kw, kh = (max(1, min(n, round(side))) for n in (w, h))
+    s = cv2.integral(magnitude, sdepth=cv2.CV_64F)  # (h + 1, w + 1)
+    sums = s[kh:, kw:] - s[:-kh, kw:] - s[kh:, :-kw] + s[:-kh, :-kw]  # (h - kh + 1, w - kw + 1): window at (y, x)
+    if sums.max() <= 1e-6 * kw * kh:
+        return source.size[0] / 2, source.size[1] / 2
+    y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    scale = source.overview_scale
+    return float((x + kw / 2) / scale), float((y + kh / 2) / scale)
+
+
+def opening_view(source: Source, viewport: int, zoom: float | None = None,
+                 center: tuple[float, float] | None = None) -> tuple[float, tuple[float, float]]:
+    """(zoom, centre) a newly loaded image opens at: ``zoom`` None -> :func:`opening_zoom`; ``center``
+    None -> the view with the strongest edges at that zoom (:func:`strongest_edges_center`)."""
+    zoom = opening_zoom(source.size, viewport) if zoom is None else float(zoom)
+    return zoom, strongest_edges_center(source, zoom, viewport) if center is None else center
 
 
 def draw_box(image: np.ndarray, box: tuple[float, float, float, float], color=(255, 200, 0)) -> np.ndarray:
@@ -277,9 +327,10 @@ class View:
     tiles_reused: int
     seconds: dict[str, float]  # "bicubic zoom", "MSSNet" (tiles), "downsample" (and what a UI adds)
     strength: float = 1.0  # α of each 2× step (mssnet.strength)
-    rendered: dict[str, str] = field(default_factory=dict)  # a UI's renderings of this view (e.g. PNG paths)
+    rendered: dict[str, Any] = field(default_factory=dict)  # a UI's renderings of this view (see rendering)
     pyramid: ZoomPyramid | None = field(default=None, repr=False)
     _passes: dict = field(default_factory=dict, repr=False)
+    _files: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def steps(self) -> tuple[float, ...]:
@@ -342,6 +393,17 @@ class View:
     def stages(self) -> list[np.ndarray]:
         """The six stage outputs of the pass under the view's centre, uint8."""
         return self.tile_pass().stages
+
+    def rendering(self, key: str, make: Callable[[], Any]) -> Any:
+        """What ``make()`` returns, made once per view and kept in :attr:`rendered` under ``key``; made
+        again when a file it names (a string that is an existing path when made) has since been deleted."""
+        kept = self.rendered.get(key)
+        if kept is not None and all(os.path.exists(p) for p in self._files.get(key, ())):
+            return kept
+        kept = self.rendered[key] = make()
+        values = kept if isinstance(kept, tuple | list) else (kept,)
+        self._files[key] = [v for v in values if isinstance(v, str) and os.path.isfile(v)]
+        return kept
 
     @property
     def nbytes(self) -> int:
@@ -420,6 +482,17 @@ def compute_view(pyramid: ZoomPyramid, model_label: str, source: Source, zoom: f
                "downsample": v.seconds["downsample"]}
     return View(source.key, model_label, zoom, viewport, v.rect, v.bicubic, v.sharpened, v.level,
                 v.computed, v.reused, seconds, v.strength, pyramid=pyramid)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the view shows while the zoom slider moves: the sharpened ``view`` when every tile is
+    cached, else the ``bicubic`` view (made in ``seconds``) and the ``missing`` tile count."""
+
+    view: View | None
+    bicubic: np.ndarray | None = None
+    seconds: float = 0.0
+    missing: int = 0
 
 
 @dataclass(frozen=True)
@@ -532,6 +605,18 @@ class Studio:
             return None
         view, _ = self.view(source, zoom, center, viewport, model_label)
         return view
+
+    def preview(self, source: Source, zoom: float, center, viewport: int,
+                model_label: str | None = None) -> Preview:
+        """The sharpened view if a crop and a resample serve it, else bicubic: no MSSNet pass runs here.
+        Tiles that arrive meanwhile (a release, the background fill) are shown, never hidden."""
+        view = self.cached_view(source, zoom, center, viewport, model_label)
+        if view is not None:
+            return Preview(view)
+        image, seconds = self.bicubic_view(source, zoom, center, viewport)
+        missing = self.missing_tiles(source, zoom, center, viewport, model_label)
+        view = self.cached_view(source, zoom, center, viewport, model_label)
+        return Preview(view) if view is not None else Preview(None, image, seconds, missing)
 
     @staticmethod
     def bicubic_view(source: Source, zoom: float, center, viewport: int) -> tuple[np.ndarray, float]:

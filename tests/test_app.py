@@ -108,7 +108,7 @@ def test_pan_moves_the_centre_against_the_drag(studio, source):
 
 def test_lesson_try_it_sets_image_zoom_centre_and_tab(studio):
     for step in app.LESSON_STEPS:
-        source, center, overview, info, zoom, tab = studio.try_it(step.number, SMALL)
+        source, center, zoom, overview, info, tab = studio.try_it(step.number, SMALL)
         assert source.name == step.try_it.example and zoom == step.try_it.zoom and _is_rgb_png(overview, 32)
         assert center == (step.try_it.center or (source.size[0] / 2, source.size[1] / 2))
         assert tab.selected == step.try_it.tab and step.try_it.example in info
@@ -157,12 +157,15 @@ def test_missing_default_weights_is_a_clear_error(tmp_path):
 
 
 def test_load_returns_source_overview_and_info(studio, image_path):
-    source, center, overview, info = studio.load(image_path, 2.0, SMALL)
+    source, center, zoom, overview, info = studio.load(image_path, SMALL)
     assert source.rgb.shape == (48, 80, 3) and source.rgb.dtype == np.float32
-    assert center == (40.0, 24.0)
+    # a new image opens at opening_zoom (80 px fits a 64 px view at ×0.8: the first level, ×2), on its edges
+    assert zoom == mssnet.studio.opening_zoom((80, 48), SMALL) == 2.0
+    assert center == mssnet.studio.strongest_edges_center(source, zoom, SMALL)
     assert max(_shape(overview)[:2]) == mssnet.studio.OVERVIEW_SIDE
     assert "80×48" in info and "test.png" in info
-    assert studio.load(None) == (None, None, None, app.NO_IMAGE)
+    assert studio.load(image_path, SMALL, 3.0)[2] == 3.0  # the page's opening keeps the slider's zoom
+    assert studio.load(None) == (None, None, gr.skip(), None, app.NO_IMAGE)
 
 
 @pytest.mark.parametrize(
@@ -185,7 +188,7 @@ def test_bad_uploads_become_gr_error(studio, image_path, tmp_path, data, message
     assert "upload.png" in err.value.message
     # in the page: one message in the info line, the previous image and its views kept, no error raised
     *kept, info = studio.load(str(path))
-    assert kept == [gr.skip()] * 3 and err.value.message in info and "stays" in info
+    assert kept == [gr.skip()] * 4 and err.value.message in info and "stays" in info
 
 
 def test_animated_gif_is_refused(studio, tmp_path):
@@ -205,7 +208,7 @@ def test_huge_image_is_refused_before_decoding(studio, tmp_path):
 
 def test_a_1x1_image_still_gives_a_view(studio, tmp_path):
     tiny = studio.load(_png(tmp_path / "tiny.png", np.zeros((1, 1, 3), np.uint8)))
-    assert "Very small" in tiny[3]
+    assert "Very small" in tiny[4] and tiny[2] == 8.0  # a 1 px image opens at the largest zoom
     shown = studio.show_view(tiny[0], 8.0, tiny[1], 32, None)
     assert _shape(shown[2]) == (32, 32, 3)
 

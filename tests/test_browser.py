@@ -19,7 +19,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (python) is not in
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.serving import running  # noqa: E402
+from bench.serving import running, wait_idle  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
@@ -33,8 +33,8 @@ VIEWS = ("#compare img", "#bicubic img", "#sharpened img")
 
 @pytest.fixture(scope="module")
 def server(tiny_weights):
-    with running(tiny_weights) as (url, _demo):
-        yield url
+    with running(tiny_weights) as (url, demo):
+        yield url, demo
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def page(server):
         try:
             page = browser.new_page(viewport=PROJECTOR)
             page.set_default_timeout(TIMEOUT_MS)
-            page.goto(server, wait_until="domcontentloaded")
+            page.goto(server[0], wait_until="domcontentloaded")
             page.wait_for_selector("#zoom input[type=range]")
             yield page
         finally:
@@ -71,6 +71,26 @@ def _wait_new_src(page, selector: str, old: str | None) -> str:
 
 def _zoom(page) -> float:
     return float(page.locator("#zoom input[type=number]").input_value())
+
+
+def _wait_view_at(page, zoom: float, old_region: str | None = None) -> str:
+    """Wait until MSSNet's view at ``zoom`` is shown (its time line names the zoom and a source region,
+    a region other than ``old_region`` if given) with its images decoded -> the source region text.
+    A bicubic preview's line ("sharpening…") or an earlier view's never satisfies it."""
+    page.wait_for_function(
+        "([at, old]) => { const t = document.querySelector('#timing')?.innerText ?? '';"
+        " if (!t.includes(at)) return false; const region = t.split('source region')[1];"
+        " return region !== undefined && region !== old; }",
+        arg=[f"at ×{zoom:.2f} of source region", old_region])
+    _wait_loaded(page, VIEWS)
+    return page.locator("#timing").inner_text().split("source region")[1]
+
+
+def _wait_zoom_change(page, old: float) -> float:
+    """Wait until the number box shows a zoom other than ``old`` -> that zoom."""
+    page.wait_for_function("(old) => Number(document.querySelector('#zoom input[type=number]')?.value) !== old",
+                           arg=old)
+    return _zoom(page)
 
 
 def _wait_loaded(page, selectors) -> None:
@@ -115,44 +135,46 @@ def test_opens_teaching_on_a_projector(page):
 
 
 def test_keys_number_box_wheel_and_drag_run_mssnet(page):
-    _wait_new_src(page, "#sharpened img", None)
-    sharp, zoom = _src(page, "#sharpened img"), _zoom(page)
+    # each step waits for MSSNet's view at the step's zoom: previews and late results of the step
+    # before never stand in for it
+    zoom = _zoom(page)
+    _wait_view_at(page, zoom)
 
     # arrow keys on the slider: a new zoom, and MSSNet runs once the keys rest
     page.locator("#zoom input[type=range]").focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    sharp = _wait_new_src(page, "#sharpened img", sharp)
+    _wait_view_at(page, zoom + 0.1)
     assert _zoom(page) == pytest.approx(zoom + 0.1)
 
     # the number box: Enter runs MSSNet at once
     box = page.locator("#zoom input[type=number]")
     box.fill("4.5")
     box.press("Enter")
-    sharp = _wait_new_src(page, "#sharpened img", sharp)
-    page.wait_for_function("() => document.querySelector('#timing').innerText.includes('×4.50')")
+    _wait_view_at(page, 4.5)
 
     # the mouse wheel over the comparison zooms in
     target = page.locator("#compare img").first.bounding_box()
     page.mouse.move(target["x"] + target["width"] / 3, target["y"] + target["height"] / 2)
     page.mouse.wheel(0, -120)
-    sharp = _wait_new_src(page, "#sharpened img", sharp)
-    assert _zoom(page) > 4.5
+    zoom = _wait_zoom_change(page, 4.5)
+    assert zoom > 4.5
+    region = _wait_view_at(page, zoom)
+    sharp = _src(page, "#sharpened img")
 
     # dragging the comparison (away from its divider) pans: the source region moves
-    region = page.locator("#timing").inner_text().split("source region")[1]
     page.mouse.move(target["x"] + 40, target["y"] + 40)
     page.mouse.down()
     page.mouse.move(target["x"] + 100, target["y"] + 70, steps=5)
     page.mouse.up()
-    _wait_new_src(page, "#sharpened img", sharp)
-    page.wait_for_function("(old) => !document.querySelector('#timing').innerText.includes(old)", arg=region)
-    _wait_loaded(page, VIEWS)
+    _wait_view_at(page, zoom, old_region=region)
+    assert _src(page, "#sharpened img") != sharp
+    assert _zoom(page) == zoom  # a pan keeps the zoom
     assert page.evaluate("() => { const e = document.querySelector('#compare img'); "
                          "return e.naturalWidth === e.clientWidth; }")
 
 
-def test_gallery_pairs_and_one_message_for_a_bad_upload(page, tmp_path):
+def test_gallery_pairs_and_one_message_for_a_bad_upload(page, server, tmp_path):
     _wait_new_src(page, "#sharpened img", None)
     page.get_by_role("tab", name="Every zoom level").click()
     page.get_by_role("button", name="Run every zoom level").click()
@@ -169,7 +191,7 @@ def test_gallery_pairs_and_one_message_for_a_bad_upload(page, tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     page.locator("#image-in input[type=file]").set_input_files(str(bad))
     page.wait_for_function("() => document.querySelector('#image-info')?.innerText.includes('broken.png:')")
-    page.wait_for_timeout(1500)  # any second message or badge would have arrived by now
+    wait_idle(server[1])  # every event the upload started has finished: any toast or badge is on the page
     assert page.get_by_text("broken.png:", exact=False).count() == 1  # in the info line, nowhere else
     assert page.locator(".toast-body").count() == 0
     assert page.get_by_text("Error", exact=True).count() == 0  # no badge on any output

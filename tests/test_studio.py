@@ -1,6 +1,8 @@
 """The studio core without Gradio: sources, the model registry, views and their cache, the
 sweep, the download limit and the memory helpers. Numbers on result objects, not text."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -198,3 +200,71 @@ def test_memory_helpers_call_glibc_or_do_nothing(monkeypatch):
     calls.clear()
     assert memory.limit_malloc_arenas() is None and memory.release_memory() is None
     assert calls == []
+
+
+# --------------------------------------------------------------------------- opening view, pan, preview
+
+
+def _source(tmp_path, rgb: np.ndarray, name: str = "img.png"):
+    Image.fromarray(rgb).save(tmp_path / name)
+    return load_source(str(tmp_path / name))
+
+
+def test_opening_zoom_is_the_first_real_enlargement_or_the_fit():
+    from mssnet.studio import MIN_OPENING_ZOOM, opening_zoom
+
+    assert opening_zoom((4000, 3000), 256) == MIN_OPENING_ZOOM == 2.0  # a large photo: ×2, not "fit" (0.064)
+    assert opening_zoom((512, 512), 256) == 2.0
+    assert opening_zoom((64, 64), 256) == 4.0  # a small image fills the view
+    assert opening_zoom((100, 80), 256) == 2.55  # on the slider's 0.05 steps, never past the fit
+    assert opening_zoom((1, 1), 256) == 8.0  # at most ×8
+
+
+def test_strongest_edges_center_finds_the_busy_corner(tmp_path):
+    from mssnet.studio import opening_view, strongest_edges_center
+
+    rgb = np.full((300, 400, 3), 90, np.uint8)
+    rgb[200:280, 300:380] = (np.indices((80, 80)).sum(0) % 8 < 4)[..., None] * 255  # a checkerboard, lower right
+    source = _source(tmp_path, rgb)
+    x, y = strongest_edges_center(source, 4.0, 128)  # a 32 px view: inside the checkerboard
+    assert 300 <= x - 16 and x + 16 <= 380 and 200 <= y - 16 and y + 16 <= 280
+    x, y = strongest_edges_center(source, 1.0, 256)  # a view larger than the pattern: it covers the pattern
+    assert x - 128 <= 300 and 380 <= x + 128 and y - 128 <= 200 and 280 <= y + 128
+    flat = _source(tmp_path, np.full((50, 70, 3), 128, np.uint8), "flat.png")
+    assert strongest_edges_center(flat, 2.0, 32) == (35.0, 25.0)  # nothing to find: the centre
+    assert opening_view(source, 128) == (2.0, strongest_edges_center(source, 2.0, 128))
+    assert opening_view(source, 128, 3.0, (1.0, 2.0)) == (3.0, (1.0, 2.0))  # given values win
+
+
+def test_panned_moves_the_centre_against_the_picture(tmp_path):
+    source = _source(tmp_path, np.zeros((48, 80, 3), np.uint8))
+    assert source.panned((40.0, 24.0), 2.0, 8.0, -4.0) == (36.0, 26.0)  # picture right: look left
+    assert source.panned(None, 1.0, -1000.0, -1000.0) == (80.0, 48.0)  # clamped to the image
+
+
+def test_preview_is_bicubic_until_the_tiles_are_cached(studio, tmp_path):
+    rng = np.random.default_rng(3)
+    source = _source(tmp_path, rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
+    miss = studio.preview(source, 3.0, None, SMALL)
+    assert miss.view is None and miss.bicubic.shape == (SMALL, SMALL, 3) and miss.missing >= 1
+    view, _ = studio.view(source, 3.0, None, SMALL)
+    hit = studio.preview(source, 3.2, None, SMALL)  # same level: a crop and a resample
+    assert hit.view is not None and hit.bicubic is None and hit.view.level == view.level
+
+
+def test_view_rendering_is_made_once_and_again_when_its_file_is_gone(studio, tmp_path):
+    from mssnet.io import png_by_content
+
+    source = _source(tmp_path, np.random.default_rng(4).integers(0, 256, (24, 24, 3), dtype=np.uint8))
+    view, _ = studio.view(source, 2.0, None, SMALL)
+    made = []
+
+    def make():
+        made.append(1)
+        return str(png_by_content(view.sharpened, tmp_path / "png")), "text"
+
+    first = view.rendering("x", make)
+    assert view.rendering("x", make) == first and len(made) == 1
+    assert png_by_content(view.sharpened, tmp_path / "png") == Path(first[0])  # named by its pixels
+    Path(first[0]).unlink()
+    assert view.rendering("x", make) == first and len(made) == 2 and Path(first[0]).is_file()

@@ -1,0 +1,119 @@
+"""Each studio panel as files and text: the figures and images of :mod:`explain.studio`,
+:mod:`explain.window`, :mod:`explain.sanity` and :mod:`explain.decision` handed to a ``save``
+callable (image array or matplotlib figure -> a path a user interface can show), with the
+Markdown of :mod:`explain.report`. No user-interface library here: ``app.py`` passes a
+``save`` that writes PNGs into Gradio's cache, the tests one that writes into a temporary folder.
+
+Panels of one view are made once and kept with it (:meth:`mssnet.studio.View.rendering`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+from matplotlib.figure import Figure
+from torch import nn
+
+from mssnet.studio import SWEEP_FACTORS, Source, Studio, View
+
+from . import report
+from . import studio as panels
+from .decision import decide, plot_decision
+from .plots import colour_scales
+from .sanity import random_weights_check
+from .window import WindowExplanation, attribution_figure, explain_window
+
+__all__ = ["Save", "attribution", "decision", "explore_maps", "random_weights", "saliency", "simulation", "stages",
+           "sweep"]
+
+#: Image (H, W, 3) array or figure (None passes through) -> a path to show it from.
+Save = Callable[[np.ndarray | Figure | None], str | None]
+#: ``progress(done, total)`` of a long panel.
+Progress = Callable[[int, int], object] | None
+
+
+def explore_maps(view: View, save: Save) -> tuple[str, ...]:
+    """The Explore tab's maps (:data:`explain.studio.EXPLORE_MAPS`) and their colour scales as JSON,
+    read from the figures themselves -> (*paths, scales); made once per view, timed as "heat maps"."""
+    def make() -> tuple[str, ...]:
+        t0 = time.perf_counter()
+        figures = panels.explore_map_figures(view)
+        paths = tuple(save(figures[name]) for name in panels.EXPLORE_MAPS)
+        view.seconds["heat maps"] = time.perf_counter() - t0
+        return *paths, json.dumps(colour_scales(figures))
+
+    return view.rendering("maps", make)
+
+
+def decision(view: View, save: Save) -> tuple[str, str]:
+    """The decision panel (no network pass) -> (figure path, Markdown); made once per view."""
+    def make() -> tuple[str, str]:
+        result = decide(view.bicubic, view.sharpened)
+        return save(plot_decision(result, view.bicubic)), report.decision_markdown(result)
+
+    return view.rendering("decision", make)
+
+
+def saliency(view: View, model: nn.Module, save: Save) -> tuple[str | None, str]:
+    """Whole-view saliency of the edge gain (one forward and one backward pass) -> (figure path or None,
+    Markdown); made once per view."""
+    def make() -> tuple[str | None, str]:
+        result = panels.view_saliency(model, view)
+        return save(panels.saliency_figure(view, result)), report.saliency_markdown(result)
+
+    return view.rendering("saliency", make)
+
+
+def stages(view: View, save: Save) -> tuple[str, str, str, str]:
+    """-> (stage outputs' edge maps, their table, what each stage changed, its text)."""
+    t0 = time.perf_counter()
+    gallery, table, changed, changes = panels.stage_figures(view)
+    gallery, changed = save(gallery), save(changed)
+    return gallery, report.stages_markdown(table, time.perf_counter() - t0), changed, \
+        report.stage_changes_markdown(changes)
+
+
+def attribution(model: nn.Module, view: View, window, method: str, steps: int, side: int, save: Save,
+                progress: Progress = None) -> tuple[str | None, str, WindowExplanation]:
+    """The window's attribution (None: the strongest sharpened edge) -> (figure path or None, Markdown,
+    the result, for :func:`random_weights`)."""
+    result = explain_window(model, view, window, method, int(steps), int(side), progress=progress)
+    return save(attribution_figure(result, f"{method}: where MSSNet looked")), report.window_markdown(result), result
+
+
+def random_weights(model: nn.Module, view: View, window, method: str, steps: int, side: int, save: Save,
+                   trained: WindowExplanation | None = None, progress: Progress = None) -> tuple[str | None, str]:
+    """The same window with randomly re-initialised weights (``trained``: the trained result to reuse)
+    -> (figure path or None, Markdown comparing both)."""
+    check = random_weights_check(model, view, window, method, int(steps), int(side), trained=trained,
+                                 progress=progress)
+    figure = attribution_figure(check.random, f"{method}: the same window, random weights")
+    return save(figure), report.randomisation_markdown(check)
+
+
+def sweep(studio: Studio, source: Source, center, viewport: int, model_label: str | None, save: Save,
+          progress: Progress = None) -> tuple[list[tuple[str, str]], str, str]:
+    """Bicubic + MSSNet at every zoom of :data:`SWEEP_FACTORS` -> (gallery of labelled whole pairs at
+    1:1 as (path, caption), plot path, Markdown table)."""
+    gallery, rows, t0 = [], [], time.perf_counter()
+    for i, step in enumerate(studio.sweep(source, center, viewport, model_label)):
+        rows.append(panels.sweep_row(step))
+        gallery.append((save(panels.sweep_pair_image(step.view, step.factor)), f"×{step.factor:g}: bicubic | MSSNet"))
+        if progress is not None:
+            progress(i + 1, len(SWEEP_FACTORS))
+    seconds = time.perf_counter() - t0
+    return gallery, save(panels.sweep_figure(rows)), report.sweep_markdown(rows, seconds)
+
+
+def simulation(model: nn.Module, source: Source, zoom: float, center, viewport: int, save: Save,
+               progress: Callable[[float, str], object] | None = None) -> tuple[str, ...]:
+    """Simulate (:func:`explain.studio.simulate`) -> (Markdown, ground truth, bicubic, MSSNet, error
+    maps, spectrum) as paths."""
+    sim = panels.simulate(model, source, zoom, center, viewport, progress=progress)
+    if progress is not None:
+        progress(0.8, "error maps and spectrum")
+    figures = panels.simulation_figures(sim)
+    return report.simulation_markdown(sim), *(save(a) for a in (sim.truth, sim.bicubic, sim.sharpened, *figures))
