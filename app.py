@@ -41,7 +41,7 @@ from explain.studio import EXPLORE_MAPS, view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
 from mssnet.io import png_by_content
 from mssnet.memory import limit_malloc_arenas
-from mssnet.studio import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, Studio, View, load_source, opening_view
+from mssnet.studio import Source, Studio, View, load_source, opening_view
 from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
 
 ROOT = Path(__file__).resolve().parent
@@ -52,8 +52,6 @@ EXAMPLES = ("astronaut.png", "chelsea.png", "coffee.png", "siemens_star.png", "z
 OPENING_EXAMPLE, OPENING_ZOOM = "astronaut.png", 3.0
 #: The page's script and style sheet (viewer habits, 1:1 views, a projector-sized layout).
 UI_DIR = ROOT / "assets" / "ui"
-SHORTCUTS = ("**Keys** (outside a text field): `+` / `−` zoom · `1`–`8` zoom ×1–×8 · arrows pan · **wheel** over "
-             "a view zooms · **drag** a view to pan · on the slider, arrows and Enter in the box run MSSNet")
 VIEWPORTS = (256, 384, 512)
 DEFAULT_VIEWPORT = 256
 DEFAULT_ZOOM = 2.0
@@ -397,12 +395,6 @@ class Handlers:
 
 # --------------------------------------------------------------------------- layout
 
-INTRO = """# Zoom & Sharpen
-*When you zoom into an image, how does a neural network decide which edges to sharpen?* **Click the
-overview** to choose where to look and **change the zoom**: bicubic follows at once, MSSNet sharpens it.
-The tabs explain what it did."""
-
-
 def _image(label: str, elem_id: str | None = None, **kwargs: Any) -> gr.Image:
     """A PNG output image."""
     return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, **kwargs)
@@ -432,8 +424,7 @@ def _controls(handlers: Handlers) -> SimpleNamespace:
         ui.weights_in = gr.File(label="Add weights: original MSSNet .pt or .safetensors",
                                 file_types=[".pt", ".pth", ".safetensors"], type="filepath")
     with gr.Accordion("Download the whole image", open=False):
-        gr.Markdown(f"Zooms the *whole* image by the slider's factor and sharpens it in tiles "
-                    f"(PNG, at most {MAX_DOWNLOAD_PIXELS / 1e6:.1f} MP).")
+        gr.Markdown(report.PAGE["download"])
         ui.download_btn = gr.Button("Zoom & sharpen the whole image")
         ui.download_file = gr.File(label="Zoomed and sharpened PNG", interactive=False)
     return ui
@@ -447,7 +438,7 @@ def _zoom_bar(ui: SimpleNamespace) -> None:
         ui.viewport = gr.Radio(list(VIEWPORTS), value=DEFAULT_VIEWPORT, label="Viewport (px)", scale=2,
                                info="Larger views take longer.")
     ui.timing = gr.Markdown("", elem_id="timing")
-    gr.Markdown(SHORTCUTS, elem_id="shortcuts")
+    gr.Markdown(report.PAGE["shortcuts"], elem_id="shortcuts")
     with gr.Row(elem_classes="zs-hidden"):  # the page script's way in (assets/ui/studio.js)
         ui.pan_request = gr.Textbox(elem_id="pan-request", show_label=False, container=False)
         ui.pan_go = gr.Button("pan", elem_id="pan-go")
@@ -459,32 +450,27 @@ def _explore_tab(ui: SimpleNamespace) -> None:
                                     buttons=["download"])
         ui.bicubic_img = _image("Bicubic", "bicubic")
         ui.sharp_img = _image("MSSNet", "sharpened")
-    gr.Markdown("Drag the divider to compare; click the MSSNet view to choose the Attribution tab's window.",
+    gr.Markdown(report.PAGE["views_hint"],
                 elem_id="views-hint")
-    gr.Markdown("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the "
-                "stronger edges. Signed maps are red/blue around white = 0.")
+    gr.Markdown(report.PAGE["maps"])
     ui.edges = _figure("Edge magnitude: bicubic and MSSNet", "map-edges")
     ui.saliency_plot = _figure("Saliency of the view's edge gain", "map-saliency")
     ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _figure("Edge gain", "map-edge-gain")
     ui.sharpening = _figure("Sharpening map", "map-sharpening")
     ui.map_scales = gr.Textbox(label="Colour scales of the maps (JSON)", elem_id="map-scales", elem_classes="zs-hidden")
-    gr.Markdown("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, "
-                "and how much MSSNet changed each kind.")
+    gr.Markdown(report.PAGE["decision"])
     ui.decision_plot = _figure("Decision panel", "decision-plot")
     ui.decision_text = gr.Markdown(elem_id="decision-text")
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown("The **window** (green) starts on the view's strongest sharpened edge; click the MSSNet view (here "
-                "or on the Explore tab) to move it, then press *Explain this window*. The attribution is computed "
-                "on the blue crop around it.")
+    gr.Markdown(report.PAGE["attribution"])
     with gr.Row(equal_height=False):
         ui.attr_view = _image("Window: click to move", "attr-view", buttons=[])
         with gr.Column(min_width=300):
             ui.attr_method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method",
-                                      info="Blur path (LAM): from a blurred input to the real one. Saliency: "
-                                           "one gradient. SmoothGrad: gradients of noisy copies, averaged.")
+                                      info=report.PAGE["methods"])
             ui.attr_window = gr.Radio(list(WINDOW_SIDES), value=WINDOW_SIDES[1], label="Window (px)")
             ui.attr_steps = gr.Slider(4, 64, value=DEFAULT_STEPS, step=4, label="Steps",
                                       info="More steps: smoother, slower (one gradient each).")
@@ -499,8 +485,7 @@ def _attribution_tab(ui: SimpleNamespace) -> None:
 
 
 def _stages_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown("MSSNet's six outputs, coarse to fine, for the current view: how the network builds the "
-                "result scale by scale.")
+    gr.Markdown(report.PAGE["stages"])
     ui.stages_btn = gr.Button("Show the stages of the current view")
     ui.stages_plot = _figure("Edge maps of the six stage outputs", "stages-plot")
     ui.stages_text = gr.Markdown()
@@ -509,9 +494,7 @@ def _stages_tab(ui: SimpleNamespace) -> None:
 
 
 def _sweep_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown("Bicubic and MSSNet at zoom " + ", ".join(f"×{f:g}" for f in SWEEP_FACTORS)
-                + " around the same centre, with the chosen viewport. Results go to the cache, so the slider "
-                "is instant at these zooms afterwards.")
+    gr.Markdown(report.PAGE["sweep"])
     ui.sweep_btn = gr.Button("Run every zoom level", variant="primary")
     ui.sweep_plot = _image("Sharpness vs zoom", "sweep-plot", show_label=False)
     ui.sweep_text = gr.Markdown()
@@ -520,9 +503,7 @@ def _sweep_tab(ui: SimpleNamespace) -> None:
 
 
 def _simulate_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown("The honest check: treat the image as ground truth, shrink a crop by the zoom factor, enlarge "
-                "it back with bicubic and with MSSNet, and measure how close each gets. Uses the zoom slider's "
-                "factor and the zoom centre.")
+    gr.Markdown(report.PAGE["simulate"])
     ui.sim_btn = gr.Button("Run the simulation", variant="primary")
     ui.sim_text = gr.Markdown()
     with gr.Row():
@@ -536,7 +517,7 @@ def _simulate_tab(ui: SimpleNamespace) -> None:
 
 def _lesson_tab(ui: SimpleNamespace) -> None:
     gr.Markdown(explain.lesson_markdown(), elem_id="lesson")
-    gr.Markdown("### Try it\nEach button opens the step's image at its zoom and centre, on its tab.")
+    gr.Markdown(report.PAGE["try_it"])
     with gr.Row():
         ui.try_buttons = [gr.Button(f"{step.number}. {step.title}", size="sm", min_width=160)
                           for step in LESSON_STEPS]
@@ -630,7 +611,7 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     handlers = Handlers(model_path)
     with gr.Blocks(title="Zoom & Sharpen", delete_cache=(1800, 3600)) as demo:
         demo.studio = handlers.studio  # for tests and benchmarks
-        gr.Markdown(INTRO)
+        gr.Markdown(report.PAGE["intro"])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 ui = _controls(handlers)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mssnet.pyramid import pyramid_level
-from mssnet.studio import Source, View
+from mssnet.studio import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, View
 
 from .attribution import attribution_shares
 from .decision import Decision, decision_sentence
@@ -20,10 +20,40 @@ from .sanity import RandomisationCheck
 from .studio import Simulation, StageChanges, StageTable, SweepRow, ViewSaliency
 from .window import WindowExplanation
 
-__all__ = ["decision_markdown", "fmt_seconds", "preview_timing_markdown", "randomisation_markdown",
+__all__ = ["PAGE", "decision_markdown", "fmt_seconds", "preview_timing_markdown", "randomisation_markdown",
            "saliency_markdown", "simulation_markdown", "source_markdown", "stage_changes_markdown",
            "stages_markdown", "sweep_markdown", "timing_markdown", "weights_loaded_markdown", "weights_note",
            "window_markdown"]
+
+#: The page's fixed text: intro, keys, and the note at the top of each tab (app.py lays it out).
+PAGE = {
+    "views_hint": "Drag the divider to compare; click the MSSNet view to choose the Attribution tab's window.",
+    "maps": ("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the stronger"
+             " edges. Signed maps are red/blue around white = 0."),
+    "decision": ("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, and "
+                 "how much MSSNet changed each kind."),
+    "attribution": ("The **window** (green) starts on the view's strongest sharpened edge; click the MSSNet view "
+                    "(here or on the Explore tab) to move it, then press *Explain this window*. The attribution is "
+                    "computed on the blue crop around it."),
+    "methods": ("Blur path (LAM): from a blurred input to the real one. Saliency: one gradient. SmoothGrad: gradients"
+                " of noisy copies, averaged."),
+    "stages": ("MSSNet's six outputs, coarse to fine, for the current view: how the network builds the result scale "
+               "by scale."),
+    "simulate": ("The honest check: treat the image as ground truth, shrink a crop by the zoom factor, enlarge it back"
+                 " with bicubic and with MSSNet, and measure how close each gets. Uses the zoom slider's factor and "
+                 "the zoom centre."),
+    "try_it": "### Try it\nEach button opens the step's image at its zoom and centre, on its tab.",
+    "sweep": ("Bicubic and MSSNet at zoom " + ", ".join(f"×{f:g}" for f in SWEEP_FACTORS) + " around the "
+              "same centre, with the chosen viewport. Results go to the cache, so the slider is instant at "
+              "these zooms afterwards."),
+    "download": (f"Zooms the *whole* image by the slider's factor and sharpens it in tiles (PNG, at most "
+                 f"{MAX_DOWNLOAD_PIXELS / 1e6:.1f} MP)."),
+    "intro": ("# Zoom & Sharpen\n*When you zoom into an image, how does a neural network decide which edges to "
+              "sharpen?* **Click the\noverview** to choose where to look and **change the zoom**: bicubic follows at"
+              " once, MSSNet sharpens it.\nThe tabs explain what it did."),
+    "shortcuts": ("**Keys** (outside a text field): `+` / `−` zoom · `1`–`8` zoom ×1–×8 · arrows pan · **wheel** over a"
+                  " view zooms · **drag** a view to pan · on the slider, arrows and Enter in the box run MSSNet"),
+}
 
 #: Diffusion Index bounds of "concentrated" and "moderately spread".
 DI_CONCENTRATED, DI_MODERATE = 25, 50
