@@ -319,7 +319,7 @@ def test_stages_sweep_and_simulate_convert_to_pngs(studio, source):
     assert _is_rgb_png(changes, 200) and "changed the image most" in changes_text
 
     gallery, plot, table = studio.sweep(source, None, 32, None)
-    assert len(gallery) == len(app.SWEEP_FACTORS) and _is_rgb_png(plot, 200)
+    assert len(gallery) == len(mssnet.studio.SWEEP_FACTORS) and _is_rgb_png(plot, 200)
     height, width, _ = _shape(gallery[0][0])  # the whole bicubic | MSSNet pair at 1:1, labels above
     assert width == 2 * 32 + 6 and height > 32 and "×8" in table
 
