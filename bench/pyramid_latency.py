@@ -33,19 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from load import MemoryWatch, rss_mib, start_server  # bench/load.py
 from serving import free_port  # bench/serving.py
+from timing import cpu_kind  # bench/timing.py
 
 from mssnet.inference import resolve_precision, sharpen
 from mssnet.weights import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("astronaut.png", "chelsea.png", "coffee.png", "siemens_star.png", "zone_plate.png", "fine_text.png")
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def one_pass_seconds(threads: int) -> tuple[float, str]:
@@ -73,7 +67,7 @@ def main() -> int:
     from gradio_client import Client, handle_file
 
     unit, precision = one_pass_seconds(args.threads)
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores, torch threads {args.threads}; precision auto -> "
+    print(f"CPU: {cpu_kind()}, {os.cpu_count()} cores, torch threads {args.threads}; precision auto -> "
           f"{precision} (bf16 {'used' if precision == 'bf16' else 'not used'}); one pass (384²) = {unit:.2f} s",
           flush=True)
     port = free_port()

@@ -19,7 +19,6 @@ shave ⌈s⌉). Methods, as gain in dB over plain bicubic:
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality import degrade_pair, shave, upscale  # noqa: E402
+from timing import cpu_kind  # noqa: E402
 
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.inference import resolve_precision  # noqa: E402
@@ -40,23 +40,6 @@ from mssnet.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_imag
 from mssnet.weights import load_model  # noqa: E402
 
 SCALES = (1.1, 1.25, 1.5, 2, 2.5, 3, 4, 6, 8)
-
-
-def cpu_kind() -> str:
-    """The CPU's model name and whether it has native bf16 (AMX / AVX512-BF16) or only AVX2."""
-    name, flags = platform.processor() or "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name") and name in ("unknown CPU", platform.processor()):
-                    name = line.partition(":")[2].strip()
-                elif line.startswith("flags"):
-                    flags.update(line.partition(":")[2].split())
-    except OSError:
-        pass
-    isa = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else \
-        "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{name} ({isa}, {torch.get_num_threads()} torch threads)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     images = [read_rgb(q, args.max_side).astype(np.float32) / 255 for q in held]
     model = load_model(args.weights)
     precision = resolve_precision(args.precision, "cpu")
-    print(f"CPU: {cpu_kind()}; precision {precision}")
+    print(f"CPU: {cpu_kind()}, {torch.get_num_threads()} torch threads; precision {precision}")
     print(f"weights: {args.weights or 'bundled default'}")
     print(f"held-out images ({len(held)}, longer side ≤ {args.max_side}): {', '.join(q.name for q in held)}\n")
 

@@ -36,6 +36,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import cpu_kind  # noqa: E402
+
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.degrade import enlarge, shrink  # noqa: E402
 from mssnet.inference import resolve_precision  # noqa: E402
@@ -108,22 +110,6 @@ def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
     return img[y : y + size, x : x + size]
 
 
-def cpu_kind() -> str:
-    """The CPU's model name and its bf16 support, for every timing and table."""
-    name, flags = "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("model name") and name == "unknown CPU":
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    kind = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "AVX2 only"
-    return f"{name} ({kind}; precision auto = {resolve_precision('auto', 'cpu')})"
-
-
 def read_categories(folder: Path) -> dict[str, str]:
     """``categories.csv`` (file,category) of a held-out folder; {} when there is none."""
     path = folder / "categories.csv"
@@ -193,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     for w in args.weights:
         label = "MSSNet" if w is None else f"MSSNet {Path(w).stem}"
         models[label] = load_model(w)
-    print(f"CPU: {cpu_kind()}")
+    print(f"CPU: {cpu_kind()}; precision auto = {resolve_precision('auto', 'cpu')}")
     print(f"held-out images ({len(images)}): {', '.join(n for n, _, _ in images)}")
     for label, model in models.items():
         table = format_table(getattr(model, "zoom_strength", None))

@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import median_seconds
+from timing import cpu_kind, median_seconds
 
 from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
 from mssnet.model import MSSNet, MSSNetConfig
@@ -210,7 +210,7 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"torch {torch.__version__}, auto precision on CPU -> {resolve_precision('auto', 'cpu')}")
+    print(f"CPU: {cpu_kind()}; torch {torch.__version__}, auto precision on CPU -> {resolve_precision('auto', 'cpu')}")
     if not args.skip_latency:
         latency_table(presets, sizes, args.repeats, args.tile)
     if args.floor:
