@@ -35,7 +35,7 @@ from torch import nn
 from .inference import Progress, sharpen, sharpen_stages, tile_count
 from .pyramid import pyramid_zoom_image
 from .strength import LIMITS, model_strength
-from .zoom import MAX_FACTOR, MIN_FACTOR, resample, source_rect
+from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",
            "pyramid_zoom_image"]
@@ -114,17 +114,6 @@ def zoom_steps(factor: float, max_step: float = MAX_STEP) -> list[float]:
     return [max_step] * (n - 1) + [factor / max_step ** (n - 1)]
 
 
-def _check_rgb(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-        raise ValueError(f"image must be (H, W, 3) RGB with H, W >= 1; got shape {image.shape}")
-    if image.dtype not in (np.float32, np.float64):
-        raise TypeError(f"image must be float32 or float64 with values in [0, 1]; got {image.dtype}")
-    if not np.isfinite(image).all():
-        raise ValueError("image contains NaN or infinite values")
-
-
 def _clip(image: np.ndarray) -> np.ndarray:
     """Bicubic overshoot clipped, as a displayed image is: -> float32."""
     return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
@@ -147,7 +136,7 @@ def zoom_sharpen_view(
     the image like :func:`mssnet.zoom`), bicubic and sharpened. ``factor`` in [1, 8].
     ``strength``: α for every step (None: the model's calibrated strengths).
     """
-    _check_rgb(image)
+    check_rgb_float(image)
     factor = float(factor)
     if not MIN_FACTOR <= factor <= MAX_FACTOR:
         raise ValueError(f"viewport zoom factor must be in [{MIN_FACTOR:g}, {MAX_FACTOR:g}]; got {factor}")
@@ -201,7 +190,7 @@ def zoom_sharpen_image(
     ``progress(done, total)`` counts the tiles of all steps together; ``strength`` as in
     :func:`zoom_sharpen_view`.
     """
-    _check_rgb(image)
+    check_rgb_float(image)
     factor = float(factor)
     steps = zoom_steps(factor, max_step)
     alphas = step_strengths(model, steps, strength)

@@ -52,7 +52,7 @@ from torch import nn
 
 from .inference import Progress, resolve_precision, sharpen_tensor
 from .strength import LIMITS, model_strength
-from .zoom import MAX_FACTOR, MIN_FACTOR, resample, source_rect
+from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = [
     "DEFAULT_FILTER", "DEFAULT_MARGIN", "DEFAULT_TILE", "FILTERS", "MAX_LEVEL",
@@ -97,14 +97,7 @@ class TileId(NamedTuple):
 
 def _check_image(image: object) -> np.ndarray:
     """(H, W, 3) float in [0, 1] (small overshoot clipped) -> C-contiguous float32 copy."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-        raise ValueError(f"image must be (H, W, 3) RGB with H, W >= 1; got shape {image.shape}")
-    if image.dtype not in (np.float32, np.float64):
-        raise TypeError(f"image must be float32 or float64 with values in [0, 1]; got {image.dtype}")
-    if not np.isfinite(image).all():
-        raise ValueError("image contains NaN or infinite values")
+    check_rgb_float(image)
     lo, hi = float(image.min()), float(image.max())
     if lo < -0.5 or hi > 1.5:
         raise ValueError(f"image values must be in [0, 1]; got [{lo:g}, {hi:g}]")

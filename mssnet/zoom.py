@@ -49,6 +49,21 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError("image contains NaN or infinite values")
 
 
+def check_rgb_float(image: object) -> None:
+    """The zoom pipelines' input: (H, W, 3) float32/float64 RGB, H, W >= 1, finite values.
+
+    Raises ``TypeError`` (not an array, wrong dtype) or ``ValueError`` (shape, NaN/inf).
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array; got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise ValueError(f"image must be (H, W, 3) RGB with H, W >= 1; got shape {image.shape}")
+    if image.dtype not in (np.float32, np.float64):
+        raise TypeError(f"image must be float32 or float64 with values in [0, 1]; got {image.dtype}")
+    if not np.isfinite(image).all():
+        raise ValueError("image contains NaN or infinite values")
+
+
 def source_rect(
     image_size: tuple[int, int],
     factor: float,
