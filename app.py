@@ -4,16 +4,12 @@
     python app.py --mcp           # also serve the API as an MCP server (or ZS_MCP=1; needs gradio[mcp])
     python app.py --weights model_03000E.pt
 
-Layout and wiring only; the studio's state and computations live where a test calls them
-without a browser: :mod:`mssnet.studio` (images, models, views, cache, download),
-:mod:`explain.window` (attribution), :mod:`explain.studio` (heat maps, stages, sweep,
-Simulate) and :mod:`explain.report` (their Markdown). :class:`Handlers` are thin: None
-check, call the core, convert to PNG paths or Gradio updates. ``ValueError`` (which covers
-``ImageError`` and ``CheckpointError``) becomes a ``gr.Error`` with its one-line message.
-
-Feel: the bicubic view follows the zoom slider while it moves (``.input``); MSSNet runs
-when it is released (``.release``, ``trigger_mode="always_last"``); views are cached. The
-queue is bounded and model events have concurrency limits: a crowd slows the app down.
+Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core,
+PNG paths out). The studio's state and computations live in :mod:`mssnet.studio` (images, models,
+the zoom pyramid's views) and :mod:`explain` (panels, attribution, report text); ``ValueError``
+becomes one ``gr.Error``. While the slider moves a view shows MSSNet where every tile is cached;
+its release computes the missing tiles. The page script ``assets/ui/studio.js`` adds keys, wheel
+zoom and drag-to-pan; the queue is bounded and model events have concurrency limits.
 """
 
 from __future__ import annotations
