@@ -359,21 +359,29 @@ def plot_stage_gallery(stages: Sequence[Image], names: Sequence[str] | None = No
     ]
     maps = [edge_magnitude(np.clip(i, 0, 1)) for i in imgs]
     vmax = float(max(np.percentile(m, 99.5) for m in maps)) or 1e-12
+    titles = [f"{name}\nmean edge {m.mean():.4f}" for name, m in zip(names, maps, strict=True)]
+    fig = _map_grid(maps, titles, "magma", (0.0, vmax), (3.4, 3.2, 0.8, 0.0))
+    fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="edge magnitude")
+    fig.suptitle("Coarse to fine: edge energy of each stage output")
+    return readable_text(fig)
+
+
+def _map_grid(maps: Sequence[np.ndarray], titles: Sequence[str], cmap: str, limits: tuple[float, float],
+              size: tuple[float, float, float, float]) -> Figure:
+    """Maps (H, W) in a grid of at most three columns, every one on the same colour ``limits``.
+    ``size``: inches per column and per row, plus extra width and height (for the colour bar)."""
     cols = min(3, len(maps))
     rows = -(-len(maps) // cols)
-    fig = _new_figure((3.4 * cols + 0.8, 3.2 * rows))
+    fig = _new_figure((size[0] * cols + size[2], size[1] * rows + size[3]))
     axes = fig.subplots(rows, cols, squeeze=False)
-    im = None
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k >= len(maps):
             fig.delaxes(ax)
             continue
-        im = ax.imshow(maps[k], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"{names[k]}\nmean edge {maps[k].mean():.4f}")
-    fig.colorbar(im, ax=axes, shrink=0.8, label="edge magnitude")
-    fig.suptitle("Coarse to fine: edge energy of each stage output")
-    return readable_text(fig)
+        ax.imshow(maps[k], cmap=cmap, vmin=limits[0], vmax=limits[1], interpolation="nearest")
+        ax.set_title(titles[k])
+    return fig
 
 
 def plot_zoom_sweep(
@@ -499,19 +507,9 @@ def plot_stage_changes(stages: Sequence[Image], model_input: Image, names: Seque
     if len(names) != len(changes):
         raise ValueError(f"need one name per stage; got {len(names)} names for {len(changes)} stages")
     limit = symmetric_limit(*changes) if limit is None else float(limit)
-    cols = min(3, len(changes))
-    rows = -(-len(changes) // cols)
-    fig = _new_figure((3.6 * cols + 1.0, 3.6 * rows + 0.6))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    im = None
-    for k, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if k >= len(changes):
-            fig.delaxes(ax)
-            continue
-        im = ax.imshow(changes[k], cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
-        against = "input" if k == 0 else names[k - 1]
-        ax.set_title(f"{names[k]} − {against}\nmean |Δ| {np.abs(changes[k]).mean():.4f}")
-    fig.colorbar(im, ax=axes, shrink=0.8, label="change of Y (same scale)")
+    titles = [f"{names[k]} − {'input' if k == 0 else names[k - 1]}\nmean |Δ| {np.abs(c).mean():.4f}"
+              for k, c in enumerate(changes)]
+    fig = _map_grid(changes, titles, SIGNED_CMAP, (-limit, limit), (3.6, 3.6, 1.0, 0.6))
+    fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="change of Y (same scale)")
     fig.suptitle("What each stage changed (red: brighter, blue: darker)")
     return readable_text(fig)
