@@ -75,7 +75,7 @@ def user_errors(path: str | None = None) -> Iterator[None]:
         yield
     except gr.Error:
         raise
-    except (ValueError, FileNotFoundError) as exc:  # ImageError and CheckpointError are ValueErrors
+    except (ValueError, TypeError, FileNotFoundError) as exc:  # ImageError, CheckpointError are ValueErrors
         message = str(exc)
         if path:
             message = message.replace(str(path), Path(path).name)

@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import math
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -417,6 +418,7 @@ class ResultCache:
     def __init__(self, max_bytes: int = CACHE_BYTES):
         self.max_bytes = max_bytes
         self._items: OrderedDict[tuple, View] = OrderedDict()
+        self._sizes: dict[tuple, int] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -444,14 +446,25 @@ class ResultCache:
             return view
 
     def put(self, key: tuple, view: View) -> None:
+        """Keep ``view``; its size is counted as it is now (later renderings do not move the total)."""
         with self._lock:
-            if key in self._items:
-                self._bytes -= self._items.pop(key).nbytes
+            self._forget(key)
             self._items[key] = view
-            self._bytes += view.nbytes
+            self._sizes[key] = view.nbytes
+            self._bytes += self._sizes[key]
             while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.nbytes
+                self._forget(next(iter(self._items)))
+
+    def drop(self, prefix: tuple) -> None:
+        """Forget every view whose key starts with ``prefix`` (e.g. an image and model whose pyramid went)."""
+        with self._lock:
+            for key in [k for k in self._items if k[: len(prefix)] == prefix]:
+                self._forget(key)
+
+    def _forget(self, key: tuple) -> None:
+        if key in self._items:
+            del self._items[key]
+            self._bytes -= self._sizes.pop(key)
 
 
 def check_view_request(
@@ -558,11 +571,13 @@ class Studio:
         model = self.models.get(model_label)
         pyramid = ZoomPyramid(source.rgb, model, tile=self.tile, cache=self.tiles, fill=self.fill)
         with self._lock:
+            gone = [(key, self._pyramids.pop(key))] if key in self._pyramids else []  # its model was evicted
             self._pyramids[key] = pyramid
-            self._pyramids.move_to_end(key)
             while len(self._pyramids) > self.max_pyramids:
-                _, old = self._pyramids.popitem(last=False)
-                old.stop_fill()
+                gone.append(self._pyramids.popitem(last=False))
+        for old_key, old in gone:  # cached views hold their pyramid (image and model): let both go
+            old.stop_fill()
+            self.cache.drop(old_key)
         return pyramid
 
     def _key(self, source: Source, zoom: float, center, viewport: int, model_label: str) -> tuple:
@@ -644,16 +659,24 @@ class Studio:
         if source.alpha is not None:
             alpha = np.clip(bicubic_zoom(source.alpha, zoom).view, 0.0, 1.0)
         stem = Path(source.name).stem or "image"
-        path = self.outdir / f"{stem}_x{zoom:g}_mssnet_{source.key[:6]}.png"
+        weights = hashlib.sha1((model_label or self.default_label).encode()).hexdigest()[:6]
+        path = self.outdir / f"{stem}_x{zoom:g}_mssnet_{source.key[:6]}_{weights}.png"
+        self.outdir.mkdir(parents=True, exist_ok=True)
         save_image(path, sharp, alpha, bit_depth=16 if source.bit_depth == 16 else 8)
         del sharp, alpha
         release_memory()
         return path
 
     def close(self) -> None:
-        """Stop the background fill (after its tile in progress). Also done at interpreter exit."""
+        """Stop the background fill (after its tile in progress; also done at interpreter exit) and
+        delete the downloads folder. Views asked for afterwards are computed without a fill."""
         if self.fill is not None:
             self.fill.stop(timeout=30)
+            self.fill = None
+            with self._lock:
+                for pyramid in self._pyramids.values():
+                    pyramid.fill = None
+        shutil.rmtree(self.outdir, ignore_errors=True)
 
     def __enter__(self) -> Studio:
         return self

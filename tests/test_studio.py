@@ -268,3 +268,27 @@ def test_view_rendering_is_made_once_and_again_when_its_file_is_gone(studio, tmp
     assert png_by_content(view.sharpened, tmp_path / "png") == Path(first[0])  # named by its pixels
     Path(first[0]).unlink()
     assert view.rendering("x", make) == first and len(made) == 2 and Path(first[0]).is_file()
+
+
+def test_cache_counts_a_view_as_it_was_put_and_drops_by_prefix():
+    cache = ResultCache(max_bytes=10 * _view().nbytes)
+    a, b = _view(), _view()
+    cache.put(("img", "m1", 1), a)
+    cache.put(("img", "m2", 1), b)
+    before = cache.nbytes
+    a.rendered["maps"] = np.zeros(10_000, np.uint8)  # a rendering added after the view was cached
+    cache.put(("img", "m1", 1), a)  # replaced: counted anew
+    cache.drop(("img", "m2"))
+    assert cache.nbytes == a.nbytes >= 0 and ("img", "m2", 1) not in cache and before > 0
+    cache.drop(("img",))
+    assert cache.nbytes == 0 and len(cache) == 0
+
+
+def test_closed_studio_still_answers_without_a_fill(tiny_weights, source):
+    studio = Studio(tiny_weights)
+    studio.view(source, 2.0, None, 64)
+    studio.close()
+    assert studio.fill is None and not studio.outdir.exists()
+    view, _ = studio.view(source, 3.0, None, 64)  # no RuntimeError from a stopped worker
+    assert view.level == 2
+    assert studio.zoom_full(source, 1.5).exists()
