@@ -102,6 +102,11 @@ def png_path(image: np.ndarray | Figure | None) -> str | None:
     return None if image is None else str(png_by_content(image, Path(get_upload_folder()) / "zoom-sharpen"))
 
 
+def _view_key(view: View) -> tuple:
+    """What identifies a view for reusing its attribution (an object id may be reused)."""
+    return view.source_key, view.model_label, view.zoom, view.viewport, tuple(view.rect)
+
+
 def _pair(bicubic: str, sharpened: str, label: str = PAIR_LABEL) -> gr.ImageSlider:
     return gr.ImageSlider(value=(bicubic, sharpened), label=label)
 
@@ -290,14 +295,14 @@ class Handlers:
             figure, text, result = panels.attribution(self.studio.models.get(view.model_label), view, window, method,
                                                       steps, side, png_path,
                                                       _progress(progress, method + ": gradient {done} of {total}"))
-        return figure, text, ((id(view), window, method, int(steps), int(side)), result)
+        return figure, text, ((_view_key(view), window, method, int(steps), int(side)), result)
 
     def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
                        progress=gr.Progress()):
         """The same window explained with randomly re-initialised weights (the sanity check) ->
         (figure, markdown). Reuses the trained result of *Explain this window* when it matches."""
         need(view, "Load an image first: the window is chosen in the MSSNet view.")
-        same = kept is not None and kept[0] == (id(view), window, method, int(steps), int(side))
+        same = kept is not None and kept[0] == (_view_key(view), window, method, int(steps), int(side))
         progress(0, desc=f"{method}: random weights")
         with user_errors():
             return panels.random_weights(self.studio.models.get(view.model_label), view, window, method, steps, side,
@@ -329,7 +334,7 @@ class Handlers:
     def download(self, source: Source | None, zoom: float, model_label: str | None, progress=gr.Progress()):
         """Button: whole image zoomed and sharpened -> file for download (PNG)."""
         need(source)
-        progress(0, desc="bicubic zoom of the whole image")
+        progress(0, desc="zoom pyramid of the whole image")
         with user_errors():
             return str(self.studio.zoom_full(source, zoom, model_label,
                                              progress=_progress(progress, "MSSNet: tile {done} of {total}")))
@@ -350,7 +355,8 @@ class Handlers:
 
     def api_zoom_sharpen(self, image: str | None, zoom: float = 2.0, center_x: float | None = None,
                          center_y: float | None = None, viewport: int = DEFAULT_VIEWPORT, model: str | None = None):
-        """Zoom into an image the way an image viewer does (bicubic), then sharpen the view with MSSNet.
+        """Zoom into an image: the view as an image viewer shows it (bicubic) and sharpened by MSSNet (2× steps
+        of bicubic + MSSNet up to the next power of two, then resampled to the zoom).
 
         Args:
             image: the image (file path or URL).
@@ -375,7 +381,8 @@ class Handlers:
 
     def api_zoom_sharpen_full(self, image: str | None, zoom: float = 2.0, model: str | None = None,
                               progress=gr.Progress()):
-        """Enlarge a whole image with bicubic interpolation and sharpen it with MSSNet; returns a PNG.
+        """Enlarge a whole image and sharpen it with MSSNet (2× steps of bicubic + MSSNet, then resampled
+        to the zoom); returns a PNG.
 
         Args:
             image: the image (file path or URL).

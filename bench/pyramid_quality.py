@@ -1,4 +1,4 @@
-"""Pyramid zoom vs today's zoom steps on held-out images, and the pyramid's downsampling filter.
+"""Pyramid zoom vs the earlier zoom steps on held-out images, and the pyramid's downsampling filter.
 
     python bench/pyramid_quality.py [--weights PATH] [--data DIR ...] [--max-side 384]
                                     [--scales 1.1 1.25 1.5 2 2.5 3 4 6 8] [--images N]
@@ -8,7 +8,7 @@ images in ``--data`` folders) and scale s: shrink by s (antialiased bicubic, 8-b
 back to the original size and compare with the original on the BT.601 Y channel (border
 shave ⌈s⌉). Methods, as gain in dB over plain bicubic:
 
-* today: ``mssnet.pipeline.zoom_sharpen_image`` (2× steps, then the remainder, each
+* steps: ``mssnet.pipeline.zoom_sharpen_image`` (2× steps, then the remainder, each
   bicubic + MSSNet at its calibrated strength);
 * pyramid: sharpen to level ⌈log2 s⌉ (``mssnet.pyramid``: 2× bicubic + MSSNet per level,
   tiled) and resample to the target size with an antialiased filter — bicubic (as
@@ -69,37 +69,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"weights: {args.weights or 'bundled default'}")
     print(f"held-out images ({len(held)}, longer side ≤ {args.max_side}): {', '.join(q.name for q in held)}\n")
 
-    methods = ("today", *FILTERS)
+    methods = ("steps", *FILTERS)
     rows, t_start = [], time.perf_counter()
     for s in args.scales:
         gains: dict[str, list[float]] = {m: [] for m in methods}
-        base, seconds = [], {"today": 0.0, "pyramid": 0.0}
+        base, seconds = [], {"steps": 0.0, "pyramid": 0.0}
         for hr_full in images:
             hr, lr, size = degrade_pair(hr_full, s)
             lr = lr.astype(np.float32)
             ref = psnr_y(upscale(lr, size, "bicubic"), hr, shave(s))
             base.append(ref)
             t0 = time.perf_counter()
-            today = zoom_sharpen_image(model, lr, s, size=size, precision=precision)
+            steps = zoom_sharpen_image(model, lr, s, size=size, precision=precision)
             t1 = time.perf_counter()
             level = pyramid_zoom_image(model, lr, 2.0 ** pyramid_level(s), precision=precision)
-            seconds["today"] += t1 - t0
+            seconds["steps"] += t1 - t0
             seconds["pyramid"] += time.perf_counter() - t1
-            gains["today"].append(psnr_y(np.round(today * 255) / 255, hr, shave(s)) - ref)
+            gains["steps"].append(psnr_y(np.round(steps * 255) / 255, hr, shave(s)) - ref)
             for f in FILTERS:
                 out = level if level.shape[:2] == hr.shape[:2] else downsample(level, size, f)
                 gains[f].append(psnr_y(np.round(out * 255) / 255, hr, shave(s)) - ref)
         rows.append((s, float(np.mean(base)), {m: float(np.mean(v)) for m, v in gains.items()}, seconds))
         print(f"×{s:g} done ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
 
-    print("| zoom | level | bicubic Y-PSNR | today's steps | pyramid + bicubic (AA) | pyramid + area | "
-          "pyramid + Lanczos-3 | best | time today / pyramid |")
+    print("| zoom | level | bicubic Y-PSNR | earlier steps | pyramid + bicubic (AA) | pyramid + area | "
+          "pyramid + Lanczos-3 | best | time steps / pyramid |")
     print("|---|---|---|---|---|---|---|---|---|")
     for s, ref, g, sec in rows:
         best = max(methods, key=lambda m: g[m])
         cells = " | ".join(f"{g[m]:+.2f}" for m in methods)
         print(f"| ×{s:g} | {pyramid_level(s)} | {ref:.2f} dB | {cells} | {best} | "
-              f"{sec['today']:.1f} s / {sec['pyramid']:.1f} s |")
+              f"{sec['steps']:.1f} s / {sec['pyramid']:.1f} s |")
     mean = {m: float(np.mean([g[m] for _, _, g, _ in rows])) for m in methods}
     print("| mean | | | " + " | ".join(f"{mean[m]:+.2f}" for m in methods) + " | | |")
     print("\ncells: mean Y-PSNR gain over bicubic (dB), outputs rounded to 8 bit; border shave ⌈zoom⌉; "

@@ -1,7 +1,7 @@
 """The guided lesson: its text, numbered steps with "Try it" payloads, and the workflow figure.
 
-The text (``lesson.md`` next to this file) answers three things, using only the sources in
-the project's REFERENCES.md: the task the user performs; how the app goes from input through
+The text (``lesson.md`` next to this file) answers three things, citing only the four sources
+listed at its end: the task the user performs; how the app goes from input through
 MSSNet to output; the papers and code it builds on, with their links. :data:`LESSON_STEPS`
 are short numbered steps, each with a :class:`TryIt` (example image, zoom, centre, tab) that
 the app turns into a button; :func:`lesson_markdown` puts them into the text.

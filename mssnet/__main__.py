@@ -15,7 +15,7 @@ runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg
 jpeg, bmp, tif, tiff, webp, gif) is written into the folder OUTPUT as PNG, lossless whatever
 the input (``--format jpg`` or ``--format same`` to choose; other files are skipped and
 listed), with the model loaded once; a tile progress bar shows on a terminal, for a single
-file too. Alpha is kept (resized with the same interpolation,
+file too. Alpha is kept (resized with bicubic interpolation,
 never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
 
 Exit status: 0 when every image was written; 2 on bad arguments, an unusable
@@ -38,14 +38,15 @@ from .argtypes import float_in_range, tile_size
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
-from .pyramid import DEFAULT_TILE, pyramid_zoom_image
+from .pyramid import DEFAULT_TILE, pyramid_level, pyramid_zoom_image
 from .strength import LIMITS as STRENGTH_LIMITS
 from .weights import load_model
 from .zoom import MAX_FACTOR, zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]
 
-#: Largest output image (width x height); bigger results are refused before any work.
+#: Largest output image (width x height), and with MSSNet largest pyramid level (the image
+#: enlarged to the next power of two); bigger results are refused before any work.
 MAX_OUTPUT_PIXELS = 100_000_000
 #: Exit status for bad input of any kind.
 EXIT_ERROR = 2
@@ -95,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         model.add_argument("--weights", type=Path, metavar="PATH",
                            help="checkpoint (.pt/.pth or .safetensors); default: the bundled weights")
         model.add_argument("--tile", type=tile_size, metavar="N",
-                           help=f"process in N×N tiles (multiple of {MULTIPLE}, >= {MIN_TILE}); default: automatic")
+                           help=f"zoom: the pyramid's tile grid (multiple of {MULTIPLE}, 64–512, default 256); "
+                                f"sharpen: N×N tiles (>= {MIN_TILE}; default automatic)")
         model.add_argument("--precision", choices=PRECISIONS, default="auto",
                            help="bf16 is faster on CPUs with AMX/AVX-512 BF16 (default: auto)")
 
@@ -218,6 +220,12 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
             raise ValueError(
                 f"output would be {out_w}×{out_h} = {out_w * out_h:,} pixels, "
                 f"above the limit of {MAX_OUTPUT_PIXELS:,}; use a smaller --zoom"
+            )
+        level = pyramid_level(args.zoom)
+        if args.method == "mssnet" and w * h << (2 * level) > MAX_OUTPUT_PIXELS:
+            raise ValueError(
+                f"×{args.zoom:g} is sharpened at ×{1 << level} first: {w << level}×{h << level} = "
+                f"{w * h << (2 * level):,} pixels, above the limit of {MAX_OUTPUT_PIXELS:,}; use a smaller --zoom"
             )
         if model is None:
             array = _resize(array, args.zoom, args.method)

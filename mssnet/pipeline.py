@@ -14,9 +14,10 @@ Each step applies MSSNet's correction with the strength calibrated for its facto
 do not overshoot the edges of a 1.25× zoom.
 
 * :func:`zoom_steps` — the step factors for a zoom;
-* :func:`zoom_sharpen_view` — what the app shows: a ``viewport`` window zoomed around
-  a centre, with the plain bicubic view a viewer would show beside MSSNet's;
-* :func:`zoom_sharpen_image` — the whole image (the command line, the app's download);
+* :func:`zoom_sharpen_view` — a ``viewport`` window zoomed around a centre by these steps,
+  with the plain bicubic view beside MSSNet's (the earlier per-view rule, kept for comparison);
+* :func:`zoom_sharpen_image` — the whole image by these steps (``bench/quality.py --steps``
+  and ``bench/pyramid_quality.py`` compare it with the pyramid, which the app and CLI use);
 * :func:`pyramid_zoom_image` — the whole image by the pyramid rule (:mod:`mssnet.pyramid`):
   sharpened to level ⌈log2 factor⌉ in 2× steps, then downsampled (antialiased) to the
   zoom; it beats the steps above between powers of two (``bench/pyramid_quality.py``).

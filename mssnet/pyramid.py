@@ -802,8 +802,9 @@ class FillWorker:
         self._stopping = False
         self._busy = False
         self._thread: threading.Thread | None = None
-        self.done: list[tuple[str, TileId]] = []  # (image key, tile) in the order the fill computed them
-        self.errors: list[BaseException] = []
+        # the latest (image key, tile) the fill computed, in order, and the latest errors (bounded)
+        self.done: deque[tuple[str, TileId]] = deque(maxlen=4096)
+        self.errors: deque[BaseException] = deque(maxlen=64)
 
     @contextmanager
     def foreground(self) -> Iterator[None]:
@@ -881,7 +882,7 @@ class FillWorker:
                     computed: list[TileId] = []
                     pyramid.get_tile(tid, computed)
                     with self._cond:
-                        self.done += [(pyramid.image_key, t) for t in computed]
+                        self.done.extend((pyramid.image_key, t) for t in computed)
             except Exception as exc:  # a failing job must not end the worker; kept for inspection
                 with self._cond:
                     self.errors.append(exc)

@@ -38,8 +38,8 @@ __all__ = ["METADATA_KEY", "GRID", "strength_at", "model_strength", "encode_tabl
 
 #: safetensors metadata key holding the JSON table {"step factor": strength}.
 METADATA_KEY = "zoom_strength"
-#: Step factors the strength is calibrated at (the pipeline's steps are ≤ 2× by default;
-#: the larger ones serve ``--max-step`` above 2).
+#: Step factors the strength is calibrated at (the pyramid uses ×2; the others serve the
+#: stepped rule of :mod:`mssnet.pipeline` that the benchmarks compare with).
 GRID = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 #: Strengths are kept in this range (calibration clips to it; tables and callers outside it
 #: are refused).

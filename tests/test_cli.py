@@ -326,3 +326,17 @@ def test_single_file_bar_starts_before_the_first_tile():
     folder(1, 4)
     assert folder.bar is not None and folder.bar.total == 4 and folder.bar.n == 1
     folder.close()
+
+
+def test_zoom_refuses_a_pyramid_level_above_the_limit(tmp_path, tiny_weights, monkeypatch, capsys):
+    """×3 is computed at ×4: the level, not only the output, must fit MAX_OUTPUT_PIXELS."""
+    import mssnet.__main__ as cli
+
+    src = _write(tmp_path / "in.png", 30, 20)
+    monkeypatch.setattr(cli, "MAX_OUTPUT_PIXELS", 60 * 90 + 1)  # the ×3 output fits, level 2 (×4) does not
+    base = ["zoom", str(src), "-o", str(tmp_path / "out.png"), "--zoom", "3", "--weights", str(tiny_weights)]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    _one_error_line(err)
+    assert "sharpened at ×4 first" in err and not (tmp_path / "out.png").exists()
+    assert main([*base[:-2], "--method", "bicubic"]) == 0  # plain interpolation has no level
