@@ -349,7 +349,9 @@ class Handlers:
         return gr.Dropdown(choices=self.studio.models.labels, value=label), note
 
     def model_note(self, model_label: str | None) -> str:
-        return report.weights_note(self.studio.models.paths.get(model_label or self.studio.default_label))
+        models, label = self.studio.models, model_label or self.studio.default_label
+        why = models.choice.reason if models.choice and label == models.default_label else None
+        return report.weights_note(models.paths.get(label), why)
 
     # ------------------------------------------------------------------ API (gradio_client, MCP)
 

@@ -111,6 +111,7 @@ def timing_markdown(view: View, cached: bool) -> str:
         parts.append(f"MSSNet 0 ms (every tile cached; {tiles_phrase(view)})")
     else:
         parts.append(f"MSSNet {fmt_seconds(view.seconds['MSSNet'])} ({tiles_phrase(view)})")
+    parts[-1] += f" with {html.escape(view.model_label)}"
     if "downsample" in view.seconds:
         parts.append(f"downsample {fmt_seconds(view.seconds['downsample'])}")
     if "heat maps" in view.seconds:
@@ -259,9 +260,11 @@ def simulation_markdown(sim: Simulation) -> str:
             f"{sim.shave} px are left out of the scores.  \nTime: blur + MSSNet {fmt_seconds(sim.seconds)}")
 
 
-def weights_note(path: Path | None) -> str:
-    """The weights file behind a model label."""
-    return f"Weights file: `{path.name}`" if path else ""
+def weights_note(path: Path | None, why: str | None = None) -> str:
+    """The weights file behind a model label, and why it is the default (``why``) when it is."""
+    if not path:
+        return ""
+    return f"Weights file: `{path.name}`" + (f". In use by default: {why}." if why else "")
 
 
 def weights_loaded_markdown(path: str | Path, config) -> str:

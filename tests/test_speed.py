@@ -70,3 +70,13 @@ def test_registry_offers_both_bundled_weights_and_names_the_choice(tmp_path, mon
     assert registry.labels == ["MSSNet-small · quality (bundled)", "MSSNet-tiny · fast (bundled)"]
     assert registry.choice.preset == preset and registry.default_label.startswith(f"MSSNet-{preset}")
     assert registry.paths[registry.default_label] == bundled[preset]
+
+
+def test_the_default_weights_say_why_they_are_in_use():
+    from pathlib import Path
+
+    from explain import report
+
+    note = report.weights_note(Path("mssnet-tiny-zoom.safetensors"), "a 384² view would take about 3.1 s")
+    assert "mssnet-tiny-zoom.safetensors" in note and "In use by default: a 384² view" in note
+    assert "In use" not in report.weights_note(Path("x.pt")) and report.weights_note(None) == ""
