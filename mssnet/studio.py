@@ -629,9 +629,10 @@ class Studio:
         if view is not None:
             return Preview(view)
         image, seconds = self.bicubic_view(source, zoom, center, viewport)
-        missing = self.missing_tiles(source, zoom, center, viewport, model_label)
-        view = self.cached_view(source, zoom, center, viewport, model_label)
-        return Preview(view) if view is not None else Preview(None, image, seconds, missing)
+        missing = self.missing_tiles(source, zoom, center, viewport, model_label)  # tiles may have arrived
+        if missing == 0:
+            return Preview(self.view(source, zoom, center, viewport, model_label)[0])
+        return Preview(None, image, seconds, missing)
 
     @staticmethod
     def bicubic_view(source: Source, zoom: float, center, viewport: int) -> tuple[np.ndarray, float]:
