@@ -24,3 +24,13 @@ def tiny_weights(tmp_path_factory):
     torch.manual_seed(0)
     return mssnet.save_safetensors(mssnet.MSSNet(mssnet.MSSNetConfig(4, 4, 4)),
                                    tmp_path_factory.mktemp("weights") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_weights):
+    """A Studio on the tiny weights without a background fill: tile counts are the views' own."""
+    from mssnet.studio import Studio
+
+    studio = Studio(tiny_weights, fill=False)
+    yield studio
+    studio.close()

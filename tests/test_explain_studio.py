@@ -32,13 +32,6 @@ SMALL = 64
 
 
 @pytest.fixture(scope="module")
-def studio(tiny_weights):
-    studio = Studio(tiny_weights, fill=False)  # no background thread: tile counts are the views' own
-    yield studio
-    studio.close()
-
-
-@pytest.fixture(scope="module")
 def source(tmp_path_factory):
     y, x = np.mgrid[0:96, 0:128]
     rgb = np.stack([(x * 3) % 256, (y * 5) % 256, (x * y) % 256], axis=2).astype(np.uint8)

@@ -25,13 +25,6 @@ SMALL = 32
 
 
 @pytest.fixture(scope="module")
-def studio(tiny_weights):
-    studio = Studio(tiny_weights, fill=False)  # tile counts do not depend on a background thread
-    yield studio
-    studio.close()
-
-
-@pytest.fixture(scope="module")
 def source(tmp_path_factory):
     rng = np.random.default_rng(0)
     path = tmp_path_factory.mktemp("img") / "test.png"
