@@ -41,6 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from quality import degrade_pair, upscale
 from timing import median_seconds
 
 from explain import (
@@ -196,19 +197,15 @@ def run_blur_path(
 
 
 def edge_truth(model: torch.nn.Module, photos: list[np.ndarray], zoom: float) -> float:
-    """Mean over photos of corr(MSSNet's edge gain, the edge energy the zoom removed)."""
+    """Mean over photos of corr(MSSNet's edge gain, the edge energy the zoom removed); the zoom is
+    simulated as in ``bench/quality.py`` (antialiased bicubic shrink, 8-bit, bicubic back)."""
     rs = []
-    for sharp in photos:
-        h, w = (d - d % 4 for d in sharp.shape[:2])
-        sharp = sharp[:h, :w]
-        small = cv2.resize(sharp, (round(w / zoom), round(h / zoom)), interpolation=cv2.INTER_AREA)
-        small = np.round(small * 255) / 255
-        bicubic = np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
-        sharpened = pyramid_zoom_image(model, small, zoom, size=(w, h))
-        t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
-        removed = (edge_magnitude(t(sharp)) - edge_magnitude(t(bicubic))).numpy().ravel()
-        gain = edge_gain(t(bicubic), t(sharpened)).numpy().ravel()
-        rs.append(corr(gain, removed))
+    for photo in photos:
+        sharp, small, size = degrade_pair(photo, zoom)
+        bicubic = upscale(small.astype(np.float32), size, "bicubic")
+        sharpened = pyramid_zoom_image(model, small.astype(np.float32), zoom, size=size)
+        removed = (edge_magnitude(sharp) - edge_magnitude(bicubic)).ravel()
+        rs.append(corr(edge_gain(bicubic, sharpened).ravel(), removed))
     return float(np.mean(rs))
 
 
