@@ -102,11 +102,6 @@ def png_path(image: np.ndarray | Figure | None) -> str | None:
     return None if image is None else str(png_by_content(image, Path(get_upload_folder()) / "zoom-sharpen"))
 
 
-def _view_key(view: View) -> tuple:
-    """What identifies a view for reusing its attribution (an object id may be reused)."""
-    return view.source_key, view.model_label, view.zoom, view.viewport, tuple(view.rect)
-
-
 def _pair(bicubic: str, sharpened: str, label: str = PAIR_LABEL) -> gr.ImageSlider:
     return gr.ImageSlider(value=(bicubic, sharpened), label=label)
 
@@ -295,14 +290,14 @@ class Handlers:
             figure, text, result = panels.attribution(self.studio.models.get(view.model_label), view, window, method,
                                                       steps, side, png_path,
                                                       _progress(progress, method + ": gradient {done} of {total}"))
-        return figure, text, ((_view_key(view), window, method, int(steps), int(side)), result)
+        return figure, text, ((view.identity, window, method, int(steps), int(side)), result)
 
     def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
                        progress=gr.Progress()):
         """The same window explained with randomly re-initialised weights (the sanity check) ->
         (figure, markdown). Reuses the trained result of *Explain this window* when it matches."""
         need(view, "Load an image first: the window is chosen in the MSSNet view.")
-        same = kept is not None and kept[0] == (_view_key(view), window, method, int(steps), int(side))
+        same = kept is not None and kept[0] == (view.identity, window, method, int(steps), int(side))
         progress(0, desc=f"{method}: random weights")
         with user_errors():
             return panels.random_weights(self.studio.models.get(view.model_label), view, window, method, steps, side,

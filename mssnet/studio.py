@@ -358,6 +358,12 @@ class View:
         return self.rect[0] * self.zoom * self.scale, self.rect[1] * self.zoom * self.scale
 
     @property
+    def identity(self) -> tuple:
+        """What tells this view from another (image, weights, zoom, viewport, region); unlike the object's
+        id it is never reused, so results kept for a view can be matched to it."""
+        return self.source_key, self.model_label, self.zoom, self.viewport, tuple(self.rect)
+
+    @property
     def tiles(self) -> int:
         return self.tiles_computed + self.tiles_reused
 

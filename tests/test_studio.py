@@ -285,3 +285,9 @@ def test_closed_studio_still_answers_without_a_fill(tiny_weights, source):
     view, _ = studio.view(source, 3.0, None, 64)  # no RuntimeError from a stopped worker
     assert view.level == 2
     assert studio.zoom_full(source, 1.5).exists()
+
+
+def test_view_identity_names_image_weights_and_region(studio, source):
+    a, _ = studio.view(source, 2.0, None, SMALL)
+    b, _ = studio.view(source, 2.5, None, SMALL)
+    assert a.identity == (source.key, studio.default_label, 2.0, SMALL, tuple(a.rect)) and a.identity != b.identity
