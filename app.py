@@ -4,18 +4,14 @@
     python app.py --mcp           # also serve the API as an MCP server (or ZS_MCP=1; needs gradio[mcp])
     python app.py --weights model_03000E.pt
 
-Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core,
-PNG paths out). The studio's state and computations live in :mod:`mssnet.studio` (images, models,
-the zoom pyramid's views) and :mod:`explain` (panels, attribution, report text); ``ValueError``
-becomes one ``gr.Error``. While the slider moves a view shows MSSNet where every tile is cached;
-its release computes the missing tiles. The page script ``assets/ui/studio.js`` adds keys, wheel
-zoom and drag-to-pan; the queue is bounded and model events have concurrency limits.
+Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core, PNG paths
+out). State and computation live in :mod:`mssnet.studio` (images, models, the zoom pyramid's views) and
+:mod:`explain` (panels, attribution, text); the page script ``assets/ui/studio.js`` adds keys and panning.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import html
 import os
@@ -32,10 +28,10 @@ from matplotlib.figure import Figure
 
 import explain
 from explain import panels, report
-from explain.lesson import LESSON_STEPS, workflow_figure
-from explain.studio import EXPLORE_MAPS, view_summary
+from explain.lesson import LESSON_STEPS, TABS, workflow_figure
+from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
-from mssnet.io import png_by_content
+from mssnet.io import data_url_bytes
 from mssnet.memory import limit_malloc_arenas
 from mssnet.studio import Source, Studio, View, load_source, opening_view
 from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
@@ -53,9 +49,8 @@ DEFAULT_VIEWPORT = 256
 DEFAULT_ZOOM = 2.0
 QUEUE_SIZE = 16  # waiting events at most
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
-#: The Explore tab's maps of a view (figures rendered to PNG), in the order the handlers return them.
-MAP_NAMES = EXPLORE_MAPS
 NO_IMAGE = "Upload or paste an image, or pick an example."
+NO_VIEW = "Load an image first: the window is chosen in the MSSNet view."
 PAIR_LABEL = "Bicubic ◀ ▶ MSSNet"
 #: The comparison's label while the slider shows bicubic because some tiles are not sharpened yet.
 SHARPENING_LABEL = "Bicubic ◀ ▶ sharpening… (MSSNet fills the missing tiles when you release the slider)"
@@ -76,9 +71,7 @@ def user_errors(path: str | None = None) -> Iterator[None]:
     except gr.Error:
         raise
     except (ValueError, TypeError, FileNotFoundError) as exc:  # ImageError, CheckpointError are ValueErrors
-        message = str(exc)
-        if path:
-            message = message.replace(str(path), Path(path).name)
+        message = str(exc).replace(str(path), Path(path).name) if path else str(exc)
         raise gr.Error(html.escape(message), title="Cannot do that", print_exception=False) from None
     except (MemoryError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and "alloc" not in str(exc) and "out of memory" not in str(exc):
@@ -96,14 +89,13 @@ def need(value: Any, message: str = "Load an image first.") -> None:
 def png_path(image: np.ndarray | Figure | None) -> str | None:
     """Image array (float, clipped, or uint8) or matplotlib figure (rendered at :data:`FIGURE_DPI`) -> PNG
     in Gradio's cache folder (served without a copy), named by its pixels -> its path; None stays None."""
-    if isinstance(image, Figure):
-        image.set_dpi(FIGURE_DPI)
-        image = explain.figure_to_array(image)
-    return None if image is None else str(png_by_content(image, Path(get_upload_folder()) / "zoom-sharpen"))
+    return explain.save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
 
 
-def _pair(bicubic: str, sharpened: str, label: str = PAIR_LABEL) -> gr.ImageSlider:
-    return gr.ImageSlider(value=(bicubic, sharpened), label=label)
+def _pair(view: View) -> tuple[gr.ImageSlider, str, str]:
+    """A view -> (the comparison slider, bicubic PNG path, MSSNet PNG path)."""
+    bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
+    return gr.ImageSlider(value=(bicubic, sharp), label=PAIR_LABEL), bicubic, sharp
 
 
 def _progress(progress: gr.Progress, text: str) -> Callable[[int, int], object]:
@@ -112,51 +104,23 @@ def _progress(progress: gr.Progress, text: str) -> Callable[[int, int], object]:
 
 
 # --------------------------------------------------------------------------- the upload component
-# The one place that touches Gradio internals; tests/test_app.py checks both assumptions.
+# The one place that touches Gradio internals; tests/test_app.py checks the assumption.
 
 
 def _upload_source(payload: Any) -> Any:
     """What an image upload hands the handlers: the file's path (or bytes for a data URL)."""
     url = "" if payload is None else getattr(payload, "url", None) or ""
-    if url.startswith("data:"):
-        return base64.b64decode(url.split(",", 1)[1])
-    return None if payload is None else payload.path
-
-
-@contextlib.contextmanager
-def _no_pyi_stub() -> Iterator[None]:
-    """Gradio's component metaclass writes a ``.pyi`` stub next to the module of every new
-    Component subclass (meant for custom-component packages); skip it for the one here."""
-    from gradio import component_meta
-
-    original = component_meta.create_or_modify_pyi
-    component_meta.create_or_modify_pyi = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        component_meta.create_or_modify_pyi = original
-
-
-with _no_pyi_stub():
-
-    class ImageUpload(gr.Image):
-        """A ``gr.Image`` upload whose handlers receive the file untouched (its path).
-
-        Gradio's own preprocessing opens the file with Pillow and fails with a bare
-        "Error" on corrupt or exotic files; here ``mssnet.load_image`` decodes it (EXIF
-        rotation, 16-bit, alpha) and reports any problem in one clear message.
-        ``is_template`` makes the frontend render it as a plain Image.
-        """
-
-        is_template = True
-
-        def preprocess(self, payload: Any) -> Any:
-            return _upload_source(payload)
+    return data_url_bytes(url) if url.startswith("data:") else None if payload is None else payload.path
 
 
 def image_input(**kwargs: Any) -> gr.Image:
-    """An :class:`ImageUpload` for file paths, any image mode."""
-    return ImageUpload(type="filepath", image_mode=None, **kwargs)
+    """A ``gr.Image`` upload whose handlers receive the file untouched (its path). Gradio's own
+    preprocessing opens the file with Pillow and fails with a bare "Error" on corrupt or exotic files;
+    here ``mssnet.load_image`` decodes it (EXIF rotation, 16-bit, alpha) and says what is wrong.
+    Blocks calls ``block.preprocess(payload)``, so an instance attribute replaces it for this one."""
+    component = gr.Image(type="filepath", image_mode=None, **kwargs)
+    component.preprocess = _upload_source
+    return component
 
 
 # --------------------------------------------------------------------------- handlers
@@ -183,9 +147,8 @@ class Handlers:
         return source, center, zoom, overview, report.source_markdown(source)
 
     def load(self, file: str | bytes | None, viewport: int = DEFAULT_VIEWPORT, zoom: float | None = None):
-        """Input image -> (source, centre, zoom, overview with the view's rectangle, info); ``None`` clears.
-        A file that cannot be read keeps the previous image and its views and says why in the info
-        line: one message in one place, no error badges on the outputs."""
+        """Input image -> (source, centre, zoom, overview with the view's rectangle, info); ``None`` clears. A file
+        that cannot be read keeps the previous image and says why in the info line (no error badges)."""
         if file is None:
             return None, None, gr.skip(), None, NO_IMAGE
         try:
@@ -195,16 +158,13 @@ class Handlers:
         return self._opened(source, zoom, None, int(viewport))
 
     def try_it(self, number: int, viewport: int = DEFAULT_VIEWPORT):
-        """A lesson step's "Try it" -> (source, centre, zoom, overview, info, tab): its example at its zoom
-        and centre (None: the image centre), on its tab."""
+        """A lesson step's "Try it" -> (source, centre, zoom, overview, info, tab): its example, zoom, centre, tab."""
         t = next(s for s in LESSON_STEPS if s.number == number).try_it
         source = self.open(str(t.path))
-        center = t.center if t.center is not None else (source.size[0] / 2, source.size[1] / 2)
-        return *self._opened(source, t.zoom, center, int(viewport)), gr.Tabs(selected=t.tab)
+        return *self._opened(source, t.zoom, t.center or source.middle, int(viewport)), gr.Tabs(selected=t.tab)
 
     def pan(self, source: Source | None, center, zoom: float, request: str | None):
-        """A drag on a view or an arrow key -> the new zoom centre. ``request``: "dx dy [stamp]", how far
-        the picture moved in view pixels (right and down positive)."""
+        """A drag or an arrow key -> the new zoom centre. ``request``: "dx dy [stamp]", the picture's move (view px)."""
         try:
             dx, dy = (float(v) for v in str(request or "").split()[:2])
         except ValueError:
@@ -219,32 +179,25 @@ class Handlers:
             overview = png_path(source.overview_with_box(zoom, center, viewport))
             shown = self.studio.preview(source, zoom, center, viewport, model_label)
         if shown.view is not None:
-            return (*self._pair_of(shown.view), overview, report.timing_markdown(shown.view, cached=True))
+            return (*_pair(shown.view), overview, report.timing_markdown(shown.view, cached=True))
         bicubic = png_path(shown.bicubic)
-        return (_pair(bicubic, bicubic, SHARPENING_LABEL), bicubic, gr.skip(), overview,
+        return (gr.ImageSlider(value=(bicubic, bicubic), label=SHARPENING_LABEL), bicubic, gr.skip(), overview,
                 report.preview_timing_markdown(shown.seconds, shown.missing))
 
-    @staticmethod
-    def _pair_of(view: View) -> tuple[gr.ImageSlider, str, str]:
-        bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
-        return _pair(bicubic, sharp), bicubic, sharp
-
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
-        """On slider release (and any change of view): bicubic + MSSNet -> (comparison, bicubic, MSSNet,
-        overview, timing, view, from the cache); images as PNG paths."""
+        """Slider release, any change of view -> (comparison, bicubic, MSSNet, overview, timing, view, cached)."""
         if source is None:
             return (gr.skip(),) * 7
         with user_errors():
             view, cached = self.studio.view(source, zoom, center, viewport, model_label)
             overview = png_path(source.overview_with_box(view.zoom, center, view.viewport))
-        return *self._pair_of(view), overview, report.timing_markdown(view, cached), view, cached
+        return *_pair(view), overview, report.timing_markdown(view, cached), view, cached
 
     def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1]):
-        """-> (edge maps of both views on one scale, edge gain, sharpening map, colour scales, timing,
-        attribution view). Rendered once per view; the colour scales are read from the figures themselves."""
+        """-> (edge maps on one scale, edge gain, sharpening map, colour scales, timing, attribution view)."""
         if view is None:
             return (gr.skip(),) * 6
-        maps = panels.explore_maps(view, png_path)
+        maps = panels.explore_maps(view, png_path)  # first: the timing line then names the maps' time
         return *maps, report.timing_markdown(view, bool(cached)), self.window_image(view, window, side)
 
     def decision(self, view: View | None):
@@ -265,9 +218,8 @@ class Handlers:
 
     def pick_center(self, source: Source | None, evt: gr.SelectData):
         """Click on the overview -> new zoom centre in source pixels."""
-        if source is None or evt is None or evt.index is None:
-            return gr.skip()
-        return source.overview_center(*evt.index[:2])
+        clicked = source is not None and evt is not None and evt.index is not None
+        return source.overview_center(*evt.index[:2]) if clicked else gr.skip()
 
     def window_image(self, view: View | None, window=None, side: int = WINDOW_SIDES[1]):
         """The MSSNet view with the attribution window and its crop drawn -> PNG path."""
@@ -280,33 +232,26 @@ class Handlers:
         window = (float(evt.index[0]) + 0.5, float(evt.index[1]) + 0.5)
         return window, self.window_image(view, window, side)
 
-    def explain_window(self, view: View | None, window, method: str, steps: int, side: int,
-                       progress=gr.Progress()):
-        """Attribution for the chosen window (None: the strongest sharpened edge) -> (figure, explanation
-        markdown, the result kept for the random-weights comparison)."""
-        need(view, "Load an image first: the window is chosen in the MSSNet view.")
+    def explain_window(self, view: View | None, window, method: str, steps: int, side: int, progress=gr.Progress()):
+        """Attribution for the window (None: the strongest sharpened edge) -> (figure, markdown, result kept)."""
+        need(view, NO_VIEW)
         progress(0, desc=f"{method}: starting")
         with user_errors():
-            figure, text, result = panels.attribution(self.studio.models.get(view.model_label), view, window, method,
-                                                      steps, side, png_path,
-                                                      _progress(progress, method + ": gradient {done} of {total}"))
-        return figure, text, ((view.identity, window, method, int(steps), int(side)), result)
+            return panels.attribution(self.studio.models.get(view.model_label), view, window, method, steps, side,
+                                      png_path, _progress(progress, method + ": gradient {done} of {total}"))
 
     def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
                        progress=gr.Progress()):
-        """The same window explained with randomly re-initialised weights (the sanity check) ->
-        (figure, markdown). Reuses the trained result of *Explain this window* when it matches."""
-        need(view, "Load an image first: the window is chosen in the MSSNet view.")
-        same = kept is not None and kept[0] == (view.identity, window, method, int(steps), int(side))
+        """The window explained with random weights (the sanity check) -> (figure, markdown); reuses the kept
+        result of *Explain this window* when it matches."""
+        need(view, NO_VIEW)
         progress(0, desc=f"{method}: random weights")
         with user_errors():
             return panels.random_weights(self.studio.models.get(view.model_label), view, window, method, steps, side,
-                                         png_path, kept[1] if same else None,
-                                         _progress(progress, "gradient {done} of {total}"))
+                                         png_path, kept, _progress(progress, "gradient {done} of {total}"))
 
     def stages(self, view: View | None):
-        """MSSNet's six outputs as edge maps and what each stage changed, on one scale
-        -> (stage figure, table markdown, changes figure, changes markdown)."""
+        """MSSNet's six outputs -> (stage edge maps, table markdown, changes figure, changes markdown)."""
         if view is None:
             return None, "Load an image first; the stages are shown for the current view.", None, ""
         return panels.stages(view, png_path)
@@ -335,7 +280,7 @@ class Handlers:
                                              progress=_progress(progress, "MSSNet: tile {done} of {total}")))
 
     def add_weights(self, file: str | None):
-        """Upload of a weights file -> the model dropdown (with the new file chosen) and a note."""
+        """A weights file uploaded -> (the model dropdown, the new file chosen; a note)."""
         if file is None:
             return gr.skip(), gr.skip()
         with user_errors(file):
@@ -344,16 +289,14 @@ class Handlers:
         return gr.Dropdown(choices=self.studio.models.labels, value=label), note
 
     def model_note(self, model_label: str | None) -> str:
-        models, label = self.studio.models, model_label or self.studio.default_label
-        why = models.choice.reason if models.choice and label == models.default_label else None
-        return report.weights_note(models.paths.get(label), why)
+        models = self.studio.models
+        return report.weights_note(models.paths.get(model_label or models.default_label), models.why(model_label))
 
     # ------------------------------------------------------------------ API (gradio_client, MCP)
 
     def api_zoom_sharpen(self, image: str | None, zoom: float = 2.0, center_x: float | None = None,
                          center_y: float | None = None, viewport: int = DEFAULT_VIEWPORT, model: str | None = None):
-        """Zoom into an image: the view as an image viewer shows it (bicubic) and sharpened by MSSNet (2× steps
-        of bicubic + MSSNet up to the next power of two, then resampled to the zoom).
+        """Zoom into an image: the view as an image viewer shows it (bicubic) and sharpened by MSSNet.
 
         Args:
             image: the image (file path or URL).
@@ -364,22 +307,17 @@ class Handlers:
             model: weights to use (empty: the bundled default).
 
         Returns:
-            The bicubic view (PNG), the MSSNet view (PNG), and a dict with the source rectangle, zoom,
-            pyramid level, strength, tiles computed and reused, timings and edge energies.
+            The bicubic and MSSNet views (PNG) and a dict: source rectangle, level, strength, tiles, timings.
         """
         need(image, "No image given.")
         source = self.open(image)
-        w, h = source.size
-        center = None if center_x is None and center_y is None else (
-            w / 2 if center_x is None else float(center_x), h / 2 if center_y is None else float(center_y))
         with user_errors():
-            view, cached = self.studio.view(source, zoom, center, viewport, model or None)
+            view, cached = self.studio.view(source, zoom, source.center_at(center_x, center_y), viewport, model or None)
         return png_path(view.bicubic), png_path(view.sharpened), view_summary(view, cached)
 
     def api_zoom_sharpen_full(self, image: str | None, zoom: float = 2.0, model: str | None = None,
                               progress=gr.Progress()):
-        """Enlarge a whole image and sharpen it with MSSNet (2× steps of bicubic + MSSNet, then resampled
-        to the zoom); returns a PNG.
+        """Enlarge a whole image and sharpen it with MSSNet; returns a PNG.
 
         Args:
             image: the image (file path or URL).
@@ -408,12 +346,10 @@ def _figure(label: str, elem_id: str | None = None) -> gr.Image:
 def _controls(handlers: Handlers) -> SimpleNamespace:
     """The left column: overview, examples, image, model, download. The page opens on an example."""
     ui = SimpleNamespace()
-    ui.overview = _image("Overview: click to centre", "overview", height=260,
-                         buttons=["fullscreen"])
-    opening = EXAMPLES_DIR / OPENING_EXAMPLE
-    ui.image_in = image_input(value=str(opening) if opening.exists() else None, label="Image: upload or paste",
+    ui.overview = _image("Overview: click to centre", "overview", height=260, buttons=["fullscreen"])
+    ui.image_in = image_input(value=str(EXAMPLES_DIR / OPENING_EXAMPLE), label="Image: upload or paste",
                               sources=["upload", "clipboard"], height=160, elem_id="image-in")
-    gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES if (EXAMPLES_DIR / name).exists()],
+    gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES],
                 inputs=[ui.image_in], label="Examples: photographs and test charts", examples_per_page=len(EXAMPLES))
     ui.info = gr.Markdown(NO_IMAGE, elem_id="image-info")
     models = handlers.studio.models
@@ -450,8 +386,7 @@ def _explore_tab(ui: SimpleNamespace) -> None:
                                     buttons=["download"])
         ui.bicubic_img = _image("Bicubic", "bicubic")
         ui.sharp_img = _image("MSSNet", "sharpened")
-    gr.Markdown(report.PAGE["views_hint"],
-                elem_id="views-hint")
+    gr.Markdown(report.PAGE["views_hint"], elem_id="views-hint")
     gr.Markdown(report.PAGE["maps"])
     ui.edges = _figure("Edge magnitude: bicubic and MSSNet", "map-edges")
     ui.saliency_plot = _figure("Saliency of the view's edge gain", "map-saliency")
@@ -523,6 +458,11 @@ def _lesson_tab(ui: SimpleNamespace) -> None:
                           for step in LESSON_STEPS]
     ui.workflow_btn = gr.Button("Draw the workflow of the current view")
     ui.workflow_plot = _figure("Input → bicubic → MSSNet → view", "lesson-workflow")
+
+
+#: One builder per tab, in the page's order (keys: the tab ids of :data:`explain.lesson.TABS`).
+TAB_BUILDERS = {"explore": _explore_tab, "attribution": _attribution_tab, "stages": _stages_tab, "sweep": _sweep_tab,
+                "simulate": _simulate_tab, "lesson": _lesson_tab}
 
 
 def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
@@ -618,18 +558,10 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
             with gr.Column(scale=9):
                 _zoom_bar(ui)
                 with gr.Tabs(elem_id="tabs") as ui.tabs:
-                    with gr.Tab("Explore", id="explore"):
-                        _explore_tab(ui)
-                    with gr.Tab("Attribution", id="attribution"):
-                        _attribution_tab(ui)
-                    with gr.Tab("Stages", id="stages") as ui.stages_tab:
-                        _stages_tab(ui)
-                    with gr.Tab("Every zoom level", id="sweep"):
-                        _sweep_tab(ui)
-                    with gr.Tab("Simulate", id="simulate"):
-                        _simulate_tab(ui)
-                    with gr.Tab("Lesson", id="lesson"):
-                        _lesson_tab(ui)
+                    for tab_id, build in TAB_BUILDERS.items():  # titles: the lesson's TABS, which its steps name
+                        with gr.Tab(TABS[tab_id], id=tab_id) as tab:
+                            build(ui)
+                        setattr(ui, f"{tab_id}_tab", tab)
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
         _api_endpoints(handlers)

@@ -42,6 +42,7 @@ from .plots import (
     plot_stage_changes,
     plot_stage_gallery,
     plot_zoom_sweep,
+    save_png,
     stage_changes,
     symmetric_limit,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "plot_stage_changes",
     "plot_stage_gallery",
     "plot_zoom_sweep",
+    "save_png",
     "psnr_y",
     # spectrum, metrics
     "radial_power_spectrum",

@@ -76,20 +76,27 @@ def stages(view: View, save: Save) -> tuple[str, str, str, str]:
         report.stage_changes_markdown(changes)
 
 
+def _attribution_request(view: View, window, method: str, steps: int, side: int) -> tuple:
+    """What identifies an attribution run: the view, the window, the method and its settings."""
+    return view.identity, None if window is None else tuple(window), method, int(steps), int(side)
+
+
 def attribution(model: nn.Module, view: View, window, method: str, steps: int, side: int, save: Save,
-                progress: Progress = None) -> tuple[str | None, str, WindowExplanation]:
+                progress: Progress = None) -> tuple[str | None, str, tuple[tuple, WindowExplanation]]:
     """The window's attribution (None: the strongest sharpened edge) -> (figure path or None, Markdown,
-    the result, for :func:`random_weights`)."""
+    kept: the result with its request, for :func:`random_weights` to reuse)."""
     result = explain_window(model, view, window, method, int(steps), int(side), progress=progress)
-    return save(attribution_figure(result, f"{method}: where MSSNet looked")), report.window_markdown(result), result
+    kept = (_attribution_request(view, window, method, steps, side), result)
+    return save(attribution_figure(result, f"{method}: where MSSNet looked")), report.window_markdown(result), kept
 
 
 def random_weights(model: nn.Module, view: View, window, method: str, steps: int, side: int, save: Save,
-                   trained: WindowExplanation | None = None, progress: Progress = None) -> tuple[str | None, str]:
-    """The same window with randomly re-initialised weights (``trained``: the trained result to reuse)
-    -> (figure path or None, Markdown comparing both)."""
-    check = random_weights_check(model, view, window, method, int(steps), int(side), trained=trained,
-                                 progress=progress)
+                   kept: tuple | None = None, progress: Progress = None) -> tuple[str | None, str]:
+    """The same window with randomly re-initialised weights -> (figure path or None, Markdown comparing
+    both). ``kept``: what :func:`attribution` returned; its trained result is reused when it asked the same."""
+    same = kept is not None and kept[0] == _attribution_request(view, window, method, steps, side)
+    check = random_weights_check(model, view, window, method, int(steps), int(side),
+                                 trained=kept[1] if same else None, progress=progress)
     figure = attribution_figure(check.random, f"{method}: the same window, random weights")
     return save(figure), report.randomisation_markdown(check)
 

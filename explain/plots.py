@@ -9,6 +9,7 @@ in a server (drop the reference and the figure is garbage). Images may be numpy
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import cv2
@@ -20,6 +21,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from torch import Tensor
 
+from mssnet.io import png_by_content
 from mssnet.tensors import single_image
 
 from .edges import edge_magnitude, luminance
@@ -131,6 +133,15 @@ def colour_scales(figures: dict[str, Figure]) -> dict[str, list[list[float]]]:
     figures' own limits, so a reader (or a test) compares the scales actually drawn."""
     return {name: [[round(float(v), 6) for v in im.get_clim()] for ax in fig.axes for im in ax.images]
             for name, fig in figures.items()}
+
+
+def save_png(image: np.ndarray | Figure | None, folder: str | os.PathLike, dpi: int = 96) -> str | None:
+    """Image array (float, clipped, or uint8) or figure (rendered at ``dpi``) -> PNG in ``folder`` named by
+    its pixels (:func:`mssnet.io.png_by_content`) -> its path; None stays None."""
+    if isinstance(image, Figure):
+        image.set_dpi(dpi)
+        image = figure_to_array(image)
+    return None if image is None else str(png_by_content(image, folder))
 
 
 def figure_to_array(fig: Figure) -> np.ndarray:

@@ -16,6 +16,7 @@ and any other format Pillow knows by the file extension.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -357,6 +358,14 @@ def _check_array(name: str, a: np.ndarray, ndim: int) -> None:
         raise ValueError(f"{name} must be a non-empty {ndim}-D array; got shape {a.shape}")
     if a.dtype not in (np.uint8, np.uint16) and not np.issubdtype(a.dtype, np.floating):
         raise TypeError(f"{name} must be float in [0, 1], uint8 or uint16; got {a.dtype}")
+
+
+def data_url_bytes(url: str) -> bytes:
+    """A ``data:[type];base64,...`` URL (what a browser pastes) -> the bytes it carries."""
+    header, _, payload = url.partition(",")
+    if not header.startswith("data:") or not header.endswith(";base64"):
+        raise ImageError("Not a base64 data URL.")
+    return base64.b64decode(payload)
 
 
 def png_by_content(image: np.ndarray, folder: str | os.PathLike) -> Path:

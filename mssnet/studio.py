@@ -101,6 +101,18 @@ class Source:
         """(width, height) in pixels."""
         return self.rgb.shape[1], self.rgb.shape[0]
 
+    @property
+    def middle(self) -> tuple[float, float]:
+        """The image's centre (x, y) in source pixels."""
+        return self.size[0] / 2, self.size[1] / 2
+
+    def center_at(self, x: float | None, y: float | None) -> tuple[float, float] | None:
+        """A zoom centre from optional coordinates (source px): both None -> None (the caller's default
+        centre); one None -> the image's middle on that axis."""
+        if x is None and y is None:
+            return None
+        return self.middle[0] if x is None else float(x), self.middle[1] if y is None else float(y)
+
     def overview_with_box(self, zoom: float, center: tuple[float, float] | None, viewport: int) -> np.ndarray:
         """The overview (uint8) with the source rectangle of the view outlined."""
         rect = source_rect(self.size, float(zoom), (int(viewport), int(viewport)), center)
@@ -110,7 +122,7 @@ class Source:
         """The zoom centre after the picture moved (dx, dy) view px (right and down positive): the
         centre moves the other way by that distance in source px, and stays inside the image."""
         w, h = self.size
-        cx, cy = (w / 2, h / 2) if center is None else center
+        cx, cy = self.middle if center is None else center
         zoom = max(float(zoom), MIN_FACTOR)
         return min(max(cx - dx / zoom, 0.0), w), min(max(cy - dy / zoom, 0.0), h)
 
@@ -163,7 +175,7 @@ def strongest_edges_center(source: Source, zoom: float, viewport: int) -> tuple[
     s = cv2.integral(magnitude, sdepth=cv2.CV_64F)  # (h + 1, w + 1)
     sums = s[kh:, kw:] - s[:-kh, kw:] - s[kh:, :-kw] + s[:-kh, :-kw]  # (h - kh + 1, w - kw + 1): window at (y, x)
     if sums.max() <= 1e-6 * kw * kh:
-        return source.size[0] / 2, source.size[1] / 2
+        return source.middle
     y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
     scale = source.overview_scale
     return float((x + kw / 2) / scale), float((y + kh / 2) / scale)
@@ -236,6 +248,11 @@ class ModelRegistry:
     @property
     def labels(self) -> list[str]:
         return list(self.paths)
+
+    def why(self, label: str | None) -> str | None:
+        """Why ``label`` (None: the default) is the default when the speed test chose it, else None."""
+        chosen = self.choice is not None and (label or self.default_label) == self.default_label
+        return self.choice.reason if chosen else None
 
     def _register(self, path: Path, name: str | None = None, bundled: bool = False, uploaded: bool = False) -> str:
         label = name or weights_label(path)

@@ -19,6 +19,7 @@ from PIL import Image
 import app
 import mssnet
 import mssnet.studio
+from explain.studio import EXPLORE_MAPS
 
 SMALL = 64  # viewport side used throughout
 
@@ -125,19 +126,26 @@ def test_launch_options_carry_the_page_script_and_style():
 
 
 def test_image_upload_patch_still_fits_gradio():
-    """ImageUpload leans on two Gradio internals; this fails loudly when Gradio changes them."""
-    from gradio import component_meta
+    """image_input replaces preprocess on one gr.Image; this fails loudly when Gradio stops calling it."""
+    import inspect
 
-    assert callable(component_meta.create_or_modify_pyi)  # the stub writer app._no_pyi_stub switches off
-    assert not (app.ROOT / "app.pyi").exists()
+    from gradio.blocks import Blocks
+
+    assert "block.preprocess" in inspect.getsource(Blocks.preprocess_data)  # the instance attribute is used
     comp = app.image_input(render=False)
-    assert comp.get_block_name() == "image"  # is_template: the frontend draws a plain Image
+    assert comp.get_block_name() == "image"
     assert comp.preprocess(None) is None
     assert comp.preprocess(gr.FileData(path="/tmp/x.png")) == "/tmp/x.png"
     buf = io.BytesIO()
     Image.new("RGB", (2, 2)).save(buf, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
     assert app._upload_source(gr.FileData(path="", url=data_url)) == buf.getvalue()
+
+
+def test_tabs_are_the_lessons_tabs():
+    from explain.lesson import TABS
+
+    assert list(app.TAB_BUILDERS) == list(TABS)  # the "Try it" steps select tabs by these ids
 
 
 def test_examples_exist_and_are_small():
@@ -235,7 +243,7 @@ def test_show_view_preview_and_heat_maps(studio, source):
 
     *maps, scales, timing, attr_view = studio.heat_maps(view, True)
     scales = json.loads(scales)
-    assert len(maps) == len(app.MAP_NAMES) == 3 and all(_is_rgb_png(m, 200) for m in maps)
+    assert len(maps) == len(EXPLORE_MAPS) == 3 and all(_is_rgb_png(m, 200) for m in maps)
     before, after = scales["edges"]  # both edge maps on one scale, read from the figure
     assert before == after and before[0] == 0 and before[1] > 0
     low, high = scales["edge_gain"][0]  # the signed map: centred on 0

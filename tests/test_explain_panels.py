@@ -69,10 +69,23 @@ def test_decision_saliency_and_stages(setup):
 def test_attribution_and_random_weights_reuse_the_trained_result(setup):
     studio, _, view, save, _ = setup
     model = studio.models.get(None)
-    figure, text, result = panels.attribution(model, view, (16.0, 16.0), "Gradient saliency", 2, 8, save)
-    assert os.path.isfile(figure) and "Diffusion Index" in text and result.attribution is not None
-    figure, text = panels.random_weights(model, view, (16.0, 16.0), "Gradient saliency", 2, 8, save, trained=result)
-    assert os.path.isfile(figure) and "random weights" in text
+    figure, text, kept = panels.attribution(model, view, (16.0, 16.0), "Gradient saliency", 2, 8, save)
+    assert os.path.isfile(figure) and "Diffusion Index" in text and kept[1].attribution is not None
+    calls = []
+    original = panels.random_weights_check
+
+    def spy(*args, trained=None, **kwargs):
+        calls.append(trained)
+        return original(*args, trained=trained, **kwargs)
+
+    panels.random_weights_check = spy
+    try:
+        figure, text = panels.random_weights(model, view, [16.0, 16.0], "Gradient saliency", 2, 8, save, kept=kept)
+        assert os.path.isfile(figure) and "random weights" in text
+        panels.random_weights(model, view, (20.0, 16.0), "Gradient saliency", 2, 8, save, kept=kept)
+    finally:
+        panels.random_weights_check = original
+    assert calls == [kept[1], None]  # the trained result is reused only for the same request
 
 
 def test_sweep_and_simulation(setup):

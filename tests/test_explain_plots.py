@@ -167,3 +167,18 @@ def test_every_caption_is_at_least_12_px(images):
     for fig in figures:
         sizes = _text_px(fig)
         assert sizes and min(sizes) >= MIN_TEXT_PT == 12
+
+
+def test_save_png_writes_arrays_and_figures_once(tmp_path):
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from explain import save_png
+
+    image = np.linspace(0, 1, 8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3)
+    path = save_png(image, tmp_path)
+    assert path == save_png(image.copy(), tmp_path) and Image.open(path).size == (8, 8)
+    fig = Figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1])
+    assert Image.open(save_png(fig, tmp_path, dpi=50)).size == (100, 50)  # rendered at the given dpi
+    assert save_png(None, tmp_path) is None

@@ -11,7 +11,7 @@ import pytest
 from corpus import jpeg_with_orientation, noise, png_header_only
 from PIL import Image, ImageOps
 
-from mssnet.io import ImageError, LoadedImage, load_image, save_image, to_uint8
+from mssnet.io import ImageError, LoadedImage, data_url_bytes, load_image, save_image, to_uint8
 
 
 def _one_line(exc: pytest.ExceptionInfo, name: str) -> str:
@@ -289,3 +289,10 @@ def test_save_checks_its_input(tmp_path):
         save_image(tmp_path / "x.png", rgb, alpha=np.zeros((3, 4)))
     with pytest.raises(TypeError, match="rgb must be a NumPy array"):
         save_image(tmp_path / "x.png", [[0.0]])
+
+
+def test_data_url_bytes():
+    assert data_url_bytes("data:image/png;base64,aGVsbG8=") == b"hello"
+    for bad in ("data:image/png,hello", "http://example.org/x.png"):
+        with pytest.raises(ImageError, match="data URL"):
+            data_url_bytes(bad)

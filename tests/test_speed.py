@@ -70,6 +70,9 @@ def test_registry_offers_both_bundled_weights_and_names_the_choice(tmp_path, mon
     assert registry.labels == ["MSSNet-small · quality (bundled)", "MSSNet-tiny · fast (bundled)"]
     assert registry.choice.preset == preset and registry.default_label.startswith(f"MSSNet-{preset}")
     assert registry.paths[registry.default_label] == bundled[preset]
+    other = next(label for label in registry.labels if label != registry.default_label)
+    assert registry.why(None) == registry.why(registry.default_label) == registry.choice.reason
+    assert registry.why(other) is None  # only the default says why it is in use
 
 
 def test_the_default_weights_say_why_they_are_in_use():

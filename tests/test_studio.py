@@ -235,6 +235,13 @@ def test_panned_moves_the_centre_against_the_picture(tmp_path):
     assert source.panned(None, 1.0, -1000.0, -1000.0) == (80.0, 48.0)  # clamped to the image
 
 
+def test_center_from_optional_coordinates(tmp_path):
+    source = _source(tmp_path, np.zeros((48, 80, 3), np.uint8))
+    assert source.middle == (40.0, 24.0) and source.center_at(None, None) is None
+    assert source.center_at(10, None) == (10.0, 24.0) and source.center_at(None, 5) == (40.0, 5.0)
+    assert source.center_at(1.5, 2.5) == (1.5, 2.5)
+
+
 def test_preview_is_bicubic_until_the_tiles_are_cached(studio, tmp_path):
     rng = np.random.default_rng(3)
     source = _source(tmp_path, rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
