@@ -11,7 +11,11 @@
    builds the model; ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``.
 3. With ``--floor``: FLOPs of one forward pass and the latency floor they imply at this
    CPU's fp32 matrix-multiply rate (no kernel runs convolutions faster than a big matmul).
-4. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
+4. With ``--paired``: the presets' 384² passes interleaved, run by run, per precision, and each
+   preset's median as a fraction of the first's — the ratio stays steady on a noisy machine.
+5. With ``--order``: the original layer order (bilinear 2× upsample, then the 1×1 conv) against
+   the model's conv-first order (:class:`mssnet.model.Up`), interleaved; the same function.
+6. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
    ``torch.jit.freeze`` vs ``torch.compile`` vs ONNX Runtime (when ``onnxruntime`` and
    ``onnx`` are installed), with the max abs difference to eager fp32.
 
@@ -191,6 +195,69 @@ def floor_table(presets: list[str], sizes: list[int]) -> None:
             print(f"| {preset} | {side}² | {gflop:.0f} | {gflop / rate:.2f} s |")
 
 
+def _interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds of each callable, run in turn (order alternating) after one warm-up each."""
+    for fn in runs.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(repeats):
+        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            t0 = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def paired_table(presets: list[str], side: int, repeats: int) -> None:
+    """The presets' passes interleaved per precision; ratios to the first preset."""
+    x = torch.rand(1, 3, side, side)
+    models = {p: build(p) for p in presets}
+    print(f"\n## Paired passes, {side}², interleaved, median of {repeats}\n")
+    ratios = " | ".join(f"{p} / {presets[0]}" for p in presets[1:])
+    print("| precision | " + " | ".join(presets) + " | " + ratios + " |")
+    print("|---|" + "---:|" * (2 * len(presets) - 1))
+    for precision in ("fp32", "bf16"):
+        med = _interleaved({p: functools.partial(sharpen_tensor, m, x, precision=precision)
+                            for p, m in models.items()}, repeats)
+        cells = [f"{med[p]:.3f} s" for p in presets] + [f"{med[p] / med[presets[0]]:.2f}" for p in presets[1:]]
+        print(f"| {precision} | " + " | ".join(cells) + " |")
+
+
+def order_table(presets: list[str], side: int, repeats: int) -> None:
+    """Conv-first (the model) vs the original upsample-then-conv order, interleaved."""
+    import mssnet.model as mm
+
+    conv_first = (mm.Up.forward, mm.ScaleUp.forward, mm.Encoder.forward)
+
+    def original_encoder(self, x, prev_enc=None, prev_dec=None, coarser=False):
+        if coarser:
+            prev_enc, prev_dec = [mm._up2(t) for t in prev_enc], [mm._up2(t) for t in prev_dec]
+        return conv_first[2](self, x, prev_enc, prev_dec, False)
+
+    original = (lambda self, x, skip: self.up[1](mm._up2(x)) + skip, lambda self, x: self.scaleUp[1](mm._up2(x)),
+                original_encoder)
+
+    def run(model, x, precision, order):
+        mm.Up.forward, mm.ScaleUp.forward, mm.Encoder.forward = order
+        try:
+            return sharpen_tensor(model, x, precision=precision)
+        finally:
+            mm.Up.forward, mm.ScaleUp.forward, mm.Encoder.forward = conv_first
+
+    x = torch.rand(1, 3, side, side)
+    print(f"\n## Layer order, {side}², interleaved, median of {repeats}\n")
+    print("| preset | precision | upsample, then 1×1 conv | 1×1 conv, then upsample | ratio | max abs difference |")
+    print("|---|---|---:|---:|---:|---:|")
+    for preset in presets:
+        model = build(preset)
+        for precision in ("fp32", "bf16"):
+            med = _interleaved({"original": functools.partial(run, model, x, precision, original),
+                                "conv first": functools.partial(run, model, x, precision, conv_first)}, repeats)
+            diff = (run(model, x, "fp32", original) - run(model, x, "fp32", conv_first)).abs().max().item()
+            print(f"| {preset} | {precision} | {med['original']:.3f} s | {med['conv first']:.3f} s "
+                  f"| {med['conv first'] / med['original']:.2f} | {diff:.1e} (fp32) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="small,base,large", help="comma-separated presets")
@@ -202,6 +269,8 @@ def main() -> None:
     parser.add_argument("--big-side", type=int, default=4096, help="side of the peak-memory image")
     parser.add_argument("--graph", action="store_true", help="also try jit trace+freeze and torch.compile")
     parser.add_argument("--floor", action="store_true", help="also print FLOPs and the matmul-rate floor")
+    parser.add_argument("--paired", action="store_true", help="also time the presets interleaved (first size)")
+    parser.add_argument("--order", action="store_true", help="also time the original layer order (first size)")
     parser.add_argument("--child-side", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     presets = args.presets.split(",")
@@ -215,6 +284,10 @@ def main() -> None:
         latency_table(presets, sizes, args.repeats, args.tile)
     if args.floor:
         floor_table(presets, sizes)
+    if args.paired:
+        paired_table(presets, sizes[0], max(args.repeats, 5))
+    if args.order:
+        order_table(presets, sizes[0], max(args.repeats, 5))
     if args.graph:
         graph_table(presets[0], sizes[0], args.repeats)
     if not args.skip_big:

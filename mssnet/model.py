@@ -123,25 +123,28 @@ class Down(nn.Module):
 
 
 class Up(nn.Module):
-    """Bilinear 2x upsample, narrow with a 1x1 conv (``Up``-then-conv order kept)."""
+    """Bilinear 2x upsample, narrow with a 1x1 conv. The original upsamples first; a 1x1 conv
+    commutes with bilinear interpolation (its weights sum to 1, so the bias passes through),
+    so the conv runs first, on a quarter of the pixels, and fewer channels are upsampled."""
 
     def __init__(self, cout: int, extra: int):
         super().__init__()
         self.up = nn.Sequential(nn.Identity(), _conv1(cout + extra, cout))
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:  # (B, C+e, H, W) -> (B, C, 2H, 2W)
-        return self.up[1](_up2(x)) + skip
+        return _up2(self.up[1](x)) + skip
 
 
 class ScaleUp(nn.Module):
-    """Carry decoder features from one scale to the next (2x) with a 1x1 conv."""
+    """Carry decoder features from one scale to the next (2x) with a 1x1 conv (run before the
+    upsample, on a quarter of the pixels: the same function, see :class:`Up`)."""
 
     def __init__(self, ch: int):
         super().__init__()
         self.scaleUp = nn.Sequential(nn.Identity(), _conv1(ch, ch))
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, C, 2H, 2W)
-        return self.scaleUp[1](_up2(x))
+        return _up2(self.scaleUp[1](x))
 
 
 def _up2(x: Tensor) -> Tensor:
@@ -165,19 +168,29 @@ class Encoder(nn.Module):
             self.csff_dec1, self.csff_dec2, self.csff_dec3 = _conv1(c1, c1), _conv1(c2, c2), _conv1(c3, c3)
 
     def forward(
-        self, x: Tensor, prev_enc: list[Tensor] | None = None, prev_dec: list[Tensor] | None = None
+        self, x: Tensor, prev_enc: list[Tensor] | None = None, prev_dec: list[Tensor] | None = None,
+        coarser: bool = False,
     ) -> list[Tensor]:
-        """x: (B, c1, H, W) -> [(B, c1, H, W), (B, c2, H/2, W/2), (B, c3, H/4, W/4)]."""
+        """x: (B, c1, H, W) -> [(B, c1, H, W), (B, c2, H/2, W/2), (B, c3, H/4, W/4)].
+
+        ``prev_enc`` / ``prev_dec``: the previous stage's features, at these sizes, or at half of
+        them with ``coarser`` (the previous scale). The original upsamples both lists and then
+        applies the two 1x1 convs; here the convs run at the coarse size and their sum is
+        upsampled once — the same function (see :class:`Up`), on a quarter of the pixels."""
         fuse = prev_enc is not None and prev_dec is not None
-        e1 = self.encoder_level1(x)
-        if fuse:
-            e1 = e1 + self.csff_enc1(prev_enc[0]) + self.csff_dec1(prev_dec[0])
-        e2 = self.encoder_level2(self.down12(e1))
-        if fuse:
-            e2 = e2 + self.csff_enc2(prev_enc[1]) + self.csff_dec2(prev_dec[1])
-        e3 = self.encoder_level3(self.down23(e2))
-        if fuse:
-            e3 = e3 + self.csff_enc3(prev_enc[2]) + self.csff_dec3(prev_dec[2])
+        convs = ((self.csff_enc1, self.csff_dec1), (self.csff_enc2, self.csff_dec2),
+                 (self.csff_enc3, self.csff_dec3)) if fuse else ()
+
+        def added(level: int, e: Tensor) -> Tensor:
+            if not fuse:
+                return e
+            enc, dec = convs[level]
+            fused = enc(prev_enc[level]) + dec(prev_dec[level])
+            return e + (_up2(fused) if coarser else fused)
+
+        e1 = added(0, self.encoder_level1(x))
+        e2 = added(1, self.encoder_level2(self.down12(e1)))
+        e3 = added(2, self.encoder_level3(self.down23(e2)))
         return [e1, e2, e3]
 
 
@@ -214,10 +227,6 @@ class ShuffleTail(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, 3, 2H, 2W)
         return self.pixelshuffle(self.tail(x))
-
-
-def _up_all(feats: list[Tensor]) -> list[Tensor]:
-    return [_up2(f) for f in feats]
 
 
 class MSSNet(nn.Module):
@@ -279,7 +288,7 @@ class MSSNet(nn.Module):
         # scale 2 -------------------------------------------------------------
         f2 = self.shallow_feat2(self.pixel_unshuffle(x))  # (B, wf, H/2, W/2)
         f2 = self.fusion12(torch.cat([f2, self.up_scale1_feat(d11[0])], 1))
-        e21 = self.E2_1(f2, _up_all(e11), _up_all(d11))
+        e21 = self.E2_1(f2, e11, d11, coarser=True)
         d21 = self.D2_1(e21)
         e22 = self.E2_2(d21[0], e21, d21)
         d22 = self.D2_2(e22)
@@ -287,7 +296,7 @@ class MSSNet(nn.Module):
         # scale 3 -------------------------------------------------------------
         f3 = self.shallow_feat3(x)  # (B, wf, H, W)
         f3 = self.fusion23(torch.cat([f3, self.up_scale2_feat(d22[0])], 1))
-        e31 = self.E3_1(f3, _up_all(e22), _up_all(d22))
+        e31 = self.E3_1(f3, e22, d22, coarser=True)
         d31 = self.D3_1(e31)
         e32 = self.E3_2(d31[0], e31, d31)
         d32 = self.D3_2(e32)
