@@ -242,6 +242,9 @@ class MSSNet(nn.Module):
         super().__init__()
         cfg = config or MSSNetConfig()
         self.config = cfg
+        #: Correction strength α per zoom-step factor ({factor: α}, :mod:`mssnet.strength`), read from
+        #: a weights file's metadata by :func:`mssnet.load_model`; None: no calibration (α = 1).
+        self.zoom_strength: dict[float, float] | None = None
         wf = cfg.wf
         act = nn.PReLU()  # one PReLU shared by every residual block, as in the original
         self.pixel_unshuffle = nn.PixelUnshuffle(2)
