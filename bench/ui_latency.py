@@ -205,9 +205,14 @@ def main() -> None:
     print("|-----|-----:|--------------------------:|------------------------:|--------------:|")
     for r in rows:
         print(f"| {r['run']} | ×{r['zoom']:.2f} | {r['view']:.2f} | {r['maps']:.2f} | {r['server']} |")
-    fresh = [r["view"] for r in rows[:-1]]
-    print(f"\nmedian release → MSSNet view (uncached, {len(fresh)} runs): {statistics.median(fresh):.2f} s "
-          f"(target ≤ 1.0 s); back to a cached view: {rows[-1]['view']:.2f} s")
+    computed = [r["view"] for r in rows if "cached" not in r["server"]]
+    cached = [r["view"] for r in rows if "cached" in r["server"]]
+
+    def summary(times: list[float]) -> str:
+        return f"{statistics.median(times):.2f} s ({len(times)} runs)" if times else "no run"
+
+    print(f"\nmedian release → MSSNet view: tiles computed {summary(computed)} (target ≤ 1.0 s); tiles cached, "
+          f"including the way back {summary(cached)} (target ≤ 0.3 s)")
 
 
 if __name__ == "__main__":
