@@ -488,8 +488,8 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
     # both centred on the image's strongest edges
     show_view(demo.load(handlers.load, [ui.image_in, ui.viewport, ui.zoom], opened, **LIGHT_EVENTS).success)
     show_view(ui.image_in.change(handlers.load, [ui.image_in, ui.viewport], opened, **LIGHT_EVENTS).success)
-    previews = ui.zoom.input(handlers.preview, view_inputs, shown[:5], trigger_mode="always_last",
-                             show_progress="hidden", **LIGHT_EVENTS)
+    previews = ui.zoom.input(handlers.preview, view_inputs, shown[:5], trigger_mode="always_last",  # one at a time
+                             show_progress="hidden", **{**VIEW_EVENTS, "concurrency_id": "preview"})
     # a preview still waiting when the slider is released would hide MSSNet's result: cancel it
     show_view(ui.zoom.release, trigger_mode="always_last", cancels=[previews])
     show_view(ui.viewport.change, trigger_mode="always_last")
