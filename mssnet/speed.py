@@ -1,6 +1,6 @@
 """Which bundled weights suit this machine: a measured choice between "fast" and "quality".
 
-MSSNet-small on a 384² view costs 184 GFLOP: about a second where the CPU multiplies in bf16
+MSSNet-small on a 384² view costs 181 GFLOP: about a second where the CPU multiplies in bf16
 (AMX, AVX512-BF16) and 2.7 s or more where it has only AVX2 (fp32). The tiny preset costs a
 sixth of that. :func:`choose_preset` times one small pass on this machine and picks
 ``"small"`` when a 384² view would take at most ``budget_s`` seconds, ``"tiny"`` otherwise.
