@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,25 +73,28 @@ SIMULATE_MIN_ZOOM = 1.1
 SIMULATE_MIN_SIDE = 32
 
 
-def heat_map_figures(view: View) -> dict[str, Figure]:
-    """The four heat maps of :data:`HEAT_MAPS`. The two edge-magnitude maps share one scale
-    (:func:`explain.plots.edge_scale` of both views), so the stronger edges look brighter; the
-    edge gain is drawn at full opacity on a diverging scale centred on 0."""
+def heat_map_figures(view: View, names: Sequence[str] = tuple(HEAT_MAPS)) -> dict[str, Figure]:
+    """The heat maps of :data:`HEAT_MAPS` named in ``names`` (default all four); only those are
+    computed. The two edge-magnitude maps share one scale (:func:`explain.plots.edge_scale` of
+    both views), so the stronger edges look brighter; the edge gain is drawn at full opacity on a
+    diverging scale centred on 0."""
+    unknown = set(names) - set(HEAT_MAPS)
+    if unknown:
+        raise ValueError(f"unknown heat maps {sorted(unknown)}; choose from {list(HEAT_MAPS)}")
     bicubic, sharp = view.bicubic, view.sharpened
-    vmax = edge_scale(bicubic, sharp)
-    heats = {
-        "edge_before": edge_magnitude(bicubic),
-        "edge_after": edge_magnitude(sharp),
-        "sharpening": sharpening_map(bicubic, sharp),
-    }
+    vmax = edge_scale(bicubic, sharp) if {"edge_before", "edge_after"} & set(names) else None
     figures = {}
-    for name, (title, caption, signed) in HEAT_MAPS.items():
+    for name in names:
+        title, caption, signed = HEAT_MAPS[name]
         if name == "edge_gain":
             figures[name] = plot_edge_gain(sharp, edge_gain(bicubic, sharp), title=title)
-            continue
-        under = bicubic if name == "edge_before" else sharp
-        shared = vmax if name in ("edge_before", "edge_after") else None
-        figures[name] = plot_heatmap(under, heats[name], title=title, caption=caption, signed=signed, vmax=shared)
+        elif name == "sharpening":
+            figures[name] = plot_heatmap(sharp, sharpening_map(bicubic, sharp), title=title, caption=caption,
+                                         signed=signed)
+        else:
+            under = bicubic if name == "edge_before" else sharp
+            figures[name] = plot_heatmap(under, edge_magnitude(under), title=title, caption=caption, signed=signed,
+                                         vmax=vmax)
     return figures
 
 
@@ -114,8 +117,7 @@ EXPLORE_MAPS = ("edges", "edge_gain", "sharpening")
 def explore_map_figures(view: View) -> dict[str, Figure]:
     """The Explore tab's maps (:data:`EXPLORE_MAPS`): both edge maps in one figure on one scale, the
     edge gain on a diverging scale centred on 0, the sharpening map."""
-    figures = heat_map_figures(view)
-    return {"edges": edge_pair_figure(view), "edge_gain": figures["edge_gain"], "sharpening": figures["sharpening"]}
+    return {"edges": edge_pair_figure(view), **heat_map_figures(view, ("edge_gain", "sharpening"))}
 
 
 def view_summary(view: View, cached: bool) -> dict:

@@ -98,6 +98,11 @@ def test_heat_maps_and_stage_table(studio, source):
     figures = heat_map_figures(view)
     assert set(figures) == {"edge_before", "edge_after", "edge_gain", "sharpening"}
     assert all(isinstance(f, Figure) for f in figures.values())
+    some = heat_map_figures(view, ("sharpening", "edge_gain"))  # only the maps asked for are made
+    assert list(some) == ["sharpening", "edge_gain"]
+    assert some["sharpening"].axes[0].images[0].get_clim() == figures["sharpening"].axes[0].images[0].get_clim()
+    with pytest.raises(ValueError, match="unknown heat maps"):
+        heat_map_figures(view, ("edge_before", "edges"))
     table = stage_table(view)
     assert list(table.energies) == list(mssnet.STAGE_NAMES) and table.steps == (2.0, 2.0)
     name = mssnet.STAGE_NAMES[-1]
