@@ -68,21 +68,30 @@ class MemoryWatch(threading.Thread):
 
 
 def start_server(port: int, weights: str | None, threads: int) -> subprocess.Popen:
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS=str(threads))
+    """``python app.py`` on 127.0.0.1:``port`` as its own process, once it answers."""
     cmd = [sys.executable, str(ROOT / "app.py")] + (["--weights", weights] if weights else [])
+    return start_process(cmd, port, {"OMP_NUM_THREADS": str(threads)})
+
+
+def start_process(cmd: list[str], port: int, env: dict[str, str] | None = None,
+                  timeout: float = 180.0) -> subprocess.Popen:
+    """Run ``cmd`` (a Gradio server that listens on 127.0.0.1:``port``) from the project folder and
+    return it once ``/`` answers; raise with its last stderr if it exits or does not answer in time."""
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", **(env or {}))
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"app.py exited with status {server.returncode}: {server.stderr.read()[-2000:]}")
+            raise RuntimeError(f"{Path(cmd[1]).name} exited with status {server.returncode}: "
+                               f"{server.stderr.read()[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
             return server
         except OSError:
             time.sleep(0.5)
     server.kill()
-    raise RuntimeError("app.py did not start within 180 s")
+    raise RuntimeError(f"{Path(cmd[1]).name} did not start within {timeout:.0f} s")
 
 
 def client_work(url: str, client_id: int, round_id: int, args, results: list, lock: threading.Lock) -> None:

@@ -26,10 +26,8 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from load import MemoryWatch, rss_mib, start_server  # bench/load.py
+from load import MemoryWatch, rss_mib, start_process, start_server  # bench/load.py
 from serving import free_port  # bench/serving.py
 from timing import cpu_kind  # bench/timing.py
 
@@ -68,19 +66,8 @@ def echo_floor(image: str, viewport: int, calls: int = 12) -> float:
     from gradio_client import Client, handle_file
 
     port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "echo_app.py"), str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_process([sys.executable, str(ROOT / "bench" / "echo_app.py"), str(port)], port)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("bench/echo_app.py did not start") from None
-                time.sleep(0.3)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         times = []
         for _ in range(calls + 2):
