@@ -136,10 +136,10 @@ def main() -> int:
 
     print(f"\n## Pyramid views through /zoom_sharpen ({args.viewport}² viewport), unit = one pass = {unit:.2f} s; "
           f"Gradio's round trip alone (bench/echo_app.py) = {floor / unit:.2f} passes\n")
-    print("| image | first view (passes) | its tiles (MSSNet input, passes) | later views, median (passes) "
+    print("| image | first view (passes) | its tiles (MSSNet input at most, passes) | later views, median (passes) "
           "| later, above Gradio's round trip | later, max | tiles computed by later views | server RSS (MiB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    tile_passes = (DEFAULT_TILE + 2 * DEFAULT_MARGIN) ** 2 / 384**2  # an inner tile's pass, in 384² passes
+    tile_passes = (DEFAULT_TILE + 2 * DEFAULT_MARGIN) ** 2 / 384**2  # an inner tile's pass (edge tiles: less)
     for name, first, tiles, med, worst, computed, rss in rows:
         print(f"| {name} | {first / unit:.2f} | {tiles} ({tiles * tile_passes:.1f}) | {med / unit:.3f} "
               f"| {(med - floor) / unit:+.3f} | {worst / unit:.3f} | {computed} | {rss:.0f} |")
