@@ -14,8 +14,8 @@ with a border shave of ⌈s⌉ pixels:
 * unsharp masking: bicubic + amount·(bicubic − Gaussian(bicubic, σ)), with σ and
   amount tuned per scale on *training* images (a fair, tuned baseline);
 * MSSNet (one column per ``--weights`` file): what the app and the command line do — the
-  zoom pyramid (``mssnet.pyramid``): 2× steps of bicubic + MSSNet at the calibrated strength
-  up to level ⌈log2 s⌉, then an antialiased downsample to the target size;
+  zoom pyramid (``mssnet.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
+  strength up to level ⌈log2 s⌉, then an antialiased downsample to the target size;
 * with ``--steps``, also the earlier rule: 2× steps then a smaller last one
   (``mssnet.pipeline.zoom_sharpen_image``).
 """
@@ -44,7 +44,7 @@ from mssnet.inference import resolve_precision  # noqa: E402
 from mssnet.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid import pyramid_zoom_image  # noqa: E402
-from mssnet.strength import format_table  # noqa: E402
+from mssnet.strength import format_levels, format_table  # noqa: E402
 from mssnet.weights import load_model  # noqa: E402
 
 BASELINES = {"bicubic": "bicubic", "lanczos": "Lanczos", "unsharp": "unsharp mask"}
@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"held-out images ({len(images)}): {', '.join(n for n, _, _ in images)}")
     for label, model in models.items():
         table = format_table(getattr(model, "zoom_strength", None))
-        print(f"{label}: {model.config}, strength per step factor: {table}")
+        levels = format_levels(getattr(model, "level_strength", None))
+        print(f"{label}: {model.config}, strength per step factor: {table}; per pyramid level: {levels}")
 
     t0 = time.perf_counter()
     results = {s: score_scale(s, images, models, tune_unsharp(tune_images, s), args.steps) for s in args.scales}

@@ -46,7 +46,7 @@ def level_one_untiled(pyramid: ZoomPyramid) -> np.ndarray:
 
     xt = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]
     y = sharpen_tensor(pyramid.model, xt, precision=pyramid.precision)[0].permute(1, 2, 0).numpy()
-    a = pyramid.alpha
+    a = pyramid.alphas[0]  # level 1
     return y if a == 1 else np.clip(x + a * (y - x), 0.0, 1.0)
 
 

@@ -72,12 +72,15 @@ def _steps_phrase(zoom: float) -> str:
 
 
 def _strength_phrase(view: View) -> str:
-    """'; correction strength α = 0.37 per 2× step' — empty when α is 1 or no pass ran."""
+    """'; correction strength α = 1.05 at level 1, 0.78 at level 2' — empty when every α is 1 or no pass ran."""
     if view.level == 0:
         return "; at ×1 there is no zoom blur to undo: the view is the image"
-    if view.strength == 1.0:
+    if all(a == 1.0 for a in view.strengths):
         return ""
-    return f"; correction strength α = {view.strength:.2f} per 2× step (calibrated)"
+    if len(set(view.strengths)) == 1:
+        return f"; correction strength α = {view.strengths[0]:.2f} per 2× step (calibrated)"
+    per_level = ", ".join(f"{a:.2f} at level {k}" for k, a in enumerate(view.strengths, 1))
+    return f"; correction strength α = {per_level} (calibrated per level)"
 
 
 def source_markdown(source: Source) -> str:
@@ -225,7 +228,7 @@ def stages_markdown(table: StageTable, seconds: float) -> str:
              + (" (the image)" if level == 1 else " (already sharpened)") + ", in level pixels.  \n"
              if level else "At ×1 the view is the image: no pass runs; the stages show what MSSNet would do to it.  \n")
     applied = ("" if table.strength == 1.0 or not level else f"The level keeps input + {table.strength:.2f} × "
-               "(final stage − input): the correction strength calibrated for 2× steps.  \n")
+               f"(final stage − input): the correction strength calibrated for level {level}.  \n")
     return (steps + "Each stage adds a correction to the blurry input; the coarse stage fixes the large "
             "edges at half resolution, the later stages add finer and finer detail.  \n" + applied + "\n"
             + "\n".join(rows) + f"\n\nTime: figure {fmt_seconds(seconds)}")

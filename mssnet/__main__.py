@@ -6,8 +6,8 @@
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)``. With the default
 ``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid`, the same as
 the app's views, download, sweep and Simulate): the image is sharpened to level ⌈log2 Z⌉ in
-2× steps (bicubic 2×, then MSSNet at the strength calibrated for 2×; ``--strength``
-overrides it) on a fixed tile grid (``--tile``, default 256), then resampled with Lanczos-3
+2× steps (bicubic 2×, then MSSNet at the strength calibrated for that pyramid level;
+``--strength`` overrides it) on a fixed tile grid (``--tile``, default 256), then resampled with Lanczos-3
 to the zoom; a progress bar counts the tiles. ``--method bicubic`` / ``lanczos`` resize
 only. (``--max-step``, the old rule's step size, is retired: the pyramid always steps by 2×,
 which beat every other step size between powers of two.) ``sharpen``
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoom_cmd.add_argument("--max-step", action=_Retired, nargs="?", help=argparse.SUPPRESS)
     zoom_cmd.add_argument("--strength", type=float_in_range(*STRENGTH_LIMITS), metavar="A",
                           help="with mssnet, apply A times MSSNet's correction at every 2× step (1 = its output as "
-                          "is; default: the strength calibrated for 2×, stored in the weights)")
+                          "is; default: the strength calibrated for each pyramid level, stored in the weights)")
     sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",
                                       description="Run MSSNet on the image without resizing it.")
     common(sharpen_cmd)

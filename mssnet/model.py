@@ -245,6 +245,9 @@ class MSSNet(nn.Module):
         #: Correction strength α per zoom-step factor ({factor: α}, :mod:`mssnet.strength`), read from
         #: a weights file's metadata by :func:`mssnet.load_model`; None: no calibration (α = 1).
         self.zoom_strength: dict[float, float] | None = None
+        #: Correction strength α per zoom-pyramid level ({level: α}), read the same way; None: α(2)
+        #: of ``zoom_strength`` at every level.
+        self.level_strength: dict[int, float] | None = None
         wf = cfg.wf
         act = nn.PReLU()  # one PReLU shared by every residual block, as in the original
         self.pixel_unshuffle = nn.PixelUnshuffle(2)

@@ -2,9 +2,11 @@
 
 Level 0 is the image; level k (1…3) is the image enlarged 2^k times and sharpened,
 built from level k−1 by a 2× bicubic enlargement (OpenCV's, as :mod:`mssnet.pipeline`)
-and MSSNet applied with the strength calibrated for a 2× step (:mod:`mssnet.strength`)::
+and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.strength`)::
 
-    level k = clip(x + α(2)·(MSSNet(x) − x)),   x = clip(bicubic_2×(level k−1))
+    level k = clip(x + α_k·(MSSNet(x) − x)),   x = clip(bicubic_2×(level k−1))
+
+(from level 2 on, ``x`` enlarges an already sharpened level, so α_k is calibrated for it).
 
 A view at zoom z crops level ⌈log2 z⌉ (level 0 for z = 1) and downsamples it to the
 viewport with an antialiased filter (:data:`DEFAULT_FILTER`). On held-out photographs
@@ -51,13 +53,13 @@ import torch
 from torch import nn
 
 from .inference import Progress, resolve_precision, sharpen_tensor
-from .strength import LIMITS, model_strength
+from .strength import LIMITS, level_strengths
 from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = [
     "DEFAULT_FILTER", "DEFAULT_MARGIN", "DEFAULT_TILE", "FILTERS", "MAX_LEVEL",
     "TileId", "TileCache", "PyramidView", "ZoomPyramid", "FillWorker",
-    "pyramid_level", "pyramid_zoom_image", "resample_taps", "downsample",
+    "enlarge_2x", "pyramid_level", "pyramid_zoom_image", "resample_taps", "downsample",
 ]
 
 #: Highest level: 2³ = 8, the largest zoom.
@@ -138,15 +140,16 @@ def _check_center(center: object) -> tuple[float, float] | None:
     return cx, cy
 
 
-def _strength(model: nn.Module, strength: float | None) -> float:
-    """α of a 2× step: ``strength`` when given, else the model's calibrated one."""
+def _strengths(model: nn.Module, strength: float | None) -> tuple[float, ...]:
+    """α of levels 1…:data:`MAX_LEVEL`: ``strength`` at every level when given, else the model's
+    calibrated per-level strengths (:func:`mssnet.strength.level_strengths`)."""
     if strength is None:
-        return model_strength(model, 2.0)
+        return level_strengths(model, MAX_LEVEL)
     strength = float(strength)
     lo, hi = LIMITS
     if not lo <= strength <= hi:  # also refuses NaN
         raise ValueError(f"strength must be between {lo:g} and {hi:g}; got {strength}")
-    return strength
+    return (strength,) * MAX_LEVEL
 
 
 def _check_grid(tile: int, margin: int) -> None:
@@ -251,6 +254,13 @@ def _enlarge(src: np.ndarray, origin: tuple[int, int], src_size: tuple[int, int]
     return np.clip(up[ya - 2 * ta : yb - 2 * ta, xa - 2 * sa : xb - 2 * sa], 0.0, 1.0)  # (yb−ya, xb−xa, 3)
 
 
+def enlarge_2x(level: np.ndarray) -> np.ndarray:
+    """A whole level (h, w, 3) -> its clipped 2× bicubic enlargement (2h, 2w, 3) float32: MSSNet's
+    input for the next level, as every tile's pass computes it."""
+    h, w = level.shape[:2]
+    return _enlarge(np.ascontiguousarray(level, dtype=np.float32), (0, 0), (w, h), (0, 0, 2 * w, 2 * h))
+
+
 def _pass_box(box: tuple[int, int, int, int], margin: int, level_size: tuple[int, int]) -> tuple[int, int, int, int]:
     """MSSNet's input region for a tile ``box`` (level-k px): the tile plus ``margin``, inside the level."""
     x0, y0, x1, y1 = box
@@ -323,12 +333,13 @@ def pyramid_zoom_image(
     Sharpened to level ⌈log2 factor⌉ (tile by tile, exactly as :class:`ZoomPyramid`), then
     resampled with the antialiased ``filter`` to ``(round(H·f), round(W·f), 3)``, or to
     ``size = (w, h)``. ``factor`` in (0, 8]; up to ×1 no network runs. ``strength``: α of
-    every 2× step (None: calibrated). ``progress(done, total)`` counts tiles. -> float32 in [0, 1].
+    every 2× step (None: the calibrated α of each level). ``progress(done, total)`` counts
+    tiles. -> float32 in [0, 1].
     """
     image = _check_image(image)
     factor = _check_zoom(factor, lo=1e-6)
     _check_grid(tile, margin)
-    alpha = _strength(model, strength)
+    alphas = _strengths(model, strength)
     if filter not in FILTERS:
         raise ValueError(f"filter must be one of {FILTERS}; got {filter!r}")
     height, width = image.shape[:2]
@@ -347,8 +358,8 @@ def pyramid_zoom_image(
             progress(done, total)
 
     x = image
-    for _ in range(levels):
-        x = _grow_level(model, x, tile, margin, alpha, precision, report)
+    for level in range(levels):
+        x = _grow_level(model, x, tile, margin, alphas[level], precision, report)
     if x.shape[:2] == (int(out_h), int(out_w)):
         return x
     return downsample(x, (int(out_w), int(out_h)), filter)
@@ -458,7 +469,7 @@ class PyramidView:
     rectangle ``(x0, y0, w, h)`` in image px (snapped to whole output pixels); ``tiles_needed``:
     the level's tiles under the view; ``tiles_computed``: every tile computed for this view (all
     levels, dependencies first); ``tiles_reused``: needed tiles that were already there;
-    ``seconds``: ``"bicubic"``, ``"tiles"``, ``"downsample"``, ``"total"``; ``strength``: α of each 2× step.
+    ``seconds``: ``"bicubic"``, ``"tiles"``, ``"downsample"``, ``"total"``; ``strengths``: α of levels 1…``level``.
     """
 
     bicubic: np.ndarray
@@ -470,7 +481,7 @@ class PyramidView:
     tiles_computed: tuple[TileId, ...]
     tiles_reused: tuple[TileId, ...]
     seconds: dict[str, float] = field(default_factory=dict)
-    strength: float = 1.0
+    strengths: tuple[float, ...] = ()
 
     @property
     def computed(self) -> int:
@@ -503,7 +514,8 @@ def _fingerprint(parts: Sequence[bytes]) -> str:
 
 def weights_key(model: nn.Module) -> str:
     """Hash of a model's parameters, buffers and calibrated strengths: the cache's weights identity."""
-    parts = [repr(sorted((getattr(model, "zoom_strength", None) or {}).items())).encode()]
+    parts = [repr(sorted((getattr(model, name, None) or {}).items())).encode()
+             for name in ("zoom_strength", "level_strength")]
     for name, t in model.state_dict().items():
         parts += [name.encode(), str(t.dtype).encode(), t.detach().cpu().contiguous().numpy().tobytes()]
     return _fingerprint(parts)
@@ -520,7 +532,7 @@ class ZoomPyramid:
         cache: a :class:`TileCache` shared with other pyramids (default: a private one).
         filter: antialiased filter from a level to a view (:data:`FILTERS`).
         precision: as :func:`mssnet.sharpen_tensor`; resolved once.
-        strength: α of each 2× step (None: the model's calibrated one).
+        strength: α of every 2× step (None: the model's calibrated α of each level).
         fill: a :class:`FillWorker`; after every view it fills the tiles around it.
     """
 
@@ -545,13 +557,13 @@ class ZoomPyramid:
             raise TypeError(f"cache must be a TileCache; got {type(cache).__name__}")
         self.model, self.tile, self.margin, self.filter = model, tile, margin, filter
         self.cache = cache if cache is not None else TileCache()
-        self.alpha = _strength(model, strength)
+        self.alphas = _strengths(model, strength)  # α of levels 1…MAX_LEVEL
         self.precision = resolve_precision(precision, next(model.parameters(), torch.empty(0)).device)
         self.fill = fill
         h, w = self.image.shape[:2]
         self.size = (w, h)
         self.image_key = _fingerprint([str(self.image.shape).encode(), self.image.tobytes()])
-        self._prefix = (self.image_key, weights_key(model), tile, margin, self.precision, self.alpha)
+        self._prefix = (self.image_key, weights_key(model), tile, margin, self.precision, self.alphas)
 
     # ---- geometry
 
@@ -651,7 +663,7 @@ class ZoomPyramid:
             box = self._source_box(tid)
             src = self.region(tid.level - 1, box, computed)
             return _step_tile(self.model, src, box[:2], self.level_size(tid.level - 1), self.tile_box(tid),
-                              self.margin, self.alpha, self.precision)
+                              self.margin, self.alphas[tid.level - 1], self.precision)
 
         value, here = self.cache.get_or_compute(self._key(tid), compute)
         if here and computed is not None:
@@ -717,7 +729,7 @@ class ZoomPyramid:
         seconds = {"bicubic": t1 - t0, "tiles": t2 - t1, "downsample": t3 - t2, "total": t3 - t0}
         reused = [t for t in needed if t not in computed]  # cached, or computed meanwhile by the fill
         return PyramidView(bicubic, sharpened, rect, zoom, plan.level, tuple(needed), tuple(computed),
-                           tuple(reused), seconds, self.alpha)
+                           tuple(reused), seconds, self.alphas[: plan.level])
 
     # ---- background fill
 

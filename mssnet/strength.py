@@ -19,6 +19,13 @@ and stored in the safetensors metadata under :data:`METADATA_KEY`. Between grid 
 without a table (the original GoPro checkpoint, a user's own file) get α = 1: MSSNet's
 output unchanged.
 
+The zoom pyramid (:mod:`mssnet.pyramid`) takes only 2× steps, but from level 2 on a step's
+input is the 2× enlargement of a level that is *already sharpened*: less blur is left to
+undo than in a bicubic 2× zoom of a photograph, and a full-strength correction overshoots.
+So a file also stores one strength per pyramid level under :data:`LEVEL_KEY`, calibrated
+the same way on crops zoomed level by level exactly as the pyramid does (level k's α with
+levels 1…k−1 at theirs). Files without that table use α(2) at every level.
+
 The table's codec and lookup live here (the weights loader needs them); the calibration
 itself, which runs the network on training photographs, is :mod:`mssnet.calibrate`.
 """
@@ -33,11 +40,13 @@ from collections.abc import Mapping
 import numpy as np
 from torch import nn
 
-__all__ = ["METADATA_KEY", "GRID", "strength_at", "model_strength", "encode_table", "decode_table",
-           "format_table", "optimal_strength"]
+__all__ = ["METADATA_KEY", "LEVEL_KEY", "GRID", "strength_at", "model_strength", "level_strengths",
+           "encode_table", "decode_table", "decode_levels", "format_table", "format_levels", "optimal_strength"]
 
 #: safetensors metadata key holding the JSON table {"step factor": strength}.
 METADATA_KEY = "zoom_strength"
+#: safetensors metadata key holding the JSON table {"pyramid level": strength}.
+LEVEL_KEY = "level_strength"
 #: Step factors the strength is calibrated at (the pyramid uses ×2; the others serve the
 #: stepped rule of :mod:`mssnet.pipeline` that the benchmarks compare with).
 GRID = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
@@ -65,12 +74,32 @@ def model_strength(model: nn.Module, factor: float) -> float:
     return strength_at(getattr(model, "zoom_strength", None), factor)
 
 
+def level_strengths(model: nn.Module, levels: int) -> tuple[float, ...]:
+    """α of pyramid levels 1…``levels``: the model's level table (a level past its last entry
+    uses the last one), else α(2) of its factor table at every level (1.0 without either).
+
+    >>> m = nn.Identity(); m.zoom_strength = {2.0: 1.1}; level_strengths(m, 3)
+    (1.1, 1.1, 1.1)
+    >>> m.level_strength = {1: 1.1, 2: 0.8}; level_strengths(m, 3)
+    (1.1, 0.8, 0.8)
+    """
+    table = getattr(model, "level_strength", None)
+    if not table:
+        return (model_strength(model, 2.0),) * levels
+    known = sorted((int(k), float(v)) for k, v in table.items())
+    out = []
+    for level in range(1, levels + 1):
+        below = [v for k, v in known if k <= level]
+        out.append(below[-1] if below else known[0][1])
+    return tuple(out)
+
+
 def encode_table(table: Mapping[float, float]) -> str:
     """Table -> the JSON string stored in the weights' metadata."""
     return json.dumps({f"{float(k):g}": round(float(v), 4) for k, v in sorted(table.items())})
 
 
-def decode_table(text: str | None) -> dict[float, float] | None:
+def decode_table(text: str | None, key: str = METADATA_KEY) -> dict[float, float] | None:
     """The metadata string -> table, or None (with a warning) when it is missing or malformed."""
     if not text:
         return None
@@ -81,10 +110,29 @@ def decode_table(text: str | None) -> dict[float, float] | None:
         if not table or not all(k > 0 and math.isfinite(k) and lo <= v <= hi for k, v in table.items()):
             raise ValueError(f"empty table, a non-positive factor or a strength outside [{lo:g}, {hi:g}]")
     except (ValueError, TypeError, AttributeError) as exc:
-        warnings.warn(f"ignoring malformed {METADATA_KEY!r} metadata ({exc}); MSSNet's output is used as is",
-                      stacklevel=2)
+        fallback = "MSSNet's output is used as is" if key == METADATA_KEY else "α(2) is used at every level"
+        warnings.warn(f"ignoring malformed {key!r} metadata ({exc}); {fallback}", stacklevel=2)
         return None
     return table
+
+
+def decode_levels(text: str | None) -> dict[int, float] | None:
+    """The level table's metadata string -> {level: α} (levels 1, 2, …), or None (warned when malformed)."""
+    table = decode_table(text, LEVEL_KEY)
+    if table is None:
+        return None
+    if not all(k == int(k) and k >= 1 for k in table):
+        warnings.warn(f"ignoring malformed {LEVEL_KEY!r} metadata (levels must be whole numbers >= 1); "
+                      "α(2) is used at every level", stacklevel=2)
+        return None
+    return {int(k): v for k, v in table.items()}
+
+
+def format_levels(table: Mapping[int, float] | None) -> str:
+    """'level 1 1.05, level 2 0.78' — or 'none (α(2) at every level)'."""
+    if not table:
+        return "none (α(2) at every level)"
+    return ", ".join(f"level {k} {v:.2f}" for k, v in sorted(table.items()))
 
 
 def format_table(table: Mapping[float, float] | None) -> str:

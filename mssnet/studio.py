@@ -344,7 +344,7 @@ class View:
     tiles_computed: int
     tiles_reused: int
     seconds: dict[str, float]  # "bicubic zoom", "MSSNet" (tiles), "downsample" (and what a UI adds)
-    strength: float = 1.0  # α of each 2× step (mssnet.strength)
+    strengths: tuple[float, ...] = ()  # α of levels 1…level (mssnet.strength)
     rendered: dict[str, Any] = field(default_factory=dict)  # a UI's renderings of this view (see rendering)
     pyramid: ZoomPyramid | None = field(default=None, repr=False)
     _passes: dict = field(default_factory=dict, repr=False)
@@ -356,13 +356,9 @@ class View:
         return (2.0,) * self.level
 
     @property
-    def strengths(self) -> tuple[float, ...]:
-        return (self.strength,) * self.level
-
-    @property
     def last_strength(self) -> float:
-        """α of the pass the tabs explain (0 at ×1: no pass, nothing to undo)."""
-        return self.strength if self.level else 0.0
+        """α of the pass the tabs explain, the view's level (0 at ×1: no pass, nothing to undo)."""
+        return self.strengths[-1] if self.level else 0.0
 
     @property
     def scale(self) -> float:
@@ -517,7 +513,7 @@ def compute_view(pyramid: ZoomPyramid, model_label: str, source: Source, zoom: f
     seconds = {"bicubic zoom": v.seconds["bicubic"], "MSSNet": v.seconds["tiles"],
                "downsample": v.seconds["downsample"]}
     return View(source.key, model_label, zoom, viewport, v.rect, v.bicubic, v.sharpened, v.level,
-                v.computed, v.reused, seconds, v.strength, pyramid=pyramid)
+                v.computed, v.reused, seconds, v.strengths, pyramid=pyramid)
 
 
 @dataclass(frozen=True)

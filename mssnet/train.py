@@ -354,9 +354,10 @@ def train_loop(run: Run) -> None:
 
 
 def export(run: Run) -> Path:
-    """Calibrate the zoom-step strength of the final (EMA) weights and write fp16 safetensors."""
-    from .calibrate import calibrate
-    from .strength import format_table
+    """Calibrate the zoom-step and pyramid-level strengths of the final (EMA) weights and write fp16
+    safetensors."""
+    from .calibrate import calibrate, calibrate_levels
+    from .strength import format_levels, format_table
     from .weights import save_safetensors
 
     final = run.ema if run.cfg.ema else run.model
@@ -364,6 +365,8 @@ def export(run: Run) -> Path:
     if run.cfg.calibrate_crops:
         final.zoom_strength = calibrate(final, run.pool.images, crops=run.cfg.calibrate_crops)
         print(f"calibrated strength per step factor: {format_table(final.zoom_strength)}", file=sys.stderr)
+        final.level_strength = calibrate_levels(final, run.pool.images, crops=run.cfg.calibrate_crops)
+        print(f"calibrated strength per pyramid level: {format_levels(final.level_strength)}", file=sys.stderr)
     path = run.out / run.cfg.export_name()
     save_safetensors(final, path, metadata={"steps": str(run.step), "minutes": f"{run.elapsed / 60:.1f}",
                                             "recipe": "mssnet.train zoom blur"})

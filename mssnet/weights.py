@@ -29,7 +29,7 @@ from torch import Tensor
 
 from .io import first_line
 from .model import MSSNet, MSSNetConfig
-from .strength import METADATA_KEY, decode_table, encode_table
+from .strength import LEVEL_KEY, METADATA_KEY, decode_levels, decode_table, encode_table
 
 __all__ = [
     "BUNDLED_WEIGHTS",
@@ -282,7 +282,8 @@ def load_model(
     Without it the widths are read from the shapes, and a consistent custom width is accepted.
     ``device`` defaults to the CPU.
     The zoom-step strength table in the file's metadata (:mod:`mssnet.strength`), if
-    any, is attached as ``model.zoom_strength`` (None without one).
+    any, is attached as ``model.zoom_strength`` (None without one), the per-level table of the
+    zoom pyramid as ``model.level_strength``.
 
     Raises ``FileNotFoundError`` (no such file, or no bundled weights yet),
     :class:`CheckpointError` (unreadable file or wrong architecture), ``ValueError``
@@ -315,6 +316,7 @@ def load_model(
     model = MSSNet(config)
     model.load_state_dict(weights)
     model.zoom_strength = decode_table(metadata.get(METADATA_KEY))
+    model.level_strength = decode_levels(metadata.get(LEVEL_KEY))
     return model.to(dev).eval()
 
 
@@ -344,7 +346,8 @@ def save_safetensors(
     is cloned, because safetensors refuses the shared PReLU tensor. The header
     metadata holds ``preset``, ``wf``, ``scale``, ``vscale`` plus the caller's
     ``metadata`` (strings; the architecture entries win on a clash) and a model's
-    ``zoom_strength`` table (:mod:`mssnet.strength`) unless ``metadata`` has one. A state dict
+    ``zoom_strength`` and ``level_strength`` tables (:mod:`mssnet.strength`) unless ``metadata``
+    has them. A state dict
     is checked with :func:`checkpoint_filter` first. The file is written to a
     temporary name and then renamed, so readers never see half a file.
     """
@@ -367,6 +370,9 @@ def save_safetensors(
     table = getattr(model_or_state_dict, "zoom_strength", None)
     if table and METADATA_KEY not in extra:
         extra[METADATA_KEY] = encode_table(table)
+    levels = getattr(model_or_state_dict, "level_strength", None)
+    if levels and LEVEL_KEY not in extra:
+        extra[LEVEL_KEY] = encode_table(levels)
     extra.update(
         preset=config.name or "custom", wf=str(config.wf), scale=str(config.scale), vscale=str(config.vscale)
     )

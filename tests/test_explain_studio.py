@@ -1,6 +1,8 @@
 """The explain side of the studio without Gradio: window geometry, attribution by method
 label, heat maps, stage table, sweep rows, Simulate's scores, and the report text."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -148,6 +150,10 @@ def test_report_timing_and_source(studio, source):
     assert f"{view.tiles_computed} tile(s) computed, {view.tiles_reused} reused" in fresh
     if view.tiles_computed:
         assert "cached" not in fresh
+    per_level = dataclasses.replace(view, strengths=(1.05, 0.73))  # as the bundled weights calibrate them
+    assert "α = 1.05 at level 1, 0.73 at level 2 (calibrated per level)" in report.timing_markdown(per_level, True)
+    uniform = dataclasses.replace(view, strengths=(1.2, 1.2))
+    assert "α = 1.20 per 2× step" in report.timing_markdown(uniform, True)
     assert "128×96 px" in report.source_markdown(source)
     assert report.fmt_seconds(0.25) == "250 ms" and report.fmt_seconds(2) == "2.00 s"
 

@@ -15,14 +15,20 @@ import torch.nn.functional as F
 from torch import nn
 
 import mssnet
-from mssnet.calibrate import calibrate
+from mssnet.calibrate import _training_crops, calibrate, calibrate_levels
+from mssnet.degrade import quantize8, shrink
 from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
+from mssnet.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
 from mssnet.strength import (
+    LEVEL_KEY,
     LIMITS,
     METADATA_KEY,
+    decode_levels,
     decode_table,
     encode_table,
+    format_levels,
     format_table,
+    level_strengths,
     model_strength,
     optimal_strength,
     strength_at,
@@ -30,14 +36,15 @@ from mssnet.strength import (
 
 
 class Unsharp(nn.Module):
-    """Stands in for MSSNet: x + amount · (x − 3×3 box blur of x), every stage the same."""
+    """Stands in for MSSNet: x + amount · (x − size×size box blur of x), every stage the same."""
 
-    def __init__(self, amount: float) -> None:
+    def __init__(self, amount: float, size: int = 3) -> None:
         super().__init__()
-        self.amount = amount
+        self.amount, self.size = amount, size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        blur = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        r = self.size // 2
+        blur = F.avg_pool2d(F.pad(x, (r, r, r, r), mode="replicate"), self.size, stride=1)
         out = x + self.amount * (x - blur)
         return out
 
@@ -231,9 +238,12 @@ def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, c
     out = tmp_path / "cal.safetensors"
     assert main([str(tiny_weights), "--no-package-images", "--data", str(data), "--crops", "2", "--crop", "32",
                  "--out", str(out)]) == 0
-    table = mssnet.load_model(out).zoom_strength
+    calibrated = mssnet.load_model(out)
+    table = calibrated.zoom_strength
     assert sorted(table) == list(GRID) and all(LIMITS[0] <= v <= LIMITS[1] for v in table.values())
-    assert "step factor" in capsys.readouterr().out
+    assert sorted(calibrated.level_strength) == [1, 2, 3]
+    printed = capsys.readouterr().out
+    assert "step factor" in printed and "pyramid levels: level 1" in printed
     with pytest.raises(SystemExit):
         main([str(tiny_weights), "--crop", "8"])
 
@@ -241,3 +251,88 @@ def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, c
 def test_format_table_sorts_and_rounds():
     assert format_table({2.0: 1.094, 1.0: 0.0, 1.5: 0.371}) == "×1 0.00, ×1.5 0.37, ×2 1.09"
     assert format_table(None) == format_table({}) == "none (α = 1)"
+
+
+def test_level_strengths_fall_back_to_the_2x_strength_and_extend_the_last_level():
+    net = Brighten()
+    assert level_strengths(net, 3) == (1.0, 1.0, 1.0)  # no table at all: MSSNet as is
+    net.zoom_strength = {1.0: 0.0, 2.0: 1.2, 4.0: 2.0}
+    assert level_strengths(net, 3) == pytest.approx((1.2, 1.2, 1.2))  # α(2) at every level
+    net.level_strength = {1: 1.1, 2: 0.7}
+    assert level_strengths(net, 3) == pytest.approx((1.1, 0.7, 0.7))
+    net.level_strength = {2: 0.7}  # a level below the first entry takes the first entry
+    assert level_strengths(net, 2) == pytest.approx((0.7, 0.7))
+    assert format_levels({2: 0.734, 1: 1.05}) == "level 1 1.05, level 2 0.73"
+    assert format_levels(None) == "none (α(2) at every level)"
+
+
+def test_level_table_codec_refuses_malformed_metadata():
+    assert decode_levels(encode_table({1: 1.05, 2: 0.73})) == {1: 1.05, 2: 0.73}
+    assert decode_levels(None) is None
+    for bad in ('{"1.5": 1.0}', '{"0": 1.0}', '{"1": 9}', "[1, 2]", "not json"):
+        with pytest.warns(UserWarning, match=LEVEL_KEY):
+            assert decode_levels(bad) is None
+
+
+def test_pyramid_applies_each_levels_strength():
+    image = np.full((40, 60, 3), 0.3, np.float32)
+    net = Brighten()  # MSSNet(x) − x = 0.2 everywhere
+    net.zoom_strength = {1.0: 0.0, 2.0: 1.0}
+    net.level_strength = {1: 0.5, 2: 0.25}
+    out = pyramid_zoom_image(net, image, 4.0)
+    assert np.allclose(out, 0.3 + 0.5 * 0.2 + 0.25 * 0.2, atol=1e-5)
+    assert np.allclose(pyramid_zoom_image(net, image, 2.0), 0.4, atol=1e-5)
+    assert np.allclose(pyramid_zoom_image(net, image, 4.0, strength=1.0), 0.7, atol=1e-5)  # every level
+    view = ZoomPyramid(image, net, tile=64, margin=16).view(8.0, None, (32, 32))
+    assert view.strengths == pytest.approx((0.5, 0.25, 0.25))
+    assert np.allclose(view.sharpened, 0.3 + 0.2 * (0.5 + 0.25 + 0.25), atol=1e-5)
+    before = weights_key(net)
+    net.level_strength = {1: 0.5, 2: 0.3}
+    assert weights_key(net) != before  # cached tiles of other strengths are not reused
+
+
+def test_level_calibration_is_least_squares_on_the_pyramid(photos):
+    """Each level's α minimises the squared error of that level over the calibration crops, with
+    the levels below at theirs; level 1 is the 2× entry of the factor table."""
+    net = Unsharp(0.2, size=9)  # a stand-in whose level-2 optimum lies inside the limits
+    levels = calibrate_levels(net, photos, levels=2, crops=3, crop=64, seed=5, progress=False)
+    assert LIMITS[0] < levels[2] < levels[1] < LIMITS[1]
+    factors = calibrate(net, photos, factors=(2.0,), crops=3, crop=64, seed=5, progress=False)
+    assert levels[1] == pytest.approx(factors[2.0], abs=0.05)  # OpenCV's vs torch's bicubic at the borders
+
+
+    sharp = _training_crops(photos, 3, 64, 5, multiple=4)
+
+    def error(a2: float) -> float:
+        total = 0.0
+        for i in range(3):
+            y = sharp[i : i + 1]
+            level = quantize8(shrink(y, 4.0))[0].permute(1, 2, 0).numpy()
+            for k, a in ((1, levels[1]), (2, a2)):
+                x = enlarge_2x(level)
+                d = net(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy() - x
+                level = np.clip(x + a * d, 0, 1) if k == 1 else x + a * d  # the last level as the closed form has it
+            total += float(((level - y[0].permute(1, 2, 0).numpy()) ** 2).sum())
+        return total
+
+    best = error(levels[2])
+    assert best < error(levels[2] - 0.05) and best < error(levels[2] + 0.05)
+    with pytest.raises(ValueError, match="levels"):
+        calibrate_levels(net, photos, levels=4)
+
+
+def test_weights_file_carries_the_level_table(tmp_path, tiny_weights):
+    model = mssnet.load_model(tiny_weights)
+    assert model.level_strength is None
+    model.level_strength = {1: 1.05, 2: 0.75}
+    again = mssnet.load_model(mssnet.save_safetensors(model, tmp_path / "lv.safetensors"))
+    assert again.level_strength == {1: 1.05, 2: 0.75}
+
+
+def test_bundled_weights_have_weaker_corrections_on_sharpened_levels():
+    """Levels 2 and 3 enlarge an already sharpened level: less blur is left to undo there."""
+    for preset in ("small", "tiny"):
+        model = mssnet.load_model(preset=preset)
+        a1, a2, a3 = level_strengths(model, 3)
+        assert a1 == pytest.approx(model_strength(model, 2.0), abs=0.03)
+        assert 0.3 < a3 < a2 < a1 < 1.5
