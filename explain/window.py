@@ -6,7 +6,7 @@ it (inside the view), the **crop** a :data:`ATTRIBUTION_CROP`² square around th
 tile under the window (:meth:`mssnet.studio.View.tile_pass`): it runs on a crop of that
 pass's input — the 2× bicubic enlargement of the level below, in level pixels — around the
 window mapped into it, and explains the edge strength MSSNet added inside the window
-(:func:`explain.edge_gain_objective`, at the 2× step's calibrated strength α).
+(:func:`explain.edge_gain_objective`, at that level's calibrated strength α).
 
 Methods are chosen by label from :data:`METHODS`; :func:`explain_window` returns a
 :class:`WindowExplanation` with numbers (Diffusion Index, gain, geometry, timing) that
