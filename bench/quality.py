@@ -176,8 +176,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tune_images = [centre_crop(read_rgb(q, args.max_side).astype(np.float32) / 255, 256) for q in train_paths[:6]]
     models = {}
-    for w in args.weights:
-        label = "MSSNet" if w is None else f"MSSNet {Path(w).stem}"
+    stems = [None if w is None else Path(w).stem for w in args.weights]
+    for w, stem in zip(args.weights, stems, strict=True):
+        # files of the same name (a run's export beside the bundled one) are told apart by their folder
+        name = stem if stems.count(stem) == 1 or w is None else f"{Path(w).parent.name}/{stem}"
+        label = "MSSNet" if w is None else f"MSSNet {name}"
+        if label in models:
+            raise SystemExit(f"--weights names {w} twice")
         models[label] = load_model(w)
     print(f"CPU: {cpu_kind()}; precision auto = {resolve_precision('auto', 'cpu')}")
     print(f"held-out images ({len(images)}): {', '.join(n for n, _, _ in images)}")
