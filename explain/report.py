@@ -98,10 +98,13 @@ def source_markdown(source: Source) -> str:
     return "  \n".join(lines)
 
 
-def tiles_phrase(view: View) -> str:
-    """'level 1 (×2): 3 tiles computed, 1 reused' — how the pyramid served a view."""
+def tiles_phrase(view: View, cached: bool = False) -> str:
+    """'level 1 (×2): 3 tiles computed, 1 reused' — how the pyramid served a view; with ``cached``
+    (the view shown again, nothing computed now) every tile under it counts as reused."""
     if view.level == 0:
         return "level 0 (the image itself, no MSSNet)"
+    if cached:
+        return f"level {view.level} (×{1 << view.level}): {view.tiles_computed + view.tiles_reused} tile(s) reused"
     return (f"level {view.level} (×{1 << view.level}): {view.tiles_computed} tile(s) computed, "
             f"{view.tiles_reused} reused")
 
@@ -111,7 +114,7 @@ def timing_markdown(view: View, cached: bool) -> str:
     pyramid's tiles computed and reused."""
     parts = [f"bicubic zoom {fmt_seconds(view.seconds['bicubic zoom'])}"]
     if cached or not view.tiles_computed:
-        parts.append(f"MSSNet 0 ms (every tile cached; {tiles_phrase(view)})")
+        parts.append(f"MSSNet 0 ms (every tile cached; {tiles_phrase(view, cached=True)})")
     else:
         parts.append(f"MSSNet {fmt_seconds(view.seconds['MSSNet'])} ({tiles_phrase(view)})")
     parts[-1] += f" with {html.escape(view.model_label)}"
