@@ -118,7 +118,7 @@ class WindowExplanation:
     method: str
     window: Box  # in view pixels
     crop: Box  # in view pixels
-    strength: float  # α of the 2× step
+    strength: float  # α of the explained pass (its pyramid level's)
     zoom: float
     level: int  # the pyramid level the view was cut from (0: the image itself)
     tile: tuple[int, int, int] | None = None  # (level, row, col) of the pass explained
