@@ -1,0 +1,463 @@
+// Zoom & Sharpen: the deep-zoom map (OpenSeadragon), on the studio page and on a static page.
+//
+//   const map = ZSMap.open(element, info, {onView, onRest, keys: true, progress: true});
+//   map.load(otherInfo);  map.zoomTo(4);  map.setCurtain(0.3);  map.setEdgeGain(true, 0.6);  map.close();
+//
+// info: {id, width, height, scale, layers: {bicubic, mssnet, edge_gain} (DZI descriptor URLs),
+//        view_url (optional), edge_gain_max, edge_gain_unit, open: {zoom, center: [x, y]}}
+// Zoom is "screen px per source px" (the DZI image is the source enlarged `scale` times), centres are
+// source px. Three stacked layers: bicubic, MSSNet clipped to the right of the curtain, edge gain on top.
+// An MSSNet tile the server has not sharpened yet answers 503: the bicubic tile stays visible under it and
+// the tile is asked for again after Retry-After. When the map rests (REST_MS), the server's own rendering
+// of the view (`view_url`, the pyramid's Lanczos rule) is drawn over the map, pixel for pixel, until it
+// moves again. State for scripts and tests is written on the element: data-zoom, data-center-x,
+// data-center-y, data-pending, data-at-rest, data-curtain, data-clip-x, data-edge-gain, data-id.
+(() => {
+  "use strict";
+  const REST_MS = 300; // no movement for this long: the map is at rest
+  const RETRY_S = 1; // a 503 without Retry-After is asked again after this
+  const GIVE_UP = 8; // errors other than 503 (a tile that is not there) are tried this often
+  const KEY_STEP = 1.25; // one + or - key
+  const OSD = () => window.OpenSeadragon;
+
+  const STYLE = `
+.zs-map { position: relative; overflow: hidden; background: #1b1b1f; user-select: none; touch-action: none; }
+.zs-map > .zs-osd { position: absolute; inset: 0; }
+.zs-map .zs-rest, .zs-map .zs-rest img { position: absolute; pointer-events: none; }
+.zs-map .zs-rest { inset: 0; display: none; }
+.zs-map[data-at-rest="1"] .zs-rest { display: block; }
+.zs-map .zs-rest img { image-rendering: pixelated; max-width: none; max-height: none; margin: 0; }
+.zs-map .zs-curtain { position: absolute; top: 0; bottom: 0; width: 16px; margin-left: -8px; cursor: ew-resize;
+  touch-action: none; z-index: 3; }
+.zs-map .zs-curtain::before { content: ""; position: absolute; top: 0; bottom: 0; left: 7px; width: 2px;
+  background: #fff; box-shadow: 0 0 2px #000; }
+.zs-map .zs-curtain::after { content: "\\2194"; position: absolute; top: 50%; left: -6px; width: 28px; height: 28px;
+  margin-top: -14px; border-radius: 50%; background: #fff; color: #222; font: 16px/28px system-ui, sans-serif;
+  text-align: center; box-shadow: 0 0 3px #000; }
+.zs-map .zs-curtain:focus-visible::after { outline: 2px solid #4a90e2; }
+.zs-map .zs-label, .zs-map .zs-badge { position: absolute; z-index: 2; pointer-events: none; padding: 2px 8px;
+  border-radius: 4px; background: rgba(0, 0, 0, .6); color: #fff; font: 600 13px/18px system-ui, sans-serif; }
+.zs-map .zs-label { top: 8px; }
+.zs-map .zs-label-left { left: 8px; }
+.zs-map .zs-label-right { right: 8px; }
+.zs-map .zs-badge { bottom: 8px; left: 8px; font-weight: 400; }
+.zs-map .zs-badge:empty { display: none; }
+.zs-map .zs-progress { position: absolute; z-index: 2; left: 0; top: 0; height: 3px; width: 0; background: #4a90e2;
+  pointer-events: none; transition: width .15s; }
+.zs-map .zs-tools { position: absolute; z-index: 3; left: 50%; transform: translateX(-50%); bottom: 8px;
+  display: flex; gap: 8px; align-items: center; padding: 3px 8px; border-radius: 4px; background: rgba(0, 0, 0, .6);
+  color: #fff; font: 13px/18px system-ui, sans-serif; }
+.zs-map .zs-tools label { display: flex; gap: 4px; align-items: center; cursor: pointer; color: #fff; margin: 0; }
+.zs-map .zs-tools input[type=range] { width: 80px; margin: 0; }
+.zs-map .zs-colourbar { display: none; gap: 4px; align-items: center; white-space: nowrap; }
+.zs-map[data-edge-gain]:not([data-edge-gain="0"]) .zs-colourbar { display: flex; }
+.zs-map .zs-colourbar i { display: inline-block; width: 90px; height: 10px; border: 1px solid #fff;
+  background: linear-gradient(to right, rgb(0, 0, 255), rgba(0, 0, 255, 0) 50%, rgba(255, 0, 0, 0) 50%, rgb(255, 0, 0)),
+  repeating-conic-gradient(#888 0 25%, #555 0 50%) 0 0 / 6px 6px; }
+.zs-map .navigator { border: 1px solid #fff !important; background: #000 !important; }
+.zs-map .navigator .displayregion { border: 2px solid #ffd400 !important; }
+`;
+
+  function addStyle() {
+    if (document.getElementById("zs-map-style")) return;
+    const style = document.createElement("style");
+    style.id = "zs-map-style";
+    style.textContent = STYLE;
+    document.head.appendChild(style);
+  }
+
+  const MARKUP = `
+<div class="zs-osd"></div>
+<div class="zs-rest"><img class="zs-rest-bicubic" alt=""><img class="zs-rest-mssnet" alt=""></div>
+<div class="zs-curtain" role="slider" tabindex="0" aria-label="Curtain between bicubic (left) and MSSNet (right)"
+     aria-valuemin="0" aria-valuemax="100"></div>
+<span class="zs-label zs-label-left">Bicubic</span><span class="zs-label zs-label-right">MSSNet</span>
+<span class="zs-badge" aria-live="polite"></span>
+<div class="zs-progress"></div>
+<div class="zs-tools">
+  <label><input type="checkbox" class="zs-gain-on"> Edge gain</label>
+  <input type="range" class="zs-gain-opacity" min="0.1" max="1" step="0.05" value="0.7" aria-label="Edge-gain opacity">
+  <span class="zs-colourbar"><span class="zs-bar-low"></span><i title="blue: MSSNet lowered edge strength, red: raised"></i><span class="zs-bar-high"></span></span>
+</div>`;
+
+  const isTyping = (t) => t?.closest?.("input, textarea, select, [contenteditable=true], [contenteditable='']");
+
+  function open(container, info, options = {}) {
+    addStyle();
+    const $ = OSD();
+    container.classList.add("zs-map");
+    container.innerHTML = MARKUP;
+    const part = (cls) => container.querySelector("." + cls);
+    const osdBox = part("zs-osd"), curtain = part("zs-curtain"), badge = part("zs-badge"), bar = part("zs-progress");
+    const restBicubic = part("zs-rest-bicubic"), restMssnet = part("zs-rest-mssnet");
+    const gainOn = part("zs-gain-on"), gainOpacity = part("zs-gain-opacity");
+    if (!options.progress) bar.remove();
+
+    const viewer = $({
+      element: osdBox,
+      drawer: "canvas", // software WebGL draws a few frames per second; the 2-D canvas keeps up
+      showNavigationControl: false, // no stock buttons (their images would come from a CDN-like prefixUrl)
+      prefixUrl: "",
+      showNavigator: true,
+      navigatorPosition: "BOTTOM_RIGHT",
+      navigatorSizeRatio: 0.18,
+      navigatorAutoFade: false,
+      animationTime: 0.35,
+      springStiffness: 9,
+      zoomPerScroll: 1.25,
+      visibilityRatio: 0.5,
+      constrainDuringPan: true,
+      imageLoaderLimit: 6, // the browser never cancels a started request: queue the rest here
+      maxImageCacheCount: 600,
+      immediateRender: false,
+      blendTime: 0,
+      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
+      crossOriginPolicy: false,
+    });
+
+    // the exact view lies on the drawn canvas, under OpenSeadragon's navigator
+    viewer.canvas.appendChild(part("zs-rest"));
+
+    let data = null; // the current info
+    let items = null; // {bicubic, mssnet, edge_gain}: TiledImages, once opened
+    let split = 0.5; // the curtain, as a fraction of the width
+    let gain = { visible: false, opacity: Number(gainOpacity.value) };
+    const pending = new Map(); // MSSNet tiles the server is still sharpening: key -> {tile, item, timer, armed}
+    let restTimer = 0, rest = null; // rest: the exact view on screen or being fetched ({key, abort})
+    let lastView = "", lastRest = "";
+    let loaded = 0; // tiles arrived since the map last had nothing to load
+    let closed = false;
+
+    const set = (name, value) => { if (container.dataset[name] !== String(value)) container.dataset[name] = value; };
+
+    // ----------------------------------------------------------------- geometry
+    const base = () => items?.bicubic;
+    const scaleOf = () => base().source.dimensions.x / data.width; // DZI px per source px (8)
+    function zoom() {
+      if (!base()) return NaN;
+      return base().viewportToImageZoom(viewer.viewport.getZoom(true)) * scaleOf();
+    }
+    function center() {
+      const p = base().viewportToImageCoordinates(viewer.viewport.getCenter(true));
+      return [p.x / scaleOf(), p.y / scaleOf()];
+    }
+    const size = () => ({ w: osdBox.clientWidth, h: osdBox.clientHeight });
+    // where the image's top-left corner is, in CSS px of the element
+    const origin = () => base().imageToViewerElementCoordinates(new $.Point(0, 0));
+    // the part of the element the image covers (CSS px)
+    function visible() {
+      const o = origin(), z = zoom(), { w, h } = size();
+      const x0 = Math.max(0, o.x), y0 = Math.max(0, o.y);
+      const x1 = Math.min(w, o.x + data.width * z), y1 = Math.min(h, o.y + data.height * z);
+      return { x0, y0, x1, y1, z, o };
+    }
+
+    function state() {
+      const v = visible();
+      const w = Math.max(0, v.x1 - v.x0), h = Math.max(0, v.y1 - v.y0);
+      return { id: data.id, zoom: round(v.z, 4), center_x: round((v.x0 + w / 2 - v.o.x) / v.z, 2),
+               center_y: round((v.y0 + h / 2 - v.o.y) / v.z, 2), width: Math.round(w), height: Math.round(h) };
+    }
+    const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+    function zoomTo(z, { immediately = false, about = null } = {}) {
+      if (!base() || !(z > 0)) return;
+      const vz = base().imageToViewportZoom(z / scaleOf());
+      const ref = about ? base().imageToViewportCoordinates(about[0] * scaleOf(), about[1] * scaleOf()) : null;
+      viewer.viewport.zoomTo(vz, ref, immediately);
+      viewer.viewport.applyConstraints(immediately);
+    }
+    function panTo([x, y], immediately = false) {
+      if (!base()) return;
+      viewer.viewport.panTo(base().imageToViewportCoordinates(x * scaleOf(), y * scaleOf()), immediately);
+    }
+
+    // ----------------------------------------------------------------- curtain and layers
+    function applyCurtain() {
+      const { w } = size();
+      const px = split * w;
+      curtain.style.left = `${px}px`;
+      curtain.setAttribute("aria-valuenow", String(Math.round(split * 100)));
+      restMssnet.style.clipPath = `inset(0 0 0 ${Math.max(0, px - (parseFloat(restMssnet.style.left) || 0))}px)`;
+      set("curtain", split.toFixed(3));
+      if (!items) return;
+      const dims = items.mssnet.source.dimensions;
+      const x = Math.min(dims.x, Math.max(0, base().viewerElementToImageCoordinates(new $.Point(px, 0)).x));
+      const old = items.mssnet.getClip();
+      if (!old || Math.abs(old.x - x) > 1e-3) items.mssnet.setClip(new $.Rect(x, 0, dims.x - x, dims.y));
+      set("clipX", (x / scaleOf()).toFixed(2));
+    }
+    function setCurtain(fraction) {
+      split = Math.min(1, Math.max(0, fraction));
+      applyCurtain();
+    }
+    function setEdgeGain(visibleNow, opacity = gain.opacity) {
+      gain = { visible: !!visibleNow, opacity: Number(opacity) };
+      gainOn.checked = gain.visible;
+      gainOpacity.value = String(gain.opacity);
+      if (items) items.edge_gain.setOpacity(gain.visible ? gain.opacity : 0);
+      set("edgeGain", gain.visible ? gain.opacity.toFixed(2) : "0");
+      hideRest(); // the exact view has no edge-gain layer: with the layer on, the map itself is shown
+      scheduleRest();
+    }
+
+    let dragging = false;
+    curtain.addEventListener("pointerdown", (e) => {
+      dragging = true;
+      curtain.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      e.stopPropagation();
+    });
+    curtain.addEventListener("pointermove", (e) => {
+      if (!dragging) return;
+      const r = container.getBoundingClientRect();
+      setCurtain((e.clientX - r.left) / r.width);
+    });
+    const endDrag = () => { dragging = false; };
+    curtain.addEventListener("pointerup", endDrag);
+    curtain.addEventListener("pointercancel", endDrag);
+    curtain.addEventListener("keydown", (e) => {
+      const step = { ArrowLeft: -0.05, ArrowRight: 0.05 }[e.key];
+      if (step === undefined) return;
+      e.preventDefault();
+      e.stopPropagation();
+      setCurtain(split + step);
+    });
+    gainOn.addEventListener("change", () => setEdgeGain(gainOn.checked));
+    gainOpacity.addEventListener("input", () => setEdgeGain(true, gainOpacity.value));
+    for (const el of [part("zs-tools"), curtain]) { // the map below never sees these pointers
+      el.addEventListener("wheel", (e) => e.stopPropagation());
+    }
+
+    // ----------------------------------------------------------------- MSSNet tiles still being sharpened
+    const keyOf = (tile) => `${tile.level}/${tile.x}_${tile.y}`;
+    function showPending() {
+      set("pending", pending.size);
+      badge.textContent = pending.size ? `MSSNet: ${pending.size} tile${pending.size > 1 ? "s" : ""} sharpening` : "";
+      if (pending.size === 0 && rest && rest.waiting) fetchRest(); // the view it waits for may be there now
+    }
+    viewer.addHandler("tile-load-failed", (e) => {
+      if (!items || e.tiledImage !== items.mssnet) return;
+      const tile = e.tile, key = keyOf(tile);
+      const status = e.tileRequest?.status ?? 0;
+      const entry = pending.get(key) || { tile, tries: 0 };
+      entry.tries += 1;
+      if (status !== 503 && entry.tries >= GIVE_UP) { pending.delete(key); showPending(); return; }
+      const after = Number(e.tileRequest?.getResponseHeader?.("Retry-After")) || RETRY_S;
+      clearTimeout(entry.timer);
+      entry.armed = 0;
+      entry.timer = setTimeout(() => { // ask again if it is still wanted: OSD re-requests a tile that "exists"
+        tile.exists = true;
+        entry.armed = performance.now();
+        items?.mssnet.setClip(items.mssnet.getClip()); // marks the layer for a fresh look at its tiles
+        viewer.forceRedraw();
+      }, after * 1000);
+      pending.set(key, entry);
+      showPending();
+    });
+    viewer.addHandler("tile-loaded", (e) => {
+      loaded += 1;
+      if (items && e.tiledImage === items.mssnet && pending.delete(keyOf(e.tile))) showPending();
+    });
+    const sweep = setInterval(() => { // a re-armed tile nobody asked for again is off screen: not pending
+      const now = performance.now();
+      let changed = false;
+      for (const [key, entry] of pending) {
+        if (entry.armed && !entry.tile.loading && now - entry.armed > 1000) { pending.delete(key); changed = true; }
+      }
+      if (changed) showPending();
+      showProgress();
+    }, 250);
+    function clearPending() {
+      for (const entry of pending.values()) clearTimeout(entry.timer);
+      pending.clear();
+      showPending();
+    }
+    function loading() {
+      const l = viewer.imageLoader;
+      return l ? (l.jobsInProgress || 0) + (l.jobQueue?.length || 0) : 0;
+    }
+    function showProgress() {
+      const n = loading();
+      set("loading", n);
+      if (!options.progress) return;
+      if (n === 0) { loaded = 0; bar.style.width = "0"; return; }
+      bar.style.width = `${(100 * loaded) / (loaded + n)}%`;
+    }
+
+    // ----------------------------------------------------------------- the exact view at rest
+    function hideRest() {
+      if (rest?.abort) rest.abort.abort();
+      rest = null;
+      set("atRest", "0");
+    }
+    function restKey() {
+      const v = visible(), dpr = window.devicePixelRatio || 1;
+      return [data.id, (v.z * dpr).toFixed(9), (v.o.x * dpr).toFixed(3), (v.o.y * dpr).toFixed(3),
+              size().w, size().h, dpr].join(" ");
+    }
+    function scheduleRest() {
+      clearTimeout(restTimer);
+      restTimer = setTimeout(atRest, REST_MS);
+    }
+    function atRest() {
+      if (!items || closed) return;
+      if (viewer.isAnimating?.() || dragging) { scheduleRest(); return; }
+      const dpr = window.devicePixelRatio || 1, z = zoom() * dpr;
+      // below zoom 1 the map is the image itself; the exact view has no edge-gain layer
+      const exact = data.view_url && !gain.visible && z >= 1 - 1e-9 && z <= 8 + 1e-9;
+      if (exact) { // the image's corner on a whole device pixel: the exact view then needs no resampling
+        const o = origin();
+        const dx = o.x * dpr - Math.round(o.x * dpr), dy = o.y * dpr - Math.round(o.y * dpr);
+        if (Math.abs(dx) > 1e-6 || Math.abs(dy) > 1e-6) {
+          viewer.viewport.panBy(viewer.viewport.deltaPointsFromPixels(new $.Point(dx / dpr, dy / dpr), true), true);
+          viewer.forceRedraw();
+        }
+      }
+      const s = state(), key = JSON.stringify(s);
+      if (key !== lastRest) { lastRest = key; options.onRest?.(s); }
+      if (!exact || (rest && rest.key === restKey())) return;
+      hideRest();
+      rest = { key: restKey() };
+      fetchRest();
+    }
+    function viewRequest(layer) {
+      const v = visible(), dpr = window.devicePixelRatio || 1;
+      const ox = Math.round(v.o.x * dpr), oy = Math.round(v.o.y * dpr);
+      const x0 = Math.round(v.x0 * dpr), y0 = Math.round(v.y0 * dpr);
+      const w = Math.floor(v.x1 * dpr) - x0, h = Math.floor(v.y1 * dpr) - y0;
+      const url = new URL(data.view_url, location.href);
+      for (const [k, val] of Object.entries({ layer, zoom: v.z * dpr, u0: x0 - ox, v0: y0 - oy, w, h })) {
+        url.searchParams.set(k, String(val));
+      }
+      return { url: url.href, x0: x0 / dpr, y0: y0 / dpr, w: w / dpr, h: h / dpr, ok: w > 0 && h > 0 };
+    }
+    async function fetchRest() {
+      const mine = rest;
+      if (!mine) return;
+      mine.waiting = false;
+      mine.abort = new AbortController();
+      const requests = [viewRequest("bicubic"), viewRequest("mssnet")];
+      if (!requests[0].ok) return;
+      try {
+        const answers = await Promise.all(requests.map((r) => fetch(r.url, { signal: mine.abort.signal })));
+        if (rest !== mine) return;
+        const busy = answers.find((a) => a.status === 503);
+        if (busy) { // tiles under the view are not sharpened yet: again when they are, or after Retry-After
+          mine.waiting = true;
+          const after = Number(busy.headers.get("Retry-After")) || RETRY_S;
+          setTimeout(() => { if (rest === mine && mine.waiting) fetchRest(); }, Math.max(after, 1) * 1000);
+          return;
+        }
+        if (!answers.every((a) => a.ok)) return;
+        const blobs = await Promise.all(answers.map((a) => a.blob()));
+        const urls = blobs.map((b) => URL.createObjectURL(b));
+        await Promise.all([restBicubic, restMssnet].map((img, i) => {
+          img.src = urls[i];
+          return img.decode();
+        }));
+        urls.forEach((u) => URL.revokeObjectURL(u));
+        if (rest !== mine || restKey() !== mine.key) return;
+        const r = requests[0];
+        for (const img of [restBicubic, restMssnet]) {
+          Object.assign(img.style, { left: `${r.x0}px`, top: `${r.y0}px`, width: `${r.w}px`, height: `${r.h}px` });
+        }
+        applyCurtain();
+        set("atRest", "1");
+        options.onExact?.(requests.map((q) => q.url));
+      } catch (err) {
+        if (err?.name !== "AbortError") console.warn("Zoom & Sharpen: exact view failed", err);
+      }
+    }
+
+    // ----------------------------------------------------------------- each drawn frame
+    function onViewChange() {
+      if (!items) return;
+      applyCurtain();
+      const z = zoom(), [cx, cy] = center();
+      const key = `${z.toFixed(5)} ${cx.toFixed(3)} ${cy.toFixed(3)}`;
+      if (key !== lastView) {
+        lastView = key;
+        set("zoom", z.toFixed(4));
+        set("centerX", cx.toFixed(2));
+        set("centerY", cy.toFixed(2));
+        options.onView?.({ id: data.id, zoom: z, center: [cx, cy] });
+      }
+      if (rest && restKey() !== rest.key) hideRest(); // moved: the map itself again, at once
+      scheduleRest();
+    }
+    viewer.addHandler("viewport-change", onViewChange);
+    viewer.addHandler("resize", () => { hideRest(); scheduleRest(); });
+
+    // ----------------------------------------------------------------- keys: + - and 1-8
+    function onKey(e) {
+      if (closed || !items || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+      if (options.keys === "inside" && !container.contains(document.activeElement)) return;
+      const z = zoom();
+      const keys = { "+": z * KEY_STEP, "=": z * KEY_STEP, "-": z / KEY_STEP, "_": z / KEY_STEP };
+      for (let n = 1; n <= 8; n++) keys[String(n)] = n;
+      if (!(e.key in keys)) return;
+      e.preventDefault();
+      e.stopPropagation(); // OpenSeadragon's own + and - would zoom a second time
+      zoomTo(Math.min(8, Math.max(1, keys[e.key])));
+    }
+    if (options.keys) document.addEventListener("keydown", onKey, true);
+
+    // ----------------------------------------------------------------- opening an image
+    function load(info) {
+      data = info;
+      items = null;
+      hideRest();
+      clearPending();
+      lastView = lastRest = "";
+      set("id", info.id);
+      set("atRest", "0");
+      part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;
+      part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)} ${info.edge_gain_unit || ""}`.trim();
+      const L = info.layers;
+      viewer.open([
+        { tileSource: L.bicubic },
+        { tileSource: L.mssnet, loadTilesWithAjax: true }, // its 503 status and Retry-After are readable
+        { tileSource: L.edge_gain, opacity: 0 },
+      ]);
+    }
+    const fmt = (x) => (x === undefined || x === null ? "?" : Number(x).toPrecision(3).replace(/\.?0+$/, ""));
+    viewer.addHandler("open", () => {
+      if (viewer.world.getItemCount() < 3) return;
+      const w = viewer.world;
+      items = { bicubic: w.getItemAt(0), mssnet: w.getItemAt(1), edge_gain: w.getItemAt(2) };
+      const vp = viewer.viewport;
+      vp.maxZoomLevel = base().imageToViewportZoom(1); // 8 screen px per source px: the pyramid's top
+      vp.minZoomLevel = Math.min(vp.getHomeZoom() * 0.9, base().imageToViewportZoom(1 / scaleOf()));
+      const o = data.open || {};
+      zoomTo(o.zoom || 1, { immediately: true });
+      panTo(o.center || [data.width / 2, data.height / 2], true);
+      vp.applyConstraints(true);
+      setEdgeGain(gain.visible, gain.opacity);
+      applyCurtain();
+      onViewChange();
+      options.onOpen?.(handle);
+    });
+    viewer.addHandler("open-failed", (e) => console.warn("Zoom & Sharpen: the map cannot open", e.message));
+
+    function close() {
+      closed = true;
+      clearTimeout(restTimer);
+      clearInterval(sweep);
+      clearPending();
+      hideRest();
+      document.removeEventListener("keydown", onKey, true);
+      viewer.destroy();
+      container.innerHTML = "";
+    }
+
+    const handle = {
+      viewer, element: container, load, close, zoomTo, panTo, setCurtain, setEdgeGain, state,
+      zoom, center, get info() { return data; }, get pending() { return pending.size; },
+    };
+    if (info) load(info);
+    return handle;
+  }
+
+  window.ZSMap = { open, REST_MS };
+})();
