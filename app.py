@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ from explain import panels, report
 from explain.lesson import LESSON_STEPS, TABS, workflow_figure
 from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
+from mssnet.deepzoom import TileService
 from mssnet.io import data_url_bytes
 from mssnet.memory import limit_malloc_arenas
 from mssnet.studio import Source, Studio, View, load_source, opening_view
@@ -46,14 +49,17 @@ OPENING_EXAMPLE, OPENING_ZOOM = "astronaut.png", 3.0
 UI_DIR = ROOT / "assets" / "ui"
 VIEWPORTS = (256, 384, 512)
 DEFAULT_VIEWPORT = 256
+#: The panels explain the middle square of the map's visible region, this many screen px a side at most.
+PANEL_SIDE = 384
+#: URL prefixes of the deep-zoom tiles and of the page's static files (assets/ui).
+DZ_PREFIX, UI_PREFIX = "/dz", "/zs/ui"
+#: The map's markup (assets/ui/map.js draws OpenSeadragon into #viewer).
+VIEWER_HTML = '<div id="viewer" class="zs-map" data-zoom="" data-center-x="" data-center-y=""></div>'
 DEFAULT_ZOOM = 2.0
 QUEUE_SIZE = 16  # waiting events at most
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
 NO_IMAGE = "Upload or paste an image, or pick an example."
 NO_VIEW = "Load an image first: the window is chosen in the MSSNet view."
-PAIR_LABEL = "Bicubic ◀ ▶ MSSNet"
-#: The comparison's label while the slider shows bicubic because some tiles are not sharpened yet.
-SHARPENING_LABEL = "Bicubic ◀ ▶ sharpening… (MSSNet fills the missing tiles when you release the slider)"
 #: Concurrency of the event groups: one MSSNet view at a time, one heavy job, light work 4 at a time.
 VIEW_EVENTS = {"concurrency_id": "view", "concurrency_limit": 1, "api_visibility": "private"}
 HEAVY_EVENTS = {"concurrency_id": "heavy", "concurrency_limit": 1, "api_visibility": "private"}
@@ -92,12 +98,6 @@ def png_path(image: np.ndarray | Figure | None) -> str | None:
     return explain.save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
 
 
-def _pair(view: View) -> tuple[gr.ImageSlider, str, str]:
-    """A view -> (the comparison slider, bicubic PNG path, MSSNet PNG path)."""
-    bicubic, sharp = png_path(view.bicubic), png_path(view.sharpened)
-    return gr.ImageSlider(value=(bicubic, sharp), label=PAIR_LABEL), bicubic, sharp
-
-
 def _progress(progress: gr.Progress, text: str) -> Callable[[int, int], object]:
     """The core's ``progress(done, total)`` shown in Gradio's bar as ``text`` (formatted with done, total)."""
     return lambda done, total: progress(done / total, desc=text.format(done=done, total=total))
@@ -131,6 +131,7 @@ class Handlers:
 
     def __init__(self, model_path: str | os.PathLike | None = None):
         self.studio = Studio(model_path)
+        self.tiles = TileService(fill=self.studio.fill)
 
     @staticmethod
     def open(file: str | bytes) -> Source:
@@ -138,60 +139,86 @@ class Handlers:
         with user_errors(file if isinstance(file, str) else None):
             return load_source(file)
 
-    @staticmethod
-    def _opened(source: Source, zoom: float | None, center, viewport: int):
-        """-> (source, centre, zoom, overview, info); see :func:`mssnet.studio.opening_view` for None."""
-        zoom, center = opening_view(source, viewport, zoom, center)
+    def deep_zoom(self, source: Source, model_label: str | None = None, zoom: float | None = None,
+                  center: tuple[float, float] | None = None) -> dict:
+        """Open ``source`` on the tile service -> the viewer's info (id, size, layer URLs, where to open)."""
         with user_errors():
-            overview = png_path(source.overview_with_box(zoom, center, viewport))
-        return source, center, zoom, overview, report.source_markdown(source)
+            pyramid = self.studio.pyramid(source, model_label)
+        image_id = self.tiles.open(pyramid, source.name, center)
+        info = self.tiles.info(image_id, DZ_PREFIX)
+        if zoom is not None:
+            info["open"] = {"zoom": float(zoom), "center": list(center or source.middle)}
+        return info
 
-    def load(self, file: str | bytes | None, viewport: int = DEFAULT_VIEWPORT, zoom: float | None = None):
-        """Input image -> (source, centre, zoom, overview with the view's rectangle, info); ``None`` clears. A file
-        that cannot be read keeps the previous image and says why in the info line (no error badges)."""
+    def _opened(self, source: Source, model_label: str | None, zoom: float | None, center):
+        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.studio.opening_view` for None."""
+        zoom, center = opening_view(source, PANEL_SIDE, zoom, center)
+        dz = self.deep_zoom(source, model_label, zoom, center)
+        return source, center, zoom, report.source_markdown(source), json.dumps(dz)
+
+    def load(self, file: str | bytes | None, model_label: str | None = None, current: Source | None = None,
+             zoom: float | None = None):
+        """Input image -> (source, centre, zoom, info, map JSON); ``None`` clears. The image already shown
+        (an example set by *Try it*) changes nothing; a file that cannot be read keeps the previous image
+        and says why in the info line (no error badges)."""
         if file is None:
-            return None, None, gr.skip(), None, NO_IMAGE
+            return None, None, gr.skip(), NO_IMAGE, ""
         try:
             source = self.open(file)
         except gr.Error as exc:
-            return (*(gr.skip(),) * 4, f"⚠️ **Cannot open that file.** {exc.message} The image before it stays.")
-        return self._opened(source, zoom, None, int(viewport))
+            return (*(gr.skip(),) * 3, f"⚠️ **Cannot open that file.** {exc.message} The image before it stays.",
+                    gr.skip())
+        if current is not None and current.key == source.key:
+            return (gr.skip(),) * 5
+        return self._opened(source, model_label, zoom, None)
 
-    def try_it(self, number: int, viewport: int = DEFAULT_VIEWPORT):
-        """A lesson step's "Try it" -> (source, centre, zoom, overview, info, tab): its example, zoom, centre, tab."""
+    def try_it(self, number: int, model_label: str | None = None):
+        """A lesson step's "Try it" -> (source, centre, zoom, info, map JSON, tab, upload value): its example
+        everywhere (the upload shows it too), its zoom, centre and tab."""
         t = next(s for s in LESSON_STEPS if s.number == number).try_it
         source = self.open(str(t.path))
-        return *self._opened(source, t.zoom, t.center or source.middle, int(viewport)), gr.Tabs(selected=t.tab)
+        return (*self._opened(source, model_label, t.zoom, t.center or source.middle), gr.Tabs(selected=t.tab),
+                str(t.path))
 
-    def pan(self, source: Source | None, center, zoom: float, request: str | None):
-        """A drag or an arrow key -> the new zoom centre. ``request``: "dx dy [stamp]", the picture's move (view px)."""
-        try:
-            dx, dy = (float(v) for v in str(request or "").split()[:2])
-        except ValueError:
-            return gr.skip()
-        return gr.skip() if source is None else source.panned(center, zoom, dx, dy)
-
-    def preview(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
-        """While the slider moves -> (comparison, bicubic, MSSNet, overview, timing); MSSNet only if cached."""
+    def reopen(self, source: Source | None, model_label: str | None, zoom: float, center):
+        """Another model: the same image and place on its own tiles -> map JSON."""
         if source is None:
-            return (gr.skip(),) * 5
-        with user_errors():
-            overview = png_path(source.overview_with_box(zoom, center, viewport))
-            shown = self.studio.preview(source, zoom, center, viewport, model_label)
-        if shown.view is not None:
-            return (*_pair(shown.view), overview, report.timing_markdown(shown.view, cached=True))
-        bicubic = png_path(shown.bicubic)
-        return (gr.ImageSlider(value=(bicubic, bicubic), label=SHARPENING_LABEL), bicubic, gr.skip(), overview,
-                report.preview_timing_markdown(shown.seconds, shown.missing))
+            return gr.skip()
+        return json.dumps(self.deep_zoom(source, model_label, zoom, center))
+
+    @staticmethod
+    def rest_view(source: Source | None, request: str | None) -> tuple[float, tuple[float, float], int] | None:
+        """The map at rest (``request``: JSON with ``id, zoom, center_x, center_y, width, height``; source px,
+        screen px) -> (zoom, centre, side) of the square the panels explain: the visible region's middle,
+        :data:`PANEL_SIDE` px at most, zoom clamped to 1…8; None for a request that does not parse."""
+        try:
+            r = json.loads(request or "")
+            zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])
+            side = int(min(float(r["width"]), float(r["height"]), PANEL_SIDE))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if source is None or not all(map(math.isfinite, (zoom, cx, cy))) or zoom <= 0:
+            return None
+        w, h = source.size
+        zoom = min(max(zoom, MIN_FACTOR), MAX_FACTOR)
+        side = max(16, min(side, math.ceil(max(w, h) * zoom)))
+        return zoom, (min(max(cx, 0.0), w), min(max(cy, 0.0), h)), side
+
+    def map_rest(self, source: Source | None, request: str | None, model_label: str | None):
+        """The map came to rest -> (zoom, centre, side, timing, view, cached) for the panels."""
+        rest = self.rest_view(source, request)
+        if rest is None:
+            return (gr.skip(),) * 6
+        zoom, center, side = rest
+        return (zoom, center, side, *self.show_view(source, zoom, center, side, model_label))
 
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
-        """Slider release, any change of view -> (comparison, bicubic, MSSNet, overview, timing, view, cached)."""
+        """A view for the panels -> (timing, view, cached)."""
         if source is None:
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 3
         with user_errors():
-            view, cached = self.studio.view(source, zoom, center, viewport, model_label)
-            overview = png_path(source.overview_with_box(view.zoom, center, view.viewport))
-        return *_pair(view), overview, report.timing_markdown(view, cached), view, cached
+            view, cached = self.studio.view(source, zoom, center, int(viewport), model_label)
+        return report.timing_markdown(view, cached), view, cached
 
     def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1]):
         """-> (edge maps on one scale, edge gain, sharpening map, colour scales, timing, attribution view)."""
@@ -215,11 +242,6 @@ class Handlers:
         """The lesson's workflow figure for the current view (input region -> bicubic -> stages -> view)."""
         need(view if source is not None else None)
         return png_path(workflow_figure(source, view))
-
-    def pick_center(self, source: Source | None, evt: gr.SelectData):
-        """Click on the overview -> new zoom centre in source pixels."""
-        clicked = source is not None and evt is not None and evt.index is not None
-        return source.overview_center(*evt.index[:2]) if clicked else gr.skip()
 
     def window_image(self, view: View | None, window=None, side: int = WINDOW_SIDES[1]):
         """The MSSNet view with the attribution window and its crop drawn -> PNG path."""
@@ -330,6 +352,27 @@ class Handlers:
         need(image, "No image given.")
         return self.download(self.open(image), zoom, model or None, progress)
 
+    def api_deep_zoom(self, image: str | None, model: str | None = None) -> dict:
+        """Open an image as a deep-zoom map: DZI layers (bicubic, MSSNet, edge gain) whose tiles the server
+        sharpens on request.
+
+        Args:
+            image: the image (file path or URL).
+            model: weights to use (empty: the bundled default).
+
+        Returns:
+            {"id", "width", "height", "scale" (the top level's zoom, 8), "layers": {"bicubic", "mssnet",
+            "edge_gain"}: DZI descriptor URLs, "view_url": the exact view at rest, ...}; the id expires with the
+            image (least recently used first).
+        """
+        need(image, "No image given.")
+        return self.deep_zoom(self.open(image), model or None)
+
+    def close(self) -> None:
+        """Stop the tile service and the studio's background work."""
+        self.tiles.close()
+        self.studio.close()
+
 
 # --------------------------------------------------------------------------- layout
 
@@ -344,11 +387,10 @@ def _figure(label: str, elem_id: str | None = None) -> gr.Image:
 
 
 def _controls(handlers: Handlers) -> SimpleNamespace:
-    """The left column: overview, examples, image, model, download. The page opens on an example."""
+    """The left column: image, examples, model, download. The page opens on an example."""
     ui = SimpleNamespace()
-    ui.overview = _image("Overview: click to centre", "overview", height=260, buttons=["fullscreen"])
     ui.image_in = image_input(value=str(EXAMPLES_DIR / OPENING_EXAMPLE), label="Image: upload or paste",
-                              sources=["upload", "clipboard"], height=160, elem_id="image-in")
+                              sources=["upload", "clipboard"], height=150, elem_id="image-in")
     gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES],
                 inputs=[ui.image_in], label="Examples: photographs and test charts", examples_per_page=len(EXAMPLES))
     ui.info = gr.Markdown(NO_IMAGE, elem_id="image-info")
@@ -366,27 +408,21 @@ def _controls(handlers: Handlers) -> SimpleNamespace:
     return ui
 
 
-def _zoom_bar(ui: SimpleNamespace) -> None:
-    """Above the tabs, next to the views: zoom, viewport, timing and the keys."""
-    with gr.Row(equal_height=False):
-        ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=OPENING_ZOOM, step=0.05, label="Zoom ×", elem_id="zoom",
-                            scale=3)
-        ui.viewport = gr.Radio(list(VIEWPORTS), value=DEFAULT_VIEWPORT, label="Viewport (px)", scale=2,
-                               info="Larger views take longer.")
-    ui.timing = gr.Markdown("", elem_id="timing")
-    gr.Markdown(report.PAGE["shortcuts"], elem_id="shortcuts")
-    with gr.Row(elem_classes="zs-hidden"):  # the page script's way in (assets/ui/studio.js)
-        ui.pan_request = gr.Textbox(elem_id="pan-request", show_label=False, container=False)
-        ui.pan_go = gr.Button("pan", elem_id="pan-go")
+def _map(ui: SimpleNamespace) -> None:
+    """The centre of the page: the zoom slider over the deep-zoom map (assets/ui/map.js). Zooming, panning,
+    the curtain and the edge-gain layer run in the browser; the server only makes tiles."""
+    ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=OPENING_ZOOM, step=0.05, label="Zoom ×", elem_id="zoom")
+    ui.map = gr.HTML(VIEWER_HTML, elem_id="viewer-box", padding=False)
+    with gr.Row(elem_classes="zs-hidden"):  # the page script's way in and out (assets/ui/studio.js)
+        ui.map_info = gr.Textbox(elem_id="deep-zoom-info", show_label=False, container=False)
+        ui.map_rest = gr.Textbox(elem_id="map-rest", show_label=False, container=False)
+        ui.map_rest_go = gr.Button("rest", elem_id="map-rest-go")
+    with gr.Accordion("Details: timing and tiles", open=False, elem_id="details"):
+        ui.timing = gr.Markdown("", elem_id="timing")
+        gr.Markdown(report.PAGE["shortcuts"], elem_id="shortcuts")
 
 
 def _explore_tab(ui: SimpleNamespace) -> None:
-    with gr.Row(elem_id="views"):  # each drawn at 1:1 (assets/ui/studio.css)
-        ui.compare = gr.ImageSlider(label=PAIR_LABEL, format="png", type="numpy", elem_id="compare",
-                                    buttons=["download"])
-        ui.bicubic_img = _image("Bicubic", "bicubic")
-        ui.sharp_img = _image("MSSNet", "sharpened")
-    gr.Markdown(report.PAGE["views_hint"], elem_id="views-hint")
     gr.Markdown(report.PAGE["maps"])
     ui.edges = _figure("Edge magnitude: bicubic and MSSNet", "map-edges")
     ui.saliency_plot = _figure("Saliency of the view's edge gain", "map-saliency")
@@ -466,47 +502,39 @@ TAB_BUILDERS = {"explore": _explore_tab, "attribution": _attribution_tab, "stage
 
 
 def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
-    """Page load, image, slider, viewport, model, clicks and pans -> the view, its heat maps and the overview."""
-    view_inputs = [ui.source, ui.zoom, ui.center, ui.viewport, ui.model]
-    shown = [ui.compare, ui.bicubic_img, ui.sharp_img, ui.overview, ui.timing, ui.view, ui.view_cached]
+    """Page load, image, model and the map at rest -> the map's tiles, then the view the panels explain."""
     maps = [ui.edges, ui.edge_gain, ui.sharpening, ui.map_scales, ui.timing, ui.attr_view]
+    shown = [ui.timing, ui.view, ui.view_cached]
 
-    def show_view(trigger, **kwargs):
-        """Wire ``trigger`` to run MSSNet on the current view, then draw the heat maps and the decision
-        panel, then (lazily, one network pass) the saliency."""
-        drawn = trigger(handlers.show_view, view_inputs, shown, show_progress="minimal", **VIEW_EVENTS,
-                        **kwargs).success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window],
-                                          maps, show_progress="minimal", **LIGHT_EVENTS)
+    def panels(drawn):
+        """After a view: the heat maps and the decision panel, then (lazily, one network pass) the saliency."""
+        drawn = drawn.success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window], maps,
+                              show_progress="minimal", **LIGHT_EVENTS)
         drawn.success(handlers.decision, [ui.view], [ui.decision_plot, ui.decision_text], show_progress="hidden",
                       **LIGHT_EVENTS)
         drawn.success(handlers.saliency, [ui.view], [ui.saliency_plot, ui.saliency_text], show_progress="minimal",
                       **HEAVY_EVENTS)
         return drawn
 
-    opened = [ui.source, ui.center, ui.zoom, ui.overview, ui.info]
-    # the page opens on the example already in the upload at the slider's zoom, a new image at opening_zoom;
-    # both centred on the image's strongest edges
-    show_view(demo.load(handlers.load, [ui.image_in, ui.viewport, ui.zoom], opened, **LIGHT_EVENTS).success)
-    show_view(ui.image_in.change(handlers.load, [ui.image_in, ui.viewport], opened, **LIGHT_EVENTS).success)
-    previews = ui.zoom.input(handlers.preview, view_inputs, shown[:5], trigger_mode="always_last",  # one at a time
-                             show_progress="hidden", **{**VIEW_EVENTS, "concurrency_id": "preview"})
-    # a preview still waiting when the slider is released would hide MSSNet's result: cancel it
-    show_view(ui.zoom.release, trigger_mode="always_last", cancels=[previews])
-    show_view(ui.viewport.change, trigger_mode="always_last")
-    show_view(ui.model.change, trigger_mode="always_last")
+    opened = [ui.source, ui.center, ui.zoom, ui.info, ui.map_info]
+    # the page opens on the example already in the upload at the slider's zoom, a new image at opening_zoom,
+    # both centred on the image's strongest edges; the panels follow when the map comes to rest
+    demo.load(lambda file, model, zoom: handlers.load(file, model, None, zoom), [ui.image_in, ui.model, ui.zoom],
+              opened, **LIGHT_EVENTS)
+    ui.image_in.change(handlers.load, [ui.image_in, ui.model, ui.source], opened, **LIGHT_EVENTS)
+    ui.model.change(handlers.reopen, [ui.source, ui.model, ui.zoom, ui.center], [ui.map_info], **LIGHT_EVENTS)
     ui.model.change(handlers.model_note, [ui.model], [ui.model_info], **LIGHT_EVENTS)
-    show_view(ui.overview.select(handlers.pick_center, [ui.source], [ui.center], **LIGHT_EVENTS).success)
+    panels(ui.map_rest_go.click(handlers.map_rest, [ui.source, ui.map_rest, ui.model],
+                                [ui.zoom, ui.center, ui.side, *shown], trigger_mode="always_last",
+                                show_progress="hidden", **VIEW_EVENTS))
     for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
-        show_view(button.click(lambda viewport, number=step.number: handlers.try_it(number, viewport), [ui.viewport],
-                               [*opened, ui.tabs], **LIGHT_EVENTS).success)
-    show_view(ui.pan_go.click(handlers.pan, [ui.source, ui.center, ui.zoom, ui.pan_request], [ui.center],
-                              trigger_mode="always_last", **LIGHT_EVENTS).success)
+        button.click(lambda model, number=step.number: handlers.try_it(number, model), [ui.model],
+                     [*opened, ui.tabs, ui.image_in], **LIGHT_EVENTS)
 
 
 def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
     """The explanation tabs, the download and the weights upload."""
-    for clickable in (ui.sharp_img, ui.attr_view):
-        clickable.select(handlers.pick_window, [ui.view, ui.attr_window], [ui.window, ui.attr_view], **LIGHT_EVENTS)
+    ui.attr_view.select(handlers.pick_window, [ui.view, ui.attr_window], [ui.window, ui.attr_view], **LIGHT_EVENTS)
     ui.attr_window.change(handlers.window_image, [ui.view, ui.window, ui.attr_window], [ui.attr_view],
                           **LIGHT_EVENTS)
     window_inputs = [ui.view, ui.window, ui.attr_method, ui.attr_steps, ui.attr_window]
@@ -517,9 +545,9 @@ def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
     for trigger in (ui.stages_tab.select, ui.stages_btn.click):
         trigger(handlers.stages, [ui.view], [ui.stages_plot, ui.stages_text, ui.changes_plot, ui.changes_text],
                 **LIGHT_EVENTS)
-    ui.sweep_btn.click(handlers.sweep, [ui.source, ui.center, ui.viewport, ui.model],
+    ui.sweep_btn.click(handlers.sweep, [ui.source, ui.center, ui.side, ui.model],
                        [ui.sweep_gallery, ui.sweep_plot, ui.sweep_text], **HEAVY_EVENTS)
-    ui.sim_btn.click(handlers.simulate, [ui.source, ui.zoom, ui.center, ui.viewport, ui.model],
+    ui.sim_btn.click(handlers.simulate, [ui.source, ui.zoom, ui.center, ui.side, ui.model],
                      [ui.sim_text, ui.sim_truth, ui.sim_bicubic, ui.sim_sharp, ui.sim_errors, ui.sim_spectrum],
                      **HEAVY_EVENTS)
     ui.download_btn.click(handlers.download, [ui.source, ui.zoom, ui.model], [ui.download_file], **HEAVY_EVENTS)
@@ -543,6 +571,10 @@ def _api_endpoints(handlers: Handlers) -> None:
                    api_name="zoom_sharpen", concurrency_id="view", concurrency_limit=1)
     full_btn.click(handlers.api_zoom_sharpen_full, [image, zoom, model], [file], api_name="zoom_sharpen_full",
                    concurrency_id="heavy", concurrency_limit=1)
+    with gr.Row(visible=False):
+        dz_image, dz_model = image_input(label="image"), gr.Dropdown(models.labels, value=None, label="model")
+        dz_info, dz_btn = gr.JSON(label="deep zoom"), gr.Button("api deep zoom")
+    dz_btn.click(handlers.api_deep_zoom, [dz_image, dz_model], [dz_info], api_name="deep_zoom", concurrency_limit=4)
 
 
 def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
@@ -550,19 +582,20 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     limit_malloc_arenas()
     handlers = Handlers(model_path)
     with gr.Blocks(title="Zoom & Sharpen", delete_cache=(1800, 3600)) as demo:
-        demo.studio = handlers.studio  # for tests and benchmarks
+        demo.studio, demo.handlers = handlers.studio, handlers  # for tests and benchmarks
         gr.Markdown(report.PAGE["intro"])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 ui = _controls(handlers)
             with gr.Column(scale=9):
-                _zoom_bar(ui)
+                _map(ui)
                 with gr.Tabs(elem_id="tabs") as ui.tabs:
                     for tab_id, build in TAB_BUILDERS.items():  # titles: the lesson's TABS, which its steps name
                         with gr.Tab(TABS[tab_id], id=tab_id) as tab:
                             build(ui)
                         setattr(ui, f"{tab_id}_tab", tab)
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
+        ui.side = gr.State(PANEL_SIDE)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
         _api_endpoints(handlers)
         _wire_views(handlers, ui, demo)
@@ -571,12 +604,32 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     return demo
 
 
-def launch_options() -> dict[str, Any]:
-    """Keyword arguments for ``demo.launch`` shared by ``python app.py``, tests and benchmarks."""
+def routes(service: TileService) -> list[Any]:
+    """HTTP routes beside Gradio's: the deep-zoom tiles (``/dz/<id>/…``, answered by ``service``) and the page's
+    static files (``/zs/ui/…``: the viewer library and script from assets/ui, nothing else)."""
+    from starlette.responses import Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    async def tile(request):
+        reply = await service.respond(request.path_params["path"], request.query_params)
+        return Response(reply.body, reply.status, reply.headers, reply.media_type)
+
+    return [Route(DZ_PREFIX + "/{path:path}", tile, methods=["GET"]),
+            Mount(UI_PREFIX, StaticFiles(directory=UI_DIR, follow_symlink=False), name="zs-ui")]
+
+
+def launch_options(demo: gr.Blocks | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch`` shared by ``python app.py``, tests and benchmarks: theme, page
+    script and style, and (given the demo of :func:`build_demo`) the tile routes on the same port. SSR is off:
+    its server forwards only Gradio's own paths."""
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     script = (UI_DIR / "studio.js").read_text(encoding="utf-8")
-    return {"theme": theme, "allowed_paths": [str(EXAMPLES_DIR)], "max_file_size": "100mb",
-            "css_paths": [UI_DIR / "studio.css"], "head": f"<script>{script}</script>"}
+    options = {"theme": theme, "allowed_paths": [str(EXAMPLES_DIR)], "max_file_size": "100mb",
+               "css_paths": [UI_DIR / "studio.css"], "head": f"<script>{script}</script>", "ssr_mode": False}
+    if demo is not None:
+        options["app_kwargs"] = {"routes": routes(demo.handlers.tiles)}
+    return options
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -590,7 +643,7 @@ def main(argv: list[str] | None = None) -> None:
         demo = build_demo(args.weights)
     except (FileNotFoundError, ValueError) as exc:
         sys.exit(f"app.py: {exc}")
-    options = launch_options()
+    options = launch_options(demo)
     if mcp:  # needs the optional `mcp` package (pip install "gradio[mcp]"); without it Gradio says so and
         options["mcp_server"] = True  # serves the app alone
     demo.launch(**options)
