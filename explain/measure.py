@@ -1,0 +1,149 @@
+"""The studio's one measure of sharpness: **edge strength**.
+
+Every panel (edge maps, decision panel, stages, every-zoom-level sweep, saliency titles, the
+answer, the ``/zoom_sharpen`` info) says "how much sharper" with this measure, computed here
+and written the same way everywhere ("+17 % edge strength").
+
+Edge strength is the root mean square of the gradient magnitude of the luma: the BT.601
+luminance ``Y = 0.299 R + 0.587 G + 0.114 B`` of an image in [0, 1], a 3x3 Sobel operator
+normalised by 1/8 (:func:`explain.edges.edge_magnitude`), squared, averaged over the pixels and
+square-rooted. Units: intensity change per pixel, so a ramp rising by ``s`` per pixel has edge
+strength ``s``. Per pixel the gradient magnitude is :func:`edge_strength_map`.
+
+Why the root mean square and not the plain mean: the gradient magnitude summed across a monotone
+edge is its contrast, whatever its width, so the plain mean of a region holding whole edges does not
+change when the edges get narrower (the flanks lose what the centre gains). The mean *square* grows as
+an edge of the same contrast gets narrower (a step blurred over ``w`` pixels has about ``c² / w``), so
+sharpening a blurred edge raises the edge strength and blurring it lowers it.
+
+How it relates to the other numbers the studio shows: the squared edge strength is the *edge energy*
+(mean squared gradient), so +32 % edge strength is 1.73× the energy; the *edge-strength change map* is
+``edge_strength_map(after) - edge_strength_map(before)``, per pixel (red where the gradient grew);
+PSNR (Simulate) measures closeness to a ground truth, not sharpness.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from torch import Tensor
+
+from .edges import edge_magnitude
+
+__all__ = ["DEFINITION", "NAME", "NEAR_ZERO", "UNCHANGED_PCT", "change_pct", "change_phrase", "change_text",
+           "edge_strength", "edge_strength_map", "format_pct", "rms"]
+
+#: The measure's name, as every panel writes it.
+NAME = "edge strength"
+#: The one sentence that defines it (the lesson and the panels quote it).
+DEFINITION = ("**Edge strength** is how steeply the brightness changes from one pixel to the next in a region: "
+              "the root mean square of the Sobel gradient of the luma, in intensity change per pixel (0 = flat); "
+              "it rises when a blurred edge gets narrower.")
+#: Below this edge strength (intensity change per pixel; a gray level, 1/255, every four pixels) a region
+#: has almost no edges, and a relative change of it says nothing: it is given in absolute numbers.
+NEAR_ZERO = 0.001
+#: A relative change smaller than this (per cent, either way) counts as "unchanged".
+UNCHANGED_PCT = 0.5
+
+Image = Tensor | np.ndarray
+
+
+def edge_strength_map(image: Image) -> np.ndarray:
+    """Edge strength per pixel: the Sobel gradient magnitude of the BT.601 luma (replicate borders).
+
+    image: (H, W, 3) or (H, W) array (float in [0, 1] or uint8), or one (3, H, W) / (1, 3, H, W)
+    tensor -> (H, W) float32, intensity change per pixel.
+    """
+    if isinstance(image, Tensor):
+        if image.ndim == 4:
+            if image.shape[0] != 1:
+                raise ValueError(f"edge_strength_map takes one image; got a batch of {image.shape[0]}")
+            image = image[0]
+        image = image.detach().float().cpu().numpy().transpose(1, 2, 0)  # (H, W, C)
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy.ndarray or torch.Tensor; got {type(image).__name__}")
+    return edge_magnitude(image, eps=0.0)
+
+
+def edge_strength(image: Image, mask: np.ndarray | None = None) -> float:
+    """The one measure: the root mean square of :func:`edge_strength_map` over the image (or over the
+    ``mask`` pixels, a bool (H, W) array; an empty mask gives 0). image as in :func:`edge_strength_map`
+    -> float, intensity change per pixel."""
+    return rms(edge_strength_map(image), mask)
+
+
+def rms(strength: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Root mean square of a gradient-magnitude map (H, W) (over ``mask`` when given; empty -> 0): the
+    edge strength of a map that is already computed."""
+    strength = np.asarray(strength, dtype=np.float64)
+    if mask is None:
+        return float(np.sqrt(np.mean(strength * strength)))
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != strength.shape:
+        raise ValueError(f"mask must be {strength.shape} like the image; got {mask.shape}")
+    if not mask.any():
+        return 0.0
+    values = strength[mask]
+    return float(np.sqrt(np.mean(values * values)))
+
+
+def _strength(value: float | Image, name: str) -> float:
+    if isinstance(value, np.ndarray | Tensor) and np.ndim(value) >= 2:
+        return edge_strength(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an edge strength (a number) or an image; got {type(value).__name__}") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} must be a finite edge strength >= 0; got {number}")
+    return number
+
+
+def change_pct(before: float | Image, after: float | Image) -> float | None:
+    """Relative change of edge strength in per cent, ``100 (after / before - 1)``; None where ``before``
+    is below :data:`NEAR_ZERO` (a region without edges: a percentage of almost nothing means nothing).
+    ``before`` / ``after``: edge strengths, or images (their :func:`edge_strength`)."""
+    b, a = _strength(before, "before"), _strength(after, "after")
+    if b < NEAR_ZERO:
+        return None
+    return 100.0 * (a / b - 1.0)
+
+
+def format_pct(pct: float) -> str:
+    """A relative change as the panels write it: '+17 %', '−3 %', '+0.8 %', '±0 %' (within
+    :data:`UNCHANGED_PCT`). Whole per cents from 10 % on, one decimal below."""
+    if abs(pct) < UNCHANGED_PCT:
+        return "±0 %"
+    sign = "+" if pct > 0 else "−"
+    size = abs(pct)
+    return f"{sign}{size:.0f} %" if size >= 9.95 else f"{sign}{size:.1f} %"
+
+
+def change_text(before: float | Image, after: float | Image) -> str:
+    """The change of edge strength, said one way everywhere: '+17 % edge strength', '−3 % edge
+    strength', '±0 % edge strength (unchanged)', or, where ``before`` has almost no edges,
+    'edge strength 0.0002 → 0.0011 (almost no edges before)'. Inputs as in :func:`change_pct`."""
+    b, a = _strength(before, "before"), _strength(after, "after")
+    pct = change_pct(b, a)
+    if pct is None:
+        return f"{NAME} {b:.4f} → {a:.4f} (almost no edges before)"
+    text = f"{format_pct(pct)} {NAME}"
+    return text + " (unchanged)" if abs(pct) < UNCHANGED_PCT else text
+
+
+def change_phrase(before: float | Image, after: float | Image) -> str:
+    """The change as a verb phrase for sentences: 'raised edge strength by 17 %', 'lowered edge strength
+    by 3 %', 'left edge strength unchanged (within 0.5 %)', 'raised edge strength from almost none (0.0002)
+    to 0.0011'. Inputs as in :func:`change_pct`."""
+    b, a = _strength(before, "before"), _strength(after, "after")
+    pct = change_pct(b, a)
+    if pct is None:
+        if a < NEAR_ZERO:
+            return f"left almost no {NAME} ({b:.4f} → {a:.4f})"
+        return f"raised {NAME} from almost none ({b:.4f}) to {a:.4f}"
+    if abs(pct) < UNCHANGED_PCT:
+        return f"left {NAME} unchanged (within {UNCHANGED_PCT:g} %)"
+    verb = "raised" if pct > 0 else "lowered"
+    return f"{verb} {NAME} by {format_pct(pct)[1:]}"
+
