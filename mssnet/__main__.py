@@ -2,6 +2,7 @@
 
     python -m mssnet zoom INPUT -o OUTPUT --zoom Z [--method mssnet|bicubic|lanczos]
     python -m mssnet sharpen INPUT -o OUTPUT
+    python -m mssnet deepzoom INPUT -o FOLDER [--max-zoom 8]
 
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)``. With the default
 ``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid`, the same as
@@ -18,6 +19,12 @@ listed), with the model loaded once; a tile progress bar shows on a terminal, fo
 file too. Alpha is kept (resized with bicubic interpolation,
 never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
 
+``deepzoom`` writes a static, sharpened deep-zoom site into FOLDER: the three Deep Zoom (DZI)
+layers of :mod:`mssnet.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.dzi`` with their
+``*_files/`` tile folders; the highest level is the image ×``--max-zoom``) and an ``index.html``
+that opens them in the bundled viewer (OpenSeadragon, curtain and edge-gain layer), which any
+static web server can host; a progress bar counts the tiles.
+
 Exit status: 0 when every image was written; 2 on bad arguments, an unusable
 weights file, or when any image failed (a folder run reports each bad file as
 ``error: <file>: <message>`` on stderr, finishes the others, then exits 2).
@@ -26,6 +33,8 @@ weights file, or when any image failed (a folder run reports each bad file as
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +47,8 @@ from .argtypes import float_in_range, tile_size
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
-from .pyramid import DEFAULT_TILE, pyramid_level, pyramid_zoom_image
+from .deepzoom import DeepZoomImage, write_deep_zoom
+from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
 from .strength import LIMITS as STRENGTH_LIMITS
 from .weights import load_model
 from .zoom import MAX_FACTOR, zoom
@@ -82,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 when every image was written, 2 on any error "
         "(a folder run reports each bad file, finishes the rest, then exits 2).",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{zoom,sharpen}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{zoom,sharpen,deepzoom}")
 
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("input", type=Path, metavar="INPUT", help="an image file, or a folder of images")
@@ -115,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     sharpen_cmd = commands.add_parser("sharpen", help="sharpen with MSSNet, no resizing",
                                       description="Run MSSNet on the image without resizing it.")
     common(sharpen_cmd)
+    deep = commands.add_parser("deepzoom", help="write a sharpened deep-zoom site (DZI layers + index.html)",
+                               description="Write the bicubic, MSSNet and edge-gain Deep Zoom layers of an image "
+                               "and an index.html that opens them in the bundled viewer.")
+    deep.add_argument("input", type=Path, metavar="INPUT", help="an image file")
+    deep.add_argument("-o", "--output", type=Path, required=True, metavar="FOLDER", help="output folder")
+    deep.add_argument("--max-zoom", type=int, choices=(2, 4, 8), default=8,
+                      help="zoom of the highest level (default 8: the zoom pyramid's level 3)")
+    deep.add_argument("--overlap", type=int, choices=(0, 1), default=1, help="tile overlap in px (default 1)")
+    group = deep.add_argument_group("model")
+    group.add_argument("--preset", choices=sorted(PRESETS), help="architecture of --weights (default: from shapes)")
+    group.add_argument("--weights", type=Path, metavar="PATH", help="checkpoint; default: the bundled weights")
+    group.add_argument("--precision", choices=PRECISIONS, default="auto", help="default: auto")
     return parser
 
 
@@ -248,6 +270,43 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
     save_image(dst, rgb, alpha, bit_depth=16 if deep else 8)
 
 
+#: The viewer files an index.html of ``deepzoom`` needs, copied beside it.
+UI_DIR = Path(__file__).resolve().parent.parent / "assets" / "ui"
+VIEWER_FILES = ("openseadragon/openseadragon.min.js", "openseadragon/LICENSE.txt", "map.js")
+#: Placeholder in assets/ui/deepzoom_index.html for the viewer info (JSON).
+INFO_PLACEHOLDER = "/*ZS_INFO*/null"
+
+
+def _deep_zoom(args: argparse.Namespace) -> int:
+    """``deepzoom``: every tile of the three layers, the viewer files and index.html into the output folder."""
+    image = load_image(args.input)
+    w, h = image.size
+    top = pyramid_level(args.max_zoom)
+    if (w << top) * (h << top) > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"×{args.max_zoom} would be {w << top}×{h << top} = {(w << top) * (h << top):,} pixels, "
+                         f"above the limit of {MAX_OUTPUT_PIXELS:,}; use a smaller --max-zoom")
+    model = load_model(args.weights, preset=args.preset)
+    rgb = np.ascontiguousarray(image.array[:, :, :3])
+    pyramid = ZoomPyramid(rgb, model, cache=TileCache(1024 * 2**20), precision=args.precision)
+    deep = DeepZoomImage(pyramid, overlap=args.overlap, top=top)
+    bar = _TileBar(args.input.name, single=True)
+    try:
+        info = write_deep_zoom(deep, args.output, progress=bar)
+    finally:
+        bar.close()
+    info["name"] = args.input.name
+    for name in VIEWER_FILES:
+        target = args.output / Path(name).name
+        shutil.copyfile(UI_DIR / name, target)
+    page = (UI_DIR / "deepzoom_index.html").read_text(encoding="utf-8")
+    assert INFO_PLACEHOLDER in page, "the page template lost its info placeholder"
+    data = json.dumps(info).replace("<", "\\u003c")  # safe inside <script>
+    (args.output / "index.html").write_text(page.replace(INFO_PLACEHOLDER, data), encoding="utf-8")
+    print(f"wrote {args.output}/index.html and {sum(1 for _ in deep.tiles())} tiles (×{args.max_zoom} at the top)",
+          file=sys.stderr)
+    return 0
+
+
 def _message(exc: BaseException, path: Path | None) -> str:
     """One line naming the file: ``<file>: <message>``."""
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
@@ -276,6 +335,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
 
+    if args.command == "deepzoom":
+        try:
+            return _deep_zoom(args)
+        except (ValueError, OSError, MemoryError) as exc:
+            _report(exc, args.input)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
     try:
         jobs, skipped = _jobs(args.input, args.output, args.format)
         needs_model = args.command == "sharpen" or args.method == "mssnet"

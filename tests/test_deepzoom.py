@@ -1,0 +1,335 @@
+"""The deep-zoom tile contract: descriptor, levels, tile = region of the command line's zoom,
+overlap, edge gain, bad ids and paths, expiry, the fill starting at open, the queue's order and bounds."""
+
+import asyncio
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import mssnet
+from mssnet.__main__ import main as cli
+from mssnet.deepzoom import (
+    EDGE_GAIN_MAX, LAYERS, DeepZoomImage, TileService, edge_gain_rgba, edge_strength_map, parse_path,
+    write_deep_zoom,
+)
+from mssnet.pyramid import FillWorker, TileCache, ZoomPyramid
+from mssnet.zoom import resample
+
+TILE = 64  # small tiles: several per level on a small image
+
+
+@pytest.fixture(scope="module")
+def weights(tiny_weights):
+    return tiny_weights
+
+
+@pytest.fixture(scope="module")
+def model(weights):
+    return mssnet.load_model(weights)
+
+
+def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 1.2) * 1.5 - 0.25
+    img[h // 3 : h // 3 + 3] = 0.9
+    img[:, w // 2 : w // 2 + 2] = 0.1
+    return np.clip(img, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def image_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dz") / "photo.png"
+    mssnet.save_image(path, photo(40, 56))
+    return path
+
+
+@pytest.fixture(scope="module")
+def deep(model, image_file):
+    rgb = mssnet.load_image(image_file).rgb
+    return DeepZoomImage(ZoomPyramid(rgb, model, tile=TILE, precision="fp32", cache=TileCache(256 * 2**20)))
+
+
+def decode(png: bytes) -> np.ndarray:
+    """PNG bytes -> (H, W, 3) RGB or (H, W, 4) RGBA uint8."""
+    a = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    return cv2.cvtColor(a, cv2.COLOR_BGRA2RGBA if a.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+# --------------------------------------------------------------------------- geometry and descriptor
+
+
+def test_descriptor_names_size_tile_overlap_and_format(deep):
+    root = ET.fromstring(deep.descriptor())
+    assert root.tag == "{http://schemas.microsoft.com/deepzoom/2008}Image"
+    assert (root.get("TileSize"), root.get("Overlap"), root.get("Format")) == (str(TILE), "1", "png")
+    size = root.find("{http://schemas.microsoft.com/deepzoom/2008}Size")
+    assert (int(size.get("Width")), int(size.get("Height"))) == (56 * 8, 40 * 8)  # the image ×8
+
+
+def test_levels_are_dzi_halvings_with_the_pyramid_on_top(deep):
+    n = deep.max_level
+    assert n == 9  # ceil(log2(448))
+    assert [deep.level_size(k) for k in (n, n - 1, n - 2, n - 3)] == [(448, 320), (224, 160), (112, 80), (56, 40)]
+    assert [deep.pyramid_level(k) for k in (n, n - 3, n - 4)] == [3, 0, -1]
+    assert deep.level_size(n - 4) == (28, 20) and deep.level_size(n - 6) == (7, 5) and deep.level_size(0) == (1, 1)
+    assert deep.grid(n) == (7, 5)
+    assert not deep.has_tile(n + 1, 0, 0) and not deep.has_tile(n, 7, 0) and not deep.has_tile(n, 0, -1)
+
+
+def test_tile_boxes_overlap_their_neighbours_by_one_pixel(deep):
+    n = deep.max_level
+    assert deep.tile_box(n, 0, 0) == (0, 0, TILE + 1, TILE + 1)
+    assert deep.tile_box(n, 1, 2) == (TILE - 1, 2 * TILE - 1, 2 * TILE + 1, 3 * TILE + 1)
+    assert deep.tile_box(n, 6, 4) == (6 * TILE - 1, 4 * TILE - 1, 448, 320)  # none past the edges
+    a, b = decode(deep.tile_png("mssnet", n - 2, 0, 0)), decode(deep.tile_png("mssnet", n - 2, 1, 0))
+    np.testing.assert_array_equal(a[:, -2:], b[: a.shape[0], :2])  # the shared columns are the same pixels
+
+
+@pytest.mark.parametrize("zoom", [2, 4, 8])
+def test_mssnet_tiles_are_regions_of_the_command_line_zoom(deep, weights, image_file, tmp_path, zoom):
+    out = tmp_path / f"x{zoom}.png"
+    assert cli(["zoom", str(image_file), "-o", str(out), "--zoom", str(zoom), "--weights", str(weights),
+                "--tile", str(TILE), "--precision", "fp32"]) == 0
+    whole = decode(out.read_bytes())
+    level = deep.max_level - 3 + int(np.log2(zoom))
+    cols, rows = deep.grid(level)
+    for col, row in {(0, 0), (cols - 1, rows - 1), (cols // 2, rows // 2)}:
+        x0, y0, x1, y1 = deep.tile_box(level, col, row)
+        np.testing.assert_array_equal(decode(deep.tile_png("mssnet", level, col, row)), whole[y0:y1, x0:x1])
+
+
+def test_bicubic_tiles_are_the_plain_enlargement(deep):
+    level = deep.max_level - 1  # ×4
+    x0, y0, x1, y1 = deep.tile_box(level, 1, 1)
+    ref = mssnet.to_uint8(np.clip(resample(deep.pyramid.image, 0, 0, 4.0, (224, 160)), 0, 1))[y0:y1, x0:x1]
+    np.testing.assert_array_equal(decode(deep.tile_png("bicubic", level, 1, 1)), ref)
+
+
+def test_levels_at_and_below_x1_are_the_image_and_its_downsamples(deep):
+    n = deep.max_level
+    image = mssnet.to_uint8(deep.pyramid.image)
+    for layer in ("bicubic", "mssnet"):
+        np.testing.assert_array_equal(decode(deep.tile_png(layer, n - 3, 0, 0)), image)
+        small = decode(deep.tile_png(layer, n - 4, 0, 0))
+        assert small.shape == (20, 28, 3) and abs(small.astype(float).mean() - image.mean()) < 2
+    gain = decode(deep.tile_png("edge_gain", n - 3, 0, 0))
+    assert gain.shape == (40, 56, 4) and gain[..., 3].max() == 0  # nothing sharpened: transparent
+
+
+# --------------------------------------------------------------------------- edge gain
+
+
+def test_edge_strength_map_of_a_step_is_one_half():
+    step = np.zeros((8, 8, 3), np.float32)
+    step[:, 4:] = 1.0
+    e = edge_strength_map(step)
+    assert e.shape == (8, 8) and e[:, 3:5].max() == pytest.approx(0.5) and e[:, 0].max() == 0
+
+
+def test_edge_gain_is_red_up_blue_down_transparent_when_unchanged():
+    soft = np.full((16, 16, 3), 0.5, np.float32)
+    soft[:, 8:] = 0.6
+    hard = soft.copy()
+    hard[:, 8:] = 0.9  # a stronger edge
+    up = edge_gain_rgba(soft, hard)
+    assert up.shape == (16, 16, 4) and up.dtype == np.uint8
+    assert up[0, 0, 3] == 0 and up[8, 7, 3] == 255 and tuple(up[8, 7, :3]) == (214, 39, 40)
+    down = edge_gain_rgba(hard, soft)
+    assert tuple(down[8, 7, :3]) == (31, 119, 180) and down[8, 7, 3] == 255
+    same = edge_gain_rgba(soft, soft)
+    assert same[..., 3].max() == 0
+    slightly = soft.copy()
+    slightly[:, 8:] = 0.62  # edge strength 0.05 -> 0.06 (a luminance step of s gives s/2): +0.01
+    assert edge_gain_rgba(soft, slightly)[8, 7, 3] == round(0.01 / EDGE_GAIN_MAX * 255)
+
+
+def test_edge_gain_tiles_are_rgba_on_the_fixed_scale(deep):
+    level = deep.max_level - 2
+    gain = decode(deep.tile_png("edge_gain", level, 0, 0))
+    x0, y0, x1, y1 = deep.tile_box(level, 0, 0)
+    assert gain.shape == (y1 - y0, x1 - x0, 4)
+    bic = deep.pixels("bicubic", level, 0, 0)
+    sharp = deep.pixels("mssnet", level, 0, 0)
+    np.testing.assert_array_equal(gain, edge_gain_rgba(bic, sharp))
+
+
+# --------------------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize("path", [
+    "", "x", "../etc/passwd", "AAAAAAAAAAAAAAAAAAAAAA/../mssnet.dzi", "AAAAAAAAAAAAAAAAAAAAAA/%2e%2e/app.py",
+    "AAAAAAAAAAAAAAAAAAAAAA/mssnet_files/1/0_0.jpg", "AAAAAAAAAAAAAAAAAAAAAA/other.dzi",
+    "AAAAAAAAAAAAAAAAAAAAAA/mssnet_files/-1/0_0.png", "AAAAAAAAAAAAAAAAAAAAAA/mssnet_files/1/0_0.png/x",
+    "AAAA/mssnet.dzi", "AAAAAAAAAAAAAAAAAAAAAA/mssnet_files/1/0_0.png" + "0" * 200, None,
+])
+def test_bad_paths_do_not_parse(path):
+    assert parse_path(path) is None
+
+
+def test_good_paths_parse():
+    i = "A" * 21 + "-"
+    assert parse_path(f"{i}/mssnet.dzi") == ("descriptor", i, "mssnet", 0, 0, 0)
+    assert parse_path(f"{i}/edge_gain_files/12/3_4.png") == ("tile", i, "edge_gain", 12, 3, 4)
+    assert parse_path(f"{i}/view.png").kind == "view"
+
+
+# --------------------------------------------------------------------------- the service
+
+
+@pytest.fixture
+def service():
+    s = TileService(max_images=2, wait_seconds=20)
+    yield s
+    s.close()
+
+
+def test_service_answers_descriptor_tiles_and_view(service, deep, model):
+    pyramid = ZoomPyramid(deep.pyramid.image, model, tile=TILE, precision="fp32")
+    image_id = service.open(pyramid, "photo.png")
+    assert len(image_id) == 22 and image_id != service.open(pyramid, "photo.png")  # 128 random bits each
+    info = service.info(image_id)
+    assert info["layers"]["mssnet"] == f"/dz/{image_id}/mssnet.dzi" and (info["width"], info["height"]) == (56, 40)
+    d = run(service.respond(f"{image_id}/mssnet.dzi"))
+    assert d.status == 200 and d.media_type == "application/xml" and b"TileSize" in d.body
+    n = deep.max_level
+    t = run(service.respond(f"{image_id}/mssnet_files/{n - 2}/1_0.png"))
+    assert t.status == 200 and t.media_type == "image/png"
+    np.testing.assert_array_equal(decode(t.body), decode(deep.tile_png("mssnet", n - 2, 1, 0)))
+    v = run(service.respond(f"{image_id}/view.png", {"zoom": "2", "u0": "0", "v0": "0", "w": "64", "h": "48"}))
+    assert v.status == 200
+    np.testing.assert_array_equal(decode(v.body), mssnet.to_uint8(pyramid.view(2.0, (16, 12), (64, 48)).sharpened))
+
+
+@pytest.mark.parametrize("query", [
+    {}, {"zoom": "0.5", "u0": "0", "v0": "0", "w": "8", "h": "8"}, {"zoom": "2", "u0": "-1", "v0": "0", "w": "8", "h": "8"},
+    {"zoom": "2", "u0": "100", "v0": "0", "w": "64", "h": "8"}, {"zoom": "nan", "u0": "0", "v0": "0", "w": "8", "h": "8"},
+    {"zoom": "2", "u0": "0", "v0": "0", "w": "8", "h": "8", "layer": "edge_gain"},
+    {"zoom": "2", "u0": "0.5", "v0": "0", "w": "8", "h": "8"},
+])
+def test_bad_view_requests_are_400(service, deep, model, query):
+    image_id = service.open(ZoomPyramid(deep.pyramid.image, model, tile=TILE))
+    assert run(service.respond(f"{image_id}/view.png", query)).status == 400
+
+
+def test_unknown_ids_out_of_range_tiles_and_expired_ids_are_404(service, deep, model):
+    pyramid = ZoomPyramid(deep.pyramid.image, model, tile=TILE)
+    first = service.open(pyramid)
+    n = deep.max_level
+    for path in (f"{'B' * 22}/mssnet.dzi", f"{first}/mssnet_files/{n + 1}/0_0.png", f"{first}/bicubic_files/{n}/7_0.png",
+                 f"{first}/mssnet_files/{n}/0_5.png", f"{first}/../../app.py", f"{first}/mssnet.xml"):
+        reply = run(service.respond(path))
+        assert reply.status == 404 and b"Traceback" not in reply.body, path
+    service.open(pyramid)
+    service.open(pyramid)  # max_images=2: the first id expires
+    assert run(service.respond(f"{first}/mssnet.dzi")).status == 404 and len(service) == 2
+
+
+def test_the_fill_starts_when_an_image_opens(deep, model):
+    fill = FillWorker()
+    service = TileService(fill=fill)
+    try:
+        pyramid = ZoomPyramid(deep.pyramid.image, model, tile=TILE, fill=fill, cache=TileCache())
+        service.open(pyramid, center=(28, 20))
+        assert fill.wait_idle(60)
+        middle = pyramid.tile_at(1, (56, 40))
+        assert pyramid.is_cached(middle) and all(pyramid.is_cached(t) for t in pyramid.tiles_under(1, (0, 0, 112, 80)))
+    finally:
+        service.close()
+        fill.stop()
+
+
+class Gate(torch.nn.Module):
+    """Identity network that blocks each pass until released, logging the order of the passes' inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.go = threading.Event()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        self.go.wait(30)
+        return x
+
+
+def test_newest_request_first_bounded_and_503_while_waiting():
+    gate = Gate().eval()
+    pyramid = ZoomPyramid(photo(64, 256), gate, tile=TILE, strength=1.0)
+    service = TileService(wait_seconds=0.2, max_pending=3, max_pending_per_image=3)
+    try:
+        image_id = service.open(pyramid)
+        n = service.image(image_id).max_level
+        level = n - 2  # ×2: 512×128, 8×2 tiles of 64 (the bottom row alone needs no neighbour above)
+
+        async def ask(col):
+            return await service.respond(f"{image_id}/mssnet_files/{level}/{col}_1.png")
+
+        async def scenario():
+            first = asyncio.create_task(ask(0))  # occupies the compute thread
+            await asyncio.sleep(0.1)
+            waits = [asyncio.create_task(ask(c)) for c in (3, 5, 7)]
+            await asyncio.sleep(0.1)
+            full = await ask(2)  # a fourth queued tile: refused at once
+            replies = await asyncio.gather(first, *waits)
+            return full, replies
+
+        full, replies = run(scenario())
+        assert full.status == 503 and "Retry-After" in full.headers
+        assert all(r.status == 503 and r.headers["Retry-After"] == "1" for r in replies)  # still sharpening
+        order = []
+        service_take = service._take
+
+        def logged():
+            job = service_take()
+            if job is not None:
+                order.append(job.key[-2])
+            return job
+
+        service._take = logged
+        gate.go.set()
+        deadline = time.monotonic() + 30
+        while service.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert order == [7, 5, 3]  # newest first
+        again = run(ask(7))
+        assert again.status == 200
+    finally:
+        gate.go.set()
+        service.close()
+
+
+def test_write_deep_zoom_and_the_command_line_site(weights, image_file, tmp_path, deep):
+    out = tmp_path / "site"
+    assert cli(["deepzoom", str(image_file), "-o", str(out), "--max-zoom", "2", "--weights", str(weights)]) == 0
+    for layer in LAYERS:
+        root = ET.fromstring((out / f"{layer}.dzi").read_text())
+        assert root.find("{http://schemas.microsoft.com/deepzoom/2008}Size").get("Width") == "112"
+    top = 7  # ceil(log2(112))
+    assert sorted(int(p.name) for p in (out / "mssnet_files").iterdir()) == list(range(top + 1))
+    assert (out / "mssnet_files" / str(top) / "0_0.png").exists()
+    page = (out / "index.html").read_text()
+    assert "/*ZS_INFO*/null" not in page
+    start = page.index("const info = ") + len("const info = ")
+    info = json.JSONDecoder().raw_decode(page[start:])[0]
+    assert info["layers"]["mssnet"] == "./mssnet.dzi" and info["scale"] == 2 and info["name"] == "photo.png"
+    for name in ("openseadragon.min.js", "map.js", "LICENSE.txt"):
+        assert (out / name).stat().st_size > 0
+    assert cli(["deepzoom", str(tmp_path / "missing.png"), "-o", str(out)]) == 2
+
+
+def test_write_deep_zoom_counts_every_tile(deep, tmp_path):
+    small = DeepZoomImage(deep.pyramid, top=1)
+    seen = []
+    write_deep_zoom(small, tmp_path, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1] == len(list(small.tiles())) == len(list(tmp_path.rglob("*.png")))
