@@ -109,6 +109,8 @@
       constrainDuringPan: true,
       imageLoaderLimit: 6, // the browser never cancels a started request: queue the rest here
       maxImageCacheCount: 600,
+      // level k (the source enlarged 2^k x) for zooms in (2^(k-1), 2^k]: the pyramid's own rule, not one level finer
+      minPixelRatio: 0.501,
       immediateRender: false,
       blendTime: 0,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
@@ -362,6 +364,7 @@
         for (const img of [restBicubic, restMssnet]) {
           Object.assign(img.style, { left: `${r.x0}px`, top: `${r.y0}px`, width: `${r.w}px`, height: `${r.h}px` });
         }
+        mine.shown = { urls: requests.map((q) => q.url), x: r.x0, y: r.y0, width: r.w, height: r.h };
         applyCurtain();
         set("atRest", "1");
         options.onExact?.(requests.map((q) => q.url));
@@ -454,6 +457,8 @@
     const handle = {
       viewer, element: container, load, close, zoomTo, panTo, setCurtain, setEdgeGain, state,
       zoom, center, get info() { return data; }, get pending() { return pending.size; },
+      // the exact view on screen: {urls: [bicubic, mssnet], x, y, width, height (CSS px in the element)} or null
+      get exact() { return rest?.shown ?? null; },
     };
     if (info) load(info);
     return handle;

@@ -1,124 +1,115 @@
-// Zoom & Sharpen: viewer habits for the studio page (loaded by app.launch_options).
+// Zoom & Sharpen: the studio page's glue around the deep-zoom map (loaded by app.launch_options).
 //
-// Every way of changing the zoom ends in the zoom slider's own "release" event, the one
-// that runs MSSNet: arrow keys on the slider, Enter or a pause in the number box, the
-// mouse wheel over the views and the keyboard shortcuts. Dragging a view (outside the
-// comparison's divider) pans: the offset goes to a hidden textbox and a hidden button
-// runs the app's pan handler. Listeners sit on the document, so Gradio re-rendering a
-// component never loses them.
+// The map itself is assets/ui/map.js (served with OpenSeadragon under /zs/ui/). This script
+// - opens it in #viewer from the JSON the server writes into the hidden #deep-zoom-info textbox
+//   (polled: a new image or model is a new JSON) and reopens it if Gradio re-renders #viewer;
+// - ties the zoom slider (#zoom: its range and number inputs) to the map both ways, in the browser
+//   only: the slider moves the map, and the wheel, pinch and keys move the slider;
+// - when the map comes to rest, writes the region on screen into #map-rest and clicks #map-rest-go,
+//   so the server explains what is visible (only when that region changed).
 (() => {
   "use strict";
-  const ZOOM_STEP = 1.25; // one wheel notch or one +/- key
-  const PAUSE_MS = { keys: 200, typing: 700, wheel: 300 };
-  const VIEWS = "#compare, #bicubic, #sharpened";
-  const DRAG_PX = 4; // a pointer moving less than this is a click, not a pan
+  const UI = window.ZS_UI_PREFIX || "/zs/ui/";
+  const POLL_MS = 200;
+  const FOLLOW_MS = 80; // the slider follows the map at most this often while it moves
+  const HANDS_OFF_MS = 400; // after the slider itself was used, the map does not write into it
   const $ = (selector) => document.querySelector(selector);
   const range = () => $("#zoom input[type=range]");
   const number = () => $("#zoom input[type=number]");
 
-  let releaseTimer = 0;
-  function releaseLater(ms) {
-    clearTimeout(releaseTimer);
-    releaseTimer = setTimeout(() => {
-      const r = range();
-      if (r) r.dispatchEvent(new PointerEvent("pointerup", { bubbles: true }));
-    }, ms);
-  }
+  let map = null, shownInfo = "", writing = false, sliderUsed = 0;
 
-  function setZoom(value, ms) {
-    const r = range();
-    if (!r) return;
+  function script(src) {
+    return new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = src;
+      s.onload = resolve;
+      s.onerror = () => reject(new Error(`cannot load ${src}`));
+      document.head.appendChild(s);
+    });
+  }
+  const ready = (window.OpenSeadragon ? Promise.resolve() : script(UI + "openseadragon/openseadragon.min.js"))
+    .then(() => (window.ZSMap ? null : script(UI + "map.js")));
+
+  // ------------------------------------------------------------------ the map follows #deep-zoom-info
+  function poll() {
+    const box = $("#deep-zoom-info textarea");
+    const viewer = $("#viewer");
+    const text = box?.value?.trim() ?? "";
+    if (map && (!viewer || map.element !== viewer || !viewer.isConnected)) { // Gradio drew #viewer anew
+      map.close();
+      map = null;
+      shownInfo = "";
+    }
+    if (!viewer || !text || text === shownInfo) return;
+    let info;
+    try {
+      info = JSON.parse(text);
+    } catch {
+      return; // half-written: the next poll reads it whole
+    }
+    if (!info?.id || !info.layers) return;
+    shownInfo = text;
+    if (map) map.load(info);
+    else map = window.ZSMap.open(viewer, info, { keys: true, onView: follow, onRest: tellServer });
+  }
+  ready.then(() => setInterval(poll, POLL_MS)).catch((err) => console.error("Zoom & Sharpen:", err));
+
+  // ------------------------------------------------------------------ slider -> map
+  function fromSlider(e) {
+    if (writing || !map) return;
+    const t = e.target;
+    if (t !== range() && t !== number()) return;
+    const z = Number(t.value);
+    if (!(z >= Number(range()?.min ?? 1) && z <= Number(range()?.max ?? 8))) return; // typing "0." or "" in the box
+    sliderUsed = performance.now();
+    map.zoomTo(z, { immediately: t === range() }); // the thumb is followed at once, a typed number animates
+  }
+  document.addEventListener("input", fromSlider, true);
+  document.addEventListener("change", fromSlider, true);
+
+  // ------------------------------------------------------------------ map -> slider
+  let followTimer = 0, lastFollow = 0, wanted = null;
+  function follow(view) {
+    wanted = view.zoom;
+    const wait = FOLLOW_MS - (performance.now() - lastFollow);
+    clearTimeout(followTimer);
+    followTimer = setTimeout(writeSlider, Math.max(0, wait));
+  }
+  function writeSlider() {
+    const r = range(), n = number();
+    if (!r || wanted === null) return;
+    const busy = performance.now() - sliderUsed < HANDS_OFF_MS || document.activeElement === n;
+    if (busy) { followTimer = setTimeout(writeSlider, HANDS_OFF_MS); return; }
+    lastFollow = performance.now();
     const step = Number(r.step) || 0.05;
-    const v = Math.min(Number(r.max), Math.max(Number(r.min), Math.round(value / step) * step));
-    r.value = v.toFixed(2);
-    r.dispatchEvent(new Event("input", { bubbles: true })); // Gradio's "input": the quick preview
-    releaseLater(ms); // Gradio's "release": MSSNet
+    const z = Math.min(Number(r.max), Math.max(Number(r.min), Math.round(wanted / step) * step));
+    const text = z.toFixed(2);
+    if (r.value === text && (!n || Number(n.value) === z)) return;
+    writing = true; // Gradio's value follows; the server has no handler on the slider's events
+    try {
+      r.value = text;
+      r.dispatchEvent(new Event("input", { bubbles: true }));
+      if (n) {
+        n.value = text;
+        n.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    } finally {
+      writing = false;
+    }
   }
-  const zoomNow = () => Number(range()?.value ?? 1);
 
-  function pan(dx, dy) {
-    // (dx, dy): how far the picture moved, in view pixels (right and down positive)
-    const box = $("#pan-request textarea, #pan-request input");
-    const go = $("#pan-go");
-    if (!box || !go || (dx === 0 && dy === 0)) return;
-    box.value = `${dx.toFixed(1)} ${dy.toFixed(1)} ${Date.now()}`;
+  // ------------------------------------------------------------------ map at rest -> the server's explanation
+  let told = "";
+  function tellServer(state) {
+    const box = $("#map-rest textarea, #map-rest input"), go = $("#map-rest-go");
+    const text = JSON.stringify(state);
+    if (!box || !go || text === told) return;
+    told = text;
+    box.value = text;
     box.dispatchEvent(new Event("input", { bubbles: true }));
     setTimeout(() => go.click(), 0);
   }
-  const viewSide = () => $("#sharpened img")?.naturalWidth || 256;
 
-  // arrow keys, Page Up/Down, Home/End on the slider: run MSSNet once the keys rest
-  document.addEventListener("keyup", (e) => {
-    if (e.target === range() && /^(Arrow|Page|Home|End)/.test(e.key)) releaseLater(PAUSE_MS.keys);
-  });
-  // the number box: Enter at once, typing after a short pause
-  document.addEventListener("keydown", (e) => {
-    if (e.target === number() && e.key === "Enter") releaseLater(0);
-  });
-  document.addEventListener("input", (e) => {
-    if (e.isTrusted && e.target === number()) releaseLater(PAUSE_MS.typing);
-  });
-
-  // the mouse wheel over a view zooms (instead of scrolling the page)
-  document.addEventListener("wheel", (e) => {
-    if (!e.target.closest?.(VIEWS) || e.deltaY === 0) return;
-    e.preventDefault();
-    e.stopPropagation();
-    setZoom(zoomNow() * (e.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP), PAUSE_MS.wheel);
-  }, { passive: false, capture: true });
-
-  // drag a view to pan; on the comparison, the divider's handle still moves the divider
-  let drag = null;
-  let swallowClick = false;
-  document.addEventListener("pointerdown", (e) => {
-    const view = e.target.closest?.(VIEWS);
-    const img = view?.querySelector("img");
-    if (!img || e.button !== 0 || e.target.closest("button, a, [data-testid=slider]")) return;
-    drag = { x: e.clientX, y: e.clientY, view, moved: false, scale: img.naturalWidth / (img.clientWidth || 1) };
-    if (view.id === "compare") e.stopPropagation(); // the comparison's divider follows its handle only
-  }, { capture: true });
-  document.addEventListener("pointermove", (e) => {
-    if (!drag) return;
-    const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
-    if (!drag.moved && Math.hypot(dx, dy) < DRAG_PX) return;
-    drag.moved = true;
-    e.preventDefault();
-    for (const img of drag.view.querySelectorAll("img")) img.style.translate = `${dx}px ${dy}px`;
-  }, { capture: true });
-  document.addEventListener("pointerup", (e) => {
-    if (!drag) return;
-    const d = drag;
-    drag = null;
-    for (const img of d.view.querySelectorAll("img")) img.style.translate = "";
-    if (!d.moved) return;
-    swallowClick = true; // the click that ends a drag picks nothing
-    setTimeout(() => { swallowClick = false; }, 0);
-    pan((e.clientX - d.x) * d.scale, (e.clientY - d.y) * d.scale);
-  }, { capture: true });
-  document.addEventListener("click", (e) => {
-    if (swallowClick && e.target.closest?.(VIEWS)) { e.stopPropagation(); e.preventDefault(); }
-  }, { capture: true });
-  document.addEventListener("dragstart", (e) => {
-    if (e.target.closest?.(VIEWS)) e.preventDefault();
-  }, { capture: true });
-
-  // keyboard shortcuts (listed on the page), unless typing in a field
-  document.addEventListener("keydown", (e) => {
-    const t = e.target;
-    if (e.ctrlKey || e.metaKey || e.altKey || t.closest?.("input, textarea, select, [contenteditable=true]")) return;
-    const quarter = viewSide() / 4;
-    const keys = {
-      "+": () => setZoom(zoomNow() * ZOOM_STEP, PAUSE_MS.keys),
-      "=": () => setZoom(zoomNow() * ZOOM_STEP, PAUSE_MS.keys),
-      "-": () => setZoom(zoomNow() / ZOOM_STEP, PAUSE_MS.keys),
-      ArrowLeft: () => pan(quarter, 0),
-      ArrowRight: () => pan(-quarter, 0),
-      ArrowUp: () => pan(0, quarter),
-      ArrowDown: () => pan(0, -quarter),
-    };
-    for (let n = 1; n <= 8; n++) keys[String(n)] = () => setZoom(n, 0);
-    if (!keys[e.key]) return;
-    e.preventDefault();
-    keys[e.key]();
-  });
+  window.zsStudio = { get map() { return map; } }; // for tests and benchmarks
 })();
