@@ -27,6 +27,7 @@ from .edges import (
     strongest_edge_window,
 )
 from .lesson import lesson_markdown
+from .measure import change_text, edge_strength, edge_strength_map
 from .metrics import psnr_y, rgb_to_y, ssim_y
 from .plots import (
     MIN_TEXT_PT,
@@ -52,6 +53,9 @@ __all__ = [
     "IG_METHODS",
     "MIN_TEXT_PT",
     "attribution_shares",
+    "change_text",
+    "edge_strength",
+    "edge_strength_map",
     "blur_path_attribution",
     "correction_energy_objective",
     "diffusion_index",

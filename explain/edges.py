@@ -168,7 +168,8 @@ def sharpening_map(before: Image, after: Image) -> Image:
 
 
 def mean_edge_energy(image: Image) -> float | Tensor:
-    """Mean Sobel magnitude of the luminance: one number for "how sharp".
+    """Mean Sobel magnitude of the luminance (the plain mean, blind to how narrow an edge is; the studio's
+    measure of sharpness is :func:`explain.measure.edge_strength`, the root mean square).
 
     (H, W, 3) array or (3, H, W) tensor -> float; (B, 3, H, W) tensor -> (B,) tensor.
     """

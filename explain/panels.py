@@ -21,13 +21,16 @@ from mssnet.studio import SWEEP_FACTORS, Source, Studio, View
 
 from . import report
 from . import studio as panels
-from .decision import decide, plot_decision
+from .answer import answer_markdown, why_markdown
+from .decision import decide, decision_table_markdown, plot_decision
+from .saliency import plot_saliency_check, saliency_check, saliency_check_markdown
+from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .plots import colour_scales
 from .sanity import random_weights_check
 from .window import WindowExplanation, attribution_figure, explain_window
 
-__all__ = ["Save", "attribution", "decision", "explore_maps", "random_weights", "saliency", "simulation", "stages",
-           "sweep"]
+__all__ = ["Save", "answer", "attribution", "decision", "decision_chart", "explore_maps", "random_weights", "saliency",
+           "saliency_pair", "simulation", "stages", "sweep", "visual_saliency"]
 
 #: Image (H, W, 3) array or figure (None passes through) -> a path to show it from.
 Save = Callable[[np.ndarray | Figure | None], str | None]
@@ -48,18 +51,63 @@ def explore_maps(view: View, save: Save) -> tuple[str, ...]:
     return view.rendering("maps", make)
 
 
+def _decided(view: View):
+    """The view's decision numbers (:func:`explain.decision.decide`), computed once per view."""
+    return view.rendering("decided", lambda: decide(view.bicubic, view.sharpened))
+
+
 def decision(view: View, save: Save) -> tuple[str, str]:
-    """The decision panel (no network pass) -> (figure path, Markdown); made once per view."""
+    """The decision panel (no network pass) -> (bar chart path, Markdown: sentence, then the table); made once
+    per view."""
     def make() -> tuple[str, str]:
-        result = decide(view.bicubic, view.sharpened)
+        result = _decided(view)
         return save(plot_decision(result, view.bicubic)), report.decision_markdown(result)
 
     return view.rendering("decision", make)
 
 
+def decision_chart(view: View, save: Save) -> tuple[str, str, str]:
+    """The decision panel, picture first (no network pass) -> (bar chart path, the sentence and how the classes
+    are made as Markdown, the numbers as a Markdown table for a fold); made once per view."""
+    def make() -> tuple[str, str, str]:
+        result = _decided(view)
+        return (save(plot_decision(result, view.bicubic)), report.decision_summary_markdown(result),
+                decision_table_markdown(result))
+
+    return view.rendering("decision chart", make)
+
+
+def answer(view: View) -> tuple[str, str]:
+    """The answer for the region on screen (no network pass) -> (two or three sentences as Markdown, the
+    "why?" list of the panels behind each claim as Markdown, for a fold); made once per view."""
+    return view.rendering("answer", lambda: (answer_markdown(view, _decided(view)), why_markdown(view)))
+
+
+def saliency_pair(view: View, model: nn.Module, save: Save, n: int = 4) -> tuple[str | None, str]:
+    """The whole view's saliency in the form that passes the random-weights check (signed SmoothGrad of ``n``
+    noisy copies, averaged over 2 px), its random-weights twin small beside it -> (figure path or None at ×1,
+    Markdown with both rank correlations). ``2 n`` forward and backward passes; made once per view."""
+    def make() -> tuple[str | None, str]:
+        check = saliency_check(model, view, n=n)
+        return save(plot_saliency_check(view, check)), saliency_check_markdown(check)
+
+    return view.rendering(f"saliency pair {n}", make)
+
+
+def visual_saliency(view: View, save: Save) -> tuple[str, str]:
+    """Where the eye looks (visual saliency of the bicubic view, from the image alone) beside where MSSNet raised
+    edge strength, with their correlation (no network pass) -> (figure path, Markdown); made once per view."""
+    def make() -> tuple[str, str]:
+        comparison = compare_saliency(view.bicubic, view.sharpened)
+        return save(plot_visual_saliency(view.bicubic, comparison)), visual_saliency_markdown(comparison)
+
+    return view.rendering("visual saliency", make)
+
+
 def saliency(view: View, model: nn.Module, save: Save) -> tuple[str | None, str]:
-    """Whole-view saliency of the edge gain (one forward and one backward pass) -> (figure path or None,
-    Markdown); made once per view."""
+    """Whole-view saliency of the edge-strength change, one gradient (one forward and one backward pass) ->
+    (figure path or None, Markdown); made once per view. Its magnitude fails the random-weights check:
+    :func:`saliency_pair` is the form to show as an explanation."""
     def make() -> tuple[str | None, str]:
         result = panels.view_saliency(model, view)
         return save(panels.saliency_figure(view, result)), report.saliency_markdown(result)
@@ -68,7 +116,8 @@ def saliency(view: View, model: nn.Module, save: Save) -> tuple[str | None, str]
 
 
 def stages(view: View, save: Save) -> tuple[str, str, str, str]:
-    """-> (stage outputs' edge maps, their table, what each stage changed, its text)."""
+    """-> (edge strength of the input and each stage output (plot), their table with what the numbers show,
+    what each stage changed (amplified ×N, one scale), its text)."""
     t0 = time.perf_counter()
     gallery, table, changed, changes = panels.stage_figures(view)
     gallery, changed = save(gallery), save(changed)

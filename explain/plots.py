@@ -25,6 +25,7 @@ from mssnet.io import png_by_content
 from mssnet.tensors import single_image
 
 from .edges import edge_magnitude, luminance
+from .measure import NAME, change_text, rms
 from .spectrum import radial_power_spectrum
 
 __all__ = [
@@ -43,15 +44,19 @@ __all__ = [
     "stage_changes",
     "plot_stage_gallery",
     "plot_zoom_sweep",
+    "plot_stage_strength",
     "readable_text",
     "symmetric_limit",
+    "text_sizes_px",
 ]
 
 Image = Tensor | np.ndarray
 
-#: Smallest font size (points) of any text in the studio's figures: at the app's 72 dpi a
-#: point is a pixel, so captions and labels are at least 12 px tall on screen.
+#: Smallest font size (points) of any text in the studio's figures: the app renders them at 96 dpi
+#: and shows them unscaled, so a point is 4/3 px and text is at least 16 px tall on screen.
 MIN_TEXT_PT = 12.0
+#: Widest figure (inches): 9.4 in is 902 px at 96 dpi, narrow enough not to be scaled down on a 1280 px screen.
+MAX_WIDTH_IN = 9.4
 #: Colour map of signed maps (red: more, blue: less, white: 0) and of magnitudes.
 SIGNED_CMAP, MAGNITUDE_CMAP = "RdBu_r", "inferno"
 
@@ -109,6 +114,14 @@ def readable_text(fig: Figure, min_pt: float = MIN_TEXT_PT) -> Figure:
     for ax in fig.axes:
         ax.tick_params(labelsize=max(min_pt, 1.0))
     return fig
+
+
+def text_sizes_px(fig: Figure, dpi: float = 96) -> list[tuple[str, float]]:
+    """Every visible, non-empty text of ``fig`` (drawn first, so tick labels exist) with its rendered
+    height in px at ``dpi`` (font size in points × dpi / 72) -> [(text, px)]."""
+    figure_to_array(fig)
+    return [(t.get_text(), t.get_fontsize() * dpi / 72) for t in fig.findobj(Text)
+            if t.get_text().strip() and t.get_visible()]
 
 
 def edge_scale(*images: Image, percentile: float = 99.5) -> float:
@@ -201,7 +214,7 @@ def plot_heatmap(
 
 
 def plot_edge_pair(bicubic: Image, sharpened: Image, vmax: float | None = None,
-                   titles: tuple[str, str] = ("Edges: bicubic", "Edges: MSSNet")) -> Figure:
+                   titles: tuple[str, str] = ("Edge strength: bicubic", "Edge strength: MSSNet")) -> Figure:
     """Edge magnitude of the bicubic and the sharpened view side by side on ONE colour scale.
 
     Both images (H, W, 3) etc., same size. The scale runs from 0 to ``vmax`` (default:
@@ -220,16 +233,16 @@ def plot_edge_pair(bicubic: Image, sharpened: Image, vmax: float | None = None,
     im = None
     for ax, title, mag in zip(axes, titles, (before, after), strict=True):
         im = ax.imshow(mag, cmap="magma", vmin=0.0, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"{title}\nmean {mag.mean():.4f}")
+        ax.set_title(f"{title}\n{NAME} {rms(mag):.4f}")
         ax.set_axis_off()
-    fig.colorbar(im, ax=list(axes), shrink=0.85, label="edge magnitude (same scale)")
+    fig.colorbar(im, ax=list(axes), shrink=0.85, label="edge strength (same scale)")
     fig.supxlabel("Bright = strong edge. One colour scale for both: brighter on the right = MSSNet's edges "
                   "are stronger.", fontsize=MIN_TEXT_PT, wrap=True)
     return readable_text(fig)
 
 
 def plot_edge_gain(image: Image, gain: Tensor | np.ndarray, limit: float | None = None,
-                   title: str = "Edge gain (MSSNet − bicubic)") -> Figure:
+                   title: str = "Change of edge strength (MSSNet − bicubic)") -> Figure:
     """The signed edge gain on a diverging scale ``[-limit, limit]`` centred on 0 (white).
 
     Red: edges MSSNet made stronger; blue: weaker. Drawn at full opacity over nothing, so
@@ -247,9 +260,9 @@ def plot_edge_gain(image: Image, gain: Tensor | np.ndarray, limit: float | None 
     fig = _new_figure((9.0, 5.0))
     ax_map, ax_img = fig.subplots(1, 2, width_ratios=(2, 1))
     im = ax_map.imshow(g, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
-    fig.colorbar(im, ax=ax_map, shrink=0.85, label="edge gain")
+    fig.colorbar(im, ax=ax_map, shrink=0.85, label="change of gradient per pixel")
     up, down = float(np.clip(g, 0, None).sum()), float(np.clip(-g, 0, None).sum())
-    ax_map.set_title(f"{title}\n{100 * up / ((up + down) or 1):.0f} % of the change is gain")
+    ax_map.set_title(f"{title}\n{100 * up / ((up + down) or 1):.0f} % of the change is a rise")
     gray = luminance(img) if img.ndim == 3 else img
     ax_img.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax_img.set_title("the view")
@@ -260,7 +273,7 @@ def plot_edge_gain(image: Image, gain: Tensor | np.ndarray, limit: float | None 
     return readable_text(fig)
 
 
-def plot_saliency(image: Image, grad: Tensor | np.ndarray, title: str = "Saliency of the view's edge gain") -> Figure:
+def plot_saliency(image: Image, grad: Tensor | np.ndarray, title: str = "Saliency of the view's edge strength change") -> Figure:
     """Whole-view saliency: the signed input gradient (summed over RGB) beside its magnitude.
 
     image: (H, W, 3) etc.; grad: (3, H, W) / (1, 3, H, W) / (H, W), same H, W. Left: signed,
@@ -277,13 +290,13 @@ def plot_saliency(image: Image, grad: Tensor | np.ndarray, title: str = "Salienc
     ax_s, ax_m = fig.subplots(1, 2)
     im = ax_s.imshow(g, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
     fig.colorbar(im, ax=ax_s, shrink=0.8)
-    ax_s.set_title("signed (red raises the gain)")
+    ax_s.set_title("signed (red raises it)")
     gray = luminance(img) if img.ndim == 3 else img
     ax_m.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     im = ax_m.imshow(mag, cmap="hot", vmin=0, vmax=float(np.percentile(mag, 99.5)) or 1e-12, alpha=0.7,
                      interpolation="nearest")
     fig.colorbar(im, ax=ax_m, shrink=0.8)
-    ax_m.set_title("magnitude |sum over RGB|")
+    ax_m.set_title("magnitude: mostly the\nnetwork's shape")
     for ax in (ax_s, ax_m):
         ax.set_axis_off()
     fig.suptitle(title)
@@ -309,15 +322,15 @@ def plot_error_maps(truth: Image, results: dict[str, Image]) -> Figure:
             raise ValueError(f"{name} must match the truth's size {y_true.shape}; got {y.shape}")
         errors[name] = np.abs(y - y_true)
     vmax = float(max(np.percentile(e, 99.5) for e in errors.values())) or 1e-6
-    fig = _new_figure((4.5 * len(errors), 4.4))
+    fig = _new_figure((min(MAX_WIDTH_IN - 0.2, 4.5 * len(errors)), 4.6))
     axes = np.atleast_1d(fig.subplots(1, len(errors)))
     im = None
     for ax, (name, err) in zip(axes, errors.items(), strict=True):
         im = ax.imshow(err, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"|error| of {name} (mean {err.mean():.4f})")
+        ax.set_title(f"|error| of {name}\n(mean {err.mean():.4f})")
         ax.set_axis_off()
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="|Y error| (0-1 scale)")
-    fig.suptitle("Error against the ground truth: dark = right, bright = wrong (same scale)")
+    fig.suptitle("Error against the ground truth:\ndark = right, bright = wrong (same scale)")
     return readable_text(fig)
 
 
@@ -370,10 +383,10 @@ def plot_stage_gallery(stages: Sequence[Image], names: Sequence[str] | None = No
     ]
     maps = [edge_magnitude(np.clip(i, 0, 1)) for i in imgs]
     vmax = float(max(np.percentile(m, 99.5) for m in maps)) or 1e-12
-    titles = [f"{name}\nmean edge {m.mean():.4f}" for name, m in zip(names, maps, strict=True)]
-    fig = _map_grid(maps, titles, "magma", (0.0, vmax), (3.4, 3.2, 0.8, 0.0))
-    fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="edge magnitude")
-    fig.suptitle("Coarse to fine: edge energy of each stage output")
+    titles = [f"{name}\n{NAME} {rms(m):.4f}" for name, m in zip(names, maps, strict=True)]
+    fig = _map_grid(maps, titles, "magma", (0.0, vmax), (2.8, 3.0, 0.8, 0.0))
+    fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label=NAME)
+    fig.suptitle(f"Coarse to fine: {NAME} of each stage output")
     return readable_text(fig)
 
 
@@ -400,7 +413,7 @@ def plot_zoom_sweep(
     sharpness_bicubic: Sequence[float],
     sharpness_mssnet: Sequence[float],
     sharpness_original: Sequence[float] | None = None,
-    ylabel: str = "mean edge energy",
+    ylabel: str = "edge strength",
 ) -> Figure:
     """Sharpness against zoom factor for bicubic and MSSNet (log2 x axis). One axis."""
     f = np.asarray(factors, dtype=float)
@@ -452,25 +465,25 @@ def plot_attribution(
     x0, y0, w, h = (float(v) for v in window)
     mag = np.abs(summed)
     mag = mag / (mag.max() or 1.0)
-    fig = _new_figure((13.0 if signed else 9.0, 5.0))
+    fig = _new_figure((9.2 if signed else 8.0, 4.6))
     axes = fig.subplots(1, 3 if signed else 2)
     ax_img, ax_heat = axes[0], axes[-1]
     ax_img.imshow(np.clip(img, 0, 1), cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1)
-    ax_img.set_title("input and window")
+    ax_img.set_title("input and\nwindow")
     if signed:
         lim = symmetric_limit(summed)
         im = axes[1].imshow(summed, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
         fig.colorbar(im, ax=axes[1], shrink=0.8)
-        axes[1].set_title("signed: red raises the gain")
+        axes[1].set_title("signed: red\nraises it")
     gray = luminance(img) if img.ndim == 3 else img
     ax_heat.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1)
     im = ax_heat.imshow(mag, cmap="hot", vmin=0, vmax=1, alpha=0.7, interpolation="nearest")
     fig.colorbar(im, ax=ax_heat, shrink=0.8)
-    ax_heat.set_title("magnitude |sum over RGB|")
+    ax_heat.set_title("magnitude")
     for ax in axes:
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), w, h, fill=False, edgecolor="lime", lw=1.5))
         ax.set_axis_off()
-    fig.suptitle(title + (f" (diffusion index {di:.1f})" if di is not None else ""))
+    fig.suptitle(title + (f"\n(diffusion index {di:.1f})" if di is not None else ""))
     return readable_text(fig)
 
 
@@ -508,19 +521,57 @@ def stage_changes(stages: Sequence[Image], model_input: Image) -> list[np.ndarra
     return [c.astype(np.float32) for c in changes]
 
 
+def amplification(limit: float) -> int:
+    """The factor ``N`` a change map of symmetric scale ``[-limit, limit]`` is amplified by, against the full
+    intensity range (−1 … 1): ``1 / limit`` rounded down to 1, 2 or 5 × a power of ten (at least 1)."""
+    if not limit > 0:
+        raise ValueError(f"limit must be > 0; got {limit}")
+    raw = 1.0 / limit
+    if raw <= 1:
+        return 1
+    power = 10 ** int(np.floor(np.log10(raw)))
+    return int(max(m for m in (1, 2, 5, 10) if m * power <= raw * (1 + 1e-9)) * power)
+
+
 def plot_stage_changes(stages: Sequence[Image], model_input: Image, names: Sequence[str] | None = None,
                        limit: float | None = None) -> Figure:
     """Each stage's change from the previous stage (stage 1: from the input), all on ONE
-    symmetric diverging scale ``[-limit, limit]`` centred on 0 (default: :func:`symmetric_limit`
-    of all maps). Titles give the mean |change|. Axes: one per stage and the colour bar."""
+    symmetric diverging scale centred on 0, amplified ×N (:func:`amplification` of the shared limit, default
+    :func:`symmetric_limit` of all maps): full colour is a change of 1/N of the intensity range, and the
+    figure says so. Titles give the mean |change|. Axes: one per stage and the colour bar."""
     changes = stage_changes(stages, model_input)
     names = list(names) if names is not None else [f"stage {i + 1}" for i in range(len(changes))]
     if len(names) != len(changes):
         raise ValueError(f"need one name per stage; got {len(names)} names for {len(changes)} stages")
     limit = symmetric_limit(*changes) if limit is None else float(limit)
-    titles = [f"{names[k]} − {'input' if k == 0 else names[k - 1]}\nmean |Δ| {np.abs(c).mean():.4f}"
-              for k, c in enumerate(changes)]
-    fig = _map_grid(changes, titles, SIGNED_CMAP, (-limit, limit), (3.6, 3.6, 1.0, 0.6))
-    fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="change of Y (same scale)")
-    fig.suptitle("What each stage changed (red: brighter, blue: darker)")
+    n = amplification(limit)
+    shown = 1.0 / n
+    titles = [f"{names[k].split(' (')[0]}\nmean |Δ| {np.abs(c).mean():.4f}" for k, c in enumerate(changes)]
+    fig = _map_grid(changes, titles, SIGNED_CMAP, (-shown, shown), (2.8, 2.9, 0.9, 0.9))
+    fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="change of Y")
+    fig.suptitle(f"What each stage changed, ×{n} amplified\n(full red / blue = ±1/{n} of the brightness range)")
+    return readable_text(fig)
+
+
+def plot_stage_strength(names: Sequence[str], strengths: Sequence[float]) -> Figure:
+    """Edge strength of MSSNet's input and of each stage output, in order (a small line plot with the
+    change from the input written at each point). 7 × 3.6 inches, one axis."""
+    if len(names) != len(strengths) or not names:
+        raise ValueError(f"need one strength per name; got {len(names)} names and {len(strengths)} values")
+    fig = _new_figure((7.0, 3.8))
+    ax = fig.add_subplot()
+    x = np.arange(len(names))
+    values = np.asarray(strengths, dtype=float)
+    ax.plot(x, values, "o-", color="tab:orange")
+    base = values[0]
+    for xi, v in zip(x[1:], values[1:], strict=True):
+        ax.annotate(change_text(base, v).replace(f" {NAME}", ""), (xi, v), textcoords="offset points",
+                    xytext=(0, 8), ha="center", fontsize=MIN_TEXT_PT)
+    ax.set_xticks(x, ["in"] + [str(k) for k in range(1, len(names))])
+    ax.set_xlabel("input, then stages 1–6 (coarse to fine)")
+    ax.set_ylabel(NAME)
+    pad = max(float(np.ptp(values)), 1e-4 * max(float(values.max()), 1e-6))
+    ax.set_ylim(values.min() - 0.3 * pad, values.max() + 0.6 * pad)
+    ax.set_title(f"{NAME.capitalize()} at each stage")
+    ax.grid(alpha=0.3)
     return readable_text(fig)

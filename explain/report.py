@@ -15,13 +15,14 @@ from mssnet.pyramid import pyramid_level
 from mssnet.studio import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, View
 
 from .attribution import attribution_shares
-from .decision import Decision, decision_sentence
+from .decision import Decision, decision_sentence, decision_table_markdown
+from .measure import NAME, change_text
 from .sanity import RandomisationCheck
 from .studio import Simulation, StageChanges, StageTable, SweepRow, ViewSaliency
 from .window import WindowExplanation
 
 __all__ = ["PAGE", "decision_markdown", "fmt_seconds", "preview_timing_markdown", "randomisation_markdown",
-           "saliency_markdown", "simulation_markdown", "source_markdown", "stage_changes_markdown",
+           "decision_summary_markdown", "saliency_markdown", "simulation_markdown", "source_markdown", "stage_changes_markdown",
            "stages_markdown", "sweep_markdown", "timing_markdown", "weights_loaded_markdown", "weights_note",
            "window_markdown"]
 
@@ -31,7 +32,7 @@ PAGE = {
     "maps": ("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the stronger"
              " edges. Signed maps are red/blue around white = 0."),
     "decision": ("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, and "
-                 "how much MSSNet changed each kind."),
+                 "how much MSSNet changed the edge strength of each kind."),
     "attribution": ("The **window** (green) starts on the view's strongest sharpened edge; click the MSSNet view "
                     "(here or on the Explore tab) to move it, then press *Explain this window*. The attribution is "
                     "computed on the blue crop around it."),
@@ -149,12 +150,12 @@ def _direction(gain: float, side: int) -> str:
     pixels the gain was summed over)."""
     per_pixel = gain / max(side * side, 1)
     if per_pixel > GAIN_PER_PIXEL_NEUTRAL:
-        return (f"MSSNet **sharpened** the edges in this window: their Sobel strength rose by {gain:+.3f} "
+        return (f"MSSNet **sharpened** the edges in this window: their gradients rose by {gain:+.3f} in all "
                 f"({per_pixel:+.4f} per pixel).")
     if per_pixel < -GAIN_PER_PIXEL_NEUTRAL:
-        return (f"MSSNet **weakened** the edges in this window: their Sobel strength fell by {-gain:.3f} "
+        return (f"MSSNet **weakened** the edges in this window: their gradients fell by {-gain:.3f} in all "
                 f"({per_pixel:+.4f} per pixel): it smoothed what it took for noise or ringing.")
-    return (f"MSSNet left this window **almost unchanged** (edge gain {gain:+.3f}, {per_pixel:+.4f} per pixel): "
+    return (f"MSSNet left this window **almost unchanged** (gradients {gain:+.3f} in all, {per_pixel:+.4f} per pixel): "
             "try a window on an edge that looks crisper on the right.")
 
 
@@ -191,8 +192,8 @@ def window_markdown(result: WindowExplanation) -> str:
     return (f"{_direction(result.gain, result.local_window[2])}  \n"
             f"**Diffusion Index {result.diffusion_index:.1f}** (0 = a few pixels, 100 = evenly everywhere). "
             f"{_spread(result.diffusion_index, *attribution_shares(result.attribution, result.local_window))}  \n"
-            f"Explained quantity: the edge strength MSSNet *added* inside the {side}×{side} px window "
-            f"(sum of Sobel gain{strength}). The maps show which pixels of MSSNet's input{last}, in a "
+            f"Explained quantity: the gradient MSSNet *added* inside the {side}×{side} px window "
+            f"(the sum of the {NAME} change map{strength}). The maps show which pixels of MSSNet's input{last}, in a "
             f"{crop}×{crop} px crop around the window, pushed that number: **red** pixels raised it, "
             "**blue** ones lowered it (signed map); the glow (magnitude) shows how much, whatever the "
             f"direction.  \nTime: {result.method}, {result.gradients} gradient step(s): "
@@ -212,19 +213,18 @@ def randomisation_markdown(check: RandomisationCheck) -> str:
                "so here even the sign mostly reflects the network's shape, not what it learned")
     return (f"**Same window, random weights** (re-initialised, seed {check.seed}): the magnitude maps are "
             f"{level(mag)} (rank correlation {mag:.2f}) and the signed maps {level(sig)} ({sig:.2f}), "
-            f"{verdict}. Edge gain with random weights: {check.random.gain:+.3f} "
+            f"{verdict}. Gradient added with random weights: {check.random.gain:+.3f} "
             f"(trained: {check.trained.gain:+.3f}).")
 
 
 def stages_markdown(table: StageTable, seconds: float) -> str:
-    """The stage table with what the stages are."""
+    """The stage table and what its numbers show for this view (computed, nothing canned)."""
     level = len(table.steps)
-    rows = ["| output | mean edge energy | vs MSSNet's input |", "| --- | ---: | ---: |",
+    rows = [f"| output | {NAME} | vs MSSNet's input |", "| --- | ---: | ---: |",
             f"| input ({'2× bicubic of level ' + str(level - 1) if level else 'the image'}) | "
-            f"{table.input_energy:.4f} | |"]
-    for name, energy in table.energies.items():
-        ratio = table.ratio(name)
-        rows.append(f"| {name} | {energy:.4f} | {'' if ratio is None else f'{ratio:.2f}×'} |")
+            f"{table.input_strength:.4f} | |"]
+    for name, value in table.strengths.items():
+        rows.append(f"| {name} | {value:.4f} | {table.change(name)} |")
     steps = (f"This ×{table.zoom:.2f} view is cut from pyramid level {level}. The stages shown are those of the "
              f"MSSNet pass that produced the tile under the view's centre (the tile plus its context margin): "
              f"its input is the 2× bicubic enlargement of level {level - 1}"
@@ -232,20 +232,41 @@ def stages_markdown(table: StageTable, seconds: float) -> str:
              if level else "At ×1 the view is the image: no pass runs; the stages show what MSSNet would do to it.  \n")
     applied = ("" if table.strength == 1.0 or not level else f"The level keeps input + {table.strength:.2f} × "
                f"(final stage − input): the correction strength calibrated for level {level}.  \n")
-    return (steps + "Each stage adds a correction to the blurry input; the coarse stage fixes the large "
-            "edges at half resolution, the later stages add finer and finer detail.  \n" + applied + "\n"
-            + "\n".join(rows) + f"\n\nTime: figure {fmt_seconds(seconds)}")
+    return (steps + _stages_claim(table) + "  \n" + applied + "\n" + "\n".join(rows)
+            + f"\n\nTime: figure {fmt_seconds(seconds)}")
+
+
+def _stages_claim(table: StageTable) -> str:
+    """What the stage numbers show: where edge strength rose from the input, and by how much."""
+    names = list(table.strengths)
+    values = [table.input_strength, *table.strengths.values()]
+    steps = {names[k]: values[k + 1] - values[k] for k in range(len(names))}
+    final = change_text(table.input_strength, values[-1])
+    best = max(steps, key=steps.__getitem__)
+    if values[-1] <= values[0] * 1.005 and max(steps.values()) <= values[0] * 0.005:
+        return f"Here no stage raised edge strength measurably (the last stage: {final} against the input)."
+    share = steps[best] / (values[-1] - values[0]) if values[-1] > values[0] else None
+    tail = "" if share is None or not 0 < share <= 1.5 else f", {100 * min(share, 1):.0f} % of the total"
+    return (f"Here the last stage has {final} against MSSNet's input; the largest step is **{best}** "
+            f"({change_text(values[names.index(best)], values[names.index(best) + 1])}{tail}).")
 
 
 def sweep_markdown(rows: Sequence[SweepRow], seconds: float) -> str:
-    """The sweep's table of edge energies and times."""
-    lines = ["| zoom | edge energy bicubic | edge energy MSSNet | MSSNet time |", "| ---: | ---: | ---: | ---: |"]
+    """The sweep's table of edge strengths and times, with what the numbers show."""
+    lines = [f"| zoom | {NAME}: bicubic | {NAME}: MSSNet | change | MSSNet time |",
+             "| ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         took = "cached" if row.seconds is None else fmt_seconds(row.seconds)
-        lines.append(f"| ×{row.factor:g} | {row.bicubic_energy:.4f} | {row.mssnet_energy:.4f} | {took} |")
-    return ("The further you zoom, the wider bicubic smears each edge and the lower its edge energy. "
-            "The gap between the curves is what MSSNet puts back.  \n\n" + "\n".join(lines)
-            + f"\n\nTime: total {fmt_seconds(seconds)}")
+        lines.append(f"| ×{row.factor:g} | {row.bicubic_strength:.4f} | {row.mssnet_strength:.4f} | "
+                     f"{change_text(row.bicubic_strength, row.mssnet_strength)} | {took} |")
+    claim = ""
+    if len(rows) >= 2:
+        first, last = rows[0], rows[-1]
+        falls = last.bicubic_strength < first.bicubic_strength
+        claim = (f"From ×{first.factor:g} to ×{last.factor:g} bicubic's {NAME} "
+                 f"{'falls' if falls else 'does not fall'} ({change_text(first.bicubic_strength, last.bicubic_strength)}); "
+                 f"the gap between the curves is what MSSNet puts back.  \n\n")
+    return claim + "\n".join(lines) + f"\n\nTime: total {fmt_seconds(seconds)}"
 
 
 def simulation_markdown(sim: Simulation) -> str:
@@ -279,42 +300,41 @@ def weights_loaded_markdown(path: str | Path, config) -> str:
 
 
 def saliency_markdown(result: ViewSaliency) -> str:
-    """How to read the whole-view saliency map."""
+    """How to read the single-gradient saliency (:func:`explain.studio.view_saliency`); the map that passes
+    the random-weights check is :func:`explain.saliency.saliency_check_markdown`'s."""
     if result.gradient is None:
         return "No saliency at this zoom: MSSNet applies no correction (α = 0), so nothing depends on any pixel."
-    direction = "added" if result.gain > 0 else "removed"
-    return (f"MSSNet {direction} edge strength over the whole view (sum of Sobel gain {result.gain:+.1f}). "
-            "The saliency map is the gradient of that number with respect to each input pixel: **red** pixels, "
-            "made brighter, would raise the gain; **blue** ones would lower it; the glow shows where the "
-            "sharpening is most sensitive — usually along the edges it sharpened.  \n"
+    direction = "raised" if result.gain > 0 else "lowered"
+    return (f"MSSNet {direction} the gradients of the whole view (sum of the {NAME} change map {result.gain:+.1f}). "
+            "The map is the gradient of that number with respect to each input pixel: **red** pixels, made "
+            "brighter, would raise it; **blue** ones would lower it. One gradient is noisy and its magnitude "
+            "looks much the same with random weights: read the saliency pair for what training taught.  \n"
             f"Time: one forward and one backward pass, {fmt_seconds(result.seconds)}")
 
 
 def stage_changes_markdown(changes: StageChanges) -> str:
-    """What each stage changed, as a table and one sentence."""
-    rows = ["| stage | mean \\|ΔY\\| from the previous | edge energy change |", "| --- | ---: | ---: |"]
+    """What each stage changed, as a table and sentences that follow its numbers."""
+    rows = [f"| stage | mean \\|ΔY\\| from the previous | {NAME} change |", "| --- | ---: | ---: |"]
     for name, value in changes.mean_abs_change.items():
-        rows.append(f"| {name} | {value:.4f} | {changes.edge_change[name]:+.4f} |")
+        rows.append(f"| {name} | {value:.4f} | {change_text(changes.edge_before[name], changes.edge_after[name])} |")
     first = next(iter(changes.mean_abs_change))
-    return (f"The stage that changed the image most: **{changes.busiest}**. The first row compares "
-            f"{first} with MSSNet's input; every other row with the stage before it. All maps share one "
-            "colour scale (red: brighter, blue: darker).\n\n" + "\n".join(rows))
+    strongest = changes.strongest
+    return (f"The stage that changed the image most: **{changes.busiest}** (mean |ΔY| "
+            f"{changes.mean_abs_change[changes.busiest]:.4f}); the one that raised {NAME} most: **{strongest}** "
+            f"({change_text(changes.edge_before[strongest], changes.edge_after[strongest])}). The first row compares "
+            f"{first} with MSSNet's input; every other row with the stage before it. The maps are amplified on one "
+            "shared scale (the factor is on the figure; red: brighter, blue: darker).\n\n" + "\n".join(rows))
+
+
+def decision_summary_markdown(decision: Decision) -> str:
+    """The decision panel's sentence and how the classes are made (the numbers: :func:`decision_table_markdown`)."""
+    return (f"**{decision_sentence(decision)}**  \n"
+            "Classes come from the structure tensor of the bicubic view (what MSSNet was given): *edges and "
+            "lines* have one dominant gradient direction, *corners and fine texture* strong gradients in several "
+            "directions (letters' corners, hair, fur, weave), *flat areas* almost none. No extra network pass: the "
+            "numbers compare the two views you see.")
 
 
 def decision_markdown(decision: Decision) -> str:
-    """The decision panel: its sentence and a table of every class's numbers."""
-    rows = ["| class | share of the view | edge strength added | mean edge gain | edge energy after/before | "
-            "mean \\|change\\| |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for group, classes in decision.groups().items():
-        for stats in classes.values():
-            if stats.pixels == 0:
-                rows.append(f"| {stats.name} ({group}) | 0 % | | | | |")
-                continue
-            ratio = "" if stats.energy_ratio is None else f"{stats.energy_ratio:.2f}×"
-            rows.append(f"| {stats.name} ({group}) | {100 * stats.share:.0f} % | {stats.mean_added:.4f} | "
-                        f"{stats.mean_gain:+.4f} | {ratio} | {stats.mean_change:.4f} |")
-    return (f"**{decision_sentence(decision)}**  \n"
-            "Classes come from the structure tensor of the bicubic view (what MSSNet was given): *edges and "
-            "lines* have one dominant gradient direction, *texture* has strong gradients in many directions, "
-            "*flat* areas have none. No extra network pass: the numbers compare the two views you see.\n\n"
-            + "\n".join(rows))
+    """The decision panel: its sentence, how the classes are made, and the table of every class's numbers."""
+    return decision_summary_markdown(decision) + "\n\n" + decision_table_markdown(decision)

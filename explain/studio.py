@@ -7,8 +7,8 @@
   input (:class:`ViewSaliency`), :func:`saliency_figure` draws it;
 * :func:`stage_changes_table` / :func:`stage_changes_figure` — what each stage changed;
 * :func:`sweep_pair_image` — one zoom of the sweep as a labelled bicubic | MSSNet pair;
-* :func:`stage_table` — mean edge energy of MSSNet's six stage outputs (:class:`StageTable`);
-* :func:`sweep_row` — edge energies of one zoom of a sweep (:class:`SweepRow`);
+* :func:`stage_table` — edge strength (:mod:`explain.measure`) of MSSNet's six stage outputs (:class:`StageTable`);
+* :func:`sweep_row` — edge strength of both views at one zoom of a sweep (:class:`SweepRow`);
 * :func:`simulate` — treat the image as ground truth, shrink a crop by the zoom, enlarge it
   back with bicubic and with MSSNet, and score both (:class:`Simulation`).
 
@@ -35,7 +35,8 @@ from mssnet.studio import Source, SweepStep, View, check_view_request
 from mssnet.zoom import source_rect
 
 from .attribution import edge_gain_objective, saliency
-from .edges import edge_gain, edge_magnitude, mean_edge_energy, sharpening_map, strongest_edge_window
+from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window
+from .measure import NAME, change_text, edge_strength
 from .metrics import psnr_y, ssim_y
 from .plots import (
     edge_scale,
@@ -47,6 +48,7 @@ from .plots import (
     plot_spectrum,
     plot_stage_changes,
     plot_stage_gallery,
+    plot_stage_strength,
     plot_zoom_sweep,
     stage_changes,
 )
@@ -54,16 +56,16 @@ from .plots import (
 __all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
            "StageTable", "SweepRow", "ViewSaliency", "default_window_center", "edge_pair_figure",
            "explore_map_figures", "heat_map_figures", "saliency_figure", "simulate", "simulation_figures",
-           "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_table", "sweep_figure",
+           "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_strength_figure", "stage_table", "sweep_figure",
            "sweep_pair_image", "sweep_row", "view_saliency", "view_summary"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
 HEAT_MAPS = {
-    "edge_before": ("Edge magnitude: bicubic",
+    "edge_before": ("Edge strength: bicubic",
                     "Bright = strong edges. Bicubic spreads each edge over several pixels: wide, dim lines.", False),
-    "edge_after": ("Edge magnitude: MSSNet",
+    "edge_after": ("Edge strength: MSSNet",
                    "Bright = strong edges after MSSNet. Sharpened edges are thinner and brighter.", False),
-    "edge_gain": ("Edge gain (MSSNet - bicubic)",
+    "edge_gain": ("Change of edge strength (MSSNet − bicubic)",
                   "Red: edges MSSNet made stronger. Blue: edges it weakened (noise, ringing).", True),
     "sharpening": ("Sharpening map |change|",
                    "How much each pixel changed (RGB distance). Dark = left as bicubic had it.", False),
@@ -122,12 +124,18 @@ def explore_map_figures(view: View) -> dict[str, Figure]:
 
 def view_summary(view: View, cached: bool) -> dict:
     """A view's facts as plain JSON values: source rectangle, zoom, level, strength, tiles, timings,
-    whether it came from the cache and the mean edge energy of both views."""
+    whether it came from the cache and the edge strength (:mod:`explain.measure`) of both views with
+    its change ("+17 % edge strength")."""
     return {"rect": [round(v, 3) for v in view.rect], "zoom": view.zoom, "viewport": view.viewport,
             "model": view.model_label, "level": view.level, "strength": round(view.last_strength, 4),
             "tiles": {"computed": view.tiles_computed, "reused": view.tiles_reused},
             "seconds": {k: round(v, 4) for k, v in view.seconds.items()}, "cached": bool(cached),
-            "edge_energy": {"bicubic": mean_edge_energy(view.bicubic), "mssnet": mean_edge_energy(view.sharpened)}}
+            "edge_strength": _strength_summary(view)}
+
+
+def _strength_summary(view: View) -> dict:
+    before, after = edge_strength(view.bicubic), edge_strength(view.sharpened)
+    return {"bicubic": round(before, 6), "mssnet": round(after, 6), "change": change_text(before, after)}
 
 
 @dataclass
@@ -186,37 +194,55 @@ def saliency_figure(view: View, result: ViewSaliency) -> Figure | None:
     """The saliency of :func:`view_saliency` over the bicubic view (None without a gradient)."""
     if result.gradient is None:
         return None
-    return plot_saliency(view.bicubic, result.gradient,
-                         title=f"Saliency of the whole view's edge gain ({result.gain:+.1f})")
+    return plot_saliency(view.bicubic, result.gradient, title=f"Saliency of the whole view's {NAME} change")
+
+
+def _full_size_strength(image: np.ndarray, size: tuple[int, int]) -> float:
+    """Edge strength of ``image`` at ``size = (h, w)`` (bilinear where it differs: the half-resolution
+    stage compared per full-resolution pixel)."""
+    import cv2
+
+    h, w = size
+    if image.shape[:2] != (h, w):
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+    return edge_strength(image)
 
 
 @dataclass(frozen=True)
 class StageTable:
-    """Mean edge energy of the last step's input and of each of MSSNet's six stage outputs."""
+    """Edge strength (:mod:`explain.measure`) of the last step's input and of each of MSSNet's six stage
+    outputs, every one at the final stage's size."""
 
-    input_energy: float
-    energies: dict[str, float]  # stage name -> mean edge energy
+    input_strength: float
+    strengths: dict[str, float]  # stage name -> edge strength
     strength: float  # α applied to the final stage
     zoom: float
     steps: tuple[float, ...]
 
     def ratio(self, name: str) -> float | None:
-        """A stage's energy over the input's (None when the input has no edges)."""
-        return self.energies[name] / self.input_energy if self.input_energy > 0 else None
+        """A stage's edge strength over the input's (None when the input has no edges)."""
+        return self.strengths[name] / self.input_strength if self.input_strength > 0 else None
+
+    def change(self, name: str) -> str:
+        """'+3.1 % edge strength': the stage output against MSSNet's input."""
+        return change_text(self.input_strength, self.strengths[name])
 
 
 def stage_table(view: View) -> StageTable:
-    energies = {name: mean_edge_energy(stage) for name, stage in zip(STAGE_NAMES, view.stages, strict=True)}
-    return StageTable(mean_edge_energy(view.model_input), energies, view.last_strength, view.zoom, view.steps)
+    size = view.stages[-1].shape[:2]
+    strengths = {name: _full_size_strength(stage, size) for name, stage in zip(STAGE_NAMES, view.stages, strict=True)}
+    return StageTable(_full_size_strength(view.model_input, size), strengths, view.last_strength, view.zoom,
+                      view.steps)
 
 
 @dataclass(frozen=True)
 class StageChanges:
     """What each of MSSNet's stages changed: mean |ΔY| from the previous stage (stage 1: from the
-    last step's input) and the change of mean edge energy, per stage name."""
+    last step's input) and the edge strength before and after it, per stage name."""
 
     mean_abs_change: dict[str, float]
-    edge_change: dict[str, float]
+    edge_before: dict[str, float]  # edge strength of what the stage started from
+    edge_after: dict[str, float]  # ... of its output
     limit: float  # the shared symmetric scale of the figure
 
     @property
@@ -224,28 +250,47 @@ class StageChanges:
         """The stage that changed the image most."""
         return max(self.mean_abs_change, key=self.mean_abs_change.__getitem__)
 
+    @property
+    def edge_change(self) -> dict[str, float]:
+        """Change of edge strength per stage (intensity change per pixel)."""
+        return {n: self.edge_after[n] - self.edge_before[n] for n in self.edge_after}
+
+    @property
+    def strongest(self) -> str:
+        """The stage that raised edge strength most (or lowered it least)."""
+        return max(self.edge_change, key=self.edge_change.__getitem__)
+
 
 def stage_changes_table(view: View) -> StageChanges:
     changes = stage_changes(view.stages, view.model_input)
-    energies = [mean_edge_energy(view.model_input)] + [mean_edge_energy(s) for s in view.stages]
+    size = view.stages[-1].shape[:2]
+    strengths = [_full_size_strength(view.model_input, size)] + [_full_size_strength(s, size) for s in view.stages]
     mean_abs = {n: float(np.abs(c).mean()) for n, c in zip(STAGE_NAMES, changes, strict=True)}
-    edge = {n: energies[k + 1] - energies[k] for k, n in enumerate(STAGE_NAMES)}
+    before = {n: strengths[k] for k, n in enumerate(STAGE_NAMES)}
+    after = {n: strengths[k + 1] for k, n in enumerate(STAGE_NAMES)}
     limit = float(max(np.percentile(np.abs(c), 99.5) for c in changes)) or 1e-12
-    return StageChanges(mean_abs, edge, limit)
+    return StageChanges(mean_abs, before, after, limit)
 
 
 def stage_changes_figure(view: View, table: StageChanges | None = None) -> Figure:
-    """Each stage's change from the previous one (stage 1: from the input), on one symmetric scale."""
+    """Each stage's change from the previous one (stage 1: from the input), on one symmetric scale,
+    amplified (the factor is written on the figure)."""
     limit = None if table is None else table.limit
     return plot_stage_changes(view.stages, view.model_input, STAGE_NAMES, limit=limit)
 
 
+def stage_strength_figure(table: StageTable) -> Figure:
+    """Edge strength of MSSNet's input and of each stage output (a small plot)."""
+    return plot_stage_strength(["input", *table.strengths], [table.input_strength, *table.strengths.values()])
+
+
 def stage_figures(view: View) -> tuple[Figure, StageTable, Figure, StageChanges]:
-    """The Stages tab: edge maps of the six stage outputs, their energies, and what each stage changed
-    (one scale) -> (gallery figure, table, changes figure, changes table)."""
+    """The Stages tab -> (edge strength per stage (plot), its table, what each stage changed (amplified,
+    one scale), the changes table). The six stages' edge maps look alike, so the first figure plots
+    their edge strength instead (:func:`explain.plots.plot_stage_gallery` still draws the maps)."""
     changes = stage_changes_table(view)
-    return (plot_stage_gallery(view.stages, STAGE_NAMES), stage_table(view), stage_changes_figure(view, changes),
-            changes)
+    table = stage_table(view)
+    return stage_strength_figure(table), table, stage_changes_figure(view, changes), changes
 
 
 def sweep_pair_image(view: View, factor: float, gap: int = 6) -> np.ndarray:
@@ -271,24 +316,24 @@ def sweep_pair_image(view: View, factor: float, gap: int = 6) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SweepRow:
-    """One zoom of the sweep: mean edge energies, MSSNet's time (None: came from the cache)."""
+    """One zoom of the sweep: edge strength of both views, MSSNet's time (None: came from the cache)."""
 
     factor: float
-    bicubic_energy: float
-    mssnet_energy: float
+    bicubic_strength: float
+    mssnet_strength: float
     seconds: float | None
 
 
 def sweep_row(step: SweepStep) -> SweepRow:
     view = step.view
-    return SweepRow(step.factor, mean_edge_energy(view.bicubic), mean_edge_energy(view.sharpened),
+    return SweepRow(step.factor, edge_strength(view.bicubic), edge_strength(view.sharpened),
                     None if step.cached else view.seconds["MSSNet"])
 
 
 def sweep_figure(rows: list[SweepRow]) -> Figure:
-    """Mean edge energy of bicubic and MSSNet against the zoom."""
-    return plot_zoom_sweep([r.factor for r in rows], [r.bicubic_energy for r in rows],
-                           [r.mssnet_energy for r in rows])
+    """Edge strength of bicubic and MSSNet against the zoom."""
+    return plot_zoom_sweep([r.factor for r in rows], [r.bicubic_strength for r in rows],
+                           [r.mssnet_strength for r in rows])
 
 
 @dataclass
