@@ -28,6 +28,12 @@ Precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"``, see
 the model's convolution weights are converted to it once (same values); on a
 2-core AVX2 EPYC that made fp32 about 25 % faster. The model's residual additions
 and everything here after the model stay in fp32.
+
+Backend: ``"auto"``, ``"torch"`` or ``"openvino"`` (None: the current default), see
+:mod:`mssnet.backend`. ``"auto"`` runs MSSNet on the CPU in OpenVINO when it is installed
+(2x PyTorch in fp32, 1.2-1.5x PyTorch's bf16 autocast on a 2-core EPYC with AVX512-BF16)
+and in PyTorch otherwise; a shape OpenVINO cannot compile runs in PyTorch (warned once).
+These passes never carry gradients: code that differentiates through MSSNet calls the module.
 """
 
 from __future__ import annotations
@@ -42,7 +48,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .backend import BACKENDS, resolve_backend, run_openvino
+
 __all__ = [
+    "BACKENDS",
     "DEFAULT_OVERLAP",
     "DEFAULT_TILE",
     "MULTIPLE",
@@ -194,15 +203,18 @@ def _ramp(size: int, overlap: int, rise: bool, fall: bool) -> Tensor:
 # --------------------------------------------------------------------------- running the model
 
 
-def _forward(model: nn.Module, x: Tensor, precision: str, stages: bool) -> list[Tensor]:
+def _forward(model: nn.Module, x: Tensor, precision: str, stages: bool, backend: str = "torch") -> list[Tensor]:
     """x: (B, 3, h, w) on the model's device, h, w multiples of 16 -> [(B, 3, h, w)] float32.
 
     With ``stages`` the six stage outputs, the half-resolution first one upsampled
     (bicubic) to (h, w); otherwise a one-element list with the final output.
+    ``backend``: resolved, ``"torch"`` or ``"openvino"`` (PyTorch where that shape fails).
     """
-    with _autocast(precision, x.device):
-        xc = x.contiguous(memory_format=torch.channels_last)
-        outs = list(model.forward_stages(xc)) if stages else [model(xc)]
+    outs = run_openvino(model, x, precision, stages) if backend == "openvino" else None
+    if outs is None:
+        with _autocast(precision, x.device):
+            xc = x.contiguous(memory_format=torch.channels_last)
+            outs = list(model.forward_stages(xc)) if stages else [model(xc)]
     if stages:
         outs[0] = F.interpolate(outs[0].float(), size=x.shape[-2:], mode="bicubic", align_corners=False)
     return [o.float() for o in outs]
@@ -217,6 +229,7 @@ def _forward_tiled(
     tile: int,
     overlap: int,
     progress: Progress | None,
+    backend: str = "torch",
 ) -> list[Tensor]:
     """x: (B, 3, Hp, Wp), multiples of 16 -> outputs as in :func:`_forward`, on x's device.
 
@@ -227,7 +240,7 @@ def _forward_tiled(
     tw, lefts = _tile_layout(wp, tile, overlap)
     total = len(tops) * len(lefts)
     if total == 1:
-        outs = _forward(model, x.to(device), precision, stages)
+        outs = _forward(model, x.to(device), precision, stages, backend)
         if progress is not None:
             progress(1, 1)
         return [o.to(x.device) for o in outs]
@@ -238,7 +251,7 @@ def _forward_tiled(
         wx = _ramp(tw, overlap, rise=left > 0, fall=left + tw < wp)  # (tw,)
         w = (wy[:, None] * wx[None, :]).to(x.device)  # (th, tw)
         window = (..., slice(top, top + th), slice(left, left + tw))
-        outs = _forward(model, x[window].to(device), precision, stages)  # [(B, 3, th, tw)]
+        outs = _forward(model, x[window].to(device), precision, stages, backend)  # [(B, 3, th, tw)]
         acc = acc or [torch.zeros(o.shape[:2] + (hp, wp), device=x.device) for o in outs]
         for a, o in zip(acc, outs, strict=True):
             a[window] += w * o.to(x.device)
@@ -307,18 +320,20 @@ def _run(
     progress: Progress | None,
     overlap: int | None,
     stages: bool,
+    backend: str | None,
 ) -> list[Tensor]:
     """Checked, padded, tiled run -> [final] or the six stages, each (B, 3, H, W) in [0, 1]."""
     _check_batch(x)
     _check_tiling(tile, overlap)
     device = _model_device(model)
     precision = resolve_precision(precision, device)
+    backend = resolve_backend(model, backend)
     h, w = x.shape[-2:]
     _weights_to_channels_last(model)  # outside inference_mode: the weights must stay usable for autograd
     with torch.inference_mode():
         padded = pad_to_multiple(x.float())  # (B, 3, Hp, Wp)
         tile, overlap = _tiling(*padded.shape[-2:], tile, overlap)
-        outs = _forward_tiled(model, padded, device, precision, stages, tile, overlap, progress)
+        outs = _forward_tiled(model, padded, device, precision, stages, tile, overlap, progress, backend)
     # cropped outside inference_mode: the results are ordinary tensors that autograd code (explain/) may use
     return [o[..., :h, :w].clamp(0.0, 1.0) for o in outs]  # (B, 3, H, W) each
 
@@ -330,6 +345,7 @@ def sharpen_tensor(
     tile: int | None = None,
     progress: Progress | None = None,
     overlap: int | None = None,
+    backend: str | None = None,
 ) -> Tensor:
     """Sharpen a batch of RGB images with MSSNet.
 
@@ -346,11 +362,13 @@ def sharpen_tensor(
             for a whole image).
         overlap: pixels shared by neighbouring tiles (multiple of 16, < tile); None
             means :data:`DEFAULT_OVERLAP`, at most half the tile.
+        backend: ``"auto"``, ``"torch"`` or ``"openvino"``; None: the current default
+            (:func:`mssnet.backend.default_backend`, normally ``"auto"``).
 
     Returns:
         (B, 3, H, W) float32 in [0, 1].
     """
-    return _run(model, x, precision, tile, progress, overlap, stages=False)[0]
+    return _run(model, x, precision, tile, progress, overlap, stages=False, backend=backend)[0]
 
 
 def sharpen_tensor_stages(
@@ -360,13 +378,14 @@ def sharpen_tensor_stages(
     tile: int | None = None,
     progress: Progress | None = None,
     overlap: int | None = None,
+    backend: str | None = None,
 ) -> tuple[Tensor, list[Tensor]]:
     """:func:`sharpen_tensor` and MSSNet's six stage outputs -> ``(output, stages)``.
 
     Each stage (B, 3, H, W) float32 in [0, 1], the first (half resolution inside the
     model) upsampled with bicubic interpolation; ``output`` is the last stage.
     """
-    outs = _run(model, x, precision, tile, progress, overlap, stages=True)
+    outs = _run(model, x, precision, tile, progress, overlap, stages=True, backend=backend)
     return outs[-1], outs
 
 
@@ -434,6 +453,7 @@ def sharpen(
     tile: int | None = None,
     progress: Progress | None = None,
     overlap: int | None = None,
+    backend: str | None = None,
 ) -> np.ndarray:
     """Sharpen one image with MSSNet; the result has the input's dtype and layout.
 
@@ -442,7 +462,7 @@ def sharpen(
         image: (H, W) gray, (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA; uint8,
             uint16 or float with values in [0, 1] (small bicubic overshoot is
             clipped); any H, W >= 1.
-        precision, tile, progress, overlap: as in :func:`sharpen_tensor`.
+        precision, tile, progress, overlap, backend: as in :func:`sharpen_tensor`.
 
     Returns:
         The sharpened image, same shape and dtype as ``image`` (gray in, gray out
@@ -450,7 +470,8 @@ def sharpen(
         kept).
     """
     x, alpha = _image_to_tensor(image)
-    y = sharpen_tensor(model, x, precision=precision, tile=tile, progress=progress, overlap=overlap)
+    y = sharpen_tensor(model, x, precision=precision, tile=tile, progress=progress, overlap=overlap,
+                       backend=backend)
     return _tensor_to_image(y, image, alpha)
 
 
@@ -461,6 +482,7 @@ def sharpen_stages(
     tile: int | None = None,
     progress: Progress | None = None,
     overlap: int | None = None,
+    backend: str | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """:func:`sharpen` and MSSNet's six stage outputs -> ``(image, stages)``.
 
@@ -470,7 +492,7 @@ def sharpen_stages(
     """
     x, alpha = _image_to_tensor(image)
     y, stage_tensors = sharpen_tensor_stages(
-        model, x, precision=precision, tile=tile, progress=progress, overlap=overlap
+        model, x, precision=precision, tile=tile, progress=progress, overlap=overlap, backend=backend
     )
     stage_images = [s[0].permute(1, 2, 0).cpu().numpy() for s in stage_tensors]  # six (H, W, 3)
     return _tensor_to_image(y, image, alpha), stage_images

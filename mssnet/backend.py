@@ -1,0 +1,443 @@
+"""The runtime of MSSNet's forward passes: OpenVINO where it is installed, PyTorch otherwise.
+
+A forward pass that is only a forward pass (:func:`mssnet.sharpen`, :func:`mssnet.sharpen_tensor`
+and everything built on them: the pyramid's tiles, the CLI, the sweep, Simulate, the benches)
+runs on the backend chosen here; anything that needs gradients (attribution, saliency,
+training) calls the ``nn.Module`` itself and stays in PyTorch.
+
+Backends (:data:`BACKENDS`): ``"torch"`` (eager PyTorch), ``"openvino"`` (OpenVINO's CPU
+plugin) and ``"auto"``: OpenVINO for an :class:`~mssnet.model.MSSNet` on the CPU when the
+``openvino`` package imports, PyTorch otherwise. ``None`` means the current default:
+:func:`using` (a context manager, e.g. around a CLI command), else the ``ZS_BACKEND``
+environment variable, else ``"auto"``. When OpenVINO is asked for and cannot run a pass
+(package missing, a shape that fails to compile), the pass runs in PyTorch and a warning
+is logged once per cause (logger ``mssnet.backend``).
+
+How a model becomes an OpenVINO graph: :func:`openvino_graph` writes MSSNet's layers as
+OpenVINO operations, the weights as constants, in a few milliseconds. Tracing the module
+instead (``torch.jit.trace`` + ``openvino.convert_model``) took 5-9 s per weights on a 2-core
+EPYC and ``openvino.convert_model(module, example_input=...)`` 37 s; both give the same
+graph. The graph outputs the stage heads' corrections; the residual additions (input +
+correction) run in PyTorch in fp32, as in :class:`~mssnet.model.MSSNet` under bf16 autocast.
+
+Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
+(:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and
+the input shape: a graph compiled for one shape (static shapes ran 2-9 % faster than one
+dynamic-shape graph, see bench/speed.py ``--dynamic``). Precision follows
+:func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT``
+(bf16 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+import logging
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .model import MSSNet
+
+__all__ = [
+    "BACKENDS",
+    "CACHE_SIZE",
+    "ENV",
+    "CompiledCache",
+    "backend_name",
+    "compiled_cache",
+    "default_backend",
+    "openvino_available",
+    "openvino_graph",
+    "resolve_backend",
+    "run_openvino",
+    "using",
+    "weights_key",
+]
+
+#: Accepted values of ``backend``.
+BACKENDS = ("auto", "torch", "openvino")
+#: Environment variable with the default backend when :func:`using` sets none.
+ENV = "ZS_BACKEND"
+#: Compiled models kept (an image explored at one zoom uses a handful of tile shapes, each in
+#: final-output and stage flavours).
+CACHE_SIZE = 12
+#: OpenVINO's names of the two precisions of :func:`mssnet.inference.resolve_precision`.
+_OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
+
+log = logging.getLogger(__name__)
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("mssnet_backend", default=None)
+_warned: set[Hashable] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(key: Hashable, message: str) -> None:
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(message)
+
+
+# --------------------------------------------------------------------------- choosing a backend
+
+
+def _check_backend(backend: object) -> str:
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, one of {BACKENDS}; got {type(backend).__name__}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    return backend
+
+
+@contextlib.contextmanager
+def using(backend: str) -> Iterator[str]:
+    """Within the block (this thread/context), ``backend=None`` means ``backend``."""
+    token = _current.set(_check_backend(backend))
+    try:
+        yield backend
+    finally:
+        _current.reset(token)
+
+
+def default_backend() -> str:
+    """The backend ``None`` stands for: :func:`using`'s, else ``$ZS_BACKEND``, else ``"auto"``."""
+    chosen = _current.get()
+    if chosen is not None:
+        return chosen
+    env = os.environ.get(ENV, "").strip().lower()
+    if not env:
+        return "auto"
+    if env not in BACKENDS:
+        raise ValueError(f"{ENV} must be one of {BACKENDS}; got {env!r}")
+    return env
+
+
+def _import_openvino():
+    """The ``openvino`` module, or None (and a warning, once) when it does not import."""
+    try:
+        import openvino
+    except Exception as error:  # noqa: BLE001 - a broken install falls back like a missing one
+        _warn_once("import", f"OpenVINO is not available ({type(error).__name__}: {error}); "
+                             "MSSNet runs in PyTorch (slower: pip install -r requirements.txt)")
+        return None
+    return openvino
+
+
+def openvino_available() -> bool:
+    """True when the ``openvino`` package imports."""
+    return _import_openvino() is not None
+
+
+def _device(model: nn.Module) -> torch.device:
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
+def resolve_backend(model: nn.Module, backend: str | None = None) -> str:
+    """The backend a pass of ``model`` runs on: ``"torch"`` or ``"openvino"``.
+
+    ``backend``: one of :data:`BACKENDS` or None (:func:`default_backend`). OpenVINO runs
+    :class:`~mssnet.model.MSSNet` on the CPU; other modules and other devices run in PyTorch
+    (with a warning, once, when OpenVINO was asked for by name), as does everything when
+    ``openvino`` does not import.
+    """
+    backend = default_backend() if backend is None else _check_backend(backend)
+    if backend == "torch":
+        return "torch"
+    if not isinstance(model, MSSNet):
+        if backend == "openvino":
+            _warn_once(("module", type(model).__name__),
+                       f"OpenVINO runs MSSNet only; a {type(model).__name__} runs in PyTorch")
+        return "torch"
+    device = _device(model)
+    if device.type != "cpu":
+        if backend == "openvino":
+            _warn_once(("device", device.type), f"OpenVINO runs on the CPU here; the model on {device} "
+                                                "runs in PyTorch")
+        return "torch"
+    return "openvino" if openvino_available() else "torch"
+
+
+def backend_name(model: nn.Module, precision: str = "auto", backend: str | None = None) -> str:
+    """What a pass of ``model`` runs on, for people: e.g. ``"OpenVINO 2026.4.1 · bf16"``,
+    ``"PyTorch 2.13.0 · fp32"``. Shapes that failed to compile (and ran in PyTorch) are counted."""
+    from .inference import resolve_precision
+
+    resolved = resolve_precision(precision, _device(model))
+    if resolve_backend(model, backend) == "torch":
+        mode = "bf16 autocast" if resolved == "bf16" else resolved
+        return f"PyTorch {torch.__version__.split('+')[0]} · {mode}"
+    import openvino
+
+    name = f"OpenVINO {openvino.__version__.split('-')[0]} · {resolved}"
+    failed = _CACHE.failures(weights_key(model))
+    if failed:
+        name += f" (PyTorch for {failed} shape{'s' if failed > 1 else ''} that failed to compile)"
+    return name
+
+
+# --------------------------------------------------------------------------- weights identity
+
+
+_keys: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]] = weakref.WeakKeyDictionary()
+_keys_lock = threading.Lock()
+
+
+def _stamp(model: nn.Module) -> tuple:
+    """Cheap identity of a model's current tensors: storage and in-place version of each (any
+    ``copy_``, ``load_state_dict`` or optimiser step changes it), plus the calibrated strengths."""
+    tensors = tuple((t.data_ptr(), t._version, t.dtype, tuple(t.shape))
+                    for t in itertools.chain(model.parameters(), model.buffers()))
+    return tensors, repr(getattr(model, "zoom_strength", None)), repr(getattr(model, "level_strength", None))
+
+
+def weights_key(model: nn.Module) -> str:
+    """:func:`mssnet.pyramid.weights_key` (a hash of the weights), remembered per model until its
+    tensors change, so a cached pass does not hash megabytes of weights."""
+    from .pyramid import weights_key as full_key
+
+    stamp = _stamp(model)
+    with _keys_lock:
+        known = _keys.get(model)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    key = full_key(model)
+    with _keys_lock:
+        _keys[model] = (stamp, key)
+    return key
+
+
+# --------------------------------------------------------------------------- the OpenVINO graph
+
+
+def openvino_graph(model: MSSNet, shape: tuple[int, int, int, int] | None, stages: bool):
+    """MSSNet as an ``openvino.Model``: input ``x: (B, 3, H, W)`` float32 (``shape``, or dynamic
+    B, H, W with None), H, W multiples of 16; outputs the stage heads' corrections, float32:
+    with ``stages`` six, the first ``(B, 3, H/2, W/2)`` (add the ½ bilinear input), the others
+    ``(B, 3, H, W)`` (add ``x``); otherwise only the final one.
+
+    The same layers as :meth:`MSSNet._run <mssnet.model.MSSNet>`, read from the module's children
+    by name; the weights are copied into the graph (later changes to ``model`` do not reach it).
+    """
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    if not isinstance(model, MSSNet):
+        raise TypeError(f"model must be an MSSNet; got {type(model).__name__}")
+    if shape is not None and (len(shape) != 4 or shape[1] != 3 or shape[2] % 16 or shape[3] % 16):
+        raise ValueError(f"shape must be (B, 3, H, W) with H, W multiples of 16; got {shape}")
+
+    def weight(t: Tensor) -> np.ndarray:
+        return t.detach().to("cpu", torch.float32).contiguous().numpy().copy()
+
+    def conv(x, layer: nn.Conv2d):
+        pad = list(layer.padding)
+        return ops.convolution(x, ops.constant(weight(layer.weight)), [1, 1], pad, pad, [1, 1])
+
+    slopes: dict[int, object] = {}  # PReLU weights by module (MSSNet shares one PReLU)
+
+    def res(x, block):  # ResBlock
+        act = block.body[1]
+        if id(act) not in slopes:
+            slopes[id(act)] = ops.constant(weight(act.weight))
+        return ops.add(conv(ops.prelu(conv(x, block.body[0]), slopes[id(act)]), block.body[2]), x)
+
+    def blocks(x, seq):
+        for block in seq:
+            x = res(x, block)
+        return x
+
+    def up2(x):  # bilinear 2x, align_corners=False
+        return ops.interpolate(x, np.array([2.0, 2.0], np.float32), "linear_onnx", "scales",
+                               coordinate_transformation_mode="half_pixel", axes=np.array([2, 3], np.int64))
+
+    def down(x, d):
+        return conv(ops.avg_pool(x, [2, 2], [0, 0], [0, 0], [2, 2], True), d.down[1])
+
+    def encoder(x, enc, prev_enc=None, prev_dec=None, coarser=False):
+        e = []
+        for level, (seq, into) in enumerate(((enc.encoder_level1, None), (enc.encoder_level2, enc.down12),
+                                             (enc.encoder_level3, enc.down23))):
+            t = blocks(x if into is None else down(e[-1], into), seq)
+            if prev_enc is not None:
+                fused = ops.add(conv(prev_enc[level], getattr(enc, f"csff_enc{level + 1}")),
+                                conv(prev_dec[level], getattr(enc, f"csff_dec{level + 1}")))
+                t = ops.add(t, up2(fused) if coarser else fused)
+            e.append(t)
+        return e
+
+    def decoder(e, dec):
+        e1, e2, e3 = e
+        d3 = blocks(e3, dec.decoder_level3)
+        d2 = blocks(ops.add(up2(conv(d3, dec.up32.up[1])), res(e2, dec.skip_attn2)), dec.decoder_level2)
+        d1 = blocks(ops.add(up2(conv(d2, dec.up21.up[1])), res(e1, dec.skip_attn1)), dec.decoder_level1)
+        return [d1, d2, d3]
+
+    def shuffle_tail(x, tail):
+        return ops.depth_to_space(conv(x, tail.tail), "depth_first", 2)
+
+    def shallow(x, seq):
+        return res(conv(x, seq[0]), seq[1])
+
+    m = model
+    x = ops.parameter(ov.PartialShape(list(shape) if shape else [-1, 3, -1, -1]), ov.Type.f32, name="x")
+    half = ops.interpolate(x, np.array([0.5, 0.5], np.float32), "linear_onnx", "scales",
+                           coordinate_transformation_mode="align_corners", axes=np.array([2, 3], np.int64))
+    # scale 1
+    e11 = encoder(shallow(ops.space_to_depth(half, "depth_first", 2), m.shallow_feat1), m.E1_1)
+    d11 = decoder(e11, m.D1_1)
+    # scale 2
+    f2 = shallow(ops.space_to_depth(x, "depth_first", 2), m.shallow_feat2)
+    f2 = conv(ops.concat([f2, up2(conv(d11[0], m.up_scale1_feat.scaleUp[1]))], 1), m.fusion12)
+    e21 = encoder(f2, m.E2_1, e11, d11, coarser=True)
+    d21 = decoder(e21, m.D2_1)
+    e22 = encoder(d21[0], m.E2_2, e21, d21)
+    d22 = decoder(e22, m.D2_2)
+    # scale 3
+    f3 = conv(ops.concat([shallow(x, m.shallow_feat3), up2(conv(d22[0], m.up_scale2_feat.scaleUp[1]))], 1),
+              m.fusion23)
+    e31 = encoder(f3, m.E3_1, e22, d22, coarser=True)
+    d31 = decoder(e31, m.D3_1)
+    e32 = encoder(d31[0], m.E3_2, e31, d31)
+    d32 = decoder(e32, m.D3_2)
+    e33 = encoder(d32[0], m.E3_3, e32, d32)
+    d33 = decoder(e33, m.D3_3)
+    final = conv(d33[0], m.tail3_3)
+    heads = [shuffle_tail(d11[0], m.tail1_1), shuffle_tail(d21[0], m.tail2_1), shuffle_tail(d22[0], m.tail2_2),
+             conv(d31[0], m.tail3_1), conv(d32[0], m.tail3_2), final] if stages else [final]
+    return ov.Model([ops.result(h) for h in heads], [x], "mssnet-stages" if stages else "mssnet")
+
+
+# --------------------------------------------------------------------------- compiled models
+
+
+class _Compiled:
+    """One compiled model and its infer request; calls are serialised (a request is not reentrant)."""
+
+    def __init__(self, compiled) -> None:
+        self.compiled = compiled
+        self.request = compiled.create_infer_request()
+        self.lock = threading.Lock()
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        with self.lock:
+            self.request.infer({0: x})
+            return [self.request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))]
+
+
+class CompiledCache:
+    """Thread-safe LRU of compiled OpenVINO models, bounded in count, plus the keys that failed to
+    compile (never retried; also bounded)."""
+
+    def __init__(self, maxsize: int = CACHE_SIZE) -> None:
+        if not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(f"maxsize must be a positive int; got {maxsize!r}")
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple, _Compiled] = OrderedDict()
+        self._failed: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[tuple, threading.Lock] = {}
+        self.compiles = 0  # compilations done, for tests and benches
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def keys(self) -> list[tuple]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._failed.clear()
+
+    def failures(self, weights: str) -> int:
+        """How many keys of these weights failed to compile."""
+        with self._lock:
+            return sum(k[0] == weights for k in self._failed)
+
+    def get(self, key: tuple, make: Callable[[], object]) -> _Compiled | None:
+        """The compiled model for ``key`` (``make()`` builds it on a miss), or None when it failed."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            if key in self._failed:
+                return None
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one compilation per key, even with two threads asking
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+                if key in self._failed:
+                    return None
+            try:
+                item = _Compiled(make())
+            except Exception as error:  # noqa: BLE001 - any failure falls back to PyTorch
+                with self._lock:
+                    self._failed[key] = f"{type(error).__name__}: {error}"
+                    while len(self._failed) > 4 * self.maxsize:
+                        self._failed.popitem(last=False)
+                    self._building.pop(key, None)
+                _warn_once(("compile",) + key[1:], f"OpenVINO could not compile MSSNet for input {key[-1]} "
+                           f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                           "that shape runs in PyTorch")
+                return None
+            with self._lock:
+                self._items[key] = item
+                self.compiles += 1
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+                self._building.pop(key, None)
+            return item
+
+
+_CACHE = CompiledCache()
+
+
+def compiled_cache() -> CompiledCache:
+    """The process's cache of compiled models (empty until the first OpenVINO pass)."""
+    return _CACHE
+
+
+def _compile(model: MSSNet, shape: tuple[int, int, int, int], stages: bool, precision: str, threads: int):
+    import openvino as ov
+
+    config = {"INFERENCE_PRECISION_HINT": _OV_PRECISION[precision], "INFERENCE_NUM_THREADS": threads,
+              "PERFORMANCE_HINT": "LATENCY"}
+    return ov.Core().compile_model(openvino_graph(model, shape, stages), "CPU", config)
+
+
+def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list[Tensor] | None:
+    """x: (B, 3, h, w) float on the CPU, h, w multiples of 16 -> MSSNet's outputs, float32, as
+    ``model(x)`` (``[(B, 3, h, w)]``) or ``model.forward_stages(x)`` (six, the first
+    (B, 3, h/2, w/2)) return them; None when this shape does not compile (warned once).
+
+    ``precision``: ``"fp32"`` or ``"bf16"`` (already resolved). Compiles on the first call for a
+    key (weights, outputs, precision, threads, shape), then reuses it from :func:`compiled_cache`.
+    """
+    if precision not in _OV_PRECISION:
+        raise ValueError(f"precision must be 'fp32' or 'bf16' here; got {precision!r}")
+    x = x.detach().to(torch.float32).contiguous()  # (B, 3, h, w), the copy in (none if already so)
+    shape = tuple(x.shape)
+    threads = torch.get_num_threads()
+    key = (weights_key(model), stages, precision, threads, shape)
+    runner = _CACHE.get(key, lambda: _compile(model, shape, stages, precision, threads))
+    if runner is None:
+        return None
+    outs = [torch.from_numpy(o) for o in runner(x.numpy())]  # corrections, float32
+    if not stages:
+        return [outs[0] + x]  # the residual addition in fp32, as MSSNet's forward
+    half = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=True)  # (B, 3, h/2, w/2)
+    return [outs[0] + half] + [o + x for o in outs[1:]]
