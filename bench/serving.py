@@ -40,10 +40,10 @@ def running(weights: str | Path | None = None, **launch) -> Iterator[tuple[str, 
     demo = app.build_demo(weights)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **app.launch_options(), **launch)
+                **app.launch_options(demo), **launch)
     try:
         yield f"http://127.0.0.1:{port}/", demo
     finally:
         wait_idle(demo)
         demo.close()
-        demo.studio.close()
+        demo.handlers.close()

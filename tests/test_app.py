@@ -28,7 +28,7 @@ SMALL = 64  # viewport side used throughout
 def studio(tiny_weights):
     handlers = app.Handlers(tiny_weights)
     yield handlers
-    handlers.studio.close()
+    handlers.close()
 
 
 def _png(path, array, mode=None):
@@ -74,55 +74,88 @@ def test_build_demo_constructs_with_api_names(tiny_weights):
     demo = app.build_demo(tiny_weights)
     assert isinstance(demo, gr.Blocks)
     names = {fn.api_name for fn in demo.fns.values()}
-    assert {"zoom_sharpen", "zoom_sharpen_full"} <= names
+    assert {"zoom_sharpen", "zoom_sharpen_full", "deep_zoom"} <= names
     assert demo._queue.max_size == app.QUEUE_SIZE
     assert demo.studio.default_label.startswith("tiny.safetensors")
     options = app.launch_options()
     assert str(app.EXAMPLES_DIR) in options["allowed_paths"]
     ids = {block.elem_id for block in demo.blocks.values()}
-    assert {"zoom", "compare", "sharpened", "overview", "timing"} <= ids
+    assert {"zoom", "viewer-box", "deep-zoom-info", "map-rest", "map-rest-go", "timing"} <= ids
+    assert not {"compare", "sharpened", "bicubic", "overview"} & ids  # the map replaced the three views
+    demo.handlers.close()
 
 
-def test_build_wires_the_view_events(tiny_weights):
-    """Slider release, viewport, model, upload and overview clicks run MSSNet, then the heat maps."""
+def test_build_wires_the_map_events(tiny_weights):
+    """Upload, model and the map at rest reach the server; the zoom slider does not (the map zooms itself)."""
     demo = app.build_demo(tiny_weights)
     fns = {fn.name: fn for fn in demo.fns.values()}
-    assert {"load", "preview", "show_view", "heat_maps", "explain_window", "stages", "sweep", "simulate",
-            "download", "add_weights", "api_zoom_sharpen", "api_zoom_sharpen_full"} <= set(fns)
-    show = [fn for fn in demo.fns.values() if fn.name == "show_view"]
-    # page load, upload, release, viewport, model, overview click, pan, and each lesson step's "Try it"
-    assert len(show) == 7 + len(app.LESSON_STEPS)
-    assert all(fn.concurrency_id == "view" for fn in show)
-    opening = [fn for fn in demo.fns.values() if fn.name == "load" and fn.targets[0][1] == "load"]
+    assert {"load", "reopen", "map_rest", "heat_maps", "explain_window", "stages", "sweep", "simulate",
+            "download", "add_weights", "api_zoom_sharpen", "api_zoom_sharpen_full", "api_deep_zoom"} <= set(fns)
+    rest = [fn for fn in demo.fns.values() if fn.name == "map_rest"]
+    assert len(rest) == 1 and rest[0].concurrency_id == "view" and rest[0].trigger_mode == "always_last"
+    slider = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "zoom")
+    assert not [fn for fn in demo.fns.values() if any(t[0] == slider._id for t in fn.targets)]
+    opening = [fn for fn in demo.fns.values() if fn.targets and fn.targets[0][1] == "load"]
     assert len(opening) == 1  # the page opens on an example: no click needed
     assert (app.EXAMPLES_DIR / app.OPENING_EXAMPLE).exists()
+    demo.handlers.close()
 
 
-def test_pan_moves_the_centre_against_the_drag(studio, source):
-    w, h = source.size
-    assert studio.pan(source, (40.0, 24.0), 2.0, "8 -4 12345") == (36.0, 26.0)  # picture right: look left
-    assert studio.pan(source, None, 1.0, "-1000 -1000") == (w, h)  # clamped to the image
-    for bad in ("", None, "left"):
-        assert studio.pan(source, (40.0, 24.0), 2.0, bad) == gr.skip()
-    assert studio.pan(None, (40.0, 24.0), 2.0, "1 1") == gr.skip()
+def test_rest_view_is_the_middle_square_of_the_visible_region(studio, source):
+    rest = json.dumps({"id": "x", "zoom": 3.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
+    assert studio.rest_view(source, rest) == (3.0, (40.0, 20.0), 240)  # 80 px ×3: no larger than the image
+    wide = json.dumps({"id": "x", "zoom": 8.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
+    assert studio.rest_view(source, wide)[2] == app.PANEL_SIDE
+    small = json.dumps({"id": "x", "zoom": 0.5, "center_x": -5, "center_y": 99, "width": 200, "height": 100})
+    assert studio.rest_view(source, small) == (1.0, (0.0, 48.0), 80)  # zoom and centre clamped, ≤ the image
+    for bad in ("", "{}", "not json", json.dumps({"zoom": "nan", "center_x": 1, "center_y": 1, "width": 9,
+                                                  "height": 9})):
+        assert studio.rest_view(source, bad) is None
+    assert studio.map_rest(None, rest, None) == (gr.skip(),) * 6
+    zoom, center, side, timing, view, cached = studio.map_rest(source, rest, None)
+    assert (zoom, side) == (3.0, 240) and view.zoom == 3.0 and view.viewport == 240
 
 
-def test_lesson_try_it_sets_image_zoom_centre_and_tab(studio):
+def test_lesson_try_it_sets_image_everywhere_zoom_centre_and_tab(studio):
     for step in app.LESSON_STEPS:
-        source, center, zoom, overview, info, tab = studio.try_it(step.number, SMALL)
-        assert source.name == step.try_it.example and zoom == step.try_it.zoom and _is_rgb_png(overview, 32)
+        source, center, zoom, info, map_json, tab, upload = studio.try_it(step.number)
+        assert source.name == step.try_it.example and zoom == step.try_it.zoom and upload == str(step.try_it.path)
         assert center == (step.try_it.center or (source.size[0] / 2, source.size[1] / 2))
         assert tab.selected == step.try_it.tab and step.try_it.example in info
-    view = studio.show_view(source, zoom, center, SMALL, None)[5]
+        opened = json.loads(map_json)
+        assert opened["open"] == {"zoom": zoom, "center": list(center)} and opened["width"] == source.size[0]
+        # the upload now holds the example: its change event sees the same image and changes nothing
+        assert studio.load(upload, None, source) == (gr.skip(),) * 5
+    view = studio.show_view(source, zoom, center, SMALL, None)[1]
     assert _is_rgb_png(studio.workflow(source, view), 200)
     with pytest.raises(gr.Error, match="Load an image"):
         studio.workflow(None, None)
 
 
-def test_launch_options_carry_the_page_script_and_style():
+def test_launch_options_carry_the_page_script_style_and_routes(tiny_weights):
     options = app.launch_options()
-    assert "#zoom" in options["head"] and "pointerup" in options["head"]
+    assert "deep-zoom-info" in options["head"] and options["ssr_mode"] is False and "app_kwargs" not in options
     assert all(Path(p).exists() for p in options["css_paths"])
+    demo = app.build_demo(tiny_weights)
+    paths = [r.path for r in app.launch_options(demo)["app_kwargs"]["routes"]]
+    assert paths == [app.DZ_PREFIX + "/{path:path}", app.UI_PREFIX]
+    demo.handlers.close()
+
+
+def test_routes_serve_tiles_and_ui_files_but_nothing_else(studio, image_path):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    client = TestClient(Starlette(routes=app.routes(studio.tiles)))
+    info = studio.api_deep_zoom(image_path)
+    assert client.get(info["layers"]["mssnet"]).status_code == 200
+    tile = client.get(f"/dz/{info['id']}/bicubic_files/{info['max_level']}/0_0.png")
+    assert tile.status_code == 200 and tile.headers["content-type"] == "image/png"
+    assert client.get(app.UI_PREFIX + "/map.js").status_code == 200
+    for path in ("/dz/../app.py", "/dz/%2e%2e/%2e%2e/app.py", f"/dz/{info['id']}/%2e%2e/mssnet.dzi",
+                 app.UI_PREFIX + "/../../app.py", app.UI_PREFIX + "/%2e%2e/%2e%2e/app.py",
+                 "/dz/" + "A" * 22 + "/x.dzi"):
+        assert client.get(path).status_code in (400, 404), path
 
 
 def test_image_upload_patch_still_fits_gradio():
@@ -164,16 +197,19 @@ def test_missing_default_weights_is_a_clear_error(tmp_path):
 # --------------------------------------------------------------------------- loading
 
 
-def test_load_returns_source_overview_and_info(studio, image_path):
-    source, center, zoom, overview, info = studio.load(image_path, SMALL)
+def test_load_returns_source_info_and_the_map(studio, image_path):
+    source, center, zoom, info, map_json = studio.load(image_path)
     assert source.rgb.shape == (48, 80, 3) and source.rgb.dtype == np.float32
-    # a new image opens at opening_zoom (80 px fits a 64 px view at ×0.8: the first level, ×2), on its edges
-    assert zoom == mssnet.studio.opening_zoom((80, 48), SMALL) == 2.0
-    assert center == mssnet.studio.strongest_edges_center(source, zoom, SMALL)
-    assert max(_shape(overview)[:2]) == mssnet.studio.OVERVIEW_SIDE
+    # a new image opens at opening_zoom (fills the panel square, ×2 at least), on its strongest edges
+    assert zoom == mssnet.studio.opening_zoom((80, 48), app.PANEL_SIDE) >= 2.0
+    assert center == mssnet.studio.strongest_edges_center(source, zoom, app.PANEL_SIDE)
     assert "80×48" in info and "test.png" in info
-    assert studio.load(image_path, SMALL, 3.0)[2] == 3.0  # the page's opening keeps the slider's zoom
-    assert studio.load(None) == (None, None, gr.skip(), None, app.NO_IMAGE)
+    opened = json.loads(map_json)
+    assert (opened["width"], opened["height"], opened["scale"]) == (80, 48, 8) and len(opened["id"]) == 22
+    assert set(opened["layers"]) == {"bicubic", "mssnet", "edge_gain"} and opened["open"]["zoom"] == zoom
+    assert studio.load(image_path, None, None, 3.0)[2] == 3.0  # the page's opening keeps the slider's zoom
+    assert json.loads(studio.load(image_path)[4])["id"] != opened["id"]  # each opening: a fresh id
+    assert studio.load(None) == (None, None, gr.skip(), app.NO_IMAGE, "")
 
 
 @pytest.mark.parametrize(
@@ -195,8 +231,8 @@ def test_bad_uploads_become_gr_error(studio, image_path, tmp_path, data, message
     assert str(tmp_path) not in err.value.message  # the temporary folder is not shown, only the name
     assert "upload.png" in err.value.message
     # in the page: one message in the info line, the previous image and its views kept, no error raised
-    *kept, info = studio.load(str(path))
-    assert kept == [gr.skip()] * 4 and err.value.message in info and "stays" in info
+    *kept, info, map_json = studio.load(str(path))
+    assert kept == [gr.skip()] * 3 and map_json == gr.skip() and err.value.message in info and "stays" in info
 
 
 def test_animated_gif_is_refused(studio, tmp_path):
@@ -216,30 +252,20 @@ def test_huge_image_is_refused_before_decoding(studio, tmp_path):
 
 def test_a_1x1_image_still_gives_a_view(studio, tmp_path):
     tiny = studio.load(_png(tmp_path / "tiny.png", np.zeros((1, 1, 3), np.uint8)))
-    assert "Very small" in tiny[4] and tiny[2] == 8.0  # a 1 px image opens at the largest zoom
-    shown = studio.show_view(tiny[0], 8.0, tiny[1], 32, None)
-    assert _shape(shown[2]) == (32, 32, 3)
+    assert "Very small" in tiny[3] and tiny[2] == 8.0  # a 1 px image opens at the largest zoom
+    view = studio.show_view(tiny[0], 8.0, tiny[1], 32, None)[1]
+    assert view.sharpened.shape == (32, 32, 3) and json.loads(tiny[4])["max_level"] == 3
 
 
 # --------------------------------------------------------------------------- views
 
 
-def test_show_view_preview_and_heat_maps(studio, source):
-    pair, bicubic, sharp, overview, timing, view, cached = studio.show_view(source, 3.0, None, SMALL, None)
-    assert _shape(bicubic) == _shape(sharp) == (SMALL, SMALL, 3)
-    assert isinstance(pair, gr.ImageSlider) and [v["path"] for v in pair.value] == [bicubic, sharp]
-    assert cached is False and "cached" not in timing and len(view.stages) == 6
-
-    again = studio.show_view(source, 3.0, None, SMALL, None)  # same view: from the cache
-    assert again[6] is True and again[5] is view and "cached" in again[4]
-
-    hit = studio.preview(source, 3.0, None, SMALL, None)
-    assert hit[2] == sharp and "cached" in hit[4]  # same pixels, same file
-    reused = studio.preview(source, 3.37, None, SMALL, None)  # same level, tiles cached: MSSNet at once
-    assert reused[2] != gr.skip() and "every tile cached" in reused[4]
-    miss = studio.preview(source, 5.0, None, SMALL, None)  # level 3 not computed: bicubic, marked
-    assert miss[2] == gr.skip() and "sharpening…" in miss[4] and "missing tile" in miss[4]
-    assert "sharpening…" in miss[0].label and _shape(miss[1]) == (SMALL, SMALL, 3)
+def test_show_view_and_heat_maps(studio, source):
+    timing, view, cached = studio.show_view(source, 6.0, (9.0, 9.0), SMALL, None)  # level 3: not computed before
+    assert view.sharpened.shape == (SMALL, SMALL, 3) and cached is False and "cached" not in timing
+    assert len(view.stages) == 6
+    again = studio.show_view(source, 6.0, (9.0, 9.0), SMALL, None)  # same view: from the cache
+    assert again[2] is True and again[1] is view and "cached" in again[0]
 
     *maps, scales, timing, attr_view = studio.heat_maps(view, True)
     scales = json.loads(scales)
@@ -255,8 +281,8 @@ def test_show_view_preview_and_heat_maps(studio, source):
 
 
 def test_handlers_without_an_image_do_nothing(studio):
-    assert studio.preview(None, 2.0, None, SMALL, None) == (gr.skip(),) * 5
-    assert studio.show_view(None, 2.0, None, SMALL, None) == (gr.skip(),) * 7
+    assert studio.show_view(None, 2.0, None, SMALL, None) == (gr.skip(),) * 3
+    assert studio.reopen(None, None, 2.0, None) == gr.skip()
     assert studio.heat_maps(None) == (gr.skip(),) * 6
     assert studio.stages(None)[0] is None
     for handler, args in ((studio.sweep, (None, None, SMALL, None)),
@@ -272,18 +298,11 @@ def test_bad_values_become_gr_error(studio, source):
         studio.show_view(source, 9.0, None, SMALL, None)
     with pytest.raises(gr.Error, match="unknown model"):
         studio.show_view(source, 2.0, None, SMALL, "no such model")
-    view = studio.show_view(source, 2.0, None, SMALL, None)[5]
+    view = studio.show_view(source, 2.0, None, SMALL, None)[1]
     with pytest.raises(gr.Error, match="unknown attribution method"):
         studio.explain_window(view, None, "no such method", 4, 8)
     with pytest.raises(gr.Error, match="above"):
         studio.simulate(source, 1.0, None, SMALL, None)
-
-
-def test_center_click_maps_overview_to_source(studio, source):
-    s = source.overview_scale
-    x, y = studio.pick_center(source, _select(int(20 * s), int(10 * s)))
-    assert abs(x - 20) < 1 and abs(y - 10) < 1
-    assert studio.pick_center(None, _select(0, 0)) == gr.skip()
 
 
 def test_display_pngs_are_written_once(tmp_path, monkeypatch):
@@ -300,7 +319,7 @@ def test_display_pngs_are_written_once(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("method", list(app.METHODS))
 def test_attribution_for_a_clicked_window(studio, source, method):
-    view = studio.show_view(source, 2.0, None, SMALL, None)[5]
+    view = studio.show_view(source, 2.0, None, SMALL, None)[1]
     window, drawn = studio.pick_window(view, 8, _select(10, 50))
     assert window == (10.5, 50.5) and _shape(drawn) == (SMALL, SMALL, 3)
     figure, text, kept = studio.explain_window(view, window, method, 2, 8)
@@ -310,7 +329,7 @@ def test_attribution_for_a_clicked_window(studio, source, method):
 
 
 def test_decision_panel_and_saliency_once_per_view(studio, source):
-    view = studio.show_view(source, 2.5, None, SMALL, None)[5]
+    view = studio.show_view(source, 2.5, None, SMALL, None)[1]
     figure, text = studio.decision(view)
     assert _is_rgb_png(figure, 200) and "|" in text
     assert studio.decision(view) == (figure, text)
@@ -321,7 +340,7 @@ def test_decision_panel_and_saliency_once_per_view(studio, source):
 
 
 def test_stages_sweep_and_simulate_convert_to_pngs(studio, source):
-    view = studio.show_view(source, 2.0, None, SMALL, None)[5]
+    view = studio.show_view(source, 2.0, None, SMALL, None)[1]
     figure, text, changes, changes_text = studio.stages(view)
     assert _is_rgb_png(figure, 200) and text.count("scale") >= 6
     assert _is_rgb_png(changes, 200) and "changed the image most" in changes_text
@@ -365,7 +384,7 @@ def test_api_zoom_sharpen(studio, image_path):
     bicubic, sharp, info = studio.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
     assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
-    assert set(info["edge_energy"]) == {"bicubic", "mssnet"} and info["level"] == 1
+    assert info["level"] == 1
     again = studio.api_zoom_sharpen(image_path, 1.5, 10.0, None, 32, None)[2]  # level 1 again: tiles reused
     assert again["level"] == 1 and again["tiles"]["computed"] == 0 and again["tiles"]["reused"] >= 1
     assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["level"] == 2
@@ -374,3 +393,11 @@ def test_api_zoom_sharpen(studio, image_path):
         assert im.size == (80, 48)
     with pytest.raises(gr.Error, match="No image"):
         studio.api_zoom_sharpen(None)
+
+
+def test_api_deep_zoom_opens_the_map_layers(studio, image_path):
+    info = studio.api_deep_zoom(image_path)
+    assert (info["width"], info["height"], info["scale"]) == (80, 48, 8) and "open" not in info
+    assert info["view_url"] == f"/dz/{info['id']}/view.png"
+    with pytest.raises(gr.Error, match="No image"):
+        studio.api_deep_zoom(None)
