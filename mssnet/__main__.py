@@ -44,6 +44,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .argtypes import float_in_range, tile_size
+from .backend import BACKENDS, using
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
@@ -62,6 +63,7 @@ MAX_OUTPUT_PIXELS = 100_000_000
 EXIT_ERROR = 2
 
 _METHODS = ("mssnet", "bicubic", "lanczos")
+_BACKEND_HELP = "runtime of MSSNet's passes: openvino (faster on CPUs), torch, or auto = openvino when installed"
 
 
 class _UsageError(Exception):
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 f"sharpen: N×N tiles (>= {MIN_TILE}; default automatic)")
         model.add_argument("--precision", choices=PRECISIONS, default="auto",
                            help="bf16 is faster on CPUs with AMX/AVX-512 BF16 (default: auto)")
+        model.add_argument("--backend", choices=BACKENDS, default="auto", help=_BACKEND_HELP)
 
     zoom_cmd = commands.add_parser("zoom", help="enlarge, then sharpen with MSSNet",
                                    description="Enlarge the whole image by --zoom, then sharpen it.")
@@ -137,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--preset", choices=sorted(PRESETS), help="architecture of --weights (default: from shapes)")
     group.add_argument("--weights", type=Path, metavar="PATH", help="checkpoint; default: the bundled weights")
     group.add_argument("--precision", choices=PRECISIONS, default="auto", help="default: auto")
+    group.add_argument("--backend", choices=BACKENDS, default="auto", help=_BACKEND_HELP)
     return parser
 
 
@@ -334,7 +338,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    with using(args.backend):  # every MSSNet pass of the command, the pyramid's tiles included
+        return _run_command(args)
 
+
+def _run_command(args: argparse.Namespace) -> int:
+    """The parsed command; return the exit status."""
     if args.command == "deepzoom":
         try:
             return _deep_zoom(args)

@@ -340,3 +340,31 @@ def test_zoom_refuses_a_pyramid_level_above_the_limit(tmp_path, tiny_weights, mo
     _one_error_line(err)
     assert "sharpened at ×4 first" in err and not (tmp_path / "out.png").exists()
     assert main([*base[:-2], "--method", "bicubic"]) == 0  # plain interpolation has no level
+
+
+@pytest.mark.parametrize("choice", ["torch", "openvino"])
+def test_backend_option_reaches_every_pass(tmp_path, tiny_weights, monkeypatch, capsys, choice):
+    """--backend decides where the passes run, the pyramid's tiles (zoom) and sharpen alike."""
+    if choice == "openvino":
+        pytest.importorskip("openvino")
+    from mssnet import backend
+
+    runs, real = [], backend.run_openvino
+
+    def spy(*args, **kwargs):
+        runs.append(args[1].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("mssnet.inference.run_openvino", spy)
+    src = _write(tmp_path / "in.png", 40, 36)
+    base = ["--weights", str(tiny_weights), "--precision", "fp32", "--backend", choice]
+    assert main(["zoom", str(src), "-o", str(tmp_path / "z.png"), "--zoom", "2", *base]) == 0, capsys.readouterr().err
+    zoom_runs = len(runs)
+    assert main(["sharpen", str(src), "-o", str(tmp_path / "s.png"), *base]) == 0, capsys.readouterr().err
+    if choice == "torch":
+        assert runs == []
+    else:
+        assert zoom_runs >= 1 and len(runs) == zoom_runs + 1
+    assert backend.default_backend() == "auto"  # the option does not outlive the command
+    assert main(["sharpen", str(src), "-o", str(tmp_path / "x.png"), "--backend", "onnx"]) == 2
+    _one_error_line(capsys.readouterr().err)

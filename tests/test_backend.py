@@ -1,0 +1,266 @@
+"""Tests for mssnet.backend: OpenVINO parity with PyTorch, the fallback, the compiled-model cache."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import numpy as np
+import pytest
+import torch
+from fakes import Identity
+
+from mssnet import backend
+from mssnet.backend import CompiledCache
+from mssnet.inference import sharpen, sharpen_tensor, sharpen_tensor_stages
+from mssnet.model import MSSNet, MSSNetConfig
+
+
+def random_model(seed: int = 0, config: MSSNetConfig = MSSNetConfig(4, 4, 4)) -> MSSNet:
+    torch.manual_seed(seed)
+    return MSSNet(config).eval()
+
+
+@pytest.fixture(autouse=True)
+def fresh_state(monkeypatch):
+    """A private compiled-model cache and no memory of earlier warnings in every test."""
+    monkeypatch.setattr(backend, "_CACHE", CompiledCache())
+    monkeypatch.setattr(backend, "_warned", set())
+    monkeypatch.delenv(backend.ENV, raising=False)
+
+
+def rand(*shape: int, seed: int = 1) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def needs_openvino():
+    pytest.importorskip("openvino")
+
+
+# --------------------------------------------------------------------------- parity with PyTorch
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 48, 80), (1, 3, 17, 33), (2, 3, 32, 16), (1, 3, 1, 5)])
+def test_fp32_matches_pytorch(shape):
+    needs_openvino()
+    model = random_model()
+    x = rand(*shape)
+    ov = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+    pt = sharpen_tensor(model, x, precision="fp32", backend="torch")
+    assert ov.shape == pt.shape == shape
+    assert (ov - pt).abs().max().item() < 1e-4
+    assert len(backend.compiled_cache()) == 1  # it really ran in OpenVINO
+
+
+def test_stages_match_pytorch():
+    needs_openvino()
+    model = random_model(config=MSSNetConfig.preset("tiny"))
+    x = rand(1, 3, 40, 56)
+    out_ov, stages_ov = sharpen_tensor_stages(model, x, precision="fp32", backend="openvino")
+    out_pt, stages_pt = sharpen_tensor_stages(model, x, precision="fp32", backend="torch")
+    assert len(stages_ov) == 6
+    for a, b in zip(stages_ov, stages_pt, strict=True):
+        assert a.shape == b.shape == (1, 3, 40, 56)
+        assert (a - b).abs().max().item() < 1e-4
+    torch.testing.assert_close(out_ov, stages_ov[-1])
+    # the raw stage outputs too: the first at half resolution, before the bicubic upsampling
+    xp = rand(1, 3, 32, 48)
+    raw = backend.run_openvino(model, xp, "fp32", stages=True)
+    with torch.no_grad():
+        ref = model.forward_stages(xp)
+    assert [tuple(r.shape) for r in raw] == [(1, 3, 16, 24)] + [(1, 3, 32, 48)] * 5
+    for a, b in zip(raw, ref, strict=True):
+        assert (a - b).abs().max().item() < 1e-4
+
+
+def test_original_checkpoint_fidelity_through_openvino():
+    """The fixture of the original implementation (tests/test_model.py) through the OpenVINO graph."""
+    needs_openvino()
+    from test_model import FIXTURE, KEYS, closed_form_state_dict
+
+    keys = json.loads(KEYS.read_text())["configs"]["small"]["keys"]
+    ref = np.load(FIXTURE)
+    model = MSSNet(MSSNetConfig.preset("small")).eval()
+    model.load_state_dict(closed_form_state_dict(keys))
+    x = torch.from_numpy(ref["input"])
+    outs = backend.run_openvino(model, x, "fp32", stages=True)
+    for i, out in enumerate(outs):
+        np.testing.assert_allclose(out.numpy(), ref[f"small_out{i}"], atol=1e-4, rtol=1e-4)
+    final = backend.run_openvino(model, x, "fp32", stages=False)
+    np.testing.assert_allclose(final[0].numpy(), ref["small_out5"], atol=1e-4, rtol=1e-4)
+
+
+def test_bf16_no_further_from_fp32_than_autocast():
+    needs_openvino()
+    model = random_model(config=MSSNetConfig.preset("tiny"))
+    x = rand(1, 3, 48, 64)
+    fp32 = sharpen_tensor(model, x, precision="fp32", backend="torch")
+    ov = sharpen_tensor(model, x, precision="bf16", backend="openvino")
+    autocast = sharpen_tensor(model, x, precision="bf16", backend="torch")
+    ov_err, autocast_err = (ov - fp32).abs().mean().item(), (autocast - fp32).abs().mean().item()
+    assert ov_err <= 1.5 * autocast_err + 1e-6, (ov_err, autocast_err)
+
+
+def test_numpy_edge_and_tiles_run_in_openvino():
+    needs_openvino()
+    model = random_model()
+    image = (rand(1, 3, 70, 90)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    ov = sharpen(model, image, precision="fp32", tile=64, overlap=16, backend="openvino")
+    pt = sharpen(model, image, precision="fp32", tile=64, overlap=16, backend="torch")
+    assert ov.dtype == np.uint8 and ov.shape == image.shape
+    assert np.abs(ov.astype(int) - pt.astype(int)).max() <= 1
+    assert len(backend.compiled_cache()) >= 1
+
+
+# --------------------------------------------------------------------------- choosing and falling back
+
+
+def test_missing_openvino_falls_back_and_says_so_once(monkeypatch, caplog):
+    """Runs without openvino too: an import that fails is the same as a missing package."""
+    monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` raises ImportError
+    model = random_model()
+    x = rand(1, 3, 20, 24)
+    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+        assert backend.resolve_backend(model, "auto") == "torch"
+        y = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+        sharpen_tensor(model, x, precision="fp32")
+    warnings = [r for r in caplog.records if r.name == "mssnet.backend"]
+    assert len(warnings) == 1 and "OpenVINO is not available" in warnings[0].getMessage()
+    torch.testing.assert_close(y, sharpen_tensor(model, x, precision="fp32", backend="torch"))
+    assert backend.backend_name(model, "fp32").startswith("PyTorch ")
+    assert len(backend.compiled_cache()) == 0
+
+
+def test_compile_failure_runs_that_shape_in_pytorch(monkeypatch, caplog):
+    needs_openvino()
+    model = random_model()
+    calls = []
+
+    def failing(model, shape, stages, precision, threads):
+        calls.append(shape)
+        raise RuntimeError("unsupported shape")
+
+    monkeypatch.setattr(backend, "_compile", failing)
+    x = rand(1, 3, 32, 32)
+    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+        y1 = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+        y2 = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+    torch.testing.assert_close(y1, sharpen_tensor(model, x, precision="fp32", backend="torch"))
+    torch.testing.assert_close(y1, y2)
+    assert calls == [(1, 3, 32, 32)]  # a failed key is not compiled again
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
+    assert len(warnings) == 1 and "could not compile" in warnings[0] and "unsupported shape" in warnings[0]
+    assert "failed to compile" in backend.backend_name(model, "fp32", "openvino")
+
+
+def test_what_runs_where(monkeypatch):
+    model = random_model()
+    assert backend.resolve_backend(model, "torch") == "torch"
+    assert backend.resolve_backend(Identity(), "auto") == "torch"  # not an MSSNet
+    assert backend.backend_name(model, "fp32", "torch") == f"PyTorch {torch.__version__.split('+')[0]} · fp32"
+    assert backend.backend_name(model, "bf16", "torch").endswith("· bf16 autocast")
+    with backend.using("torch"):
+        assert backend.default_backend() == "torch" and backend.resolve_backend(model) == "torch"
+    assert backend.default_backend() == "auto"
+    monkeypatch.setenv(backend.ENV, "torch")
+    assert backend.resolve_backend(model) == "torch"
+    monkeypatch.setenv(backend.ENV, "fast")
+    with pytest.raises(ValueError, match="ZS_BACKEND"):
+        backend.default_backend()
+
+
+def test_openvino_is_chosen_when_installed():
+    needs_openvino()
+    import openvino
+
+    model = random_model()
+    assert backend.resolve_backend(model, "auto") == backend.resolve_backend(model, "openvino") == "openvino"
+    assert backend.backend_name(model, "fp32") == f"OpenVINO {openvino.__version__.split('-')[0]} · fp32"
+
+
+@pytest.mark.parametrize(("value", "error"), [("onnx", ValueError), (1, TypeError), ("Torch", ValueError)])
+def test_bad_backend(value, error):
+    with pytest.raises(error, match="backend"):
+        sharpen_tensor(random_model(), rand(1, 3, 16, 16), backend=value)
+    with pytest.raises(error, match="backend"):
+        with backend.using(value):
+            pass
+
+
+def test_graph_refuses_other_modules_and_bad_shapes():
+    needs_openvino()
+    with pytest.raises(TypeError, match="MSSNet"):
+        backend.openvino_graph(Identity(), None, False)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        backend.openvino_graph(random_model(), (1, 3, 20, 32), False)
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def test_different_weights_get_different_compiled_models():
+    needs_openvino()
+    a, b = random_model(0), random_model(1)
+    x = rand(1, 3, 32, 32)
+    ya = sharpen_tensor(a, x, precision="fp32", backend="openvino")
+    yb = sharpen_tensor(b, x, precision="fp32", backend="openvino")
+    assert len(backend.compiled_cache()) == 2
+    assert (ya - yb).abs().max().item() > 1e-3
+    # the same weights in another module object share one compiled model
+    c = random_model(0)
+    sharpen_tensor(c, x, precision="fp32", backend="openvino")
+    assert len(backend.compiled_cache()) == 2
+    # new weights loaded into a model in place: a new graph, never the stale one
+    a.load_state_dict(b.state_dict())
+    torch.testing.assert_close(sharpen_tensor(a, x, precision="fp32", backend="openvino"), yb)
+    assert backend.compiled_cache().compiles == 2
+
+
+def test_weights_key_follows_in_place_changes():
+    model = random_model()
+    first = backend.weights_key(model)
+    assert backend.weights_key(model) == first
+    with torch.no_grad():
+        model.tail3_3.weight.add_(1e-3)
+    assert backend.weights_key(model) != first
+    from mssnet.pyramid import weights_key as full_key
+
+    assert backend.weights_key(model) == full_key(model)
+
+
+def test_cache_is_an_lru_bounded_in_count():
+    cache = CompiledCache(maxsize=2)
+
+    class Fake:
+        outputs = ()
+
+        def create_infer_request(self):
+            return None
+
+    made = []
+
+    def make(name):
+        def build():
+            made.append(name)
+            return Fake()
+        return build
+
+    for key in ("a", "b", "a", "c", "b"):
+        assert cache.get((key,), make(key)) is not None
+    # a, b built; a used again (most recent); c evicts b; b rebuilt, evicting a
+    assert made == ["a", "b", "c", "b"]
+    assert cache.keys() == [("c",), ("b",)] and len(cache) == 2
+    with pytest.raises(ValueError, match="maxsize"):
+        CompiledCache(0)
+
+
+def test_shapes_compile_once_and_the_cache_stays_bounded(monkeypatch):
+    needs_openvino()
+    monkeypatch.setattr(backend, "_CACHE", CompiledCache(maxsize=2))
+    model = random_model()
+    for side in (16, 32, 16, 48, 16):
+        sharpen_tensor(model, rand(1, 3, side, side), precision="fp32", backend="openvino")
+    cache = backend.compiled_cache()
+    assert cache.compiles == 3 and len(cache) == 2
+    assert [k[-1] for k in cache.keys()] == [(1, 3, 48, 48), (1, 3, 16, 16)]
