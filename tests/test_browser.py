@@ -1,25 +1,28 @@
-"""The app in a real browser (Chromium through Playwright) at a projector's 1280×720, tiny random model.
+"""The studio's deep-zoom map in a real browser (Chromium through Playwright) at a projector's 1280×720,
+tiny random model.
 
-The page opens teaching (a sharpened view and its maps without a click); the slider and the
-comparison are on screen together; the views are drawn 1:1; arrow keys, the number box, the
-mouse wheel and a drag change the view through MSSNet; the edge maps share one colour scale
-(read from the figures); the zoom-level gallery shows whole pairs; a corrupt upload shows
-one message. Skipped when Playwright or a Chromium binary is missing (``ZS_CHROMIUM`` names
-another binary). Takes about a minute on a busy two-core machine.
+The page opens sharpened (MSSNet tiles arrive, none left pending); the map is large with the slider on
+screen; the wheel, the slider's arrow keys and the number keys zoom the map in the browser and the slider
+follows the map; the curtain moves the MSSNet layer's clip; the edge-gain layer shows with its colour bar;
+at rest the exact view drawn over the map is the server's own view.png (PSNR >= 40 dB) and the region on
+screen goes to the server; an upload opens a new image. Skipped when Playwright or a Chromium binary is
+missing (``ZS_CHROMIUM`` names another binary). Takes about a minute on a busy two-core machine.
 """
 
+import io
 import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.serving import running, wait_idle  # noqa: E402
+from bench.serving import running  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
@@ -28,7 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]
 PROJECTOR = {"width": 1280, "height": 720}
 TIMEOUT_MS = 180_000  # a two-core machine shared with training can be slow
-VIEWS = ("#compare img", "#bicubic img", "#sharpened img")
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -51,152 +54,196 @@ def page(server):
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(server[0], wait_until="domcontentloaded")
             page.wait_for_selector("#zoom input[type=range]")
+            page.wait_for_function("() => document.querySelector('#viewer')?.dataset.zoom")
             yield page
         finally:
             browser.close()
 
 
-def _src(page, selector: str) -> str | None:
-    return page.evaluate(f"() => document.querySelector({selector!r})?.getAttribute('src') ?? null")
-
-
-def _wait_new_src(page, selector: str, old: str | None) -> str:
-    page.wait_for_function(
-        "([sel, old]) => { const e = document.querySelector(sel); return e && e.getAttribute('src') "
-        "&& e.getAttribute('src') !== old; }",
-        arg=[selector, old],
-    )
-    return _src(page, selector)
+def _map(page) -> dict:
+    """The map's state attributes on #viewer (data-zoom, data-center-x, data-pending, ...)."""
+    return page.evaluate("() => ({...document.querySelector('#viewer').dataset})")
 
 
 def _zoom(page) -> float:
+    return float(_map(page)["zoom"])
+
+
+def _wait_map(page, condition: str, arg=None) -> None:
+    """Wait until ``condition``, a JS expression of ``d`` (#viewer's dataset) and ``arg``, holds."""
+    page.wait_for_function(f"(arg) => {{ const d = document.querySelector('#viewer').dataset; return {condition}; }}",
+                           arg=arg)
+
+
+def _wait_settled(page) -> None:
+    """MSSNet tiles arrived, none pending, nothing loading."""
+    _wait_map(page, "Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0'")
+
+
+def _number(page) -> float:
     return float(page.locator("#zoom input[type=number]").input_value())
 
 
-def _wait_view_at(page, zoom: float, old_region: str | None = None) -> str:
-    """Wait until MSSNet's view at ``zoom`` is shown (its time line names the zoom and a source region,
-    a region other than ``old_region`` if given) with its images decoded -> the source region text.
-    A bicubic preview's line ("sharpening…") or an earlier view's never satisfies it."""
-    page.wait_for_function(
-        "([at, old]) => { const t = document.querySelector('#timing')?.innerText ?? '';"
-        " if (!t.includes(at)) return false; const region = t.split('source region')[1];"
-        " return region !== undefined && region !== old; }",
-        arg=[f"at ×{zoom:.2f} of source region", old_region])
-    _wait_loaded(page, VIEWS)
-    return page.locator("#timing").inner_text().split("source region")[1]
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def _wait_zoom_change(page, old: float) -> float:
-    """Wait until the number box shows a zoom other than ``old`` -> that zoom."""
-    page.wait_for_function("(old) => Number(document.querySelector('#zoom input[type=number]')?.value) !== old",
-                           arg=old)
-    return _zoom(page)
+def _png(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
 
 
-def _wait_loaded(page, selectors) -> None:
-    page.wait_for_function(
-        "(sels) => sels.every(s => { const e = document.querySelector(s); return e && e.complete && e.naturalWidth; })",
-        arg=list(selectors))
+def test_opens_sharpened_map_on_a_projector(page):
+    _wait_settled(page)
+    info = json.loads(page.evaluate("() => document.querySelector('#deep-zoom-info textarea').value"))
+    state = _map(page)
+    assert state["id"] == info["id"]
+    assert float(state["zoom"]) == pytest.approx(info["open"]["zoom"], abs=0.01)
 
-
-def test_opens_teaching_on_a_projector(page):
-    # no click: the opening example's MSSNet view, the comparison and the maps arrive by themselves
-    _wait_new_src(page, "#sharpened img", None)
-    _wait_new_src(page, "#map-edges img", None)
-    page.wait_for_function("() => [...document.querySelectorAll('#compare img')].filter(e => e.getAttribute('src'))"
-                           ".length === 2")
-    assert "MSSNet" in page.locator("#timing").inner_text()
-    assert "astronaut" in page.locator("#image-info").inner_text()
-
-    # 1280×720, page top: the slider whole and at least 60 % of the comparison on screen together
+    # 1280×720, page top: the slider whole and the map over at least 40 % of the window, together
     page.evaluate("window.scrollTo(0, 0)")
     seen = page.evaluate("""() => {
         const part = (sel) => { const r = document.querySelector(sel).getBoundingClientRect();
             const w = Math.min(r.right, innerWidth) - Math.max(r.left, 0);
             const h = Math.min(r.bottom, innerHeight) - Math.max(r.top, 0);
-            return Math.max(0, w) * Math.max(0, h) / (r.width * r.height); };
-        return {slider: part('#zoom input[type=range]'), compare: part('#compare img')}; }""")
-    assert seen["slider"] == 1.0 and seen["compare"] >= 0.6, seen
-
-    # the views drawn at 1:1: the browser neither enlarges nor shrinks them
-    _wait_loaded(page, VIEWS)
-    sizes = page.evaluate(f"() => [...document.querySelectorAll({', '.join(VIEWS)!r})]"
-                          ".map(e => [e.naturalWidth, e.clientWidth, e.naturalHeight, e.clientHeight])")
-    assert len(sizes) == 4 and all(nw == cw and nh == ch for nw, cw, nh, ch in sizes), sizes
-
-    # one colour scale for both edge maps, a signed scale centred on 0 for the gain (from the figures)
-    page.wait_for_function("() => document.querySelector('#map-scales textarea')?.value")
-    scales = json.loads(page.evaluate("() => document.querySelector('#map-scales textarea').value"))
-    before, after = scales["edges"]
-    assert before == after and before[0] == 0 and before[1] > 0
-    low, high = scales["edge_gain"][0]
-    assert low == -high > -1e9 and high > 0
-    _wait_new_src(page, "#decision-plot img", None)
+            return {whole: Math.max(0, w) * Math.max(0, h) / (r.width * r.height),
+                    window: Math.max(0, w) * Math.max(0, h) / (innerWidth * innerHeight)}; };
+        return {slider: part('#zoom input[type=range]'), number: part('#zoom input[type=number]'),
+                map: part('#viewer')}; }""")
+    assert seen["slider"]["whole"] == 1.0 and seen["number"]["whole"] == 1.0, seen
+    assert seen["map"]["window"] >= 0.4, seen
+    # offline: the viewer and its script come from the app itself
+    sources = page.evaluate("() => [...document.scripts].map(s => s.src).filter(Boolean)")
+    assert any(s.endswith("/zs/ui/openseadragon/openseadragon.min.js") for s in sources), sources
+    assert page.locator("#viewer .zs-label-left").inner_text() == "Bicubic"
+    assert page.locator("#viewer .zs-label-right").inner_text() == "MSSNet"
 
 
-def test_keys_number_box_wheel_and_drag_run_mssnet(page):
-    # each step waits for MSSNet's view at the step's zoom: previews and late results of the step
-    # before never stand in for it
-    zoom = _zoom(page)
-    _wait_view_at(page, zoom)
+def test_wheel_zooms_the_map_and_the_slider_follows(page):
+    before = _zoom(page)
+    box = page.locator("#viewer").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    page.mouse.wheel(0, -240)
+    _wait_map(page, "Number(d.zoom) > arg + 0.2", before)
+    page.wait_for_function(  # the number box follows the map (rounded to the slider's step)
+        "() => Math.abs(Number(document.querySelector('#zoom input[type=number]').value)"
+        " - Number(document.querySelector('#viewer').dataset.zoom)) <= 0.026", timeout=5_000)
+    assert _number(page) > before
 
-    # arrow keys on the slider: a new zoom, and MSSNet runs once the keys rest
-    page.locator("#zoom input[type=range]").focus()
+
+def test_slider_keys_and_number_keys_zoom_the_map(page):
+    page.wait_for_timeout(500)  # the wheel's zoom has settled
+    slider = page.locator("#zoom input[type=range]")
+    slider.focus()
+    start = _number(page)
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    _wait_view_at(page, zoom + 0.1)
-    assert _zoom(page) == pytest.approx(zoom + 0.1)
+    _wait_map(page, "Math.abs(Number(d.zoom) - arg) < 0.006", start + 0.1)
+    page.wait_for_function("(z) => Math.abs(Number(document.querySelector('#zoom input[type=number]').value) - z)"
+                           " < 1e-6", arg=round(start + 0.1, 2), timeout=5_000)  # and the slider stays there
+    page.wait_for_timeout(1_500)
+    assert _number(page) == pytest.approx(start + 0.1)
 
-    # the number box: Enter runs MSSNet at once
-    box = page.locator("#zoom input[type=number]")
+    box = page.locator("#zoom input[type=number]")  # the number box: the map animates to it
     box.fill("4.5")
     box.press("Enter")
-    _wait_view_at(page, 4.5)
+    _wait_map(page, "Math.abs(Number(d.zoom) - 4.5) < 0.006")
 
-    # the mouse wheel over the comparison zooms in
-    target = page.locator("#compare img").first.bounding_box()
-    page.mouse.move(target["x"] + target["width"] / 3, target["y"] + target["height"] / 2)
-    page.mouse.wheel(0, -120)
-    zoom = _wait_zoom_change(page, 4.5)
-    assert zoom > 4.5
-    region = _wait_view_at(page, zoom)
-    sharp = _src(page, "#sharpened img")
+    page.locator("#viewer .zs-label-left").click(force=True)  # focus away from any field: the page's keys
+    page.evaluate("() => document.activeElement?.blur()")
+    page.keyboard.press("2")
+    _wait_map(page, "Math.abs(Number(d.zoom) - 2) < 1e-4")  # the animation has ended
+    page.wait_for_function("() => Number(document.querySelector('#zoom input[type=number]').value) === 2")
 
-    # dragging the comparison (away from its divider) pans: the source region moves
-    page.mouse.move(target["x"] + 40, target["y"] + 40)
+
+def test_drag_pans_and_the_curtain_moves_the_clip(page):
+    before = _map(page)
+    box = page.locator("#viewer").bounding_box()
+    x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.4
+    page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(target["x"] + 100, target["y"] + 70, steps=5)
+    page.mouse.move(x + 60, y + 30, steps=6)
     page.mouse.up()
-    _wait_view_at(page, zoom, old_region=region)
-    assert _src(page, "#sharpened img") != sharp
-    assert _zoom(page) == zoom  # a pan keeps the zoom
-    assert page.evaluate("() => { const e = document.querySelector('#compare img'); "
-                         "return e.naturalWidth === e.clientWidth; }")
+    _wait_map(page, "d.centerX !== arg", before["centerX"])
+    assert float(_map(page)["zoom"]) == pytest.approx(float(before["zoom"]), abs=1e-3)  # a pan keeps the zoom
+
+    clip = float(_map(page)["clipX"])
+    handle = page.locator("#viewer .zs-curtain").bounding_box()
+    hx, hy = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(hx, hy)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.2, hy, steps=6)
+    page.mouse.up()
+    state = _map(page)
+    assert float(state["curtain"]) == pytest.approx(0.2, abs=0.02)
+    assert float(state["clipX"]) < clip
+    page.evaluate("() => zsStudio.map.setCurtain(0.5)")
 
 
-def test_gallery_pairs_and_one_message_for_a_bad_upload(page, server, tmp_path):
-    _wait_new_src(page, "#sharpened img", None)
-    page.get_by_role("tab", name="Every zoom level").click()
-    page.get_by_role("button", name="Run every zoom level").click()
-    page.wait_for_function("() => document.querySelectorAll('#sweep-gallery .thumbnail-item img').length >= 7")
-    page.locator("#sweep-gallery .thumbnail-item img").first.scroll_into_view_if_needed()
-    _wait_loaded(page, ["#sweep-gallery .thumbnail-item img"])
-    w, h, cw = page.evaluate("() => { const e = document.querySelector('#sweep-gallery .thumbnail-item img');"
-                             " return [e.naturalWidth, e.naturalHeight, e.clientWidth]; }")
-    assert w > 1.8 * (h - 40) and cw == w  # bicubic | MSSNet side by side, whole, at 1:1
-    page.get_by_role("tab", name="Explore").click()
+def test_edge_gain_layer_shows_with_its_colour_bar(page):
+    assert _map(page)["edgeGain"] == "0"
+    assert not page.locator("#viewer .zs-colourbar").is_visible()
+    page.locator("#viewer .zs-gain-on").check()
+    _wait_map(page, "Number(d.edgeGain) > 0")
+    assert page.evaluate("() => zsStudio.map.viewer.world.getItemAt(2).getOpacity()") > 0
+    bar = page.locator("#viewer .zs-colourbar")
+    assert bar.is_visible()
+    info = json.loads(page.evaluate("() => document.querySelector('#deep-zoom-info textarea').value"))
+    high = page.locator("#viewer .zs-bar-high").inner_text()
+    assert high.startswith("+") and info["edge_gain_unit"] in high
+    assert page.locator("#viewer .zs-bar-low").inner_text().startswith("−")
+    page.locator("#viewer .zs-gain-on").uncheck()
+    _wait_map(page, "d.edgeGain === '0'")
 
-    # a corrupt upload: one clear message; the app keeps working
-    bad = tmp_path / "broken.png"
-    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    page.locator("#image-in input[type=file]").set_input_files(str(bad))
-    page.wait_for_function("() => document.querySelector('#image-info')?.innerText.includes('broken.png:')")
-    wait_idle(server[1])  # every event the upload started has finished: any toast or badge is on the page
-    assert page.get_by_text("broken.png:", exact=False).count() == 1  # in the info line, nowhere else
-    assert page.locator(".toast-body").count() == 0
-    assert page.get_by_text("Error", exact=True).count() == 0  # no badge on any output
-    assert _src(page, "#sharpened img")  # the previous image's views stay
-    maps = _src(page, "#map-edges img")
-    page.locator(".gallery-item").nth(3).click()  # the Siemens star
-    page.wait_for_function("() => document.querySelector('#image-info')?.innerText.includes('siemens_star')")
-    _wait_new_src(page, "#map-edges img", maps)
+
+def test_at_rest_the_map_is_the_servers_view(page, server):
+    page.evaluate("() => zsStudio.map.zoomTo(3.3)")  # between powers of two: the browser's scaling differs
+    _wait_settled(page)
+    _wait_map(page, "d.atRest === '1'")
+    exact = page.evaluate("() => zsStudio.map.exact")
+    state = _map(page)
+    bicubic, mssnet = (_png(page.request.get(url).body()) for url in exact["urls"])
+    x, y, w, h = (round(exact[k]) for k in ("x", "y", "width", "height"))
+    assert bicubic.shape == mssnet.shape == (h, w, 3)
+    cut = round(float(state["curtain"]) * page.locator("#viewer").bounding_box()["width"]) - x
+    want = bicubic.copy()
+    want[:, cut:] = mssnet[:, cut:]
+    shot = _png(page.locator("#viewer").screenshot())[y:y + h, x:x + w]
+    keep = np.zeros((h, w), bool)  # away from the labels, the tools, the navigator and the curtain's handle
+    keep[40:h - 50, 10:w - 10] = True
+    keep[:, max(0, cut - 20):cut + 20] = False
+    for left, top, width, height in page.evaluate(
+            "() => [...document.querySelectorAll('#viewer .navigator, #viewer .zs-tools, #viewer .zs-badge')]"
+            ".map(e => { const r = e.getBoundingClientRect(), v = document.querySelector('#viewer')"
+            ".getBoundingClientRect(); return [r.left - v.left, r.top - v.top, r.width, r.height]; })"):
+        keep[max(0, int(top) - y - 4):int(top + height) - y + 4, max(0, int(left) - x - 4):int(left + width) - x + 4] = False
+    assert keep.sum() > 0.3 * w * h
+    assert _psnr(shot[keep], want[keep]) >= 40.0
+
+    # the region on screen went to the server
+    rest = json.loads(page.evaluate("() => document.querySelector('#map-rest textarea').value"))
+    assert rest["id"] == state["id"] and rest["zoom"] == pytest.approx(float(state["zoom"]), abs=1e-3)
+    assert rest["width"] > 0 and rest["height"] > 0
+
+    # the map moves: the exact view goes at once
+    page.keyboard.press("Escape")
+    page.evaluate("() => zsStudio.map.zoomTo(3.6, {immediately: true})")
+    _wait_map(page, "d.atRest === '0'")
+
+
+def test_upload_opens_a_new_image(page):
+    old = _map(page)
+    page.evaluate("() => zsStudio.map.zoomTo(6, {immediately: true})")
+    page.locator("#image-in input[type=file]").set_input_files(str(EXAMPLES / "chelsea.png"))
+    _wait_map(page, "d.id !== arg", old["id"])
+    info = json.loads(page.evaluate("() => document.querySelector('#deep-zoom-info textarea').value"))
+    state = _map(page)
+    assert state["id"] == info["id"]
+    assert float(state["zoom"]) == pytest.approx(info["open"]["zoom"], abs=0.01)
+    cx, cy = info["open"]["center"]
+    assert float(state["centerX"]) == pytest.approx(cx, abs=1.0) and float(state["centerY"]) == pytest.approx(cy, abs=1.0)
+    _wait_settled(page)
+    page.wait_for_function("(id) => document.querySelector('#map-rest textarea')?.value.includes(id)", arg=info["id"])

@@ -11,7 +11,8 @@
 // the tile is asked for again after Retry-After. When the map rests (REST_MS), the server's own rendering
 // of the view (`view_url`, the pyramid's Lanczos rule) is drawn over the map, pixel for pixel, until it
 // moves again. State for scripts and tests is written on the element: data-zoom, data-center-x,
-// data-center-y, data-pending, data-at-rest, data-curtain, data-clip-x, data-edge-gain, data-id.
+// data-center-y, data-pending, data-at-rest, data-curtain, data-clip-x, data-edge-gain, data-id,
+// data-loading (tile requests in flight or queued), data-mssnet-tiles (MSSNet tiles arrived).
 (() => {
   "use strict";
   const REST_MS = 300; // no movement for this long: the map is at rest
@@ -128,6 +129,7 @@
     let restTimer = 0, rest = null; // rest: the exact view on screen or being fetched ({key, abort})
     let lastView = "", lastRest = "";
     let loaded = 0; // tiles arrived since the map last had nothing to load
+    let mssnetTiles = 0; // MSSNet tiles arrived since the image opened
     let closed = false;
 
     const set = (name, value) => { if (container.dataset[name] !== String(value)) container.dataset[name] = value; };
@@ -259,7 +261,9 @@
     });
     viewer.addHandler("tile-loaded", (e) => {
       loaded += 1;
-      if (items && e.tiledImage === items.mssnet && pending.delete(keyOf(e.tile))) showPending();
+      if (!items || e.tiledImage !== items.mssnet) return;
+      set("mssnetTiles", ++mssnetTiles);
+      if (pending.delete(keyOf(e.tile))) showPending();
     });
     const sweep = setInterval(() => { // a re-armed tile nobody asked for again is off screen: not pending
       const now = performance.now();
@@ -413,7 +417,8 @@
       hideRest();
       clearPending();
       lastView = lastRest = "";
-      set("id", info.id);
+      mssnetTiles = 0;
+      set("mssnetTiles", 0);
       set("atRest", "0");
       part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;
       part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)} ${info.edge_gain_unit || ""}`.trim();
@@ -439,6 +444,7 @@
       setEdgeGain(gain.visible, gain.opacity);
       applyCurtain();
       onViewChange();
+      set("id", data.id); // last: data-id names an image whose map is open at its opening zoom and centre
       options.onOpen?.(handle);
     });
     viewer.addHandler("open-failed", (e) => console.warn("Zoom & Sharpen: the map cannot open", e.message));

@@ -41,6 +41,11 @@
       map = null;
       shownInfo = "";
     }
+    if (map && map.info && Number.isFinite(map.zoom())) { // the map is the truth: a slider set by anyone else follows it
+      const r = range(), z = map.zoom(), step = Number(r?.step) || 0.05;
+      const target = Math.min(Number(r?.max ?? 8), Math.max(Number(r?.min ?? 1), z));
+      if (r && Math.abs(Number(r.value) - target) > step / 2 + 1e-9 && !followTimer) follow({ zoom: z });
+    }
     if (!viewer || !text || text === shownInfo) return;
     let info;
     try {
@@ -77,6 +82,7 @@
     followTimer = setTimeout(writeSlider, Math.max(0, wait));
   }
   function writeSlider() {
+    followTimer = 0;
     const r = range(), n = number();
     if (!r || wanted === null) return;
     const busy = performance.now() - sliderUsed < HANDS_OFF_MS || document.activeElement === n;
