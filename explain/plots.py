@@ -546,7 +546,8 @@ def plot_stage_changes(stages: Sequence[Image], model_input: Image, names: Seque
     limit = symmetric_limit(*changes) if limit is None else float(limit)
     n = amplification(limit)
     shown = 1.0 / n
-    titles = [f"{names[k].split(' (')[0]}\nmean |Δ| {np.abs(c).mean():.4f}" for k, c in enumerate(changes)]
+    titles = [f"{names[k].split(' (')[0]} − {'input' if k == 0 else 'previous'}\nmean |Δ| {np.abs(c).mean():.4f}"
+              for k, c in enumerate(changes)]
     fig = _map_grid(changes, titles, SIGNED_CMAP, (-shown, shown), (2.8, 2.9, 0.9, 0.9))
     fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="change of Y")
     fig.suptitle(f"What each stage changed, ×{n} amplified\n(full red / blue = ±1/{n} of the brightness range)")

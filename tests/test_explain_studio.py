@@ -106,12 +106,13 @@ def test_heat_maps_and_stage_table(studio, source):
     with pytest.raises(ValueError, match="unknown heat maps"):
         heat_map_figures(view, ("edge_before", "edges"))
     table = stage_table(view)
-    assert list(table.energies) == list(mssnet.STAGE_NAMES) and table.steps == (2.0, 2.0)
+    assert list(table.strengths) == list(mssnet.STAGE_NAMES) and table.steps == (2.0, 2.0)
     name = mssnet.STAGE_NAMES[-1]
-    assert table.ratio(name) == pytest.approx(table.energies[name] / table.input_energy)
+    assert table.ratio(name) == pytest.approx(table.strengths[name] / table.input_strength)
     text = report.stages_markdown(table, 0.01)
     assert "pyramid level 2" in text and "2× bicubic enlargement of level 1" in text
-    assert f"{table.input_energy:.4f}" in text
+    assert f"{table.input_strength:.4f}" in text and table.change(name) in text
+    assert "finer and finer" not in text  # the claim is computed from the numbers, not canned
 
 
 def test_sweep_rows_know_cached_views(tiny_weights, source):
@@ -120,7 +121,7 @@ def test_sweep_rows_know_cached_views(tiny_weights, source):
     again = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
     assert [r.factor for r in first] == [1.5, 3.0] and all(r.seconds is not None for r in first)
     assert all(r.seconds is None for r in again)
-    assert again[0].bicubic_energy == first[0].bicubic_energy > 0
+    assert again[0].bicubic_strength == first[0].bicubic_strength > 0
     assert "| ×3 |" in report.sweep_markdown(again, 0.5) and "cached" in report.sweep_markdown(again, 0.5)
 
 
@@ -193,7 +194,11 @@ def test_stage_changes_and_sweep_pairs(studio, source):
     assert list(table.mean_abs_change) == list(mssnet.STAGE_NAMES) and table.busiest in mssnet.STAGE_NAMES
     assert all(v >= 0 for v in table.mean_abs_change.values()) and table.limit > 0
     fig = stage_changes_figure(view, table)
-    assert {ax.images[0].get_clim() for ax in fig.axes if ax.images} == {(-table.limit, table.limit)}
+    from explain.plots import amplification
+
+    n = amplification(table.limit)
+    assert {ax.images[0].get_clim() for ax in fig.axes if ax.images} == {(-1 / n, 1 / n)}
+    assert f"×{n} amplified" in fig.get_suptitle() and 1 / n >= table.limit
     pair = sweep_pair_image(view, 2.0)
     assert pair.dtype == np.uint8 and pair.shape[1] == 2 * SMALL + 6 and pair.shape[0] > SMALL
     strip = pair.shape[0] - SMALL

@@ -1,0 +1,71 @@
+"""Tests for explain.answer and the panels that give the answer, saliency pair and visual saliency."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from explain import panels
+from explain.answer import answer_markdown, why_markdown
+from explain.decision import decide
+from explain.studio import view_summary
+from mssnet.studio import Studio, load_source
+
+
+@pytest.fixture(scope="module")
+def view(tiny_weights):
+    from explain.lesson import EXAMPLES_DIR
+
+    with Studio(tiny_weights, fill=False) as studio:
+        v, cached = studio.view(load_source(str(EXAMPLES_DIR / "astronaut.png")), 2.0, (200.0, 150.0), 48)
+        yield v
+
+
+def test_answer_says_how_it_learned_and_what_it_did(view):
+    text = answer_markdown(view)
+    assert "shrunk and enlarged back" in text or "not trained by the studio" in text
+    assert "edge strength" in text and "over the view" in text and "×" not in text.split("Here")[1][:1]
+    d = decide(view.bicubic, view.sharpened)
+    assert f"{d.structure['edges and lines'].share * 100:.0f} %" in text or "edges and lines" in text
+    assert "more edge strength" not in text
+    why = why_markdown(view)
+    assert why.startswith("- **The measure.**") and "decision panel" in why and "random-weights" in why
+
+
+def test_answer_ties_negative_near_zero_and_x1(view):
+    flat = np.full_like(view.bicubic, 0.5)
+    same = dataclasses.replace(view, bicubic=flat, sharpened=flat, rendered={})
+    text = answer_markdown(same)
+    assert "almost no edge strength" in text and "%" not in text.split("Here")[1]
+    tie = dataclasses.replace(view, sharpened=view.bicubic, rendered={})
+    assert "left edge strength unchanged" in answer_markdown(tie)
+    softer = dataclasses.replace(view, bicubic=view.sharpened, sharpened=view.bicubic, rendered={})
+    assert "lowered edge strength by" in answer_markdown(softer)
+    at1 = dataclasses.replace(view, level=0, strengths=(), rendered={})
+    assert "no blur to undo" in answer_markdown(at1)
+
+
+def test_view_summary_carries_the_one_measure(view):
+    info = view_summary(view, False)
+    assert set(info["edge_strength"]) == {"bicubic", "mssnet", "change"} and "edge_energy" not in info
+    assert info["edge_strength"]["change"].endswith("edge strength") or "unchanged" in info["edge_strength"]["change"]
+
+
+def test_new_panels(view, tmp_path, tiny_weights):
+    import mssnet
+    from explain import save_png
+
+    def save(obj):
+        return save_png(obj, tmp_path, 40)
+
+    answer, why = panels.answer(view)
+    assert panels.answer(view) == (answer, why)  # made once per view
+    path, summary, table = panels.decision_chart(view, save)
+    assert path.endswith(".png") and summary.startswith("**MSSNet") and table.startswith("| class |")
+    path, text = panels.visual_saliency(view, save)
+    assert path.endswith(".png") and "rank correlation" in text
+    model = mssnet.load_model(tiny_weights)
+    path, text = panels.saliency_pair(view, model, save, n=1)
+    assert path.endswith(".png") and "random-weights check" in text
