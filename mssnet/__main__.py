@@ -298,7 +298,7 @@ def _deep_zoom(args: argparse.Namespace) -> int:
         info = write_deep_zoom(deep, args.output, progress=bar)
     finally:
         bar.close()
-    info["name"] = args.input.name
+    info["id"] = info["name"] = args.input.name  # the page's title
     for name in VIEWER_FILES:
         target = args.output / Path(name).name
         shutil.copyfile(UI_DIR / name, target)
