@@ -79,20 +79,20 @@ LESSON_STEPS: list[LessonStep] = [
                "of the star get finer towards the centre, so each zoom blurs a different ring.",
                TryIt("siemens_star.png", 3.0, None, "explore")),
     LessonStep(2, "See where the edges changed",
-               "The two edge maps share one colour scale: the brighter one has the stronger edges. In the edge-gain "
-               "map red marks edges MSSNet made stronger, blue edges it weakened.",
+               "The two edge-strength maps share one colour scale: the brighter one has the stronger edges. In the "
+               "change map red marks edges MSSNet made stronger, blue edges it weakened.",
                TryIt("astronaut.png", 4.0, (200.0, 150.0), "explore")),
     LessonStep(3, "How it decides: the decision panel",
-               "Pixels are sorted into edges and lines, texture and flat areas. The bars and the sentence show "
-               "which kinds MSSNet sharpened most and which it left alone.",
+               "Pixels are sorted into edges and lines, corners and fine texture, and flat areas. The bars show "
+               "the change of edge strength of each kind: which MSSNet sharpened most.",
                TryIt("fine_text.png", 3.0, None, "explore")),
     LessonStep(4, "Which pixels drove one window",
                "Click an edge, then *Explain this window*. Red pixels raised the gradient MSSNet added in the window, blue lowered "
                "it. Then press *Same window, random weights*: what stays the same was not learned.",
                TryIt("chelsea.png", 3.0, (240.0, 120.0), "attribution")),
     LessonStep(5, "Coarse to fine",
-               "Each panel shows what one stage changed, all on one scale: the half-resolution stage fixes the big "
-               "edges, the later ones add finer detail.",
+               "Each panel shows what one stage changed, amplified on one scale, and the plot its edge strength: "
+               "see which stage did the most for this view.",
                TryIt("zone_plate.png", 2.0, None, "stages")),
     LessonStep(6, "Every zoom level",
                "Bicubic and MSSNet side by side at each zoom: the further you zoom, the more bicubic smears and the "
@@ -149,9 +149,9 @@ def plot_workflow(region: np.ndarray, bicubic: np.ndarray, stages: Sequence[np.n
                                                                                           strict=True))]
     titles.append(f"4 the view\n{_size(images[-1])}{mss_time}")
     n = len(images)
-    cols = min(n, 5)
+    cols = min(n, 4)
     rows = -(-n // cols)
-    fig = _new_figure((3.2 * cols, 3.4 * rows + 0.6))
+    fig = _new_figure((2.25 * cols, 2.6 * rows + 0.8))
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -160,7 +160,7 @@ def plot_workflow(region: np.ndarray, bicubic: np.ndarray, stages: Sequence[np.n
         image = np.clip(images[k], 0, 1)
         ax.imshow(image, cmap=None if image.ndim == 3 else "gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(titles[k] + ("  →" if k < n - 1 else ""))
-    fig.suptitle("Input → bicubic enlargement → MSSNet, coarse to fine → the view")
+    fig.suptitle("Input → bicubic enlargement →\nMSSNet, coarse to fine → the view")
     return readable_text(fig)
 
 

@@ -550,7 +550,8 @@ def plot_stage_changes(stages: Sequence[Image], model_input: Image, names: Seque
               for k, c in enumerate(changes)]
     fig = _map_grid(changes, titles, SIGNED_CMAP, (-shown, shown), (2.8, 2.9, 0.9, 0.9))
     fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, label="change of Y")
-    fig.suptitle(f"What each stage changed, ×{n} amplified\n(full red / blue = ±1/{n} of the brightness range)")
+    fig.suptitle(f"What each stage changed, ×{n} amplified\n(full red / blue = ±1/{n} of the brightness range)"
+                 if n > 1 else "What each stage changed (not amplified)\n(full red / blue = ±the brightness range)")
     return readable_text(fig)
 
 
