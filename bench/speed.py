@@ -18,6 +18,17 @@
 6. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
    ``torch.jit.freeze`` vs ``torch.compile`` vs ONNX Runtime (when ``onnxruntime`` and
    ``onnx`` are installed), with the max abs difference to eager fp32.
+7. With ``--backends torch-fp32,torch-bf16,openvino-fp32,openvino-bf16``: the runtimes of
+   :mod:`mssnet.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
+   tile (256² + 32 px margins = 320²), beside the default path (``sharpen(model, image)``, no
+   options); the default's ratio to the faster PyTorch variant; the difference of each variant
+   to PyTorch fp32; OpenVINO's first pass at a new shape (compilation) in passes; the cached
+   path's cost over the bare infer request; and, in a child process, the RSS growth of compiling
+   the tile shapes of one image explored at pyramid level 1. ``--dynamic`` also times one
+   dynamic-shape graph against per-shape graphs.
+
+    python bench/speed.py --presets small,tiny --sizes 384 --repeats 5 --skip-latency --skip-big \
+        --backends torch-fp32,torch-bf16,openvino-fp32,openvino-bf16 --dynamic
 
 Weights are random (speed does not depend on them).
 """
@@ -40,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import cpu_kind, median_seconds
 
+from mssnet import backend as backends
 from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
 from mssnet.model import MSSNet, MSSNetConfig
 
@@ -258,6 +270,159 @@ def order_table(presets: list[str], side: int, repeats: int) -> None:
                   f"| {med['conv first'] / med['original']:.2f} | {diff:.1e} (fp32) |")
 
 
+#: --backends variants: (precision, backend) of a sharpen() call.
+VARIANTS = {"torch-fp32": ("fp32", "torch"), "torch-bf16": ("bf16", "torch"),
+            "openvino-fp32": ("fp32", "openvino"), "openvino-bf16": ("bf16", "openvino")}
+#: One pyramid tile's pass: the 256² tile with 32 px of context on every side.
+TILE_PASS = 256 + 2 * 32
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def backends_table(presets: list[str], sizes: list[int], variants: list[str], repeats: int) -> None:
+    """Runtimes interleaved per preset and shape; the default path against the faster PyTorch."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown --backends {unknown}; expected some of {sorted(VARIANTS)}")
+    fast_bf16 = resolve_precision("auto", "cpu") == "bf16"
+    default_label = f"default ({backends.backend_name(build('tiny'))})"
+    print(f"\n## Runtimes: sharpen(model, image), interleaved, median of {repeats}, {torch.get_num_threads()} "
+          f"threads; target: default <= {'0.85x the faster PyTorch' if fast_bf16 else '0.55x PyTorch fp32'}\n")
+    cols = variants + [default_label]
+    print("| preset | input | " + " | ".join(cols) + " | default / PyTorch |")
+    print("|---|---|" + "---:|" * (len(cols) + 1))
+    diffs: list[str] = []
+    for preset in presets:
+        model = build(preset)
+        for side in dict.fromkeys(sizes + [TILE_PASS]):
+            image = test_image(side)
+            runs = {v: functools.partial(sharpen, model, image, precision=VARIANTS[v][0], backend=VARIANTS[v][1])
+                    for v in variants}
+            runs[default_label] = functools.partial(sharpen, model, image)
+            med = _interleaved(runs, repeats)
+            torch_runs = [med[v] for v in variants if v.startswith("torch")]
+            pytorch = min(torch_runs) if fast_bf16 or "torch-fp32" not in variants else med["torch-fp32"]
+            ratio = f"{med[default_label] / pytorch:.2f}" if torch_runs else "-"
+            tag = "tile " if side == TILE_PASS else ""
+            print(f"| {preset} | {tag}{side}² | " + " | ".join(f"{med[c]:.3f} s" for c in cols) + f" | {ratio} |",
+                  flush=True)
+            x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255)
+            ref = sharpen_tensor(model, x, precision="fp32", backend="torch")
+            for v in variants:
+                if v != "torch-fp32":
+                    d = sharpen_tensor(model, x, precision=VARIANTS[v][0], backend=VARIANTS[v][1]) - ref
+                    diffs.append(f"| {preset} | {side}² | {v} | {d.abs().max().item():.1e} | "
+                                 f"{d.abs().mean().item() * 255:.3f} |")
+    print("\n### Difference to PyTorch fp32 (random weights: corrections ~0.8, far larger than trained ones)\n")
+    print("| preset | input | variant | max abs | mean abs (/255) |")
+    print("|---|---|---|---:|---:|")
+    print("\n".join(diffs))
+
+
+def compile_table(presets: list[str], repeats: int) -> None:
+    """OpenVINO's first passes (compilation, a new shape) vs a cached pass, and the cached path's overhead."""
+    precision = resolve_precision("auto", "cpu")
+    other = (TILE_PASS - 32, TILE_PASS)  # an edge tile's shape, new to the compiled graph
+    print(f"\n## OpenVINO compilation and per-call cost ({precision}, tile {TILE_PASS}², median of {repeats})\n")
+    print("| preset | graph build | first pass (compile + run) | first pass at a new shape | cached pass "
+          "| first / cached | new shape / cached | bare infer request | cached path overhead |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for preset in presets:
+        model = build(preset)
+        x, y = torch.rand(1, 3, TILE_PASS, TILE_PASS), torch.rand(1, 3, *other)
+        backends.compiled_cache().clear()
+        start = time.perf_counter()
+        backends.openvino_graph(model, None, stages=False)
+        build_s = time.perf_counter() - start
+        start = time.perf_counter()
+        sharpen_tensor(model, x)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        sharpen_tensor(model, y)
+        new_shape = time.perf_counter() - start
+        key = backends.compiled_cache().keys()[-1]
+        request = backends.compiled_cache().get(key, lambda: None).request
+        xn = x.numpy()
+        med = _interleaved({"path": lambda: sharpen_tensor(model, x), "bare": lambda: request.infer({0: xn}),
+                            "other": lambda: sharpen_tensor(model, y)}, repeats)
+        print(f"| {preset} | {build_s * 1e3:.0f} ms | {first:.3f} s | {new_shape:.3f} s | {med['path']:.3f} s "
+              f"| {first / med['path']:.1f} | {new_shape / med['other']:.1f} | {med['bare']:.3f} s "
+              f"| {(med['path'] - med['bare']) * 1e3:+.1f} ms |", flush=True)
+
+
+def dynamic_table(presets: list[str], repeats: int) -> None:
+    """One dynamic-shape compiled graph against a graph compiled for each shape, interleaved."""
+    import openvino as ov
+
+    precision = resolve_precision("auto", "cpu")
+    config = {"INFERENCE_PRECISION_HINT": {"fp32": "f32", "bf16": "bf16"}[precision],
+              "INFERENCE_NUM_THREADS": torch.get_num_threads(), "PERFORMANCE_HINT": "LATENCY"}
+    core = ov.Core()
+    print(f"\n## Static (per-shape) vs dynamic-shape OpenVINO graphs ({precision}, median of {repeats})\n")
+    print("| preset | input | static compile | static pass | dynamic compile | dynamic first pass | dynamic pass "
+          "| dynamic / static |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for preset in presets:
+        model = build(preset)
+        start = time.perf_counter()
+        dynamic = core.compile_model(backends.openvino_graph(model, None, False), "CPU", config)
+        dynamic_s = time.perf_counter() - start
+        dreq = dynamic.create_infer_request()
+        for side in (TILE_PASS, 384):
+            x = np.random.default_rng(0).random((1, 3, side, side), dtype=np.float32)
+            start = time.perf_counter()
+            static = core.compile_model(backends.openvino_graph(model, x.shape, False), "CPU", config)
+            static_s = time.perf_counter() - start
+            sreq = static.create_infer_request()
+            start = time.perf_counter()
+            dreq.infer({0: x})
+            dfirst = time.perf_counter() - start
+            med = _interleaved({"static": lambda: sreq.infer({0: x}), "dynamic": lambda: dreq.infer({0: x})}, repeats)
+            print(f"| {preset} | {side}² | {static_s:.2f} s | {med['static']:.3f} s | {dynamic_s:.2f} s "
+                  f"| {dfirst:.3f} s | {med['dynamic']:.3f} s | {med['dynamic'] / med['static']:.2f} |", flush=True)
+
+
+def explore_memory_child(preset: str) -> None:
+    """Print the RSS growth of running every tile shape of one image's pyramid level 1."""
+    import mssnet.inference as inference
+    from mssnet.pyramid import TileId, ZoomPyramid
+
+    model = build(preset)
+    image = test_image(600)[:450]  # (450, 600, 3): level 1 is 1200×900, 5×4 tiles of 256²
+    sharpen_tensor(model, torch.rand(1, 3, 32, 32))  # the runtime loaded, its graph compiled
+    before = _rss_mib()
+    shapes, run = set(), inference.run_openvino
+
+    def recording(model, x, *args):
+        shapes.add(tuple(x.shape))
+        return run(model, x, *args)
+
+    inference.run_openvino = recording
+    pyramid = ZoomPyramid(image.astype(np.float32) / 255, model)
+    rows, cols = pyramid.grid(1)
+    start = time.perf_counter()
+    for r in range(rows):
+        for c in range(cols):
+            pyramid.get_tile(TileId(1, r, c))
+    seconds = time.perf_counter() - start
+    print(f"| {preset} | {rows * cols} tiles, {len(shapes)} shapes | {backends.backend_name(model)} "
+          f"| {before:.0f} MiB | {_rss_mib():.0f} MiB | {_rss_mib() - before:+.0f} MiB | {seconds:.1f} s |", flush=True)
+
+
+def explore_memory_table(presets: list[str]) -> None:
+    print("\n## RSS growth exploring one image: every level-1 tile of a 600×450 image (child process each)\n")
+    print("| preset | tiles | backend | RSS before | RSS after | growth | seconds |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for preset in presets:
+        subprocess.run([sys.executable, __file__, "--explore-child", preset], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="small,base,large", help="comma-separated presets")
@@ -271,15 +436,24 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="also print FLOPs and the matmul-rate floor")
     parser.add_argument("--paired", action="store_true", help="also time the presets interleaved (first size)")
     parser.add_argument("--order", action="store_true", help="also time the original layer order (first size)")
+    parser.add_argument("--backends", default=None, metavar="LIST",
+                        help=f"also time runtimes interleaved: comma-separated of {','.join(VARIANTS)}")
+    parser.add_argument("--dynamic", action="store_true", help="also time dynamic- vs static-shape OpenVINO graphs")
     parser.add_argument("--child-side", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--explore-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     presets = args.presets.split(",")
     if args.child_side is not None:
         child_main(args.child_side, presets[0])
         return
+    if args.explore_child is not None:
+        explore_memory_child(args.explore_child)
+        return
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"CPU: {cpu_kind()}; torch {torch.__version__}, auto precision on CPU -> {resolve_precision('auto', 'cpu')}")
+    ov = backends.backend_name(build('tiny')) if backends.openvino_available() else 'OpenVINO not installed'
+    print(f"CPU: {cpu_kind()}; torch {torch.__version__}; default runtime {ov}; auto precision on CPU -> "
+          f"{resolve_precision('auto', 'cpu')}")
     if not args.skip_latency:
         latency_table(presets, sizes, args.repeats, args.tile)
     if args.floor:
@@ -290,6 +464,13 @@ def main() -> None:
         order_table(presets, sizes[0], max(args.repeats, 5))
     if args.graph:
         graph_table(presets[0], sizes[0], args.repeats)
+    if args.backends:
+        backends_table(presets, sizes, args.backends.split(","), args.repeats)
+        if backends.openvino_available():
+            compile_table(presets, args.repeats)
+            explore_memory_table(presets)
+    if args.dynamic:
+        dynamic_table(presets, args.repeats)
     if not args.skip_big:
         memory_table(args.big_side, "small")
 

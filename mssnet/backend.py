@@ -10,7 +10,7 @@ plugin) and ``"auto"``: OpenVINO for an :class:`~mssnet.model.MSSNet` on the CPU
 ``openvino`` package imports, PyTorch otherwise. ``None`` means the current default:
 :func:`using` (a context manager, e.g. around a CLI command), else the ``ZS_BACKEND``
 environment variable, else ``"auto"``. When OpenVINO is asked for and cannot run a pass
-(package missing, a shape that fails to compile), the pass runs in PyTorch and a warning
+(package missing, a graph that fails to compile, a shape that fails to run), the pass runs in PyTorch and a warning
 is logged once per cause (logger ``mssnet.backend``).
 
 How a model becomes an OpenVINO graph: :func:`openvino_graph` writes MSSNet's layers as
@@ -21,11 +21,14 @@ graph. The graph outputs the stage heads' corrections; the residual additions (i
 correction) run in PyTorch in fp32, as in :class:`~mssnet.model.MSSNet` under bf16 autocast.
 
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
-(:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and
-the input shape: a graph compiled for one shape (static shapes ran 2-9 % faster than one
-dynamic-shape graph, see bench/speed.py ``--dynamic``). Precision follows
-:func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT``
-(bf16 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()``.
+(:func:`weights_key`), the outputs (final or six stages), the precision and the thread count.
+Each is compiled for dynamic shapes (any batch, H, W): on a 2-core EPYC with AVX512-BF16, graphs
+compiled per shape ran 0-10 % faster but took 35 MiB (tiny) to 85 MiB (small) each, so the nine
+tile shapes of one image's pyramid level grew the process by 800 MiB against 200 MiB, and cost
+0.3-0.6 s of compilation per shape; a dynamic graph's first pass at a new shape costs about 1.3
+passes (bench/speed.py ``--dynamic``). Precision follows :func:`mssnet.inference.resolve_precision`
+through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16 where the CPU has it natively, f32
+elsewhere); threads follow ``torch.get_num_threads()`` at compilation.
 """
 
 from __future__ import annotations
@@ -67,9 +70,8 @@ __all__ = [
 BACKENDS = ("auto", "torch", "openvino")
 #: Environment variable with the default backend when :func:`using` sets none.
 ENV = "ZS_BACKEND"
-#: Compiled models kept (an image explored at one zoom uses a handful of tile shapes, each in
-#: final-output and stage flavours).
-CACHE_SIZE = 12
+#: Compiled models kept: e.g. two weights x final/stages x two precisions (each any shape).
+CACHE_SIZE = 8
 #: OpenVINO's names of the two precisions of :func:`mssnet.inference.resolve_precision`.
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 
@@ -170,7 +172,7 @@ def resolve_backend(model: nn.Module, backend: str | None = None) -> str:
 
 def backend_name(model: nn.Module, precision: str = "auto", backend: str | None = None) -> str:
     """What a pass of ``model`` runs on, for people: e.g. ``"OpenVINO 2026.4.1 · bf16"``,
-    ``"PyTorch 2.13.0 · fp32"``. Shapes that failed to compile (and ran in PyTorch) are counted."""
+    ``"PyTorch 2.13.0 · fp32"``. Graphs or shapes OpenVINO failed on (they ran in PyTorch) are counted."""
     from .inference import resolve_precision
 
     resolved = resolve_precision(precision, _device(model))
@@ -182,7 +184,7 @@ def backend_name(model: nn.Module, precision: str = "auto", backend: str | None 
     name = f"OpenVINO {openvino.__version__.split('-')[0]} · {resolved}"
     failed = _CACHE.failures(weights_key(model))
     if failed:
-        name += f" (PyTorch for {failed} shape{'s' if failed > 1 else ''} that failed to compile)"
+        name += f" (PyTorch where OpenVINO failed: {failed} graph(s)/shape(s))"
     return name
 
 
@@ -322,12 +324,14 @@ def openvino_graph(model: MSSNet, shape: tuple[int, int, int, int] | None, stage
 
 
 class _Compiled:
-    """One compiled model and its infer request; calls are serialised (a request is not reentrant)."""
+    """One compiled model and its infer request; calls are serialised (a request is not reentrant).
+    ``failed_shapes``: input shapes whose inference raised (they run in PyTorch from then on)."""
 
     def __init__(self, compiled) -> None:
         self.compiled = compiled
         self.request = compiled.create_infer_request()
         self.lock = threading.Lock()
+        self.failed_shapes: set[tuple[int, ...]] = set()
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         with self.lock:
@@ -336,24 +340,25 @@ class _Compiled:
 
 
 class CompiledCache:
-    """Thread-safe LRU of compiled OpenVINO models, bounded in count, plus the keys that failed to
-    compile (never retried; also bounded)."""
+    """Thread-safe LRU of compiled OpenVINO models, bounded in count, and the keys that failed to
+    compile (never retried; also bounded). ``compiles`` counts the compilations done."""
 
     def __init__(self, maxsize: int = CACHE_SIZE) -> None:
-        if not isinstance(maxsize, int) or maxsize < 1:
+        if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 1:
             raise ValueError(f"maxsize must be a positive int; got {maxsize!r}")
         self.maxsize = maxsize
         self._items: OrderedDict[tuple, _Compiled] = OrderedDict()
         self._failed: OrderedDict[tuple, str] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple, threading.Lock] = {}
-        self.compiles = 0  # compilations done, for tests and benches
+        self.compiles = 0
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
 
     def keys(self) -> list[tuple]:
+        """The cached keys, least recently used first."""
         with self._lock:
             return list(self._items)
 
@@ -363,12 +368,13 @@ class CompiledCache:
             self._failed.clear()
 
     def failures(self, weights: str) -> int:
-        """How many keys of these weights failed to compile."""
+        """How many graphs of these weights failed to compile, plus the shapes that failed to run."""
         with self._lock:
-            return sum(k[0] == weights for k in self._failed)
+            return (sum(k[0] == weights for k in self._failed)
+                    + sum(len(v.failed_shapes) for k, v in self._items.items() if k[0] == weights))
 
     def get(self, key: tuple, make: Callable[[], object]) -> _Compiled | None:
-        """The compiled model for ``key`` (``make()`` builds it on a miss), or None when it failed."""
+        """The compiled model for ``key`` (``make()`` compiles it on a miss), or None when that failed."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -378,10 +384,8 @@ class CompiledCache:
             building = self._building.setdefault(key, threading.Lock())
         with building:  # one compilation per key, even with two threads asking
             with self._lock:
-                if key in self._items:
-                    return self._items[key]
-                if key in self._failed:
-                    return None
+                if key in self._items or key in self._failed:
+                    return self._items.get(key)
             try:
                 item = _Compiled(make())
             except Exception as error:  # noqa: BLE001 - any failure falls back to PyTorch
@@ -390,9 +394,8 @@ class CompiledCache:
                     while len(self._failed) > 4 * self.maxsize:
                         self._failed.popitem(last=False)
                     self._building.pop(key, None)
-                _warn_once(("compile",) + key[1:], f"OpenVINO could not compile MSSNet for input {key[-1]} "
-                           f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-                           "that shape runs in PyTorch")
+                _warn_once(("compile",) + key[1:], f"OpenVINO could not compile MSSNet ({_first_line(error)}); "
+                                                   "its passes run in PyTorch")
                 return None
             with self._lock:
                 self._items[key] = item
@@ -403,6 +406,11 @@ class CompiledCache:
             return item
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
 _CACHE = CompiledCache()
 
 
@@ -411,32 +419,52 @@ def compiled_cache() -> CompiledCache:
     return _CACHE
 
 
-def _compile(model: MSSNet, shape: tuple[int, int, int, int], stages: bool, precision: str, threads: int):
-    import openvino as ov
+_core_lock = threading.Lock()
+_cores: list = []
 
+
+def _core():
+    """One ``openvino.Core`` per process (a Core per compilation costs memory and time)."""
+    with _core_lock:
+        if not _cores:
+            import openvino as ov
+
+            _cores.append(ov.Core())
+        return _cores[0]
+
+
+def _compile(model: MSSNet, stages: bool, precision: str, threads: int):
+    """MSSNet compiled for OpenVINO's CPU plugin, any (B, 3, H, W) input."""
     config = {"INFERENCE_PRECISION_HINT": _OV_PRECISION[precision], "INFERENCE_NUM_THREADS": threads,
               "PERFORMANCE_HINT": "LATENCY"}
-    return ov.Core().compile_model(openvino_graph(model, shape, stages), "CPU", config)
+    return _core().compile_model(openvino_graph(model, None, stages), "CPU", config)
 
 
 def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list[Tensor] | None:
     """x: (B, 3, h, w) float on the CPU, h, w multiples of 16 -> MSSNet's outputs, float32, as
     ``model(x)`` (``[(B, 3, h, w)]``) or ``model.forward_stages(x)`` (six, the first
-    (B, 3, h/2, w/2)) return them; None when this shape does not compile (warned once).
+    (B, 3, h/2, w/2)) return them; None when OpenVINO cannot run it (warned once).
 
-    ``precision``: ``"fp32"`` or ``"bf16"`` (already resolved). Compiles on the first call for a
-    key (weights, outputs, precision, threads, shape), then reuses it from :func:`compiled_cache`.
+    ``precision``: ``"fp32"`` or ``"bf16"`` (already resolved). The first call for a key (weights,
+    outputs, precision, threads) compiles a dynamic-shape graph; later calls, any shape, reuse it
+    from :func:`compiled_cache`.
     """
     if precision not in _OV_PRECISION:
         raise ValueError(f"precision must be 'fp32' or 'bf16' here; got {precision!r}")
-    x = x.detach().to(torch.float32).contiguous()  # (B, 3, h, w), the copy in (none if already so)
-    shape = tuple(x.shape)
     threads = torch.get_num_threads()
-    key = (weights_key(model), stages, precision, threads, shape)
-    runner = _CACHE.get(key, lambda: _compile(model, shape, stages, precision, threads))
-    if runner is None:
+    key = (weights_key(model), stages, precision, threads)
+    runner = _CACHE.get(key, lambda: _compile(model, stages, precision, threads))
+    shape = tuple(x.shape)
+    if runner is None or shape in runner.failed_shapes:
         return None
-    outs = [torch.from_numpy(o) for o in runner(x.numpy())]  # corrections, float32
+    x = x.detach().to(torch.float32).contiguous()  # (B, 3, h, w): the copy in (none if already so)
+    try:
+        outs = [torch.from_numpy(o) for o in runner(x.numpy())]  # corrections (copies out), float32
+    except Exception as error:  # noqa: BLE001 - a shape OpenVINO cannot run falls back to PyTorch
+        runner.failed_shapes.add(shape)
+        _warn_once(("infer",) + key[1:] + (shape,), f"OpenVINO could not run MSSNet on input {shape} "
+                                                   f"({_first_line(error)}); that shape runs in PyTorch")
+        return None
     if not stages:
         return [outs[0] + x]  # the residual addition in fp32, as MSSNet's forward
     half = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=True)  # (B, 3, h/2, w/2)

@@ -50,7 +50,7 @@ def test_fp32_matches_pytorch(shape):
     pt = sharpen_tensor(model, x, precision="fp32", backend="torch")
     assert ov.shape == pt.shape == shape
     assert (ov - pt).abs().max().item() < 1e-4
-    assert len(backend.compiled_cache()) == 1  # it really ran in OpenVINO
+    assert backend.compiled_cache().compiles == 1  # it really ran in OpenVINO
 
 
 def test_stages_match_pytorch():
@@ -132,26 +132,48 @@ def test_missing_openvino_falls_back_and_says_so_once(monkeypatch, caplog):
     assert len(backend.compiled_cache()) == 0
 
 
-def test_compile_failure_runs_that_shape_in_pytorch(monkeypatch, caplog):
+def test_compile_failure_runs_in_pytorch(monkeypatch, caplog):
     needs_openvino()
     model = random_model()
     calls = []
 
-    def failing(model, shape, stages, precision, threads):
-        calls.append(shape)
-        raise RuntimeError("unsupported shape")
+    def failing(model, stages, precision, threads):
+        calls.append((stages, precision))
+        raise RuntimeError("unsupported operation")
 
     monkeypatch.setattr(backend, "_compile", failing)
     x = rand(1, 3, 32, 32)
     with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
         y1 = sharpen_tensor(model, x, precision="fp32", backend="openvino")
-        y2 = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+        y2 = sharpen_tensor(model, rand(1, 3, 48, 16), precision="fp32", backend="openvino")
     torch.testing.assert_close(y1, sharpen_tensor(model, x, precision="fp32", backend="torch"))
-    torch.testing.assert_close(y1, y2)
-    assert calls == [(1, 3, 32, 32)]  # a failed key is not compiled again
+    assert y2.shape == (1, 3, 48, 16)
+    assert calls == [(False, "fp32")]  # a failed key is not compiled again
     warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
-    assert len(warnings) == 1 and "could not compile" in warnings[0] and "unsupported shape" in warnings[0]
-    assert "failed to compile" in backend.backend_name(model, "fp32", "openvino")
+    assert len(warnings) == 1 and "could not compile" in warnings[0] and "unsupported operation" in warnings[0]
+    assert "OpenVINO failed: 1" in backend.backend_name(model, "fp32", "openvino")
+
+
+def test_a_shape_that_fails_to_run_falls_back_alone(monkeypatch, caplog):
+    needs_openvino()
+    model = random_model()
+    real = backend._Compiled.__call__
+
+    def picky(self, x):
+        if x.shape[-1] == 48:
+            raise RuntimeError("no kernel for this shape")
+        return real(self, x)
+
+    monkeypatch.setattr(backend._Compiled, "__call__", picky)
+    bad, good = rand(1, 3, 32, 48), rand(1, 3, 32, 32)
+    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+        for _ in range(2):
+            y = sharpen_tensor(model, bad, precision="fp32", backend="openvino")
+    torch.testing.assert_close(y, sharpen_tensor(model, bad, precision="fp32", backend="torch"))
+    assert backend.run_openvino(model, bad, "fp32", False) is None
+    assert backend.run_openvino(model, good, "fp32", False) is not None  # other shapes still run
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
+    assert len(warnings) == 1 and "(1, 3, 32, 48)" in warnings[0]
 
 
 def test_what_runs_where(monkeypatch):
@@ -255,12 +277,15 @@ def test_cache_is_an_lru_bounded_in_count():
         CompiledCache(0)
 
 
-def test_shapes_compile_once_and_the_cache_stays_bounded(monkeypatch):
+def test_shapes_share_one_compilation_and_the_cache_stays_bounded(monkeypatch):
     needs_openvino()
     monkeypatch.setattr(backend, "_CACHE", CompiledCache(maxsize=2))
     model = random_model()
-    for side in (16, 32, 16, 48, 16):
+    for side in (16, 32, 48, 17):  # one dynamic-shape graph serves every shape
         sharpen_tensor(model, rand(1, 3, side, side), precision="fp32", backend="openvino")
     cache = backend.compiled_cache()
+    assert cache.compiles == 1
+    sharpen_tensor_stages(model, rand(1, 3, 16, 16), precision="fp32", backend="openvino")  # stages: a 2nd graph
+    sharpen_tensor(model, rand(1, 3, 16, 16), precision="bf16", backend="openvino")  # bf16: a 3rd, evicts fp32
     assert cache.compiles == 3 and len(cache) == 2
-    assert [k[-1] for k in cache.keys()] == [(1, 3, 48, 48), (1, 3, 16, 16)]
+    assert [(k[1], k[2]) for k in cache.keys()] == [(True, "fp32"), (False, "bf16")]
