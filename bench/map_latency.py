@@ -80,8 +80,8 @@ def cpu_kind() -> str:
 
 
 def wait_settled(page) -> None:
-    page.wait_for_function("() => { const d = document.querySelector('#viewer')?.dataset;"
-                           " return d && d.zoom && Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0'; }",
+    page.wait_for_function("() => { const d = document.querySelector('#viewer')?.dataset; return d && d.zoom"
+                           " && Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0'; }",
                            timeout=TIMEOUT_MS)
 
 

@@ -4,9 +4,11 @@
     python bench/screenshots.py --out /tmp/shots --weights model.safetensors
 
 The app runs in this process on a free port; Chromium opens the page and, without a
-click, waits for the opening view (its MSSNet view, maps, decision panel and saliency).
-Then each tab is opened and its button pressed; every shot is the 1280×720 window the
-audience sees, the tab bar at its top (Explore: the page's top). PNG, palette-quantised.
+click, waits for the opening map (its MSSNet tiles in, the exact view drawn at rest) and
+the panels explaining the region on screen (maps, decision panel, saliency). The map is
+shot twice: the curtain as it opens, and with the edge-gain layer on. Then each tab is
+opened and its button pressed; every shot is the 1280×720 window the audience sees, the
+tab bar at its top (Explore: the page's top). PNG, palette-quantised.
 """
 
 from __future__ import annotations
@@ -57,12 +59,22 @@ def tab(page, name: str) -> None:
     page.evaluate("document.querySelector('#tabs').scrollIntoView({block: 'start'})")
 
 
+def wait_map(page, condition: str) -> None:
+    """Until ``condition`` (JS, of ``d``: the map's state attributes on #viewer) holds."""
+    page.wait_for_function("() => { const d = document.querySelector('#viewer')?.dataset;"
+                           f" return d && ({condition}); }}", timeout=TIMEOUT_MS)
+
+
 def shoot(page, out: Path) -> None:
-    wait_image(page, "#sharpened img")
+    wait_map(page, "Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0' && d.atRest === '1'")
     for selector in ("#map-edges img", "#decision-plot img", "#map-saliency img"):
         wait_image(page, selector)
     page.evaluate("window.scrollTo(0, 0)")
     save(page, out / "explore.png")
+    page.locator("#viewer .zs-gain-on").check()
+    wait_map(page, "Number(d.edgeGain) > 0 && d.loading === '0'")
+    save(page, out / "explore_edge_gain.png")
+    page.locator("#viewer .zs-gain-on").uncheck()
     page.evaluate("document.querySelector('#map-edges').scrollIntoView({block: 'start'})")
     save(page, out / "explore_maps.png")
     page.evaluate("document.querySelector('#decision-plot').scrollIntoView({block: 'start'})")

@@ -41,14 +41,17 @@
 .zs-map .zs-label { top: 8px; }
 .zs-map .zs-label-left { left: 8px; }
 .zs-map .zs-label-right { right: 8px; }
-.zs-map .zs-badge { bottom: 8px; left: 8px; font-weight: 400; }
+.zs-map .zs-badge { top: 8px; left: 50%; transform: translateX(-50%); font-weight: 400; }
 .zs-map .zs-badge:empty { display: none; }
 .zs-map .zs-progress { position: absolute; z-index: 2; left: 0; top: 0; height: 3px; width: 0; background: #4a90e2;
   pointer-events: none; transition: width .15s; }
-.zs-map .zs-tools { position: absolute; z-index: 3; left: 50%; transform: translateX(-50%); bottom: 8px;
-  display: flex; gap: 8px; align-items: center; padding: 3px 8px; border-radius: 4px; background: rgba(0, 0, 0, .6);
-  color: #fff; font: 13px/18px system-ui, sans-serif; }
-.zs-map .zs-tools label { display: flex; gap: 4px; align-items: center; cursor: pointer; color: #fff; margin: 0; }
+.zs-map .zs-tools { position: absolute; z-index: 3; left: 8px; bottom: 8px; max-width: calc(80% - 24px);
+  display: flex; flex-wrap: wrap; gap: 2px 8px; align-items: center; padding: 3px 8px; border-radius: 4px;
+  background: rgba(0, 0, 0, .65); font: 13px/18px system-ui, sans-serif; }
+.zs-map .zs-tools, .zs-map .zs-tools * { color: #fff !important; }
+.zs-map .zs-tools label { display: flex; gap: 4px; align-items: center; cursor: pointer; margin: 0; white-space: nowrap; }
+.zs-map .zs-bar-unit { flex-basis: 100%; font-size: 12px; line-height: 15px; opacity: .85; }
+.zs-map[data-edge-gain="0"] .zs-bar-unit, .zs-map:not([data-edge-gain]) .zs-bar-unit { display: none; }
 .zs-map .zs-tools input[type=range] { width: 80px; margin: 0; }
 .zs-map .zs-colourbar { display: none; gap: 4px; align-items: center; white-space: nowrap; }
 .zs-map[data-edge-gain]:not([data-edge-gain="0"]) .zs-colourbar { display: flex; }
@@ -79,6 +82,7 @@
   <label><input type="checkbox" class="zs-gain-on"> Edge gain</label>
   <input type="range" class="zs-gain-opacity" min="0.1" max="1" step="0.05" value="0.7" aria-label="Edge-gain opacity">
   <span class="zs-colourbar"><span class="zs-bar-low"></span><i title="blue: MSSNet lowered edge strength, red: raised"></i><span class="zs-bar-high"></span></span>
+  <span class="zs-bar-unit"></span>
 </div>`;
 
   const isTyping = (t) => t?.closest?.("input, textarea, select, [contenteditable=true], [contenteditable='']");
@@ -421,7 +425,8 @@
       set("mssnetTiles", 0);
       set("atRest", "0");
       part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;
-      part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)} ${info.edge_gain_unit || ""}`.trim();
+      part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)}`;
+      part("zs-bar-unit").textContent = `blue: MSSNet lowered edge strength, red: raised · ${info.edge_gain_unit || ""}`;
       const L = info.layers;
       viewer.open([
         { tileSource: L.bicubic },
