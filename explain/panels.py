@@ -23,7 +23,7 @@ from . import report
 from . import studio as panels
 from .answer import answer_markdown, why_markdown
 from .decision import decide, decision_table_markdown, plot_decision
-from .saliency import plot_saliency_check, saliency_check, saliency_check_markdown
+from .saliency_pair import plot_saliency_check, saliency_check, saliency_check_markdown
 from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .plots import colour_scales
 from .sanity import random_weights_check

@@ -301,7 +301,7 @@ def weights_loaded_markdown(path: str | Path, config) -> str:
 
 def saliency_markdown(result: ViewSaliency) -> str:
     """How to read the single-gradient saliency (:func:`explain.studio.view_saliency`); the map that passes
-    the random-weights check is :func:`explain.saliency.saliency_check_markdown`'s."""
+    the random-weights check is :func:`explain.saliency_pair.saliency_check_markdown`'s."""
     if result.gradient is None:
         return "No saliency at this zoom: MSSNet applies no correction (α = 0), so nothing depends on any pixel."
     direction = "raised" if result.gain > 0 else "lowered"

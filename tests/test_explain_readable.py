@@ -8,7 +8,7 @@ import pytest
 from explain import plots
 from explain.decision import decide, plot_decision
 from explain.lesson import plot_workflow
-from explain.saliency import SaliencyCheck, plot_saliency_check
+from explain.saliency_pair import SaliencyCheck, plot_saliency_check
 from explain.visual import compare_saliency, plot_visual_saliency
 
 DPI = 96  # app.py's FIGURE_DPI

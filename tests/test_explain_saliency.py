@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mssnet
-from explain.saliency import PASS_BELOW, saliency_check, saliency_caption
+from explain.saliency_pair import PASS_BELOW, saliency_check, saliency_caption
 from explain.visual import compare_saliency, visual_saliency
 from mssnet.studio import Studio, load_source
 
