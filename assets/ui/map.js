@@ -239,7 +239,28 @@
 
     // ----------------------------------------------------------------- MSSNet tiles still being sharpened
     const keyOf = (tile) => `${tile.level}/${tile.x}_${tile.y}`;
+    // While tiles are pending, the MSSNet layer draws only the level the view needs: where a tile of it is
+    // missing, the bicubic layer below shows at full resolution (OpenSeadragon would otherwise stretch a
+    // coarser sharpened level over the gap, and the curtain would compare bicubic with a blurred MSSNet).
+    // Both knobs are OpenSeadragon's (the tile source's minLevel, the layer's forced cutoff level).
+    function neededLevel() {
+      const src = items.mssnet.source, iz = zoom() / scaleOf(); // screen px per DZI px
+      const coarser = Math.max(0, Math.ceil(Math.log2(0.501 / iz) - 1e-9)); // levels below the top that suffice
+      return Math.min(src.maxLevel, Math.max(0, src.maxLevel - coarser));
+    }
+    function limitFallback() {
+      if (!items) return;
+      const layer = items.mssnet, src = layer.source;
+      layer.zsLevels ??= { min: src.minLevel, cut: layer.savedCutOffLevel };
+      const [min, cut] = pending.size ? [neededLevel(), neededLevel()] : [layer.zsLevels.min, layer.zsLevels.cut];
+      if (src.minLevel === min && layer.savedCutOffLevel === cut) return;
+      src.minLevel = min;
+      layer.savedCutOffLevel = cut;
+      layer.setClip(layer.getClip()); // a fresh look at its tiles
+      viewer.forceRedraw();
+    }
     function showPending() {
+      limitFallback();
       set("pending", pending.size);
       badge.textContent = pending.size ? `MSSNet: ${pending.size} tile${pending.size > 1 ? "s" : ""} sharpening` : "";
       if (pending.size === 0 && rest && rest.waiting) fetchRest(); // the view it waits for may be there now
@@ -385,6 +406,7 @@
     function onViewChange() {
       if (!items) return;
       applyCurtain();
+      if (pending.size) limitFallback();
       const z = zoom(), [cx, cy] = center();
       const key = `${z.toFixed(5)} ${cx.toFixed(3)} ${cy.toFixed(3)}`;
       if (key !== lastView) {
