@@ -289,3 +289,26 @@ def test_shapes_share_one_compilation_and_the_cache_stays_bounded(monkeypatch):
     sharpen_tensor(model, rand(1, 3, 16, 16), precision="bf16", backend="openvino")  # bf16: a 3rd, evicts fp32
     assert cache.compiles == 3 and len(cache) == 2
     assert [(k[1], k[2]) for k in cache.keys()] == [(True, "fp32"), (False, "bf16")]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_pyramid_tiles_unchanged(precision):
+    """The pyramid's tiles call sharpen_tensor: OpenVINO gives PyTorch's tiles (fp32: to 1e-4; bf16:
+    no further from PyTorch fp32 than PyTorch's own bf16 autocast, plus a little)."""
+    needs_openvino()
+    from mssnet.pyramid import TileId, ZoomPyramid
+
+    model = random_model()
+    image = rand(1, 3, 40, 56)[0].permute(1, 2, 0).numpy()  # (40, 56, 3)
+    tiles = {}
+    for name, chosen, prec in (("ov", "openvino", precision), ("pt", "torch", precision), ("ref", "torch", "fp32")):
+        with backend.using(chosen):
+            pyramid = ZoomPyramid(image, model, tile=64, margin=16, precision=prec)
+            tiles[name] = np.concatenate([pyramid.get_tile(TileId(1, r, c)).ravel()
+                                          for r in range(pyramid.grid(1)[0]) for c in range(pyramid.grid(1)[1])])
+    assert backend.compiled_cache().compiles == 1
+    if precision == "fp32":
+        assert np.abs(tiles["ov"] - tiles["pt"]).max() < 1e-4
+    else:
+        ov_err = np.abs(tiles["ov"] - tiles["ref"]).mean()
+        assert ov_err <= 1.5 * np.abs(tiles["pt"] - tiles["ref"]).mean() + 1e-6
