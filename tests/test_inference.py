@@ -334,3 +334,18 @@ def test_sharpen_tensor_stages_ends_with_the_output(model):
     out, stages = sharpen_tensor_stages(model, x, precision="fp32")
     assert len(stages) == 6 and all(s.shape == x.shape for s in stages) and stages[-1] is out
     torch.testing.assert_close(out, sharpen_tensor(model, x, precision="fp32"), atol=1e-5, rtol=0)
+
+
+def test_backend_reaches_the_numpy_edge(monkeypatch):
+    """sharpen/sharpen_stages hand ``backend`` on; an unknown one is refused before any work."""
+    image = as_dtype(smooth_image(20, 24), np.uint8)
+    for fn in (sharpen, sharpen_stages):
+        with pytest.raises(ValueError, match="backend"):
+            fn(Identity(), image, backend="onnxruntime")
+    seen = []
+    real = inference.resolve_backend
+    monkeypatch.setattr(inference, "resolve_backend", lambda m, b: seen.append(b) or real(m, b))
+    out = sharpen(Identity(), image, backend="torch")
+    np.testing.assert_array_equal(out, image)  # an Identity in PyTorch
+    sharpen_stages(Identity(), image, backend="openvino")  # not an MSSNet: PyTorch, with a warning
+    assert seen == ["torch", "openvino"]

@@ -83,3 +83,24 @@ def test_the_default_weights_say_why_they_are_in_use():
     note = report.weights_note(Path("mssnet-tiny-zoom.safetensors"), "a 384² view would take about 3.1 s")
     assert "mssnet-tiny-zoom.safetensors" in note and "In use by default: a 384² view" in note
     assert "In use" not in report.weights_note(Path("x.pt")) and report.weights_note(None) == ""
+
+
+def test_choice_names_the_backend_it_measured(monkeypatch):
+    monkeypatch.delenv(speed.ENV, raising=False)
+    choice = speed.choose_preset(Slow(0.01), budget_s=10.0, side=32, backend="torch")
+    assert choice.backend.startswith("PyTorch ") and choice.backend in choice.reason
+
+
+def test_pass_seconds_runs_on_the_backend_it_is_given(monkeypatch):
+    pytest.importorskip("openvino")
+    from mssnet import backend
+
+    monkeypatch.delenv(speed.ENV, raising=False)
+    monkeypatch.delenv(backend.ENV, raising=False)
+    monkeypatch.setattr(backend, "_CACHE", backend.CompiledCache())
+    model = MSSNet(MSSNetConfig(4, 4, 4)).eval()
+    speed.pass_seconds(model, side=32, repeats=1, backend="torch")
+    assert backend.compiled_cache().compiles == 0
+    speed.pass_seconds(model, side=32, repeats=1)  # the default: OpenVINO where installed
+    assert backend.compiled_cache().compiles == 1
+    assert speed.choose_preset(model, side=32).backend.startswith("OpenVINO ")
