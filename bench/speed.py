@@ -355,12 +355,13 @@ def compile_table(presets: list[str], repeats: int) -> None:
         key = backends.compiled_cache().keys()[-1]
         request = backends.compiled_cache().get(key, lambda: None).request
         xn = x.numpy()
-        med = _interleaved({"path": lambda: sharpen_tensor(model, x), "bare": lambda: request.infer({0: xn}),
-                            "other": lambda: sharpen_tensor(model, y)}, repeats)
+        med = _interleaved({"path": functools.partial(sharpen_tensor, model, x),
+                            "bare": functools.partial(request.infer, {0: xn}),
+                            "other": functools.partial(sharpen_tensor, model, y)}, repeats)
         first, new_shape = float(np.median(firsts)), float(np.median(new_shapes))
-        print(f"| {preset} | {np.median(builds) * 1e3:.0f} ms | {first:.3f} s | {new_shape:.3f} s | {med['path']:.3f} s "
-              f"| {first / med['path']:.1f} | {new_shape / med['other']:.1f} | {med['bare']:.3f} s "
-              f"| {(med['path'] - med['bare']) * 1e3:+.1f} ms |", flush=True)
+        print(f"| {preset} | {np.median(builds) * 1e3:.0f} ms | {first:.3f} s | {new_shape:.3f} s "
+              f"| {med['path']:.3f} s | {first / med['path']:.1f} | {new_shape / med['other']:.1f} "
+              f"| {med['bare']:.3f} s | {(med['path'] - med['bare']) * 1e3:+.1f} ms |", flush=True)
 
 
 def dynamic_table(presets: list[str], repeats: int) -> None:
@@ -390,9 +391,9 @@ def dynamic_table(presets: list[str], repeats: int) -> None:
             start = time.perf_counter()
             dreq.infer({0: x})
             dfirst = time.perf_counter() - start
-            med = _interleaved({"static": lambda: sreq.infer({0: x}), "dynamic": lambda: dreq.infer({0: x})}, repeats)
-            cpu = _interleaved({"static": lambda: sreq.infer({0: x}), "dynamic": lambda: dreq.infer({0: x})}, repeats,
-                               clock=time.process_time)
+            runs = {"static": functools.partial(sreq.infer, {0: x}), "dynamic": functools.partial(dreq.infer, {0: x})}
+            med = _interleaved(runs, repeats)
+            cpu = _interleaved(runs, repeats, clock=time.process_time)
             print(f"| {preset} | {side}² | {static_s:.2f} s | {med['static']:.3f} s | {dynamic_s:.2f} s "
                   f"| {dfirst:.3f} s | {med['dynamic']:.3f} s | {med['dynamic'] / med['static']:.2f} "
                   f"| {cpu['dynamic'] / cpu['static']:.2f} |", flush=True)
