@@ -5,8 +5,9 @@ The page opens sharpened (MSSNet tiles arrive, none left pending); the map is la
 screen; the wheel, the slider's arrow keys and the number keys zoom the map in the browser and the slider
 follows the map; the curtain moves the MSSNet layer's clip; the edge-gain layer shows with its colour bar;
 at rest the exact view drawn over the map is the server's own view.png (PSNR >= 40 dB) and the region on
-screen goes to the server; an upload opens a new image. Skipped when Playwright or a Chromium binary is
-missing (``ZS_CHROMIUM`` names another binary). Takes about a minute on a busy two-core machine.
+screen goes to the server; the navigator moves the map; an upload opens a new image. Skipped when
+Playwright or a Chromium binary is missing (``ZS_CHROMIUM`` names another binary). Takes about a minute
+on a busy two-core machine.
 """
 
 import io
@@ -181,6 +182,14 @@ def test_drag_pans_and_the_curtain_moves_the_clip(page):
     assert float(state["curtain"]) == pytest.approx(0.2, abs=0.02)
     assert float(state["clipX"]) < clip
     page.evaluate("() => zsStudio.map.setCurtain(0.5)")
+
+    # the navigator (overview) marks the visible region; a click there moves the map
+    nav = page.locator("#viewer .navigator")
+    assert nav.is_visible() and page.locator("#viewer .navigator .displayregion").is_visible()
+    before = _map(page)
+    nb = nav.bounding_box()
+    page.mouse.click(nb["x"] + nb["width"] * 0.15, nb["y"] + nb["height"] * 0.2)
+    _wait_map(page, "Math.abs(Number(d.centerX) - arg) > 5", float(before["centerX"]))
 
 
 def test_edge_gain_layer_shows_with_its_colour_bar(page):

@@ -464,9 +464,12 @@
       const vp = viewer.viewport;
       vp.maxZoomLevel = base().imageToViewportZoom(1); // 8 screen px per source px: the pyramid's top
       vp.minZoomLevel = Math.min(vp.getHomeZoom() * 0.9, base().imageToViewportZoom(1 / scaleOf()));
-      const o = data.open || {};
-      zoomTo(o.zoom || 1, { immediately: true });
-      panTo(o.center || [data.width / 2, data.height / 2], true);
+      if (data.open) { // where the server says; else the whole image
+        zoomTo(data.open.zoom || 1, { immediately: true });
+        panTo(data.open.center || [data.width / 2, data.height / 2], true);
+      } else {
+        vp.goHome(true);
+      }
       vp.applyConstraints(true);
       setEdgeGain(gain.visible, gain.opacity);
       applyCurtain();
