@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import html
 import json
 import math
 import os
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -51,6 +54,15 @@ VIEWPORTS = (256, 384, 512)
 DEFAULT_VIEWPORT = 256
 #: The panels explain the middle square of the map's visible region, this many screen px a side at most.
 PANEL_SIDE = 384
+#: Pages whose current view is remembered (to drop panel results of views they have left).
+MAX_SESSIONS = 256
+#: Tabs whose action *Try it* runs once its view is on screen (Explore's panels follow every view anyway).
+TAB_ACTIONS = ("attribution", "stages", "sweep", "simulate")
+#: The answer is read from the back row: 20 px text (the page's style sheet is assets/ui/studio.css).
+ANSWER_CSS = "#answer, #answer p { font-size: 20px !important; line-height: 1.35 !important; }"
+#: What the answer says before the first view of an image is explained.
+PENDING_ANSWER = "*Reading the map… the answer appears when MSSNet has sharpened the region on screen.*"
+STAGES_PENDING = "Press the button: the stages are shown for the current view."
 #: URL prefixes of the deep-zoom tiles and of the page's static files (assets/ui).
 DZ_PREFIX, UI_PREFIX = "/dz", "/zs/ui"
 #: The map's markup (assets/ui/map.js draws OpenSeadragon into #viewer).
@@ -132,6 +144,8 @@ class Handlers:
     def __init__(self, model_path: str | os.PathLike | None = None):
         self.studio = Studio(model_path)
         self.tiles = TileService(fill=self.studio.fill)
+        self._current: OrderedDict[str, tuple] = OrderedDict()  # page (session) -> the view it shows
+        self._lock = threading.Lock()
 
     @staticmethod
     def open(file: str | bytes) -> Source:
@@ -173,12 +187,14 @@ class Handlers:
         return self._opened(source, model_label, zoom, None)
 
     def try_it(self, number: int, model_label: str | None = None):
-        """A lesson step's "Try it" -> (source, centre, zoom, info, map JSON, tab, upload value): its example
-        everywhere (the upload shows it too), its zoom, centre and tab."""
+        """A lesson step's "Try it" -> (source, centre, zoom, info, map JSON, tab, upload value, tab action): its
+        example everywhere (the upload shows it too), its zoom, centre and tab, whose action runs once the map
+        shows the view (:meth:`tab_action`)."""
         t = next(s for s in LESSON_STEPS if s.number == number).try_it
         source = self.open(str(t.path))
+        action = t.tab if t.tab in TAB_ACTIONS else None
         return (*self._opened(source, model_label, t.zoom, t.center or source.middle), gr.Tabs(selected=t.tab),
-                str(t.path))
+                str(t.path), action)
 
     def reopen(self, source: Source | None, model_label: str | None, zoom: float, center):
         """Another model: the same image and place on its own tiles -> map JSON."""
@@ -204,13 +220,17 @@ class Handlers:
         side = max(16, min(side, math.ceil(max(w, h) * zoom)))
         return zoom, (min(max(cx, 0.0), w), min(max(cy, 0.0), h)), side
 
-    def map_rest(self, source: Source | None, request: str | None, model_label: str | None):
-        """The map came to rest -> (zoom, centre, side, timing, view, cached) for the panels."""
-        rest = self.rest_view(source, request)
-        if rest is None:
+    def map_rest(self, source: Source | None, rest: str | None, model_label: str | None, shown: str | None = None,
+                 request: gr.Request = None):
+        """The map came to rest -> (zoom, centre, side, timing, view, cached) for the panels. ``shown``: the map
+        JSON of the page; a rest of another map (an image replaced meanwhile) changes nothing."""
+        parsed = self.rest_view(source, rest)
+        if parsed is None or (shown and json.loads(rest).get("id") != json.loads(shown).get("id")):
             return (gr.skip(),) * 6
-        zoom, center, side = rest
-        return (zoom, center, side, *self.show_view(source, zoom, center, side, model_label))
+        zoom, center, side = parsed
+        timing, view, cached = self.show_view(source, zoom, center, side, model_label)
+        self._shown(request, view)
+        return zoom, center, side, timing, view, cached
 
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
         """A view for the panels -> (timing, view, cached)."""
@@ -220,23 +240,60 @@ class Handlers:
             view, cached = self.studio.view(source, zoom, center, int(viewport), model_label)
         return report.timing_markdown(view, cached), view, cached
 
-    def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1]):
+    # ---- which view each page shows: a panel result for an older view is dropped, never shown beside a newer one
+
+    def _shown(self, request: gr.Request | None, view: View | None = None) -> Any:
+        """Record ``view`` as the one the page of ``request`` shows now (given), or read it back (not given)."""
+        key = getattr(request, "session_hash", None)
+        if key is None:
+            return None
+        with self._lock:
+            if view is not None:
+                self._current[key] = view.identity
+                self._current.move_to_end(key)
+                while len(self._current) > MAX_SESSIONS:
+                    self._current.popitem(last=False)
+            return self._current.get(key)
+
+    def _stale(self, view: View, request: gr.Request | None) -> bool:
+        """True when the page of ``request`` has moved on to another view since ``view`` was asked for."""
+        current = self._shown(request)
+        return current is not None and current != view.identity
+
+    def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1],
+                  request: gr.Request = None):
         """-> (edge maps on one scale, edge gain, sharpening map, colour scales, timing, attribution view)."""
-        if view is None:
+        if view is None or self._stale(view, request):
             return (gr.skip(),) * 6
         maps = panels.explore_maps(view, png_path)  # first: the timing line then names the maps' time
         return *maps, report.timing_markdown(view, bool(cached)), self.window_image(view, window, side)
 
-    def decision(self, view: View | None):
-        """The decision panel: how much MSSNet changed each class of structure -> (figure, markdown)."""
-        return (gr.skip(), gr.skip()) if view is None else panels.decision(view, png_path)
+    def answer(self, view: View | None, request: gr.Request = None):
+        """The answer on the first screen for the view on screen -> (sentences, the "why?" list)."""
+        if view is None or self._stale(view, request):
+            return gr.skip(), gr.skip()
+        return panels.answer(view)
 
-    def saliency(self, view: View | None):
-        """Whole-view saliency of the edge gain (after the view) -> (figure or None, markdown)."""
-        if view is None:
+    def decision(self, view: View | None, request: gr.Request = None):
+        """The decision panel, picture first -> (bar chart, the sentence, the numbers for the fold)."""
+        if view is None or self._stale(view, request):
+            return (gr.skip(),) * 3
+        return panels.decision_chart(view, png_path)
+
+    def visual_saliency(self, view: View | None, request: gr.Request = None):
+        """Where the eye looks vs where MSSNet sharpened -> (figure, markdown)."""
+        if view is None or self._stale(view, request):
+            return gr.skip(), gr.skip()
+        return panels.visual_saliency(view, png_path)
+
+    def saliency(self, view: View | None, request: gr.Request = None):
+        """Whole-view saliency in the form that passes the random-weights check, its random twin beside it ->
+        (figure or None, markdown); a view the page has left meanwhile is skipped (no network pass)."""
+        if view is None or self._stale(view, request):
             return gr.skip(), gr.skip()
         with user_errors():
-            return panels.saliency(view, self.studio.models.get(view.model_label), png_path)
+            shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), png_path)
+        return (gr.skip(), gr.skip()) if self._stale(view, request) else shown
 
     def workflow(self, source: Source | None, view: View | None):
         """The lesson's workflow figure for the current view (input region -> bicubic -> stages -> view)."""
@@ -273,10 +330,27 @@ class Handlers:
                                          png_path, kept, _progress(progress, "gradient {done} of {total}"))
 
     def stages(self, view: View | None):
-        """MSSNet's six outputs -> (stage edge maps, table markdown, changes figure, changes markdown)."""
+        """MSSNet's six outputs -> (edge strength per stage, table markdown, changes figure, changes markdown)."""
         if view is None:
             return None, "Load an image first; the stages are shown for the current view.", None, ""
         return panels.stages(view, png_path)
+
+    def tab_action(self, tab: str | None, source: Source | None, view: View | None, center, side, model_label,
+                   zoom: float, window, method: str, steps: int, window_side: int, progress=gr.Progress()):
+        """After *Try it*, once its view is on screen: run the opened tab's action so it opens with content ->
+        (no pending action, stages ×4, sweep ×3, Simulate ×6, attribution ×3); other outputs unchanged."""
+        out: list[Any] = [None] + [gr.skip()] * 16
+        if tab is None or view is None:
+            return (gr.skip(), *out[1:])
+        if tab == "stages":
+            out[1:5] = self.stages(view)
+        elif tab == "sweep":
+            out[5:8] = self.sweep(source, center, side, model_label, progress)
+        elif tab == "simulate":
+            out[8:14] = self.simulate(source, zoom, center, side, model_label, progress)
+        elif tab == "attribution":
+            out[14:17] = self.explain_window(view, window, method, steps, window_side, progress)
+        return tuple(out)
 
     def sweep(self, source: Source | None, center, viewport, model_label: str | None, progress=gr.Progress()):
         """Bicubic + MSSNet at every zoom in SWEEP_FACTORS -> (gallery, plot, table)."""
@@ -387,8 +461,11 @@ def _figure(label: str, elem_id: str | None = None) -> gr.Image:
 
 
 def _controls(handlers: Handlers) -> SimpleNamespace:
-    """The left column: image, examples, model, download. The page opens on an example."""
+    """The left column: the answer, then image, examples, model, download. The page opens on an example."""
     ui = SimpleNamespace()
+    ui.answer = gr.Markdown(PENDING_ANSWER, elem_id="answer")
+    with gr.Accordion("Why? The panels behind each claim", open=False, elem_id="why"):
+        ui.why = gr.Markdown()
     ui.image_in = image_input(value=str(EXAMPLES_DIR / OPENING_EXAMPLE), label="Image: upload or paste",
                               sources=["upload", "clipboard"], height=150, elem_id="image-in")
     gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES],
@@ -424,8 +501,8 @@ def _map(ui: SimpleNamespace) -> None:
 
 def _explore_tab(ui: SimpleNamespace) -> None:
     gr.Markdown(report.PAGE["maps"])
-    ui.edges = _figure("Edge magnitude: bicubic and MSSNet", "map-edges")
-    ui.saliency_plot = _figure("Saliency of the view's edge gain", "map-saliency")
+    ui.edges = _figure("Edge strength: bicubic and MSSNet", "map-edges")
+    ui.saliency_plot = _figure("Saliency of the view's edge-strength change", "map-saliency")
     ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _figure("Edge gain", "map-edge-gain")
     ui.sharpening = _figure("Sharpening map", "map-sharpening")
@@ -433,6 +510,10 @@ def _explore_tab(ui: SimpleNamespace) -> None:
     gr.Markdown(report.PAGE["decision"])
     ui.decision_plot = _figure("Decision panel", "decision-plot")
     ui.decision_text = gr.Markdown(elem_id="decision-text")
+    with gr.Accordion("The numbers behind the bars", open=False):
+        ui.decision_table = gr.Markdown(elem_id="decision-table")
+    ui.visual_plot = _figure("Where the eye looks and where MSSNet sharpened", "map-visual")
+    ui.visual_text = gr.Markdown(elem_id="visual-text")
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
@@ -501,35 +582,85 @@ TAB_BUILDERS = {"explore": _explore_tab, "attribution": _attribution_tab, "stage
                 "simulate": _simulate_tab, "lesson": _lesson_tab}
 
 
+def _clearable(ui: SimpleNamespace) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
+    """(what a new image or model empties, what a new view empties) as (component, empty value) pairs: the
+    panels that follow every view are recomputed; the others are emptied, never left beside a newer view."""
+    per_view = [(ui.attr_plot, None), (ui.attr_text, ""), (ui.random_plot, None), (ui.random_text, ""),
+                (ui.attr_kept, None), (ui.stages_plot, None), (ui.stages_text, STAGES_PENDING),
+                (ui.changes_plot, None), (ui.changes_text, ""), (ui.sweep_gallery, None), (ui.sweep_plot, None),
+                (ui.sweep_text, ""), (ui.sim_text, ""), (ui.sim_truth, None), (ui.sim_bicubic, None),
+                (ui.sim_sharp, None), (ui.sim_errors, None), (ui.sim_spectrum, None), (ui.workflow_plot, None)]
+    per_image = per_view + [
+        (ui.view, None), (ui.window, None), (ui.edges, None), (ui.edge_gain, None), (ui.sharpening, None),
+        (ui.map_scales, ""), (ui.saliency_plot, None), (ui.saliency_text, ""), (ui.visual_plot, None),
+        (ui.visual_text, ""), (ui.decision_plot, None), (ui.decision_text, ""), (ui.decision_table, ""),
+        (ui.answer, PENDING_ANSWER), (ui.why, ""), (ui.attr_view, None)]
+    return per_image, per_view
+
+
+def _clear(pairs: list[tuple[Any, Any]]) -> tuple[Callable[[], tuple], list[Any]]:
+    """-> (a handler returning the empty values, the components it empties)."""
+    values = tuple(v for _, v in pairs)
+    return (lambda: values), [c for c, _ in pairs]
+
+
+def _and_clear(handler: Callable[..., Any], empty: tuple) -> Callable[..., tuple]:
+    """``handler`` whose outputs are followed by ``empty``, unless it changed nothing (all skips): then skips."""
+    @functools.wraps(handler)
+    def run(*args):
+        out = handler(*args)
+        out = out if isinstance(out, tuple) else (out,)
+        unchanged = all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for v in out)
+        return out + ((gr.skip(),) * len(empty) if unchanged else empty)
+    return run
+
+
 def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
     """Page load, image, model and the map at rest -> the map's tiles, then the view the panels explain."""
     maps = [ui.edges, ui.edge_gain, ui.sharpening, ui.map_scales, ui.timing, ui.attr_view]
     shown = [ui.timing, ui.view, ui.view_cached]
+    per_image, per_view = _clearable(ui)
+    clear_image, image_outputs = _clear(per_image)
+    clear_view, view_outputs = _clear(per_view)
 
     def panels(drawn):
-        """After a view: the heat maps and the decision panel, then (lazily, one network pass) the saliency."""
-        drawn = drawn.success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window], maps,
-                              show_progress="minimal", **LIGHT_EVENTS)
-        drawn.success(handlers.decision, [ui.view], [ui.decision_plot, ui.decision_text], show_progress="hidden",
-                      **LIGHT_EVENTS)
-        drawn.success(handlers.saliency, [ui.view], [ui.saliency_plot, ui.saliency_text], show_progress="minimal",
-                      **HEAVY_EVENTS)
-        return drawn
+        """After a view: the answer, heat maps, decision and visual saliency, then (a network pass each) the
+        saliency and the action *Try it* asked for."""
+        drawn = drawn.success(clear_view, None, view_outputs, show_progress="hidden", **LIGHT_EVENTS)
+        drawn.success(handlers.answer, [ui.view], [ui.answer, ui.why], show_progress="hidden", **LIGHT_EVENTS)
+        maps_drawn = drawn.success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window], maps,
+                                   show_progress="minimal", **LIGHT_EVENTS)
+        maps_drawn.success(handlers.decision, [ui.view], [ui.decision_plot, ui.decision_text, ui.decision_table],
+                           show_progress="hidden", **LIGHT_EVENTS)
+        maps_drawn.success(handlers.visual_saliency, [ui.view], [ui.visual_plot, ui.visual_text],
+                           show_progress="hidden", **LIGHT_EVENTS)
+        maps_drawn.success(handlers.saliency, [ui.view], [ui.saliency_plot, ui.saliency_text],
+                           show_progress="minimal", **HEAVY_EVENTS)
+        tab_outputs = [ui.tab_action, ui.stages_plot, ui.stages_text, ui.changes_plot, ui.changes_text,
+                       ui.sweep_gallery, ui.sweep_plot, ui.sweep_text, ui.sim_text, ui.sim_truth, ui.sim_bicubic,
+                       ui.sim_sharp, ui.sim_errors, ui.sim_spectrum, ui.attr_plot, ui.attr_text, ui.attr_kept]
+        maps_drawn.success(handlers.tab_action, [ui.tab_action, ui.source, ui.view, ui.center, ui.side, ui.model,
+                                                 ui.zoom, ui.window, ui.attr_method, ui.attr_steps, ui.attr_window],
+                           tab_outputs, **HEAVY_EVENTS)
 
     opened = [ui.source, ui.center, ui.zoom, ui.info, ui.map_info]
     # the page opens on the example already in the upload at the slider's zoom, a new image at opening_zoom,
     # both centred on the image's strongest edges; the panels follow when the map comes to rest
     demo.load(lambda file, model, zoom: handlers.load(file, model, None, zoom), [ui.image_in, ui.model, ui.zoom],
               opened, **LIGHT_EVENTS)
-    ui.image_in.change(handlers.load, [ui.image_in, ui.model, ui.source], opened, **LIGHT_EVENTS)
-    ui.model.change(handlers.reopen, [ui.source, ui.model, ui.zoom, ui.center], [ui.map_info], **LIGHT_EVENTS)
+    empty = clear_image()
+    ui.image_in.change(_and_clear(handlers.load, empty), [ui.image_in, ui.model, ui.source], opened + image_outputs,
+                       **LIGHT_EVENTS)
+    ui.model.change(_and_clear(handlers.reopen, empty), [ui.source, ui.model, ui.zoom, ui.center],
+                    [ui.map_info, *image_outputs], **LIGHT_EVENTS)
     ui.model.change(handlers.model_note, [ui.model], [ui.model_info], **LIGHT_EVENTS)
-    panels(ui.map_rest_go.click(handlers.map_rest, [ui.source, ui.map_rest, ui.model],
+    panels(ui.map_rest_go.click(handlers.map_rest, [ui.source, ui.map_rest, ui.model, ui.map_info],
                                 [ui.zoom, ui.center, ui.side, *shown], trigger_mode="always_last",
                                 show_progress="hidden", **VIEW_EVENTS))
     for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
-        button.click(lambda model, number=step.number: handlers.try_it(number, model), [ui.model],
-                     [*opened, ui.tabs, ui.image_in], **LIGHT_EVENTS)
+        button.click(clear_image, None, image_outputs, show_progress="hidden", **LIGHT_EVENTS).success(
+            lambda model, number=step.number: handlers.try_it(number, model), [ui.model],
+            [*opened, ui.tabs, ui.image_in, ui.tab_action], **LIGHT_EVENTS)
 
 
 def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
@@ -595,7 +726,7 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
                             build(ui)
                         setattr(ui, f"{tab_id}_tab", tab)
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
-        ui.side = gr.State(PANEL_SIDE)
+        ui.side, ui.tab_action = gr.State(PANEL_SIDE), gr.State(None)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
         _api_endpoints(handlers)
         _wire_views(handlers, ui, demo)
@@ -626,7 +757,8 @@ def launch_options(demo: gr.Blocks | None = None) -> dict[str, Any]:
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     script = (UI_DIR / "studio.js").read_text(encoding="utf-8")
     options = {"theme": theme, "allowed_paths": [str(EXAMPLES_DIR)], "max_file_size": "100mb",
-               "css_paths": [UI_DIR / "studio.css"], "head": f"<script>{script}</script>", "ssr_mode": False}
+               "css_paths": [UI_DIR / "studio.css"], "css": ANSWER_CSS, "head": f"<script>{script}</script>",
+               "ssr_mode": False}
     if demo is not None:
         options["app_kwargs"] = {"routes": routes(demo.handlers.tiles)}
     return options

@@ -17,10 +17,8 @@ from .measure import DEFINITION, NAME, NEAR_ZERO, UNCHANGED_PCT, change_phrase, 
 __all__ = ["LEARNED", "answer_markdown", "why_markdown"]
 
 #: How the bundled weights learned what to sharpen (assets/weights/README.md).
-LEARNED = ("MSSNet learned what to sharpen from pairs of pictures: a photograph, and the same photograph shrunk "
-           "and enlarged back with bicubic interpolation, the blur of zooming in. Training adjusted it until its "
-           "correction of the blurred copy came as close as it could to the original, so it sharpens what that "
-           "blur takes away.")
+LEARNED = ("MSSNet learned from pairs of pictures: a photograph, and the same photograph shrunk and enlarged "
+           "again, which blurs it. It learned the correction that undoes that blur.")
 #: The same for weights the studio did not train (e.g. the original GoPro checkpoints).
 LEARNED_OTHER = ("These weights were not trained by the studio on zoom blur (the original MSSNet weights learned to "
                  "remove camera-motion blur from pairs of blurred and sharp video frames), so they sharpen what "
@@ -66,13 +64,7 @@ def answer_markdown(view: View, decision: Decision | None = None) -> str:
     classes = _class_part(decision)
     if classes:
         here += f" ({classes})"
-    text = f"{learned} {here}."
-    biggest = max((s for s in decision.structure.values() if s.large_enough and s.pct is not None),
-                  key=lambda s: s.points, default=None)
-    if biggest is not None and decision.pct is not None and abs(decision.pct) >= 0.5 and biggest.points != 0:
-        text += (f" Most of the change ({biggest.points:+.0f} of {format_pct(decision.pct)}) is on "
-                 f"{biggest.name}, {100 * biggest.share:.0f} % of the view.")
-    return text
+    return f"{learned} {here}."
 
 
 def why_markdown(view: View) -> str:

@@ -28,14 +28,13 @@ __all__ = ["PAGE", "decision_markdown", "fmt_seconds", "preview_timing_markdown"
 
 #: The page's fixed text: intro, keys, and the note at the top of each tab (app.py lays it out).
 PAGE = {
-    "views_hint": "Drag the divider to compare; click the MSSNet view to choose the Attribution tab's window.",
     "maps": ("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the stronger"
              " edges. Signed maps are red/blue around white = 0."),
     "decision": ("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, and "
                  "how much MSSNet changed the edge strength of each kind."),
-    "attribution": ("The **window** (green) starts on the view's strongest sharpened edge; click the MSSNet view "
-                    "(here or on the Explore tab) to move it, then press *Explain this window*. The attribution is "
-                    "computed on the blue crop around it."),
+    "attribution": ("The **window** (green) starts on the view's strongest sharpened edge; click the view "
+                    "here to move it (the view is the middle of the map when it is still), then press *Explain "
+                    "this window*. The attribution is computed on the blue crop around it."),
     "methods": ("Blur path (LAM): from a blurred input to the real one. Saliency: one gradient. SmoothGrad: gradients"
                 " of noisy copies, averaged."),
     "stages": ("MSSNet's six outputs, coarse to fine, for the current view: how the network builds the result scale "
@@ -50,10 +49,11 @@ PAGE = {
     "download": (f"Zooms the *whole* image by the slider's factor and sharpens it in tiles (PNG, at most "
                  f"{MAX_DOWNLOAD_PIXELS / 1e6:.1f} MP)."),
     "intro": ("# Zoom & Sharpen\n*When you zoom into an image, how does a neural network decide which edges to "
-              "sharpen?* **Click the\noverview** to choose where to look and **change the zoom**: bicubic follows at"
-              " once, MSSNet sharpens it.\nThe tabs explain what it did."),
-    "shortcuts": ("**Keys** (outside a text field): `+` / `−` zoom · `1`–`8` zoom ×1–×8 · arrows pan · **wheel** over a"
-                  " view zooms · **drag** a view to pan · on the slider, arrows and Enter in the box run MSSNet"),
+              "sharpen?* Zoom the map, drag it, slide the curtain: **bicubic** on the left, **MSSNet** on the right."),
+    "shortcuts": ("**On the map:** wheel or pinch zooms about the pointer · drag pans · `+` / `−` zoom · `1`–`8` zoom "
+                  "×1–×8 · drag the curtain's handle to compare · *Edge gain* shows where MSSNet raised (red) or "
+                  "lowered (blue) edge strength · click the overview to go there. The slider and its number box zoom "
+                  "the map too; the panels below explain the middle of what is on screen once the map is still."),
 }
 
 #: Diffusion Index bounds of "concentrated" and "moderately spread".

@@ -118,8 +118,9 @@ def test_rest_view_is_the_middle_square_of_the_visible_region(studio, source):
 
 def test_lesson_try_it_sets_image_everywhere_zoom_centre_and_tab(studio):
     for step in app.LESSON_STEPS:
-        source, center, zoom, info, map_json, tab, upload = studio.try_it(step.number)
+        source, center, zoom, info, map_json, tab, upload, action = studio.try_it(step.number)
         assert source.name == step.try_it.example and zoom == step.try_it.zoom and upload == str(step.try_it.path)
+        assert action == (step.try_it.tab if step.try_it.tab in app.TAB_ACTIONS else None)
         assert center == (step.try_it.center or (source.size[0] / 2, source.size[1] / 2))
         assert tab.selected == step.try_it.tab and step.try_it.example in info
         opened = json.loads(map_json)
@@ -130,6 +131,45 @@ def test_lesson_try_it_sets_image_everywhere_zoom_centre_and_tab(studio):
     assert _is_rgb_png(studio.workflow(source, view), 200)
     with pytest.raises(gr.Error, match="Load an image"):
         studio.workflow(None, None)
+
+
+class Page:
+    """Stands in for the gr.Request of one browser page."""
+
+    def __init__(self, name):
+        self.session_hash = name
+
+
+def test_panels_of_a_view_the_page_has_left_are_dropped(studio, source):
+    page = Page("a")
+    rest = {"id": "x", "center_x": 40, "center_y": 24, "width": 64, "height": 64}
+    first = studio.map_rest(source, json.dumps({**rest, "zoom": 2.0}), None, None, page)[4]
+    assert studio.answer(first, page) != (gr.skip(), gr.skip())  # still the page's view
+    second = studio.map_rest(source, json.dumps({**rest, "zoom": 2.5}), None, None, page)[4]
+    assert first.identity != second.identity
+    for handler, n in ((studio.heat_maps, 6), (studio.answer, 2), (studio.decision, 3), (studio.saliency, 2),
+                       (studio.visual_saliency, 2)):
+        assert handler(first, request=page) == (gr.skip(),) * n  # a late result of the first view: dropped
+    assert studio.answer(second, page)[0].startswith(("MSSNet", "These weights"))
+    assert studio.answer(first, Page("b")) != (gr.skip(), gr.skip())  # another page's view is its own
+    # a rest of a map the page has replaced (another id) changes nothing
+    shown = json.dumps({"id": "y"})
+    assert studio.map_rest(source, json.dumps({**rest, "zoom": 3.0}), None, shown, page) == (gr.skip(),) * 6
+
+
+def test_try_it_runs_the_tab_it_opens_once_its_view_is_shown(studio, source):
+    view = studio.show_view(source, 2.0, None, SMALL, None)[1]
+    args = (source, view, None, SMALL, None, 2.0, None, "SmoothGrad", 2, 8)
+    stages = studio.tab_action("stages", *args)
+    assert stages[0] is None and _is_rgb_png(stages[1], 100) and stages[5:] == (gr.skip(),) * 12
+    attribution = studio.tab_action("attribution", *args)
+    assert _is_rgb_png(attribution[14], 100) and attribution[1:14] == (gr.skip(),) * 13
+    assert studio.tab_action(None, *args) == (gr.skip(),) * 17
+
+
+def test_a_change_that_changes_nothing_empties_nothing():
+    run = app._and_clear(lambda x: (gr.skip(), gr.skip()) if x is None else (1, 2), (None, ""))
+    assert run(None) == (gr.skip(),) * 4 and run(5) == (1, 2, None, "")
 
 
 def test_launch_options_carry_the_page_script_style_and_routes(tiny_weights):
@@ -328,15 +368,20 @@ def test_attribution_for_a_clicked_window(studio, source, method):
     assert _is_rgb_png(random, 200) and "random weights" in compared
 
 
-def test_decision_panel_and_saliency_once_per_view(studio, source):
+def test_answer_decision_and_saliencies_once_per_view(studio, source):
     view = studio.show_view(source, 2.5, None, SMALL, None)[1]
-    figure, text = studio.decision(view)
-    assert _is_rgb_png(figure, 200) and "|" in text
-    assert studio.decision(view) == (figure, text)
+    answer, why = studio.answer(view)
+    assert "edge strength" in answer and "decision panel" in why
+    figure, text, table = studio.decision(view)
+    assert _is_rgb_png(figure, 200) and "|" in table and "|" not in text
+    assert studio.decision(view) == (figure, text, table)
     figure, text = studio.saliency(view)
-    assert (figure is None or _is_rgb_png(figure, 200)) and "saliency" in text.lower()
+    assert _is_rgb_png(figure, 200) and "random-weights check" in text
     assert studio.saliency(view) == (figure, text)
-    assert studio.decision(None) == studio.saliency(None) == (gr.skip(), gr.skip())
+    figure, text = studio.visual_saliency(view)
+    assert _is_rgb_png(figure, 200) and "correlation" in text.lower()
+    assert studio.decision(None) == (gr.skip(),) * 3
+    assert studio.saliency(None) == studio.visual_saliency(None) == studio.answer(None) == (gr.skip(), gr.skip())
 
 
 def test_stages_sweep_and_simulate_convert_to_pngs(studio, source):

@@ -15,7 +15,13 @@ import torch
 import mssnet
 from mssnet.__main__ import main as cli
 from mssnet.deepzoom import (
-    EDGE_GAIN_MAX, LAYERS, DeepZoomImage, TileService, edge_gain_rgba, edge_strength_map, parse_path,
+    EDGE_GAIN_MAX,
+    LAYERS,
+    DeepZoomImage,
+    TileService,
+    edge_gain_rgba,
+    edge_strength_map,
+    parse_path,
     write_deep_zoom,
 )
 from mssnet.pyramid import FillWorker, TileCache, ZoomPyramid
@@ -211,8 +217,10 @@ def test_service_answers_descriptor_tiles_and_view(service, deep, model):
 
 
 @pytest.mark.parametrize("query", [
-    {}, {"zoom": "0.5", "u0": "0", "v0": "0", "w": "8", "h": "8"}, {"zoom": "2", "u0": "-1", "v0": "0", "w": "8", "h": "8"},
-    {"zoom": "2", "u0": "100", "v0": "0", "w": "64", "h": "8"}, {"zoom": "nan", "u0": "0", "v0": "0", "w": "8", "h": "8"},
+    {}, {"zoom": "0.5", "u0": "0", "v0": "0", "w": "8", "h": "8"},
+    {"zoom": "2", "u0": "-1", "v0": "0", "w": "8", "h": "8"},
+    {"zoom": "2", "u0": "100", "v0": "0", "w": "64", "h": "8"},
+    {"zoom": "nan", "u0": "0", "v0": "0", "w": "8", "h": "8"},
     {"zoom": "2", "u0": "0", "v0": "0", "w": "8", "h": "8", "layer": "edge_gain"},
     {"zoom": "2", "u0": "0.5", "v0": "0", "w": "8", "h": "8"},
 ])
@@ -225,8 +233,9 @@ def test_unknown_ids_out_of_range_tiles_and_expired_ids_are_404(service, deep, m
     pyramid = ZoomPyramid(deep.pyramid.image, model, tile=TILE)
     first = service.open(pyramid)
     n = deep.max_level
-    for path in (f"{'B' * 22}/mssnet.dzi", f"{first}/mssnet_files/{n + 1}/0_0.png", f"{first}/bicubic_files/{n}/7_0.png",
-                 f"{first}/mssnet_files/{n}/0_5.png", f"{first}/../../app.py", f"{first}/mssnet.xml"):
+    for path in (f"{'B' * 22}/mssnet.dzi", f"{first}/mssnet_files/{n + 1}/0_0.png",
+                 f"{first}/bicubic_files/{n}/7_0.png", f"{first}/mssnet_files/{n}/0_5.png", f"{first}/../../app.py",
+                 f"{first}/mssnet.xml"):
         reply = run(service.respond(path))
         assert reply.status == 404 and b"Traceback" not in reply.body, path
     service.open(pyramid)

@@ -25,7 +25,7 @@ def view(tiny_weights):
 
 def test_answer_says_how_it_learned_and_what_it_did(view):
     text = answer_markdown(view)
-    assert "shrunk and enlarged back" in text or "not trained by the studio" in text
+    assert "shrunk and enlarged again" in text or "not trained by the studio" in text
     assert "edge strength" in text and "over the view" in text and "×" not in text.split("Here")[1][:1]
     d = decide(view.bicubic, view.sharpened)
     assert f"{d.structure['edges and lines'].share * 100:.0f} %" in text or "edges and lines" in text
