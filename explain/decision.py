@@ -35,7 +35,17 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from .edges import _SOBEL_X, _SOBEL_Y, luminance, sharpening_map
-from .measure import NAME, NEAR_ZERO, UNCHANGED_PCT, change_pct, change_phrase, change_text, edge_strength_map, format_pct, rms
+from .measure import (
+    NAME,
+    NEAR_ZERO,
+    UNCHANGED_PCT,
+    change_pct,
+    change_phrase,
+    change_text,
+    edge_strength_map,
+    format_pct,
+    rms,
+)
 from .plots import MIN_TEXT_PT, _new_figure, _to_numpy, readable_text
 
 __all__ = ["CONTRAST_BINS", "COHERENCE_EDGE", "FLAT_BELOW", "MIN_CLASS_SHARE", "ORIENTATIONS", "STRUCTURES",

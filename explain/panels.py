@@ -23,10 +23,10 @@ from . import report
 from . import studio as panels
 from .answer import answer_markdown, why_markdown
 from .decision import decide, decision_table_markdown, plot_decision
-from .saliency_pair import plot_saliency_check, saliency_check, saliency_check_markdown
-from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .plots import colour_scales
+from .saliency_pair import plot_saliency_check, saliency_check, saliency_check_markdown
 from .sanity import random_weights_check
+from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .window import WindowExplanation, attribution_figure, explain_window
 
 __all__ = ["Save", "answer", "attribution", "decision", "decision_chart", "explore_maps", "random_weights", "saliency",

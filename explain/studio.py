@@ -47,7 +47,6 @@ from .plots import (
     plot_saliency,
     plot_spectrum,
     plot_stage_changes,
-    plot_stage_gallery,
     plot_stage_strength,
     plot_zoom_sweep,
     stage_changes,

@@ -45,10 +45,10 @@ from tqdm import tqdm
 
 from .argtypes import float_in_range, tile_size
 from .backend import BACKENDS, using
+from .deepzoom import DeepZoomImage, write_deep_zoom
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model import PRESETS, MSSNet
-from .deepzoom import DeepZoomImage, write_deep_zoom
 from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
 from .strength import LIMITS as STRENGTH_LIMITS
 from .weights import load_model

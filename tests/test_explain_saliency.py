@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import mssnet
-from explain.saliency_pair import PASS_BELOW, saliency_check, saliency_caption
+from explain.saliency_pair import PASS_BELOW, saliency_caption, saliency_check
 from explain.visual import compare_saliency, visual_saliency
 from mssnet.studio import Studio, load_source
 
