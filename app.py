@@ -456,8 +456,8 @@ def _image(label: str, elem_id: str | None = None, **kwargs: Any) -> gr.Image:
 
 
 def _figure(label: str, elem_id: str | None = None) -> gr.Image:
-    """A rendered figure: shown unscaled, its own title instead of a label."""
-    return _image(label, elem_id, show_label=False, elem_classes="figure")
+    """A rendered figure: shown unscaled, its own title instead of a label, no toolbar over its title."""
+    return _image(label, elem_id, show_label=False, elem_classes="figure", buttons=[])
 
 
 def _controls(handlers: Handlers) -> SimpleNamespace:
