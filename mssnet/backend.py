@@ -23,10 +23,11 @@ correction) run in PyTorch in fp32, as in :class:`~mssnet.model.MSSNet` under bf
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
 (:func:`weights_key`), the outputs (final or six stages), the precision and the thread count.
 Each is compiled for dynamic shapes (any batch, H, W): on a 2-core EPYC with AVX512-BF16, graphs
-compiled per shape ran 0-10 % faster but took 35 MiB (tiny) to 85 MiB (small) each, so the nine
-tile shapes of one image's pyramid level grew the process by 800 MiB against 200 MiB, and cost
-0.3-0.6 s of compilation per shape; a dynamic graph's first pass at a new shape costs about 1.3
-passes (bench/speed.py ``--dynamic``). Precision follows :func:`mssnet.inference.resolve_precision`
+compiled per shape ran as fast for small and up to 20 % faster for tiny, but took 35 MiB (tiny) to
+85 MiB (small) each (the nine tile shapes of one image's pyramid level: +800 MiB for small against
++130 MiB), cost 0.3-0.6 s of compilation per shape, and rounded differently in bf16 (a tile's pixels
+would depend on which graph ran it); a dynamic graph's first pass at a new shape costs 1.5-1.9
+passes (bench/speed.py ``--backends`` and ``--dynamic``). Precision follows :func:`mssnet.inference.resolve_precision`
 through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16 where the CPU has it natively, f32
 elsewhere); threads follow ``torch.get_num_threads()`` at compilation.
 """
