@@ -207,9 +207,9 @@ def floor_table(presets: list[str], sizes: list[int]) -> None:
             print(f"| {preset} | {side}² | {gflop:.0f} | {gflop / rate:.2f} s |")
 
 
-def _interleaved(runs: dict[str, Callable[[], object]], repeats: int,
-                 clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
-    """Median seconds of each callable, run in turn (order alternating) after one warm-up each; ``clock``:
+def _interleaved_times(runs: dict[str, Callable[[], object]], repeats: int,
+                       clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
+    """Seconds of each callable per round, run in turn (order alternating) after one warm-up each; ``clock``:
     wall time, or ``time.process_time`` (this process's CPU time: steadier when other processes load the CPU)."""
     for fn in runs.values():
         fn()
@@ -219,7 +219,13 @@ def _interleaved(runs: dict[str, Callable[[], object]], repeats: int,
             t0 = clock()
             runs[name]()
             times[name].append(clock() - t0)
-    return {name: float(np.median(t)) for name, t in times.items()}
+    return times
+
+
+def _interleaved(runs: dict[str, Callable[[], object]], repeats: int,
+                 clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """Median seconds of each callable, interleaved as :func:`_interleaved_times` runs them."""
+    return {name: float(np.median(t)) for name, t in _interleaved_times(runs, repeats, clock).items()}
 
 
 def paired_table(presets: list[str], side: int, repeats: int) -> None:
@@ -297,8 +303,8 @@ def backends_table(presets: list[str], sizes: list[int], variants: list[str], re
     print(f"\n## Runtimes: sharpen(model, image), interleaved, median of {repeats}, {torch.get_num_threads()} "
           f"threads; target: default <= {'0.85x the faster PyTorch' if fast_bf16 else '0.55x PyTorch fp32'}\n")
     cols = variants + [default_label]
-    print("| preset | input | " + " | ".join(cols) + " | default / PyTorch |")
-    print("|---|---|" + "---:|" * (len(cols) + 1))
+    print("| preset | input | " + " | ".join(cols) + " | default / PyTorch | same, median of per-round ratios |")
+    print("|---|---|" + "---:|" * (len(cols) + 2))
     diffs: list[str] = []
     for preset in presets:
         model = build(preset)
@@ -307,13 +313,19 @@ def backends_table(presets: list[str], sizes: list[int], variants: list[str], re
             runs = {v: functools.partial(sharpen, model, image, precision=VARIANTS[v][0], backend=VARIANTS[v][1])
                     for v in variants}
             runs[default_label] = functools.partial(sharpen, model, image)
-            med = _interleaved(runs, repeats)
-            torch_runs = [med[v] for v in variants if v.startswith("torch")]
-            pytorch = min(torch_runs) if fast_bf16 or "torch-fp32" not in variants else med["torch-fp32"]
-            ratio = f"{med[default_label] / pytorch:.2f}" if torch_runs else "-"
+            times = _interleaved_times(runs, repeats)
+            med = {name: float(np.median(t)) for name, t in times.items()}
+            torch_variants = [v for v in variants if v.startswith("torch")]
+            if not fast_bf16 and "torch-fp32" in variants:
+                torch_variants = ["torch-fp32"]
+            ratio, paired = "-", "-"
+            if torch_variants:
+                ratio = f"{med[default_label] / min(med[v] for v in torch_variants):.2f}"
+                per_round = [d / min(times[v][r] for v in torch_variants) for r, d in enumerate(times[default_label])]
+                paired = f"{np.median(per_round):.2f}"
             tag = "tile " if side == TILE_PASS else ""
-            print(f"| {preset} | {tag}{side}² | " + " | ".join(f"{med[c]:.3f} s" for c in cols) + f" | {ratio} |",
-                  flush=True)
+            print(f"| {preset} | {tag}{side}² | " + " | ".join(f"{med[c]:.3f} s" for c in cols)
+                  + f" | {ratio} | {paired} |", flush=True)
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255)
             ref = sharpen_tensor(model, x, precision="fp32", backend="torch")
             for v in variants:
