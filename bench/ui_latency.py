@@ -6,14 +6,15 @@
 What is measured (1280×720, the map as it opens):
 the app runs in this process on a free port; Chromium loads the page, waits for the map
 of the opening example to settle, then for each run drags the zoom slider to a new zoom
-(never seen before, so its MSSNet tiles are not cached) and times, from the mouse button's
-release: the map drawn at the released zoom (in the browser, no server round trip); every
-MSSNet tile on screen arrived (none pending or loading: bicubic shows under a tile until
-then); the exact view drawn over the map at rest; the heat maps of the region on screen
-displayed. Before the next drag it waits for the region's saliency too, as a person would
-look at the result. A last run drags back to the zoom the page started with: the cached
-case. Targets: release -> map at the new zoom <= 0.1 s; -> MSSNet tiles in <= 1.0 s median
-(uncached), <= 0.3 s where the tiles are cached (plus the map's 0.3 s rest for the exact view).
+(never seen before) and times, from the mouse button's release: the map drawn at the
+released zoom (in the browser, no server round trip); every MSSNet tile on screen arrived
+(none pending or loading: bicubic shows under a tile until then; tiles are per power-of-two
+level, so a zoom in a level already shown needs none); the exact view drawn over the map at
+rest; the heat maps of the region on screen displayed. Before the next drag it waits for the
+region's saliency too, as a person would look at the result. A last run drags back to the
+zoom the page started with: the cached case. Targets: release -> map at the new zoom
+<= 0.1 s; -> MSSNet tiles in <= 1.0 s median (uncached), <= 0.3 s where the tiles are cached
+(plus the map's 0.3 s rest for the exact view).
 
 ``--threads`` sets torch's threads in the server (default 1: this machine's two cores
 are shared with training; ``python app.py`` itself uses torch's default).
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -82,13 +82,6 @@ def drag_zoom(page, value: float) -> None:
     page.mouse.up()
 
 
-def server_line(page) -> str:
-    """The time line of the panels (in the closed "Details" accordion: read as text content)."""
-    text = page.evaluate("() => document.querySelector('#timing')?.textContent ?? ''")
-    match = re.search(r"MSSNet ([0-9.]+ m?s)", text)
-    return (match.group(1) if match else "?") + (" (cached)" if "cached" in text else "")
-
-
 def measure(page, runs: int) -> list[dict]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -112,7 +105,7 @@ def measure(page, runs: int) -> list[dict]:
         wait_new_image(page, "#map-edge-gain img", old_map)
         t_maps = time.perf_counter() - t0
         rows.append({"run": i + 1 if i < len(zooms) else "back", "zoom": shown, "map": t_map, "tiles": t_tiles,
-                     "exact": t_exact, "maps": t_maps, "server": server_line(page)})
+                     "exact": t_exact, "maps": t_maps})
         with contextlib.suppress(PlaywrightTimeoutError):  # a person looks at the region: its saliency is drawn too
             wait_new_image(page, "#map-saliency img", old_saliency, timeout=60_000)
         time.sleep(0.5)
@@ -146,12 +139,11 @@ def main() -> None:
 
     print("\n## Slider release -> the map, its MSSNet tiles, its exact view and the panels, in Chromium at 1280×720\n")
     print(f"CPU: {cpu_kind()} · model: {model} · torch threads in the server: {args.threads}\n")
-    print("| run | zoom | → map at the zoom (s) | → MSSNet tiles in (s) | → exact view (s) | → heat maps (s) "
-          "| server MSSNet |")
-    print("|-----|-----:|------:|------:|------:|------:|------:|")
+    print("| run | zoom | → map at the zoom (s) | → MSSNet tiles in (s) | → exact view (s) | → heat maps (s) |")
+    print("|-----|-----:|------:|------:|------:|------:|")
     for r in rows:
         print(f"| {r['run']} | ×{r['zoom']:.2f} | {r['map']:.2f} | {r['tiles']:.2f} | {r['exact']:.2f} | "
-              f"{r['maps']:.2f} | {r['server']} |")
+              f"{r['maps']:.2f} |")
 
     def summary(key: str, cached: bool) -> str:
         times = [r[key] for r in rows if (r["run"] == "back") == cached]
