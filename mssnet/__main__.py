@@ -25,6 +25,9 @@ layers of :mod:`mssnet.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.d
 that opens them in the bundled viewer (OpenSeadragon, curtain and edge-gain layer), which any
 static web server can host; a progress bar counts the tiles.
 
+``--backend`` chooses the runtime of every MSSNet pass of the command (:mod:`mssnet.backend`):
+``openvino``, ``torch``, or ``auto`` (default: OpenVINO where it is installed).
+
 Exit status: 0 when every image was written; 2 on bad arguments, an unusable
 weights file, or when any image failed (a folder run reports each bad file as
 ``error: <file>: <message>`` on stderr, finishes the others, then exits 2).

@@ -150,14 +150,14 @@ def resolve_backend(model: nn.Module, backend: str | None = None) -> str:
     """The backend a pass of ``model`` runs on: ``"torch"`` or ``"openvino"``.
 
     ``backend``: one of :data:`BACKENDS` or None (:func:`default_backend`). OpenVINO runs
-    :class:`~mssnet.model.MSSNet` on the CPU; other modules and other devices run in PyTorch
+    :class:`~mssnet.model.MSSNet` (not subclasses) on the CPU; other modules and devices run in PyTorch
     (with a warning, once, when OpenVINO was asked for by name), as does everything when
     ``openvino`` does not import.
     """
     backend = default_backend() if backend is None else _check_backend(backend)
     if backend == "torch":
         return "torch"
-    if not isinstance(model, MSSNet):
+    if type(model) is not MSSNet:  # a subclass may change forward(): only MSSNet's own layers are written out
         if backend == "openvino":
             _warn_once(("module", type(model).__name__),
                        f"OpenVINO runs MSSNet only; a {type(model).__name__} runs in PyTorch")

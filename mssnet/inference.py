@@ -31,7 +31,7 @@ and everything here after the model stay in fp32.
 
 Backend: ``"auto"``, ``"torch"`` or ``"openvino"`` (None: the current default), see
 :mod:`mssnet.backend`. ``"auto"`` runs MSSNet on the CPU in OpenVINO when it is installed
-(2x PyTorch in fp32, 1.2-1.5x PyTorch's bf16 autocast on a 2-core EPYC with AVX512-BF16)
+(1.3-2x PyTorch in fp32, 1.1-1.5x PyTorch's bf16 autocast on a 2-core EPYC with AVX512-BF16)
 and in PyTorch otherwise; a shape OpenVINO cannot compile runs in PyTorch (warned once).
 These passes never carry gradients: code that differentiates through MSSNet calls the module.
 """

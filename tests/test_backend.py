@@ -312,3 +312,38 @@ def test_pyramid_tiles_unchanged(precision):
     else:
         ov_err = np.abs(tiles["ov"] - tiles["ref"]).mean()
         assert ov_err <= 1.5 * np.abs(tiles["pt"] - tiles["ref"]).mean() + 1e-6
+
+
+def test_subclasses_run_in_pytorch():
+    class Passthrough(MSSNet):
+        def forward(self, x):
+            return super().forward(x) * 0 + x  # a changed forward the OpenVINO graph would not know
+
+    model = Passthrough(MSSNetConfig(4, 4, 4)).eval()
+    assert backend.resolve_backend(model, "auto") == "torch"
+    x = rand(1, 3, 16, 16)
+    torch.testing.assert_close(sharpen_tensor(model, x, backend="auto"), x)
+
+
+def test_two_threads_share_one_compiled_model():
+    """The pyramid's background fill and a view may run passes at once: each gets its own result."""
+    needs_openvino()
+    import threading
+
+    model = random_model()
+    inputs = [rand(1, 3, 32, 48, seed=s) for s in range(4)]
+    expected = [sharpen_tensor(model, x, precision="fp32", backend="torch") for x in inputs]
+    results: dict[int, torch.Tensor] = {}
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            results[i] = sharpen_tensor(model, inputs[i], precision="fp32", backend="openvino")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert backend.compiled_cache().compiles == 1
+    for i, want in enumerate(expected):
+        assert (results[i] - want).abs().max().item() < 1e-4
