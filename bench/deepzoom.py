@@ -27,45 +27,19 @@ import argparse
 import math
 import statistics
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from load import rss_mib, start_process  # noqa: E402  (bench/load.py)
+from load import fetch_until_ok, rss_mib, start_process, tile_crowd  # noqa: E402  (bench/load.py)
 from serving import free_port  # noqa: E402
 from timing import cpu_kind, median_seconds  # noqa: E402
 
 EXAMPLES = ROOT / "assets" / "examples"
 TILE = 256
-
-
-def fetch(url: str, timeout: float = 120.0) -> tuple[int, bytes, float | None]:
-    """GET -> (status, body, Retry-After seconds or None); HTTP errors are statuses, not exceptions."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read(), None
-    except urllib.error.HTTPError as e:
-        retry = e.headers.get("Retry-After")
-        return e.code, e.read(), float(retry) if retry else None
-
-
-def fetch_until_ok(url: str, deadline: float = 300.0) -> tuple[bytes, int]:
-    """GET, retrying 503s after their Retry-After (as the viewer does) -> (body, retries)."""
-    end, retries = time.monotonic() + deadline, 0
-    while True:
-        status, body, retry = fetch(url)
-        if status == 200:
-            return body, retries
-        if status != 503 or time.monotonic() > end:
-            raise RuntimeError(f"{url}: HTTP {status} {body[:200]!r}")
-        retries += 1
-        time.sleep(min(retry or 1.0, 1.0))
 
 
 def screen_tiles(info: dict, zoom: int, center: tuple[float, float], screen: tuple[int, int]) -> list[tuple]:
@@ -154,36 +128,7 @@ def main() -> int:
                          rss_mib(server.pid)))
             print(f"{name}: done", file=sys.stderr)
 
-        # a crowd: every client asks for its tiles at once, no retries
-        info = infos[-1]
-        top = info["max_level"]
-        wanted = [(lv, c, r) for lv in (top - 1, top) for r in range(4) for c in range(4)]
-        results: list[tuple[int, str]] = []
-        lock = threading.Lock()
-
-        def crowd(k: int) -> None:
-            for j in range(args.requests):
-                lv, c, r = wanted[(k * args.requests + j) % len(wanted)]
-                url = f"{base}/dz/{info['id']}/mssnet_files/{lv}/{c}_{r}.png"
-                try:
-                    status = fetch(url)[0]
-                except Exception as exc:  # noqa: BLE001 (counted, never raised)
-                    status = type(exc).__name__
-                with lock:
-                    results.append((status, url))
-
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=crowd, args=(k,)) for k in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        t_crowd = time.perf_counter() - t0
-        retried = [url for status, url in results if status == 503]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(6) as pool:
-            later = list(pool.map(lambda u: fetch_until_ok(u)[0] is not None, retried))
-        t_retry = time.perf_counter() - t0
+        crowd = tile_crowd(base, infos[-1], args.clients, args.requests)  # every client at once, no retries
         rss = rss_mib(server.pid)
     finally:
         server.terminate()
@@ -198,13 +143,11 @@ def main() -> int:
     for name, t_open, t_first, n, n_pyr, t_screen, t_cached, mib in rows:
         print(f"| {name} | {t_open:.2f} | {t_first / unit:.2f} | {n} ({n_pyr}) | {t_screen / unit:.2f} | "
               f"{t_screen / (n_pyr * tile_pass):.2f} | {t_cached / unit:.4f} | {mib:.0f} |")
-    counts: dict[object, int] = {}
-    for status, _ in results:
-        counts[status] = counts.get(status, 0) + 1
-    print(f"\nCrowd: {args.clients} clients × {args.requests} tile requests at once (×4 and ×8 of {args.images[-1]}), "
-          f"{t_crowd:.1f} s: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=str)) +
-          f"; the {len(retried)} told to retry were all answered on retry: {all(later)} ({t_retry:.1f} s); "
-          f"server RSS afterwards {rss:.0f} MiB")
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(crowd["counts"].items(), key=str))
+    print(f"\nCrowd: {args.clients} clients × {args.requests} MSSNet tile requests at once (×4 and ×8 of "
+          f"{args.images[-1]}), {crowd['seconds']:.1f} s: {counts}; of the {crowd['retried']} told to retry "
+          f"{crowd['retried'] - crowd['lost']} were answered on retry ({crowd['retry_seconds']:.1f} s), "
+          f"{crowd['lost']} lost; server RSS afterwards {rss:.0f} MiB")
     return 0
 
 

@@ -16,6 +16,12 @@ must level off instead of growing with every round.
 
 Target: 0 errors; every request answered or told the queue is full; no memory growth.
 Everything stops by itself: each request has a deadline (``--timeout``).
+
+``--tiles`` runs the same crowd against the deep-zoom map's tiles instead: each round opens an
+example with ``/deep_zoom`` and every client asks at once for ``--requests`` MSSNet tiles of its ×4
+and ×8 levels over plain HTTP, as a browser does, never retrying: each is answered (200) or told to
+retry (503 with ``Retry-After``), none fails; then every 503 is asked again until answered, so
+nothing is lost.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -129,6 +136,116 @@ def client_work(url: str, client_id: int, round_id: int, args, results: list, lo
             record("error", time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
 
 
+def fetch(url: str, timeout: float = 120.0) -> tuple[int | str, bytes, float | None]:
+    """GET -> (status, body, Retry-After seconds or None); HTTP errors are statuses, failures their names."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read(), None
+    except urllib.error.HTTPError as e:
+        retry = e.headers.get("Retry-After")
+        return e.code, e.read(), float(retry) if retry else None
+    except OSError as e:
+        return type(e).__name__, b"", None
+
+
+def fetch_until_ok(url: str, deadline: float = 300.0) -> tuple[bytes, int]:
+    """GET, asking again after each 503's Retry-After (at most 1 s), as the map does -> (body, retries)."""
+    end, retries = time.monotonic() + deadline, 0
+    while True:
+        status, body, retry = fetch(url)
+        if status == 200:
+            return body, retries
+        if status != 503 or time.monotonic() > end:
+            raise RuntimeError(f"{url}: HTTP {status} {body[:200]!r}")
+        retries += 1
+        time.sleep(min(retry or 1.0, 1.0))
+
+
+def tile_crowd(base: str, info: dict, clients: int, requests: int) -> dict:
+    """``clients`` threads ask at once for ``requests`` MSSNet tiles each (the ×4 and ×8 levels of the open image
+    ``info``, spread over both), never retrying; then the 503s are asked again until answered.
+    -> {"counts": {status: n}, "seconds": s, "retried": n, "lost": n, "retry_seconds": s}."""
+    top = info["max_level"]
+    wanted = []
+    for level in (top - 1, top):
+        scale = 1 << (info["scale"].bit_length() - 1 - (top - level))
+        cols = -(-info["width"] * scale // info["tile_size"])
+        rows = -(-info["height"] * scale // info["tile_size"])
+        wanted += [f"{base}/dz/{info['id']}/mssnet_files/{level}/{c}_{r}.png" for r in range(rows) for c in range(cols)]
+    results: list[tuple[int | str, str]] = []
+    lock = threading.Lock()
+
+    def ask(k: int) -> None:
+        for j in range(requests):
+            url = wanted[(k * requests + j) * 7 % len(wanted)]
+            status = fetch(url)[0]
+            with lock:
+                results.append((status, url))
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=ask, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    counts: dict[int | str, int] = {}
+    for status, _ in results:
+        counts[status] = counts.get(status, 0) + 1
+    retried = [url for status, url in results if status == 503]
+    t0, lost = time.perf_counter(), 0
+    for url in retried:
+        try:
+            fetch_until_ok(url)
+        except RuntimeError:
+            lost += 1
+    return {"counts": counts, "seconds": seconds, "retried": len(retried), "lost": lost,
+            "retry_seconds": time.perf_counter() - t0}
+
+
+def tiles_main(args) -> int:
+    """``--tiles``: the crowd against the map's tiles, one example opened per round."""
+    from gradio_client import Client, handle_file
+
+    examples = ["astronaut.png", "chelsea.png", "coffee.png", "siemens_star.png", "zone_plate.png"]
+    port = free_port()
+    server = start_server(port, args.weights, args.threads)
+    base = f"http://127.0.0.1:{port}"
+    watch = MemoryWatch(server.pid)
+    watch.start()
+    rows = []
+    try:
+        client = Client(base + "/", verbose=False)
+        for r in range(args.rounds):
+            watch.reset()
+            name = examples[r % len(examples)]
+            info = client.predict(image=handle_file(str(IMAGE.parent / name)), model=None, api_name="/deep_zoom")
+            crowd = tile_crowd(base, info, args.clients, args.requests)
+            rows.append((r + 1, name, crowd, watch.peak, rss_mib(server.pid)))
+            print(f"round {r + 1}: {crowd}", flush=True)
+    finally:
+        watch.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    print(f"\n## Load on the map's tiles: {args.clients} clients × {args.requests} MSSNet tile requests at once "
+          f"(×4 and ×8), no retries, {os.cpu_count()} CPU cores\n")
+    print("| round | image | requests | 200 | 503 (retry) | other | wall (s) | 503s answered on retry | lost "
+          "| server peak RSS (MiB) | RSS after (MiB) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    failed = 0
+    for r, name, c, peak, after in rows:
+        n = sum(c["counts"].values())
+        other = n - c["counts"].get(200, 0) - c["counts"].get(503, 0)
+        failed += other + c["lost"]
+        print(f"| {r} | {name} | {n} | {c['counts'].get(200, 0)} | {c['counts'].get(503, 0)} | {other} | "
+              f"{c['seconds']:.1f} | {c['retried'] - c['lost']} of {c['retried']} ({c['retry_seconds']:.1f} s) | "
+              f"{c['lost']} | {peak:.0f} | {after:.0f} |")
+    return 0 if not failed and rows else 1
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -145,7 +262,10 @@ def main() -> int:
     p.add_argument("--weights", help="weights for the server (default: the bundled ones)")
     p.add_argument("--threads", type=int, default=2, help="OpenMP threads in the server")
     p.add_argument("--timeout", type=float, default=600, help="deadline per request, seconds")
+    p.add_argument("--tiles", action="store_true", help="the crowd asks for the deep-zoom map's tiles instead")
     args = p.parse_args()
+    if args.tiles:
+        return tiles_main(args)
 
     port = free_port()
     server = start_server(port, args.weights, args.threads)
