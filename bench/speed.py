@@ -71,7 +71,9 @@ def build(preset: str) -> MSSNet:
 
 
 def latency_table(presets: list[str], sizes: list[int], repeats: int, tile: int) -> None:
-    print(f"\n## Latency (median of {repeats} after a warm-up), torch threads = {torch.get_num_threads()}\n")
+    runtime = backends.backend_name(build("tiny"), "fp32").split(" · ")[0]
+    print(f"\n## Latency (median of {repeats} after a warm-up), torch threads = {torch.get_num_threads()}, "
+          f"runtime {runtime} (the default backend)\n")
     print("| preset | size | precision | mode | seconds |")
     print("|--------|------|-----------|------|--------:|")
     for preset in presets:
@@ -100,7 +102,7 @@ def child_peak_rss_mib(side: int, preset: str) -> float:
 
 
 def memory_table(side: int, preset: str) -> None:
-    print(f"\n## Peak RSS, MSSNet-{preset}, automatic tiling\n")
+    print(f"\n## Peak RSS, MSSNet-{preset}, automatic tiling, {backends.backend_name(build(preset))}\n")
     print("| child process | peak RSS (MiB) | seconds |")
     print("|---------------|---------------:|--------:|")
     for label, child_side in (("build model only", 0), (f"sharpen {side}x{side} uint8", side)):
