@@ -347,3 +347,17 @@ def test_two_threads_share_one_compiled_model():
     assert backend.compiled_cache().compiles == 1
     for i, want in enumerate(expected):
         assert (results[i] - want).abs().max().item() < 1e-4
+
+
+def test_prepare_compiles_ahead_what_the_passes_use():
+    model = random_model()
+    assert backend.prepare(model, "fp32", backend="torch") is False
+    assert backend.compiled_cache().compiles == 0
+    if not backend.openvino_available():
+        assert backend.prepare(model, "fp32") is False
+        return
+    assert backend.prepare(model, "fp32") is True
+    assert backend.compiled_cache().compiles == 2  # final output and stages
+    sharpen_tensor(model, rand(1, 3, 32, 32), precision="fp32")
+    sharpen_tensor_stages(model, rand(1, 3, 16, 48), precision="fp32")
+    assert backend.compiled_cache().compiles == 2  # the passes found them compiled
