@@ -36,6 +36,8 @@ from explain import panels, report
 from explain.lesson import LESSON_STEPS, TABS, workflow_figure
 from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
+from mssnet import backend
+from mssnet.backend import backend_name
 from mssnet.deepzoom import TileService
 from mssnet.io import data_url_bytes
 from mssnet.memory import limit_malloc_arenas
@@ -238,7 +240,8 @@ class Handlers:
             return (gr.skip(),) * 3
         with user_errors():
             view, cached = self.studio.view(source, zoom, center, int(viewport), model_label)
-        return report.timing_markdown(view, cached), view, cached
+            runs_on = backend_name(self.studio.models.get(view.model_label))
+        return f"{report.timing_markdown(view, cached)}  \nRuns on: {runs_on}", view, cached
 
     # ---- which view each page shows: a panel result for an older view is dropped, never shown beside a newer one
 
@@ -384,9 +387,18 @@ class Handlers:
         note = report.weights_loaded_markdown(file, model.config)
         return gr.Dropdown(choices=self.studio.models.labels, value=label), note
 
+    def runtime(self, model_label: str | None) -> str:
+        """What the passes of a model run on (e.g. "OpenVINO 2026.4.1 · bf16"); its graphs compile meanwhile in the
+        background, so the first view does not wait for them."""
+        model = self.studio.models.get(model_label)
+        threading.Thread(target=backend.prepare, args=(model,), name="compile-ahead", daemon=True).start()
+        return backend_name(model)
+
     def model_note(self, model_label: str | None) -> str:
         models = self.studio.models
-        return report.weights_note(models.paths.get(model_label or models.default_label), models.why(model_label))
+        note = report.weights_note(models.paths.get(model_label or models.default_label), models.why(model_label))
+        with user_errors():
+            return f"{note}  \nRuns on: {self.runtime(model_label)}"
 
     # ------------------------------------------------------------------ API (gradio_client, MCP)
 
@@ -409,7 +421,8 @@ class Handlers:
         source = self.open(image)
         with user_errors():
             view, cached = self.studio.view(source, zoom, source.center_at(center_x, center_y), viewport, model or None)
-        return png_path(view.bicubic), png_path(view.sharpened), view_summary(view, cached)
+        info = {**view_summary(view, cached), "backend": backend_name(self.studio.models.get(view.model_label))}
+        return png_path(view.bicubic), png_path(view.sharpened), info
 
     def api_zoom_sharpen_full(self, image: str | None, zoom: float = 2.0, model: str | None = None,
                               progress=gr.Progress()):

@@ -18,6 +18,7 @@ from PIL import Image
 
 import app
 import mssnet
+import mssnet.backend
 import mssnet.studio
 from explain.studio import EXPLORE_MAPS
 
@@ -417,7 +418,9 @@ def test_uploaded_weights_join_the_dropdown(studio, tiny_weights, tmp_path):
     dropdown, note = studio.add_weights(str(tiny_weights))
     assert dropdown.value.startswith("uploaded: ") and dropdown.value in studio.studio.models.labels
     assert "MSSNet-custom" in note
-    assert studio.model_note(dropdown.value) == "Weights file: `tiny.safetensors`"
+    note = studio.model_note(dropdown.value)
+    assert note.startswith("Weights file: `tiny.safetensors`") and "Runs on: " in note
+    assert note.split("Runs on: ")[1] in {mssnet.backend.backend_name(studio.studio.models.get(dropdown.value))}
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(gr.Error, match="not a checkpoint"):
@@ -429,7 +432,7 @@ def test_api_zoom_sharpen(studio, image_path):
     bicubic, sharp, info = studio.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
     assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
-    assert info["level"] == 1
+    assert info["level"] == 1 and info["backend"].startswith(("OpenVINO", "PyTorch"))
     again = studio.api_zoom_sharpen(image_path, 1.5, 10.0, None, 32, None)[2]  # level 1 again: tiles reused
     assert again["level"] == 1 and again["tiles"]["computed"] == 0 and again["tiles"]["reused"] >= 1
     assert studio.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["level"] == 2
