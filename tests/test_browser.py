@@ -2,7 +2,7 @@
 tiny random model.
 
 The page opens sharpened (MSSNet tiles arrive, none left pending); the map is large with the slider on
-screen; the wheel, the slider's arrow keys and the number keys zoom the map in the browser and the slider
+screen; the wheel, a pinch, the slider's arrow keys and the number keys zoom the map in the browser and the slider
 follows the map; the curtain moves the MSSNet layer's clip; the edge-gain layer shows with its colour bar;
 at rest the exact view drawn over the map is the server's own view.png (PSNR >= 40 dB) and the region on
 screen goes to the server; the navigator moves the map; an upload opens a new image. Skipped when
@@ -135,8 +135,36 @@ def test_wheel_zooms_the_map_and_the_slider_follows(page):
     assert _number(page) > before
 
 
+def test_pinch_zooms_the_map(page):
+    page.wait_for_timeout(500)
+    before = _zoom(page)
+    box = page.locator("#viewer").bounding_box()
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, spread: float | None) -> None:
+        points = [] if spread is None else [{"x": x - spread, "y": y, "id": 0}, {"x": x + spread, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", 30)
+    for step in range(1, 5):  # two fingers move apart (30 -> 50 px from their middle): zoom in about it
+        touch("touchMove", 30 + 5 * step)
+        page.wait_for_timeout(30)
+    touch("touchEnd", None)
+    cdp.detach()
+    _wait_map(page, "Number(d.zoom) > arg * 1.2", before)
+    page.wait_for_function(  # and the slider follows
+        "() => Math.abs(Number(document.querySelector('#zoom input[type=number]').value)"
+        " - Math.min(8, Number(document.querySelector('#viewer').dataset.zoom))) <= 0.026", timeout=5_000)
+
+
 def test_slider_keys_and_number_keys_zoom_the_map(page):
     page.wait_for_timeout(500)  # the wheel's zoom has settled
+    page.evaluate("() => zsStudio.map.zoomTo(3, {immediately: true})")
+    settled = "() => Number(document.querySelector('#zoom input[type=number]').value) === 3"
+    page.wait_for_function(settled)
+    page.wait_for_timeout(1_000)  # the rest's panels came back (their reply may name the rest zoom)
+    page.wait_for_function(settled)
     slider = page.locator("#zoom input[type=range]")
     slider.focus()
     start = _number(page)
