@@ -70,8 +70,9 @@
     sliderUsed = performance.now();
     map.zoomTo(z, { immediately: t === range() }); // the thumb is followed at once, a typed number animates
   }
+  // only "input": what the user drags, presses or types. A "change" may carry a value the server wrote into
+  // the slider meanwhile, which the map must not follow.
   document.addEventListener("input", fromSlider, true);
-  document.addEventListener("change", fromSlider, true);
 
   // ------------------------------------------------------------------ map -> slider
   let followTimer = 0, lastFollow = 0, wanted = null;
