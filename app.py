@@ -224,15 +224,16 @@ class Handlers:
 
     def map_rest(self, source: Source | None, rest: str | None, model_label: str | None, shown: str | None = None,
                  request: gr.Request = None):
-        """The map came to rest -> (zoom, centre, side, timing, view, cached) for the panels. ``shown``: the map
-        JSON of the page; a rest of another map (an image replaced meanwhile) changes nothing."""
+        """The map came to rest -> (centre, side, timing, view, cached) for the panels (the zoom slider follows the
+        map in the page itself: a late answer must not set it back). ``shown``: the map JSON of the page; a rest
+        of another map (an image replaced meanwhile) changes nothing."""
         parsed = self.rest_view(source, rest)
         if parsed is None or (shown and json.loads(rest).get("id") != json.loads(shown).get("id")):
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 5
         zoom, center, side = parsed
         timing, view, cached = self.show_view(source, zoom, center, side, model_label)
         self._shown(request, view)
-        return zoom, center, side, timing, view, cached
+        return center, side, timing, view, cached
 
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
         """A view for the panels -> (timing, view, cached)."""
@@ -668,7 +669,7 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
                     [ui.map_info, *image_outputs], **LIGHT_EVENTS)
     ui.model.change(handlers.model_note, [ui.model], [ui.model_info], **LIGHT_EVENTS)
     panels(ui.map_rest_go.click(handlers.map_rest, [ui.source, ui.map_rest, ui.model, ui.map_info],
-                                [ui.zoom, ui.center, ui.side, *shown], trigger_mode="always_last",
+                                [ui.center, ui.side, *shown], trigger_mode="always_last",
                                 show_progress="hidden", **VIEW_EVENTS))
     for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
         button.click(clear_image, None, image_outputs, show_progress="hidden", **LIGHT_EVENTS).success(

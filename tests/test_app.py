@@ -112,9 +112,9 @@ def test_rest_view_is_the_middle_square_of_the_visible_region(studio, source):
     for bad in ("", "{}", "not json", json.dumps({"zoom": "nan", "center_x": 1, "center_y": 1, "width": 9,
                                                   "height": 9})):
         assert studio.rest_view(source, bad) is None
-    assert studio.map_rest(None, rest, None) == (gr.skip(),) * 6
-    zoom, center, side, timing, view, cached = studio.map_rest(source, rest, None)
-    assert (zoom, side) == (3.0, 240) and view.zoom == 3.0 and view.viewport == 240
+    assert studio.map_rest(None, rest, None) == (gr.skip(),) * 5
+    center, side, timing, view, cached = studio.map_rest(source, rest, None)
+    assert side == 240 and view.zoom == 3.0 and view.viewport == 240 and center == (40.0, 20.0)
 
 
 def test_lesson_try_it_sets_image_everywhere_zoom_centre_and_tab(studio):
@@ -144,9 +144,9 @@ class Page:
 def test_panels_of_a_view_the_page_has_left_are_dropped(studio, source):
     page = Page("a")
     rest = {"id": "x", "center_x": 40, "center_y": 24, "width": 64, "height": 64}
-    first = studio.map_rest(source, json.dumps({**rest, "zoom": 2.0}), None, None, page)[4]
+    first = studio.map_rest(source, json.dumps({**rest, "zoom": 2.0}), None, None, page)[3]
     assert studio.answer(first, page) != (gr.skip(), gr.skip())  # still the page's view
-    second = studio.map_rest(source, json.dumps({**rest, "zoom": 2.5}), None, None, page)[4]
+    second = studio.map_rest(source, json.dumps({**rest, "zoom": 2.5}), None, None, page)[3]
     assert first.identity != second.identity
     for handler, n in ((studio.heat_maps, 6), (studio.answer, 2), (studio.decision, 3), (studio.saliency, 2),
                        (studio.visual_saliency, 2)):
@@ -155,7 +155,7 @@ def test_panels_of_a_view_the_page_has_left_are_dropped(studio, source):
     assert studio.answer(first, Page("b")) != (gr.skip(), gr.skip())  # another page's view is its own
     # a rest of a map the page has replaced (another id) changes nothing
     shown = json.dumps({"id": "y"})
-    assert studio.map_rest(source, json.dumps({**rest, "zoom": 3.0}), None, shown, page) == (gr.skip(),) * 6
+    assert studio.map_rest(source, json.dumps({**rest, "zoom": 3.0}), None, shown, page) == (gr.skip(),) * 5
 
 
 def test_try_it_runs_the_tab_it_opens_once_its_view_is_shown(studio, source):
