@@ -160,7 +160,7 @@ class Handlers:
         """Open ``source`` on the tile service -> the viewer's info (id, size, layer URLs, where to open)."""
         with user_errors():
             pyramid = self.studio.pyramid(source, model_label)
-        image_id = self.tiles.open(pyramid, source.name, center)
+        image_id = self.tiles.open(pyramid, source.name, center, zoom)
         info = self.tiles.info(image_id, DZ_PREFIX)
         if zoom is not None:
             info["open"] = {"zoom": float(zoom), "center": list(center or source.middle)}

@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 from .io import to_uint8
-from .pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample
+from .pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
 from .zoom import resample
 
 __all__ = [
@@ -383,9 +383,10 @@ class TileService:
 
     # ---- images
 
-    def open(self, pyramid: ZoomPyramid, name: str = "", center: tuple[float, float] | None = None) -> str:
-        """Register ``pyramid`` -> its new id; the background fill starts around ``center`` (image px,
-        default the middle) at level 1 right away."""
+    def open(self, pyramid: ZoomPyramid, name: str = "", center: tuple[float, float] | None = None,
+             zoom: float | None = None) -> str:
+        """Register ``pyramid`` -> its new id; the background fill starts right away around ``center`` (image px,
+        default the middle): the level of ``zoom`` (the first view's, when known) first, then level 1."""
         image = DeepZoomImage(pyramid, self.overlap)
         image_id = secrets.token_urlsafe(16)  # 128 random bits, 22 URL-safe characters
         with self._cond:
@@ -394,7 +395,8 @@ class TileService:
                 old, _ = self._images.popitem(last=False)
                 self._drop_jobs(old)
         if pyramid.fill is not None:
-            pyramid.start_fill(center=center, levels=(1,))
+            first = pyramid_level(zoom) if zoom is not None and zoom >= 1 else 1
+            pyramid.start_fill(center=center, levels=tuple(dict.fromkeys((max(first, 1), 1))))
         return image_id
 
     def image(self, image_id: str) -> DeepZoomImage | None:

@@ -252,6 +252,9 @@ def test_the_fill_starts_when_an_image_opens(deep, model):
         assert fill.wait_idle(60)
         middle = pyramid.tile_at(1, (56, 40))
         assert pyramid.is_cached(middle) and all(pyramid.is_cached(t) for t in pyramid.tiles_under(1, (0, 0, 112, 80)))
+        assert not pyramid.is_cached(pyramid.tile_at(2, (112, 80)))
+        service.open(pyramid, center=(28, 20), zoom=3.0)  # a first view at ×3: its level 2 fills first
+        assert fill.wait_idle(60) and pyramid.is_cached(pyramid.tile_at(2, (112, 80)))
     finally:
         service.close()
         fill.stop()
