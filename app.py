@@ -679,12 +679,15 @@ def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> Non
 
 def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
     """The explanation tabs, the download and the weights upload."""
-    ui.attr_view.select(handlers.pick_window, [ui.view, ui.attr_window], [ui.window, ui.attr_view], **LIGHT_EVENTS)
+    # a result is for one window: moving the window empties both, explaining it again empties the random one
+    explained = [ui.attr_plot, ui.attr_text, ui.attr_kept, ui.random_plot, ui.random_text]
+    ui.attr_view.select(handlers.pick_window, [ui.view, ui.attr_window], [ui.window, ui.attr_view],
+                        **LIGHT_EVENTS).success(lambda: (None, "", None, None, ""), None, explained, **LIGHT_EVENTS)
     ui.attr_window.change(handlers.window_image, [ui.view, ui.window, ui.attr_window], [ui.attr_view],
                           **LIGHT_EVENTS)
     window_inputs = [ui.view, ui.window, ui.attr_method, ui.attr_steps, ui.attr_window]
-    ui.explain_btn.click(handlers.explain_window, window_inputs, [ui.attr_plot, ui.attr_text, ui.attr_kept],
-                         **HEAVY_EVENTS)
+    ui.explain_btn.click(lambda: (None, ""), None, [ui.random_plot, ui.random_text], **LIGHT_EVENTS).then(
+        handlers.explain_window, window_inputs, [ui.attr_plot, ui.attr_text, ui.attr_kept], **HEAVY_EVENTS)
     ui.random_btn.click(handlers.random_weights, [*window_inputs, ui.attr_kept], [ui.random_plot, ui.random_text],
                         **HEAVY_EVENTS)
     for trigger in (ui.stages_tab.select, ui.stages_btn.click):

@@ -369,6 +369,18 @@ def test_attribution_for_a_clicked_window(studio, source, method):
     assert _is_rgb_png(random, 200) and "random weights" in compared
 
 
+def test_random_weights_compare_with_the_window_explained_last(studio, source):
+    """Window A -> explain -> window B -> explain -> random weights: the comparison quotes B, never A."""
+    view = studio.show_view(source, 2.0, None, SMALL, None)[1]
+    _, _, kept_a = studio.explain_window(view, (12.5, 12.5), "SmoothGrad", 2, 8)
+    _, _, kept_b = studio.explain_window(view, (44.5, 40.5), "SmoothGrad", 2, 8)
+    assert kept_a[1].gain != kept_b[1].gain
+    _, text = studio.random_weights(view, (44.5, 40.5), "SmoothGrad", 2, 8, kept_b)
+    assert f"(trained: {kept_b[1].gain:+.3f})" in text
+    _, text = studio.random_weights(view, (44.5, 40.5), "SmoothGrad", 2, 8, kept_a)  # kept for another window
+    assert f"(trained: {kept_b[1].gain:+.3f})" in text and f"(trained: {kept_a[1].gain:+.3f})" not in text
+
+
 def test_answer_decision_and_saliencies_once_per_view(studio, source):
     view = studio.show_view(source, 2.5, None, SMALL, None)[1]
     answer, why = studio.answer(view)
