@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from load import fetch_until_ok, rss_mib, start_process, tile_crowd  # noqa: E402  (bench/load.py)
+from load import fetch_until_ok, rss_mib, start_process, stop_server, tile_crowd  # noqa: E402  (bench/load.py)
 from serving import free_port  # noqa: E402
 from timing import cpu_kind, median_seconds  # noqa: E402
 
@@ -132,8 +132,7 @@ def main() -> int:
         crowd = tile_crowd(base, infos[-1], args.clients, args.requests)  # every client at once, no retries
         rss = rss_mib(server.pid)
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_server(server)
 
     print(f"\nDeep-zoom tiles over HTTP — {cpu_kind()}, {args.threads} threads, {args.model} weights; "
           f"unit = one MSSNet pass on 384² = {unit:.3f} s (one tile's 320² pass = {tile_pass / unit:.2f} passes); "

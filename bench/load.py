@@ -101,6 +101,15 @@ def start_process(cmd: list[str], port: int, env: dict[str, str] | None = None,
     raise RuntimeError(f"{Path(cmd[1]).name} did not start within {timeout:.0f} s")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    """Terminate the server process; kill it if it has not ended in 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def client_work(url: str, client_id: int, round_id: int, args, results: list, lock: threading.Lock) -> None:
     """One client: ``args.requests`` zoom-and-sharpen requests in a row -> (outcome, seconds, detail)."""
     from gradio_client import Client, handle_file
@@ -225,11 +234,7 @@ def tiles_main(args) -> int:
             print(f"round {r + 1}: {crowd}", flush=True)
     finally:
         watch.stop()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     print(f"\n## Load on the map's tiles: {args.clients} clients × {args.requests} MSSNet tile requests at once "
           f"(×4 and ×8), no retries, {os.cpu_count()} CPU cores\n")
     print("| round | image | requests | 200 | 503 (retry) | other | wall (s) | 503s answered on retry | lost "
@@ -299,11 +304,7 @@ def main() -> int:
                 break
     finally:
         watch.stop()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
     print(f"\n## Load: {args.clients} clients × {args.requests} /zoom_sharpen requests per round, "
           f"{args.viewport}² viewport, {os.cpu_count()} CPU cores\n")

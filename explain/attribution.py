@@ -45,6 +45,7 @@ from .edges import edge_magnitude
 
 __all__ = [
     "IG_METHODS",
+    "Autocast",
     "attribution_shares",
     "blur_path_attribution",
     "correction_energy_objective",
@@ -66,6 +67,19 @@ IG_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapez
 
 
 # --------------------------------------------------------------------------- checks
+
+class Autocast(nn.Module):
+    """``model`` run in bf16 autocast, its output back in fp32 (objectives and edge maps on it stay fp32)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return self.model(x).float()
+
+
 def _check_inputs(fn: object, x: object) -> Tensor:
     if not callable(fn):
         raise TypeError(f"fn must be callable (B, C, H, W) -> (B,); got {type(fn).__name__}")

@@ -87,7 +87,8 @@ LESSON_STEPS: list[LessonStep] = [
                "the change of edge strength of each kind: which MSSNet sharpened most.",
                TryIt("fine_text.png", 3.0, None, "explore")),
     LessonStep(4, "Which pixels drove one window",
-               "Click an edge, then *Explain this window*. Red pixels raised the gradient MSSNet added in the window, blue lowered "
+               "Click an edge, then *Explain this window*. Red pixels raised the gradient MSSNet added in the window, "
+               "blue lowered "
                "it. Then press *Same window, random weights*: what stays the same was not learned.",
                TryIt("chelsea.png", 3.0, (240.0, 120.0), "attribution")),
     LessonStep(5, "Coarse to fine",

@@ -273,7 +273,8 @@ def plot_edge_gain(image: Image, gain: Tensor | np.ndarray, limit: float | None 
     return readable_text(fig)
 
 
-def plot_saliency(image: Image, grad: Tensor | np.ndarray, title: str = "Saliency of the view's edge strength change") -> Figure:
+def plot_saliency(image: Image, grad: Tensor | np.ndarray,
+                  title: str = "Saliency of the view's edge strength change") -> Figure:
     """Whole-view saliency: the signed input gradient (summed over RGB) beside its magnitude.
 
     image: (H, W, 3) etc.; grad: (3, H, W) / (1, 3, H, W) / (H, W), same H, W. Left: signed,

@@ -22,7 +22,8 @@ from .studio import Simulation, StageChanges, StageTable, SweepRow, ViewSaliency
 from .window import WindowExplanation
 
 __all__ = ["PAGE", "decision_markdown", "fmt_seconds", "preview_timing_markdown", "randomisation_markdown",
-           "decision_summary_markdown", "saliency_markdown", "simulation_markdown", "source_markdown", "stage_changes_markdown",
+           "decision_summary_markdown", "saliency_markdown", "simulation_markdown", "source_markdown",
+           "stage_changes_markdown",
            "stages_markdown", "sweep_markdown", "timing_markdown", "weights_loaded_markdown", "weights_note",
            "window_markdown"]
 
@@ -264,7 +265,8 @@ def sweep_markdown(rows: Sequence[SweepRow], seconds: float) -> str:
         first, last = rows[0], rows[-1]
         falls = last.bicubic_strength < first.bicubic_strength
         claim = (f"From ×{first.factor:g} to ×{last.factor:g} bicubic's {NAME} "
-                 f"{'falls' if falls else 'does not fall'} ({change_text(first.bicubic_strength, last.bicubic_strength)}); "
+                 f"{'falls' if falls else 'does not fall'} "
+                 f"({change_text(first.bicubic_strength, last.bicubic_strength)}); "
                  f"the gap between the curves is what MSSNet puts back.  \n\n")
     return claim + "\n".join(lines) + f"\n\nTime: total {fmt_seconds(seconds)}"
 

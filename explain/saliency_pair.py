@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from mssnet.inference import resolve_precision
 from mssnet.studio import View
 
-from .attribution import _check_model, _final_output, edge_gain_objective, smoothgrad
+from .attribution import Autocast, _check_model, _final_output, edge_gain_objective, smoothgrad
 from .edges import edge_magnitude, luminance
 from .measure import NAME
 from .plots import MIN_TEXT_PT, SIGNED_CMAP, _new_figure, readable_text
@@ -68,22 +68,11 @@ def edge_strength_objective(model: nn.Module, strength: float = 1.0):
     return fn
 
 
-class _Autocast(nn.Module):
-    """``model`` run in bf16 autocast, its output back in fp32."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            return self.model(x).float()
-
-
 def signed_saliency(model: nn.Module, image: np.ndarray, strength: float, n: int = 4, noise: float = 0.05,
                     smooth: float = SMOOTH_PX, seed: int = 0, precision: str = "fp32") -> tuple[np.ndarray, float]:
     """The shown form: SmoothGrad (``n`` copies, Gaussian ``noise`` in image units, ``seed``) of
-    :func:`explain.attribution.edge_gain_objective` over the whole ``image``, signed, summed over RGB, Gaussian-averaged over ``smooth``
+    :func:`explain.attribution.edge_gain_objective` over the whole ``image``, signed, summed over RGB,
+    Gaussian-averaged over ``smooth``
     px (0: not). image (H, W, 3) float in [0, 1] -> (map (H, W) float32, the objective at ``image``)."""
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3); got {image.shape}")
@@ -92,7 +81,7 @@ def signed_saliency(model: nn.Module, image: np.ndarray, strength: float, n: int
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]  # (1, 3, H, W)
     device = next(model.parameters()).device
     if resolve_precision(precision, device) == "bf16":
-        model = _Autocast(model)
+        model = Autocast(model)
     h, w = image.shape[:2]
     fn = edge_gain_objective(model, (0, 0, w, h), strength=strength)
     grad = smoothgrad(fn, x, sigma=noise, n=n, seed=seed, abs=False, internal_batch_size=1)  # (1, 3, H, W)
@@ -207,7 +196,8 @@ def saliency_check_markdown(check: SaliencyCheck) -> str:
                if check.passes else
                "**fails** the random-weights check: read it as the network's shape, not as what it learned")
     return (f"The map is the gradient of how much MSSNet raised the gradients of the whole view (the sum of the "
-            f"{NAME} change map, {check.gain:+.1f}) with respect to each input pixel, signed and summed over RGB, averaged over {check.n} noisy copies (SmoothGrad) and "
+            f"{NAME} change map, {check.gain:+.1f}) with respect to each input pixel, signed and summed over RGB, "
+            f"averaged over {check.n} noisy copies (SmoothGrad) and "
             f"{SMOOTH_PX:g} px: **red** pixels, made brighter, would raise the gain; **blue** ones would lower it. "
             f"Trained and random-weights maps have rank correlation {check.signed_similarity:+.2f} "
             f"(their magnitudes {check.magnitude_similarity:+.2f}), so this map {verdict}. The glow of the "

@@ -34,7 +34,7 @@ from mssnet.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.studio import Source, SweepStep, View, check_view_request
 from mssnet.zoom import source_rect
 
-from .attribution import edge_gain_objective, saliency
+from .attribution import Autocast, edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window
 from .measure import NAME, change_text, edge_strength
 from .metrics import psnr_y, ssim_y
@@ -55,7 +55,8 @@ from .plots import (
 __all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
            "StageTable", "SweepRow", "ViewSaliency", "default_window_center", "edge_pair_figure",
            "explore_map_figures", "heat_map_figures", "saliency_figure", "simulate", "simulation_figures",
-           "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_strength_figure", "stage_table", "sweep_figure",
+           "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_strength_figure", "stage_table",
+           "sweep_figure",
            "sweep_pair_image", "sweep_row", "view_saliency", "view_summary"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
@@ -154,18 +155,6 @@ class ViewSaliency:
         return None if self.gradient is None else np.abs(self.gradient.sum(0))
 
 
-class _Autocast(nn.Module):
-    """``model`` run in bf16 autocast, its output back in fp32 (the objective's edge maps stay fp32)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            return self.model(x).float()
-
-
 def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> ViewSaliency:
     """Whole-view saliency: ``d/dx`` of the edge gain (``edge(x + α(model(x) − x)) − edge(x)``
     summed over the view) at ``x`` = the bicubic view, with α the view's calibrated strength.
@@ -181,7 +170,7 @@ def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> View
     h, w = x.shape[-2:]
     device = next(model.parameters()).device
     if resolve_precision(precision, device) == "bf16":
-        model = _Autocast(model)
+        model = Autocast(model)
     fn = edge_gain_objective(model, (0, 0, int(w), int(h)), strength=strength)
     grad = saliency(fn, x, abs=False)  # (1, 3, H, W)
     with torch.no_grad():

@@ -60,7 +60,8 @@ def visual_saliency(image: np.ndarray, side: int = SALIENCY_SIDE, full_size: boo
     log_amp = np.log(np.abs(spectrum) + 1e-9)
     residual = log_amp - cv2.blur(log_amp, (3, 3), borderType=cv2.BORDER_REFLECT)
     back = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
-    sal = cv2.GaussianBlur(back.astype(np.float32), (0, 0), SMOOTH, borderType=cv2.BORDER_REFLECT)[py:py + sh, px:px + sw]
+    sal = cv2.GaussianBlur(back.astype(np.float32), (0, 0), SMOOTH, borderType=cv2.BORDER_REFLECT)
+    sal = sal[py:py + sh, px:px + sw]
     if np.ptp(small) > 1e-6:
         sal = _normalise(np.minimum(sal, np.percentile(sal, 99.5)))
     else:

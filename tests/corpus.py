@@ -112,3 +112,12 @@ def non_finite_arrays() -> dict[str, np.ndarray]:
         a[3, 4, 1] = value
         out[name] = a
     return out
+
+
+def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """(h, w, 3) float32 in [0, 1] with edges and texture: blurred noise plus a few hard bars."""
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 1.2) * 1.5 - 0.25
+    img[h // 3 : h // 3 + 3] = 0.9
+    img[:, w // 2 : w // 2 + 2] = 0.1
+    return np.clip(img, 0, 1)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from corpus import photo
 
 import mssnet
 from mssnet.__main__ import main as cli
@@ -38,14 +39,6 @@ def weights(tiny_weights):
 @pytest.fixture(scope="module")
 def model(weights):
     return mssnet.load_model(weights)
-
-
-def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 1.2) * 1.5 - 0.25
-    img[h // 3 : h // 3 + 3] = 0.9
-    img[:, w // 2 : w // 2 + 2] = 0.1
-    return np.clip(img, 0, 1)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from corpus import photo
 from PIL import Image
 from torch import nn
 
@@ -52,15 +53,6 @@ class Slow(nn.Module):
         time.sleep(self.seconds)
         self.log.append((threading.current_thread().name, t0, time.perf_counter()))
         return x
-
-
-def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
-    """(h, w, 3) float32 in [0, 1] with edges and texture: blurred noise plus a few hard bars."""
-    rng = np.random.default_rng(seed)
-    img = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 1.2) * 1.5 - 0.25
-    img[h // 3 : h // 3 + 3] = 0.9
-    img[:, w // 2 : w // 2 + 2] = 0.1
-    return np.clip(img, 0, 1)
 
 
 @pytest.fixture(scope="module")
