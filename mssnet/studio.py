@@ -58,10 +58,12 @@ __all__ = [
     "opening_zoom", "strongest_edges_center", "weights_label",
 ]
 
-#: Budget of the finished views (exact repeats), of the pyramids' shared tiles, and how many
-#: loaded models and pyramids ((image, model) pairs) are kept.
+#: Budget of the finished views (exact repeats), of the pyramids' shared tiles (float tiles and the map's
+#: encoded PNG tiles together), and how many loaded models and pyramids ((image, model) pairs) are kept.
+#: With 512 MiB of tiles, a crowd asking for the ×4 and ×8 tiles of five images took the server to 1495 MiB
+#: (``python bench/load.py --tiles --rounds 5``); 384 MiB leaves room under 1.5 GB.
 CACHE_BYTES = 64 * 2**20
-TILE_BYTES = 512 * 2**20
+TILE_BYTES = 384 * 2**20
 MAX_MODELS = 2
 MAX_PYRAMIDS = 8
 #: Tiles the background fill computes per image at most (pixels): level 1 of a 1 MP image, then more.
