@@ -96,6 +96,7 @@ def main() -> int:
     server = start_process([sys.executable, str(ROOT / "app.py")], port,
                            {"ZS_MODEL": args.model, "OMP_NUM_THREADS": str(args.threads)})
     base = f"http://127.0.0.1:{port}"
+    print(f"server log: {server.log_path}", file=sys.stderr)
     rows, infos = [], []
     try:
         client = Client(base + "/", verbose=False)

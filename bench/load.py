@@ -31,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -86,12 +87,15 @@ def start_process(cmd: list[str], port: int, env: dict[str, str] | None = None,
     return it once ``/`` answers; raise with its last stderr if it exits or does not answer in time."""
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                GRADIO_ANALYTICS_ENABLED="False", **(env or {}))
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # the server's stderr goes to a file (a pipe nobody reads would fill up and stall the server)
+    log = tempfile.NamedTemporaryFile("w+", prefix="zs-server-", suffix=".log", delete=False)
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+    server.log_path = log.name
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"{Path(cmd[1]).name} exited with status {server.returncode}: "
-                               f"{server.stderr.read()[-2000:]}")
+                               f"{Path(log.name).read_text()[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
             return server

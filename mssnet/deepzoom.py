@@ -30,6 +30,7 @@ the fixed symmetric scale :data:`EDGE_GAIN_MAX`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import secrets
@@ -329,6 +330,13 @@ def _error(status: int, text: str, retry: float | None = None) -> Reply:
 
 
 _TILE_HEADERS = {"Cache-Control": "private, max-age=86400, immutable"}
+log = logging.getLogger(__name__)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a tile's outcome as seen (asyncio logs exceptions nobody retrieved: a dropped stale tile is none)."""
+    if not future.cancelled():
+        future.exception()
 
 
 class _Stale(Exception):
@@ -497,7 +505,15 @@ class TileService:
     # ---- HTTP
 
     async def respond(self, path: str, query: Mapping[str, str] | None = None) -> Reply:
-        """Answer ``GET <prefix>/<path>?<query>`` (``path`` without the prefix)."""
+        """Answer ``GET <prefix>/<path>?<query>`` (``path`` without the prefix). A failure while making a tile
+        (not the request's fault) is logged with its traceback and answered 503: the viewer asks again."""
+        try:
+            return await self._respond(path, query)
+        except Exception:  # noqa: BLE001 - logged in full; the client is told to retry, never shown a trace
+            log.exception("deep zoom: could not answer %s", path)
+            return _error(503, "could not make this tile now", retry=2)
+
+    async def _respond(self, path: str, query: Mapping[str, str] | None) -> Reply:
         request = parse_path(path)
         if request is None:
             return _error(404, "not found")
@@ -519,8 +535,10 @@ class TileService:
         future = self._submit((*image.key, layer, level, col, row), request.id, make)
         if future is None:
             return _error(503, "busy: too many tiles queued", retry=2)
+        waiting = asyncio.wrap_future(future)
+        waiting.add_done_callback(_retrieve)  # a result nobody waits for any more is not an error
         try:
-            body = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.wait_seconds)
+            body = await asyncio.wait_for(asyncio.shield(waiting), self.wait_seconds)
         except asyncio.TimeoutError:
             return _error(503, "still sharpening", retry=1)
         except (_Stale, KeyError, RuntimeError, MemoryError) as exc:

@@ -338,3 +338,28 @@ def test_write_deep_zoom_counts_every_tile(deep, tmp_path):
     seen = []
     write_deep_zoom(small, tmp_path, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1][0] == seen[-1][1] == len(list(small.tiles())) == len(list(tmp_path.rglob("*.png")))
+
+
+class Broken(torch.nn.Module):
+    """A network whose every pass fails (an out-of-memory, a broken runtime)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        raise ValueError("this pass failed")
+
+
+def test_a_tile_that_cannot_be_made_is_503_and_logged(caplog):
+    service = TileService(wait_seconds=10)
+    try:
+        image_id = service.open(ZoomPyramid(photo(32, 32), Broken().eval(), tile=TILE, strength=1.0))
+        level = service.image(image_id).max_level - 2
+        with caplog.at_level("ERROR", logger="mssnet.deepzoom"):
+            reply = run(service.respond(f"{image_id}/mssnet_files/{level}/0_0.png"))
+        assert reply.status == 503 and "Retry-After" in reply.headers and b"Traceback" not in reply.body
+        assert "this pass failed" in caplog.text
+        assert run(service.respond(f"{image_id}/bicubic_files/{level}/0_0.png")).status == 200  # others still work
+    finally:
+        service.close()
