@@ -49,7 +49,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .keys import weights_key as full_key
 from .model import MSSNet
+from .precision import resolve_precision
 
 __all__ = [
     "BACKENDS",
@@ -175,8 +177,6 @@ def resolve_backend(model: nn.Module, backend: str | None = None) -> str:
 def backend_name(model: nn.Module, precision: str = "auto", backend: str | None = None) -> str:
     """What a pass of ``model`` runs on, for people: e.g. ``"OpenVINO 2026.4.1 · bf16"``,
     ``"PyTorch 2.13.0 · fp32"``. Graphs or shapes OpenVINO failed on (they ran in PyTorch) are counted."""
-    from .inference import resolve_precision
-
     resolved = resolve_precision(precision, _device(model))
     if resolve_backend(model, backend) == "torch":
         mode = "bf16 autocast" if resolved == "bf16" else resolved
@@ -206,10 +206,8 @@ def _stamp(model: nn.Module) -> tuple:
 
 
 def weights_key(model: nn.Module) -> str:
-    """:func:`mssnet.pyramid.weights_key` (a hash of the weights), remembered per model until its
+    """:func:`mssnet.keys.weights_key` (a hash of the weights), remembered per model until its
     tensors change, so a cached pass does not hash megabytes of weights."""
-    from .pyramid import weights_key as full_key
-
     stamp = _stamp(model)
     with _keys_lock:
         known = _keys.get(model)
@@ -478,8 +476,6 @@ def prepare(model: nn.Module, precision: str = "auto", stages: bool = True, back
     stages) so that the first view after loading weights does not pay for it (0.3-0.5 s each on 2
     cores); e.g. in a background thread when weights are loaded. Returns True when OpenVINO will run
     the passes, False when they run in PyTorch (nothing to compile)."""
-    from .inference import resolve_precision
-
     if resolve_backend(model, backend) != "openvino":
         return False
     resolved = resolve_precision(precision, _device(model))

@@ -39,7 +39,6 @@ These passes never carry gradients: code that differentiates through MSSNet call
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 from collections.abc import Callable
 
@@ -49,6 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .backend import BACKENDS, resolve_backend, run_openvino
+from .precision import PRECISIONS, resolve_precision
 
 __all__ = [
     "BACKENDS",
@@ -68,8 +68,6 @@ __all__ = [
 
 #: MSSNet needs H and W divisible by this.
 MULTIPLE = 16
-#: Accepted values of ``precision``.
-PRECISIONS = ("auto", "fp32", "bf16")
 #: With ``tile=None``, padded images up to this many pixels run in one piece.
 WHOLE_IMAGE_PIXELS = 768 * 768
 #: With ``tile=None``, larger images run in tiles of at most this side (same memory as the
@@ -90,40 +88,6 @@ Progress = Callable[[int, int], object]
 
 
 # --------------------------------------------------------------------------- precision
-
-
-@functools.lru_cache(maxsize=4)
-def _cpu_has_fast_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """True when the CPU advertises native bf16 (AMX or AVX512-BF16); False if unknown."""
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError:
-        return False
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.partition(":")[2].split())
-    return bool(flags & {"amx_bf16", "avx512_bf16"})
-
-
-def resolve_precision(precision: str, device: torch.device | str) -> str:
-    """Turn ``"auto"``/``"fp32"``/``"bf16"`` into the concrete ``"fp32"`` or ``"bf16"``.
-
-    ``"auto"`` picks bf16 autocast on CUDA devices that support it and on CPUs with
-    native bf16 (``amx_bf16`` or ``avx512_bf16`` in /proc/cpuinfo); everywhere else
-    fp32, because emulated bf16 is far slower (8x on an AVX2-only EPYC).
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
-    if precision != "auto":
-        return precision
-    device = torch.device(device)
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu":
-        return "bf16" if _cpu_has_fast_bf16() else "fp32"
-    return "fp32"
 
 
 def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:

@@ -35,7 +35,6 @@ pixels for the same reason.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import math
 import threading
 import time
@@ -53,6 +52,8 @@ import torch
 from torch import nn
 
 from .inference import Progress, resolve_precision, sharpen_tensor
+from .keys import fingerprint as _fingerprint
+from .keys import weights_key
 from .strength import LIMITS, level_strengths
 from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
@@ -503,22 +504,6 @@ class _Plan(NamedTuple):
     rows: tuple[np.ndarray, np.ndarray]
     cols: tuple[np.ndarray, np.ndarray]
     box: tuple[int, int, int, int]  # level px (x0, y0, x1, y1) the taps read
-
-
-def _fingerprint(parts: Sequence[bytes]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(p)
-    return h.hexdigest()
-
-
-def weights_key(model: nn.Module) -> str:
-    """Hash of a model's parameters, buffers and calibrated strengths: the cache's weights identity."""
-    parts = [repr(sorted((getattr(model, name, None) or {}).items())).encode()
-             for name in ("zoom_strength", "level_strength")]
-    for name, t in model.state_dict().items():
-        parts += [name.encode(), str(t.dtype).encode(), t.detach().cpu().contiguous().numpy().tobytes()]
-    return _fingerprint(parts)
 
 
 class ZoomPyramid:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from fakes import Identity
 
-from mssnet import inference
+from mssnet import inference, precision
 from mssnet.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 from mssnet.model import MSSNet, MSSNetConfig
 
@@ -248,9 +248,9 @@ def test_resolve_precision(monkeypatch):
     assert resolve_precision("fp32", "cpu") == "fp32"
     assert resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_precision("auto", torch.device("meta")) == "fp32"
-    monkeypatch.setattr(inference, "_cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(precision, "_cpu_has_fast_bf16", lambda: True)
     assert resolve_precision("auto", "cpu") == "bf16"
-    monkeypatch.setattr(inference, "_cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(precision, "_cpu_has_fast_bf16", lambda: False)
     assert resolve_precision("auto", "cpu") == "fp32"
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", "cpu")
@@ -263,11 +263,11 @@ def test_resolve_precision(monkeypatch):
 def test_cpu_flags(tmp_path, flags, expected):
     path = tmp_path / "cpuinfo"
     path.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n\n")
-    assert inference._cpu_has_fast_bf16(str(path)) is expected
+    assert precision._cpu_has_fast_bf16(str(path)) is expected
 
 
 def test_cpu_flags_unreadable_means_fp32(tmp_path):
-    assert inference._cpu_has_fast_bf16(str(tmp_path / "missing")) is False
+    assert precision._cpu_has_fast_bf16(str(tmp_path / "missing")) is False
 
 
 # --------------------------------------------------------------------------- bad input
