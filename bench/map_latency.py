@@ -28,11 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from serving import running  # noqa: E402 (bench/serving.py)
+from serving import projector_page, running  # noqa: E402 (bench/serving.py)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SIZE = {"width": 1280, "height": 720}
 TIMEOUT_MS = 300_000
 
 # In the page: remember the last input's timeStamp, and the end of the first frame after data-zoom changes.
@@ -161,18 +158,12 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     with running(args.weights) as (url, demo), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=SIZE)
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url, wait_until="domcontentloaded")
+        with projector_page(p, url, args.chromium, TIMEOUT_MS) as page:
             wait_settled(page)
             page.evaluate(PROBE)
             wheel_frames, follows = wheel_runs(page, args.runs)
             key_frames = key_runs(page, args.runs)
             fps = zoom_fps(page)
-        finally:
-            browser.close()
         model = demo.studio.default_label
 
     def ms(values: list[float]) -> str:

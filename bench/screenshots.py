@@ -22,11 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from serving import running  # noqa: E402 (bench/serving.py)
+from serving import projector_page, running  # noqa: E402 (bench/serving.py)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SIZE = {"width": 1280, "height": 720}
 TIMEOUT_MS = 300_000
 
 
@@ -118,14 +115,8 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     with running(args.weights) as (url, _demo), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=SIZE)
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url, wait_until="domcontentloaded")
+        with projector_page(p, url, args.chromium, TIMEOUT_MS) as page:
             shoot(page, args.out)
-        finally:
-            browser.close()
 
 
 if __name__ == "__main__":

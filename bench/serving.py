@@ -10,6 +10,26 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+#: Chromium's flags here: no sandbox (root), no GPU, no calls home (the network is closed).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: The classroom's screen.
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+@contextlib.contextmanager
+def projector_page(playwright, url: str, chromium: str, timeout_ms: int) -> Iterator[object]:
+    """``with projector_page(p, url, chromium, timeout_ms) as page:`` a Chromium page at 1280×720 on ``url``
+    (its DOM loaded), the browser closed afterwards. ``p``: a ``sync_playwright()`` instance."""
+    browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    try:
+        page = browser.new_page(viewport=PROJECTOR)
+        page.set_default_timeout(timeout_ms)
+        page.goto(url, wait_until="domcontentloaded")
+        yield page
+    finally:
+        browser.close()
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""

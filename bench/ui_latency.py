@@ -36,12 +36,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from map_latency import cpu_kind  # noqa: E402 (bench/map_latency.py)
-from serving import running  # noqa: E402 (bench/serving.py)
+from serving import projector_page, running  # noqa: E402 (bench/serving.py)
 
 import app  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ZOOMS = (2.3, 2.9, 3.6, 4.4, 5.2, 6.1, 7.0, 2.6, 3.2, 4.0)
 TIMEOUT_MS = 180_000
 SETTLED = "Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0'"
@@ -126,15 +124,9 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with running(args.weights) as (url, demo), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url, wait_until="domcontentloaded")
+        with projector_page(p, url, args.chromium, TIMEOUT_MS) as page:
             page.wait_for_selector("#zoom input[type=range]")
             rows = measure(page, args.runs)
-        finally:
-            browser.close()
         model = demo.studio.default_label
 
     print("\n## Slider release -> the map, its MSSNet tiles, its exact view and the panels, in Chromium at 1280×720\n")

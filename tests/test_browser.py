@@ -23,14 +23,11 @@ pytest.importorskip("playwright.sync_api", reason="playwright (python) is not in
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.serving import running  # noqa: E402
+from bench.serving import CHROMIUM_ARGS, PROJECTOR, running  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 CHROMIUM = os.environ.get("ZS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-PROJECTOR = {"width": 1280, "height": 720}
 TIMEOUT_MS = 180_000  # a two-core machine shared with training can be slow
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
