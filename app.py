@@ -16,11 +16,9 @@ import contextlib
 import functools
 import html
 import json
-import math
 import os
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,7 +39,7 @@ from mssnet.backend import backend_name
 from mssnet.deepzoom import TileService
 from mssnet.io import data_url_bytes
 from mssnet.memory import limit_malloc_arenas
-from mssnet.studio import Source, Studio, View, load_source, opening_view
+from mssnet.studio import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
 from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
 
 ROOT = Path(__file__).resolve().parent
@@ -100,6 +98,11 @@ def user_errors(path: str | None = None) -> Iterator[None]:
                        print_exception=False) from None
 
 
+def _page(request: gr.Request | None) -> str | None:
+    """The page (Gradio session) an event came from; None outside a page (tests, direct calls)."""
+    return getattr(request, "session_hash", None)
+
+
 def need(value: Any, message: str = "Load an image first.") -> None:
     """A button pressed before there is anything to work on: one ``gr.Error``."""
     if value is None:
@@ -146,8 +149,7 @@ class Handlers:
     def __init__(self, model_path: str | os.PathLike | None = None):
         self.studio = Studio(model_path)
         self.tiles = TileService(fill=self.studio.fill)
-        self._current: OrderedDict[str, tuple] = OrderedDict()  # page (session) -> the view it shows
-        self._lock = threading.Lock()
+        self.shown = ShownViews(MAX_SESSIONS)  # which view each page shows
 
     @staticmethod
     def open(file: str | bytes) -> Source:
@@ -204,35 +206,17 @@ class Handlers:
             return gr.skip()
         return json.dumps(self.deep_zoom(source, model_label, zoom, center))
 
-    @staticmethod
-    def rest_view(source: Source | None, request: str | None) -> tuple[float, tuple[float, float], int] | None:
-        """The map at rest (``request``: JSON with ``id, zoom, center_x, center_y, width, height``; source px,
-        screen px) -> (zoom, centre, side) of the square the panels explain: the visible region's middle,
-        :data:`PANEL_SIDE` px at most, zoom clamped to 1…8; None for a request that does not parse."""
-        try:
-            r = json.loads(request or "")
-            zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])
-            side = int(min(float(r["width"]), float(r["height"]), PANEL_SIDE))
-        except (ValueError, KeyError, TypeError):
-            return None
-        if source is None or not all(map(math.isfinite, (zoom, cx, cy))) or zoom <= 0:
-            return None
-        w, h = source.size
-        zoom = min(max(zoom, MIN_FACTOR), MAX_FACTOR)
-        side = max(16, min(side, math.ceil(max(w, h) * zoom)))
-        return zoom, (min(max(cx, 0.0), w), min(max(cy, 0.0), h)), side
-
     def map_rest(self, source: Source | None, rest: str | None, model_label: str | None, shown: str | None = None,
                  request: gr.Request = None):
         """The map came to rest -> (centre, side, timing, view, cached) for the panels (the zoom slider follows the
         map in the page itself: a late answer must not set it back). ``shown``: the map JSON of the page; a rest
         of another map (an image replaced meanwhile) changes nothing."""
-        parsed = self.rest_view(source, rest)
+        parsed = rest_view(source, rest, PANEL_SIDE)
         if parsed is None or (shown and json.loads(rest).get("id") != json.loads(shown).get("id")):
             return (gr.skip(),) * 5
         zoom, center, side = parsed
         timing, view, cached = self.show_view(source, zoom, center, side, model_label)
-        self._shown(request, view)
+        self.shown.record(_page(request), view)
         return center, side, timing, view, cached
 
     def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
@@ -244,25 +228,10 @@ class Handlers:
             runs_on = backend_name(self.studio.models.get(view.model_label))
         return f"{report.timing_markdown(view, cached)}  \nRuns on: {runs_on}", view, cached
 
-    # ---- which view each page shows: a panel result for an older view is dropped, never shown beside a newer one
-
-    def _shown(self, request: gr.Request | None, view: View | None = None) -> Any:
-        """Record ``view`` as the one the page of ``request`` shows now (given), or read it back (not given)."""
-        key = getattr(request, "session_hash", None)
-        if key is None:
-            return None
-        with self._lock:
-            if view is not None:
-                self._current[key] = view.identity
-                self._current.move_to_end(key)
-                while len(self._current) > MAX_SESSIONS:
-                    self._current.popitem(last=False)
-            return self._current.get(key)
-
     def _stale(self, view: View, request: gr.Request | None) -> bool:
-        """True when the page of ``request`` has moved on to another view since ``view`` was asked for."""
-        current = self._shown(request)
-        return current is not None and current != view.identity
+        """True when the page of ``request`` has moved on to another view since ``view`` was asked for: its
+        panel result is dropped, never shown beside a newer one."""
+        return self.shown.stale(_page(request), view)
 
     def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1],
                   request: gr.Request = None):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -53,9 +54,9 @@ from .zoom import zoom as bicubic_zoom
 __all__ = [
     "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "MIN_OPENING_ZOOM",
     "SWEEP_FACTORS", "TILE_BYTES", "VIEWPORT_LIMITS", "ModelRegistry", "Preview", "ResultCache", "Source", "Studio",
-    "SweepStep", "TilePass", "View",
+    "ShownViews", "SweepStep", "TilePass", "View",
     "check_download_size", "check_view_request", "compute_view", "draw_box", "load_source", "opening_view",
-    "opening_zoom", "strongest_edges_center", "weights_label",
+    "opening_zoom", "rest_view", "strongest_edges_center", "weights_label",
 ]
 
 #: Budget of the finished views (exact repeats), of the pyramids' shared tiles (float tiles and the map's
@@ -536,6 +537,54 @@ class SweepStep:
     factor: float
     view: View
     cached: bool
+
+
+def rest_view(source: Source | None, request: str | None, side_max: int
+              ) -> tuple[float, tuple[float, float], int] | None:
+    """The map at rest (``request``: JSON with ``zoom, center_x, center_y, width, height``; image px, screen px)
+    -> (zoom, centre, side) of the square the panels explain: the middle of the visible region, ``side_max`` px
+    at most and no larger than the zoomed image, zoom clamped to 1…8, centre to the image; None for a
+    request that does not parse or has no image."""
+    try:
+        r = json.loads(request or "")
+        zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])
+        side = int(min(float(r["width"]), float(r["height"]), side_max))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if source is None or not all(map(math.isfinite, (zoom, cx, cy))) or zoom <= 0:
+        return None
+    w, h = source.size
+    zoom = min(max(zoom, MIN_FACTOR), MAX_FACTOR)
+    side = max(VIEWPORT_LIMITS[0], min(side, math.ceil(max(w, h) * zoom)))
+    return zoom, (min(max(cx, 0.0), w), min(max(cy, 0.0), h)), side
+
+
+class ShownViews:
+    """Which view each page (a user interface's session) shows now, for the ``max_pages`` most recent pages.
+
+    A panel computed for a view the page has left since is stale: :meth:`stale` tells, so the interface
+    drops it instead of showing it beside the newer view's panels. Thread-safe."""
+
+    def __init__(self, max_pages: int = 256) -> None:
+        self.max_pages = max_pages
+        self._views: OrderedDict[str, tuple] = OrderedDict()  # page -> View.identity
+        self._lock = threading.Lock()
+
+    def record(self, page: str | None, view: View) -> None:
+        """``page`` shows ``view`` now (None: no page, nothing kept)."""
+        if page is None:
+            return
+        with self._lock:
+            self._views[page] = view.identity
+            self._views.move_to_end(page)
+            while len(self._views) > self.max_pages:
+                self._views.popitem(last=False)
+
+    def stale(self, page: str | None, view: View) -> bool:
+        """True when ``page`` has shown another view since ``view`` (False for no page or an unknown one)."""
+        with self._lock:
+            current = self._views.get(page) if page is not None else None
+        return current is not None and current != view.identity
 
 
 def check_download_size(size: tuple[int, int], zoom: float) -> tuple[int, int]:

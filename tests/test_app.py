@@ -104,14 +104,16 @@ def test_build_wires_the_map_events(tiny_weights):
 
 def test_rest_view_is_the_middle_square_of_the_visible_region(studio, source):
     rest = json.dumps({"id": "x", "zoom": 3.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
-    assert studio.rest_view(source, rest) == (3.0, (40.0, 20.0), 240)  # 80 px ×3: no larger than the image
+    # 80 px ×3: no larger than the image
+    assert mssnet.studio.rest_view(source, rest, app.PANEL_SIDE) == (3.0, (40.0, 20.0), 240)
     wide = json.dumps({"id": "x", "zoom": 8.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
-    assert studio.rest_view(source, wide)[2] == app.PANEL_SIDE
+    assert mssnet.studio.rest_view(source, wide, app.PANEL_SIDE)[2] == app.PANEL_SIDE
     small = json.dumps({"id": "x", "zoom": 0.5, "center_x": -5, "center_y": 99, "width": 200, "height": 100})
-    assert studio.rest_view(source, small) == (1.0, (0.0, 48.0), 80)  # zoom and centre clamped, ≤ the image
+    # zoom and centre clamped, ≤ the image
+    assert mssnet.studio.rest_view(source, small, app.PANEL_SIDE) == (1.0, (0.0, 48.0), 80)
     for bad in ("", "{}", "not json", json.dumps({"zoom": "nan", "center_x": 1, "center_y": 1, "width": 9,
                                                   "height": 9})):
-        assert studio.rest_view(source, bad) is None
+        assert mssnet.studio.rest_view(source, bad, app.PANEL_SIDE) is None
     assert studio.map_rest(None, rest, None) == (gr.skip(),) * 5
     center, side, timing, view, cached = studio.map_rest(source, rest, None)
     assert side == 240 and view.zoom == 3.0 and view.viewport == 240 and center == (40.0, 20.0)

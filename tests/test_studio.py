@@ -298,3 +298,21 @@ def test_view_identity_names_image_weights_and_region(studio, source):
     a, _ = studio.view(source, 2.0, None, SMALL)
     b, _ = studio.view(source, 2.5, None, SMALL)
     assert a.identity == (source.key, studio.default_label, 2.0, SMALL, tuple(a.rect)) and a.identity != b.identity
+
+
+def test_shown_views_tell_a_page_s_stale_results():
+    from types import SimpleNamespace
+
+    from mssnet.studio import ShownViews
+
+    a, b = SimpleNamespace(identity=("img", "m", 2.0)), SimpleNamespace(identity=("img", "m", 3.0))
+    shown = ShownViews(max_pages=2)
+    assert not shown.stale("p1", a)  # nothing recorded yet: nothing to drop
+    shown.record("p1", a)
+    assert not shown.stale("p1", a)
+    shown.record("p1", b)
+    assert shown.stale("p1", a) and not shown.stale("p1", b) and not shown.stale("p2", a)
+    shown.record(None, a)  # no page: nothing kept
+    shown.record("p2", a)
+    shown.record("p3", a)  # max_pages=2: p1, the least recent, is forgotten
+    assert not shown.stale("p1", a)
