@@ -34,7 +34,9 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from .edges import _SOBEL_X, _SOBEL_Y, luminance, sharpening_map
+from mssnet.metrics import sobel_gradients
+
+from .edges import luminance, sharpening_map
 from .measure import (
     NAME,
     NEAR_ZERO,
@@ -80,8 +82,7 @@ def structure_tensor(image: np.ndarray, sigma: float = TENSOR_SIGMA) -> tuple[np
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0; got {sigma}")
     y = luminance(_to_numpy(image, "image"))
-    gx = cv2.filter2D(y, cv2.CV_32F, _SOBEL_X.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
-    gy = cv2.filter2D(y, cv2.CV_32F, _SOBEL_Y.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
+    gx, gy = sobel_gradients(y)
 
     def smooth(a: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mssnet.metrics import BT601, SOBEL_X, sobel_gradients
+
 __all__ = [
     "BT601",
     "edge_gain",
@@ -34,12 +36,6 @@ __all__ = [
 
 Image = Tensor | np.ndarray
 
-#: BT.601 luma weights for R, G, B.
-BT601 = (0.299, 0.587, 0.114)
-
-# Sobel kernels, normalised by the sum of absolute weights (8).
-_SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
-_SOBEL_Y = _SOBEL_X.T.copy()
 
 
 # --------------------------------------------------------------------------- checks
@@ -127,12 +123,11 @@ def edge_magnitude(image: Image, eps: float = 1e-6) -> Image:
     y = luminance(image)
     if isinstance(y, Tensor):
         y = y.unsqueeze(0) if squeeze else y  # (B, 1, H, W)
-        k = torch.as_tensor(np.stack([_SOBEL_X, _SOBEL_Y]), dtype=y.dtype, device=y.device)
+        k = torch.as_tensor(np.stack([SOBEL_X, SOBEL_X.T]), dtype=y.dtype, device=y.device)
         g = F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), k.unsqueeze(1))  # (B, 2, H, W)
         mag = torch.sqrt((g * g).sum(1, keepdim=True) + eps * eps) - eps  # (B, 1, H, W)
         return mag[0] if squeeze else mag
-    gx = cv2.filter2D(y, cv2.CV_32F, _SOBEL_X.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
-    gy = cv2.filter2D(y, cv2.CV_32F, _SOBEL_Y.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
+    gx, gy = sobel_gradients(y)
     if eps == 0:
         return cv2.magnitude(gx, gy)  # (H, W)
     return np.sqrt(gx * gx + gy * gy + np.float32(eps * eps)) - np.float32(eps)

@@ -48,6 +48,7 @@ import cv2
 import numpy as np
 
 from .io import to_uint8
+from .metrics import edge_strength_map
 from .pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
 from .zoom import resample
 
@@ -62,31 +63,16 @@ LAYERS = ("bicubic", "mssnet", "edge_gain")
 FORMAT = "png"
 #: Default overlap: OpenSeadragon's canvas drawer shifts pixels at tile borders without it.
 DEFAULT_OVERLAP = 1
-#: Edge-gain colour scale: ±this change of edge strength (mean Sobel magnitude of luminance,
-#: :func:`edge_strength_map`) is full red / full blue; a sharp black-to-white step has 0.5.
+#: Edge-gain colour scale: ±this change of edge strength (Sobel magnitude of the luma per pixel,
+#: :func:`mssnet.metrics.edge_strength_map`) is full red / full blue; a sharp black-to-white step has 0.5.
 EDGE_GAIN_MAX = 0.08
 EDGE_GAIN_UNIT = "change of edge strength per pixel (luminance gradient, 0–1 scale)"
 _RAISED = np.array([214, 39, 40], np.uint8)  # red
 _LOWERED = np.array([31, 119, 180], np.uint8)  # blue
-_BT601 = np.array([[0.299, 0.587, 0.114]], np.float32)
-_SOBEL_X = (np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32) / 8.0)
 _PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast zlib: ~4× faster than the default, ~10 % larger
 
 
 # --------------------------------------------------------------------------- pixels
-
-
-def edge_strength_map(rgb: np.ndarray) -> np.ndarray:
-    """Per-pixel edge strength: Sobel gradient magnitude of the BT.601 luminance (replicate borders).
-
-    rgb: (H, W, 3) float in [0, 1] -> (H, W) float32; a black-to-white step gives 0.5.
-    """
-    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) array; got {getattr(rgb, 'shape', type(rgb).__name__)}")
-    y = cv2.transform(np.ascontiguousarray(rgb, dtype=np.float32), _BT601)  # (H, W)
-    gx = cv2.filter2D(y, cv2.CV_32F, _SOBEL_X, borderType=cv2.BORDER_REPLICATE)
-    gy = cv2.filter2D(y, cv2.CV_32F, _SOBEL_X.T.copy(), borderType=cv2.BORDER_REPLICATE)
-    return cv2.magnitude(gx, gy)
 
 
 def edge_gain_rgba(bicubic: np.ndarray, sharpened: np.ndarray, limit: float = EDGE_GAIN_MAX) -> np.ndarray:

@@ -20,11 +20,33 @@ from torch import Tensor
 
 from .tensors import single_image
 
-__all__ = ["psnr_y", "rgb_to_y", "ssim_y"]
+__all__ = ["BT601", "SOBEL_X", "edge_strength_map", "psnr_y", "rgb_to_y", "sobel_gradients", "ssim_y"]
 
 Image = Tensor | np.ndarray
 
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
+#: BT.601 luma weights for R, G, B (full range: the luma edge strength is measured on).
+BT601 = (0.299, 0.587, 0.114)
+#: Sobel kernel along x, normalised by the sum of its absolute weights (8); along y it is the transpose.
+SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
+_SOBEL_X32, _SOBEL_Y32 = SOBEL_X.astype(np.float32), SOBEL_X.T.astype(np.float32)
+
+
+def sobel_gradients(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """y: (H, W) float32 -> (gx, gy), each (H, W) float32: the normalised Sobel gradients, replicate borders."""
+    return (cv2.filter2D(y, cv2.CV_32F, _SOBEL_X32, borderType=cv2.BORDER_REPLICATE),
+            cv2.filter2D(y, cv2.CV_32F, _SOBEL_Y32, borderType=cv2.BORDER_REPLICATE))
+
+
+def edge_strength_map(rgb: np.ndarray) -> np.ndarray:
+    """Per-pixel edge strength: the Sobel gradient magnitude of the BT.601 luma (replicate borders).
+
+    rgb: (H, W, 3) float in [0, 1] -> (H, W) float32; a black-to-white step gives 0.5.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) array; got {getattr(rgb, 'shape', type(rgb).__name__)}")
+    y = cv2.transform(np.ascontiguousarray(rgb, dtype=np.float32), np.array([BT601], np.float32))  # (H, W)
+    return cv2.magnitude(*sobel_gradients(y))
 
 
 def _to_hwc(image: object, name: str) -> np.ndarray:
