@@ -21,15 +21,20 @@ graph. The graph outputs the stage heads' corrections; the residual additions (i
 correction) run in PyTorch in fp32, as in :class:`~mssnet.model.MSSNet` under bf16 autocast.
 
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
-(:func:`weights_key`), the outputs (final or six stages), the precision and the thread count.
-Each is compiled for dynamic shapes (any batch, H, W): on a 2-core EPYC with AVX512-BF16, graphs
-compiled per shape ran as fast for small and up to 20 % faster for tiny, but took 35 MiB (tiny) to
-85 MiB (small) each (the nine tile shapes of one image's pyramid level: +800 MiB for small against
-+130 MiB), cost 0.3-0.6 s of compilation per shape, and rounded differently in bf16 (a tile's pixels
-would depend on which graph ran it); a dynamic graph's first pass at a new shape costs 1.5-1.9
-passes (bench/speed.py ``--backends`` and ``--dynamic``). Precision follows :func:`mssnet.inference.resolve_precision`
-through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16 where the CPU has it natively, f32
-elsewhere); threads follow ``torch.get_num_threads()`` at compilation.
+(:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and the
+input shape the graph was compiled for (None: any). Most passes run in one graph compiled for
+dynamic shapes (any batch, H, W): graphs compiled per shape take 35 MiB (tiny) to 85 MiB (small)
+each (the nine tile shapes of one image's pyramid level: +800 MiB for small against +130 MiB),
+cost 0.3-0.6 s of compilation per shape, and round differently in bf16; a dynamic graph's first
+pass at a new shape costs 1.5-1.9 passes. The few shapes that carry most of the work
+(:data:`STATIC_SIDES`: every interior pyramid tile and the studio's square views) get a graph
+compiled for that one shape, where OpenVINO fuses the residual additions into the convolutions:
+on a 2-core EPYC with AVX512-BF16 such a graph ran 10-15 % faster for tiny and 0-7 % for small
+(``bench/speed.py --dynamic``). Which graph runs depends only on the input's shape, so a tile's
+pixels never depend on what ran before it. Precision follows
+:func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
+where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()`` at
+compilation.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ __all__ = [
     "BACKENDS",
     "CACHE_SIZE",
     "ENV",
+    "STATIC_SIDES",
     "CompiledCache",
     "backend_name",
     "compiled_cache",
@@ -66,6 +72,7 @@ __all__ = [
     "prepare",
     "resolve_backend",
     "run_openvino",
+    "static_shape",
     "using",
     "weights_key",
 ]
@@ -74,8 +81,13 @@ __all__ = [
 BACKENDS = ("auto", "torch", "openvino")
 #: Environment variable with the default backend when :func:`using` sets none.
 ENV = "ZS_BACKEND"
-#: Compiled models kept: e.g. two weights x final/stages x two precisions (each any shape).
-CACHE_SIZE = 8
+#: Compiled models kept: e.g. two weights x two precisions x three graphs (final output for any
+#: shape, final output for each of :data:`STATIC_SIDES`), plus the stages' graphs of one.
+CACHE_SIZE = 16
+#: Square sides whose (1, 3, side, side) final-output passes run in a graph compiled for that shape:
+#: 320 = a pyramid tile (256) with its 32-px margins (every interior tile of every level), 384 = the
+#: studio's views. Other shapes, batches and the stages run in the dynamic-shape graph.
+STATIC_SIDES = (320, 384)
 #: OpenVINO's names of the two precisions of :func:`mssnet.inference.resolve_precision`.
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 
@@ -368,9 +380,10 @@ class CompiledCache:
             self._failed.clear()
 
     def failures(self, weights: str) -> int:
-        """How many graphs of these weights failed to compile, plus the shapes that failed to run."""
+        """How many graphs of these weights failed to compile (those for one shape do not count: their
+        passes run in the graph for any shape), plus the shapes that failed to run."""
         with self._lock:
-            return (sum(k[0] == weights for k in self._failed)
+            return (sum(k[0] == weights and k[-1] is None for k in self._failed)
                     + sum(len(v.failed_shapes) for k, v in self._items.items() if k[0] == weights))
 
     def get(self, key: tuple, make: Callable[[], object]) -> _Compiled | None:
@@ -394,8 +407,10 @@ class CompiledCache:
                     while len(self._failed) > 4 * self.maxsize:
                         self._failed.popitem(last=False)
                     self._building.pop(key, None)
+                fallback = ("its passes run in PyTorch" if key[-1] is None else
+                            f"passes of shape {key[-1]} run in the graph for any shape")
                 _warn_once(("compile",) + key[1:], f"OpenVINO could not compile MSSNet ({_first_line(error)}); "
-                                                   "its passes run in PyTorch")
+                                                   + fallback)
                 return None
             with self._lock:
                 self._items[key] = item
@@ -433,11 +448,34 @@ def _core():
         return _cores[0]
 
 
-def _compile(model: MSSNet, stages: bool, precision: str, threads: int):
-    """MSSNet compiled for OpenVINO's CPU plugin, any (B, 3, H, W) input."""
+def _compile(model: MSSNet, stages: bool, precision: str, threads: int,
+             shape: tuple[int, int, int, int] | None = None):
+    """MSSNet compiled for OpenVINO's CPU plugin: for inputs of ``shape``, or any (B, 3, H, W) with None."""
     config = {"INFERENCE_PRECISION_HINT": _OV_PRECISION[precision], "INFERENCE_NUM_THREADS": threads,
               "PERFORMANCE_HINT": "LATENCY"}
-    return _core().compile_model(openvino_graph(model, None, stages), "CPU", config)
+    return _core().compile_model(openvino_graph(model, shape, stages), "CPU", config)
+
+
+def static_shape(shape: tuple[int, ...], stages: bool) -> tuple[int, int, int, int] | None:
+    """The shape a pass's own graph is compiled for, or None when it runs in the dynamic-shape graph:
+    final-output passes of one (1, 3, s, s) image with s in :data:`STATIC_SIDES`."""
+    if stages or len(shape) != 4 or shape[0] != 1 or shape[1] != 3 or shape[2] != shape[3]:
+        return None
+    return tuple(shape) if shape[2] in STATIC_SIDES else None
+
+
+def _runner(model: MSSNet, shape: tuple[int, ...], precision: str, stages: bool) -> _Compiled | None:
+    """The compiled model a pass of this input shape runs in (compiled on first use), None when
+    OpenVINO cannot compile it. A static shape whose own graph fails to compile runs in the
+    dynamic-shape graph (warned once)."""
+    threads = torch.get_num_threads()
+    key = (weights_key(model), stages, precision, threads)
+    static = static_shape(shape, stages)
+    if static is not None:
+        runner = _CACHE.get(key + (static,), lambda: _compile(model, stages, precision, threads, static))
+        if runner is not None:
+            return runner
+    return _CACHE.get(key + (None,), lambda: _compile(model, stages, precision, threads))
 
 
 def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list[Tensor] | None:
@@ -447,14 +485,12 @@ def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list
 
     ``precision``: ``"fp32"`` or ``"bf16"`` (already resolved). The first call for a key (weights,
     outputs, precision, threads) compiles a dynamic-shape graph; later calls, any shape, reuse it
-    from :func:`compiled_cache`.
+    from :func:`compiled_cache`; shapes of :func:`static_shape` compile and reuse their own graph.
     """
     if precision not in _OV_PRECISION:
         raise ValueError(f"precision must be 'fp32' or 'bf16' here; got {precision!r}")
-    threads = torch.get_num_threads()
-    key = (weights_key(model), stages, precision, threads)
-    runner = _CACHE.get(key, lambda: _compile(model, stages, precision, threads))
     shape = tuple(x.shape)
+    runner = _runner(model, shape, precision, stages)
     if runner is None or shape in runner.failed_shapes:
         return None
     x = x.detach().to(torch.float32).contiguous()  # (B, 3, h, w): the copy in (none if already so)
@@ -462,7 +498,7 @@ def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list
         outs = [torch.from_numpy(o) for o in runner(x.numpy())]  # corrections (copies out), float32
     except Exception as error:  # noqa: BLE001 - a shape OpenVINO cannot run falls back to PyTorch
         runner.failed_shapes.add(shape)
-        _warn_once(("infer",) + key[1:] + (shape,), f"OpenVINO could not run MSSNet on input {shape} "
+        _warn_once(("infer", stages, precision, shape), f"OpenVINO could not run MSSNet on input {shape} "
                                                    f"({_first_line(error)}); that shape runs in PyTorch")
         return None
     if not stages:
@@ -472,17 +508,14 @@ def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list
 
 
 def prepare(model: nn.Module, precision: str = "auto", stages: bool = True, backend: str | None = None) -> bool:
-    """Compile ahead the graphs ``model``'s passes will use (final output and, with ``stages``, the six
-    stages) so that the first view after loading weights does not pay for it (0.3-0.5 s each on 2
-    cores); e.g. in a background thread when weights are loaded. Returns True when OpenVINO will run
-    the passes, False when they run in PyTorch (nothing to compile)."""
+    """Compile ahead the graphs ``model``'s passes will use (final output for any shape and for each of
+    :data:`STATIC_SIDES` and, with ``stages``, the six stages) so that the first view after loading
+    weights does not pay for it (0.3-0.6 s each on 2 cores); e.g. in a background thread when weights
+    are loaded. Returns True when OpenVINO will run the passes, False when they run in PyTorch."""
     if resolve_backend(model, backend) != "openvino":
         return False
     resolved = resolve_precision(precision, _device(model))
-    threads = torch.get_num_threads()
-    key = weights_key(model)
-    ready = True
-    for flavour in (False, True) if stages else (False,):
-        runner = _CACHE.get((key, flavour, resolved, threads), lambda f=flavour: _compile(model, f, resolved, threads))
-        ready = ready and runner is not None
-    return ready
+    shapes = [((1, 3, 16, 16), False)] + [((1, 3, s, s), False) for s in STATIC_SIDES]
+    if stages:
+        shapes.insert(1, ((1, 3, 16, 16), True))
+    return all([_runner(model, shape, resolved, flavour) is not None for shape, flavour in shapes])

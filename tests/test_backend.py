@@ -137,7 +137,7 @@ def test_compile_failure_runs_in_pytorch(monkeypatch, caplog):
     model = random_model()
     calls = []
 
-    def failing(model, stages, precision, threads):
+    def failing(model, stages, precision, threads, shape=None):
         calls.append((stages, precision))
         raise RuntimeError("unsupported operation")
 
@@ -357,7 +357,81 @@ def test_prepare_compiles_ahead_what_the_passes_use():
         assert backend.prepare(model, "fp32") is False
         return
     assert backend.prepare(model, "fp32") is True
-    assert backend.compiled_cache().compiles == 2  # final output and stages
+    compiled = 2 + len(backend.STATIC_SIDES)  # final output, stages, and the final output of each static side
+    assert backend.compiled_cache().compiles == compiled
     sharpen_tensor(model, rand(1, 3, 32, 32), precision="fp32")
     sharpen_tensor_stages(model, rand(1, 3, 16, 48), precision="fp32")
-    assert backend.compiled_cache().compiles == 2  # the passes found them compiled
+    for side in backend.STATIC_SIDES:
+        sharpen_tensor(model, rand(1, 3, side, side), precision="fp32")
+    assert backend.compiled_cache().compiles == compiled  # the passes found them compiled
+
+
+# --------------------------------------------------------------------------- graphs for one shape
+
+
+def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
+    from mssnet.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+
+    assert DEFAULT_TILE + 2 * DEFAULT_MARGIN in backend.STATIC_SIDES  # every interior tile's pass
+    side = backend.STATIC_SIDES[0]
+    assert backend.static_shape((1, 3, side, side), stages=False) == (1, 3, side, side)
+    assert backend.static_shape((1, 3, side, side), stages=True) is None  # the stages: one graph, any shape
+    assert backend.static_shape((2, 3, side, side), stages=False) is None  # batches
+    assert backend.static_shape((1, 3, side, side - 16), stages=False) is None  # edge tiles
+    assert backend.static_shape((1, 3, side + 16, side + 16), stages=False) is None
+
+
+def test_a_static_side_runs_in_its_own_graph_and_matches_pytorch():
+    needs_openvino()
+    model = random_model()
+    side = backend.STATIC_SIDES[0]
+    x = rand(1, 3, side, side)
+    ov = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+    assert (ov - sharpen_tensor(model, x, precision="fp32", backend="torch")).abs().max().item() < 1e-4
+    edge = rand(1, 3, side, 176)  # an edge tile: the graph for any shape
+    assert (sharpen_tensor(model, edge, precision="fp32", backend="openvino")
+            - sharpen_tensor(model, edge, precision="fp32", backend="torch")).abs().max().item() < 1e-4
+    assert [k[-1] for k in backend.compiled_cache().keys()] == [(1, 3, side, side), None]
+    # the same shape again, bf16 included: no new compilation for fp32, one per precision
+    sharpen_tensor(model, rand(1, 3, side, side, seed=2), precision="fp32", backend="openvino")
+    assert backend.compiled_cache().compiles == 2
+
+
+def test_the_graph_depends_only_on_the_shape():
+    """A tile's pixels must not depend on what ran before it: a static-side pass gives the same
+    result whether it runs first, after other shapes, or after its graph was evicted."""
+    needs_openvino()
+    model = random_model()
+    side = backend.STATIC_SIDES[0]
+    x = rand(1, 3, side, side)
+    first = sharpen_tensor(model, x, precision="bf16", backend="openvino")
+    sharpen_tensor(model, rand(1, 3, 48, 48), precision="bf16", backend="openvino")
+    backend.compiled_cache().clear()
+    sharpen_tensor(model, rand(1, 3, 48, 48), precision="bf16", backend="openvino")
+    again = sharpen_tensor(model, x, precision="bf16", backend="openvino")
+    assert torch.equal(first, again)
+
+
+def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, caplog):
+    needs_openvino()
+    model = random_model()
+    real = backend._compile
+    calls = []
+
+    def no_static(model, stages, precision, threads, shape=None):
+        calls.append(shape)
+        if shape is not None:
+            raise RuntimeError("no static graph today")
+        return real(model, stages, precision, threads, shape)
+
+    monkeypatch.setattr(backend, "_compile", no_static)
+    side = backend.STATIC_SIDES[0]
+    x = rand(1, 3, side, side)
+    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+        for _ in range(2):
+            y = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+    assert (y - sharpen_tensor(model, x, precision="fp32", backend="torch")).abs().max().item() < 1e-4
+    assert calls == [(1, 3, side, side), None]  # tried once, then the dynamic graph
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
+    assert len(warnings) == 1 and "graph for any shape" in warnings[0]
+    assert "failed" not in backend.backend_name(model, "fp32", "openvino")  # still all OpenVINO
