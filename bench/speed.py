@@ -342,40 +342,48 @@ def backends_table(presets: list[str], sizes: list[int], variants: list[str], re
 
 
 def compile_table(presets: list[str], repeats: int) -> None:
-    """OpenVINO's first passes (compilation; a new shape) vs a cached pass, and the cached path's overhead.
+    """OpenVINO's first passes (compilation; a new shape) vs cached passes, and the cached path's overhead.
 
-    First passes are timed ``repeats`` times (cache cleared; a new shape each time) and their median shown."""
+    Each repeat clears the cache, then runs an edge tile (compiles the graph for any shape), another
+    edge tile's shape (new to that graph) and the interior tile (compiles its own graph, a static side);
+    medians of ``repeats``."""
     precision = resolve_precision("auto", "cpu")
-    print(f"\n## OpenVINO compilation and per-call cost ({precision}, tile {TILE_PASS}², medians of {repeats})\n")
-    print("| preset | graph build | first pass (compile + run) | first pass at a new shape | cached pass "
-          "| first / cached | new shape / cached | bare infer request | cached path overhead |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"\n## OpenVINO compilation and per-call cost ({precision}, tile {TILE_PASS}², edge tiles "
+          f"{TILE_PASS}×176 then {TILE_PASS}×208, medians of {repeats})\n")
+    print("| preset | graph build | first pass, graph for any shape (compile + run) | first pass at a new shape "
+          f"| first {TILE_PASS}² pass, its own graph (compile + run) | cached edge pass | cached {TILE_PASS}² pass "
+          "| first / cached | new shape / cached | own graph first / cached | bare infer request "
+          "| cached path overhead |")
+    print("|---|" + "---:|" * 11)
     for preset in presets:
         model = build(preset)
         x = torch.rand(1, 3, TILE_PASS, TILE_PASS)
-        builds, firsts, new_shapes = [], [], []
+        edge_a, edge_b = torch.rand(1, 3, 176, TILE_PASS), torch.rand(1, 3, 208, TILE_PASS)
+        builds, firsts, new_shapes, statics = [], [], [], []
         for r in range(repeats):
             backends.compiled_cache().clear()
             start = time.perf_counter()
             backends.openvino_graph(model, None, stages=False)
             builds.append(time.perf_counter() - start)
+            for y, times in ((edge_a, firsts), (edge_b, new_shapes)):  # edge tiles' shapes, new to the graph
+                start = time.perf_counter()
+                sharpen_tensor(model, y)
+                times.append(time.perf_counter() - start)
             start = time.perf_counter()
             sharpen_tensor(model, x)
-            firsts.append(time.perf_counter() - start)
-            y = torch.rand(1, 3, TILE_PASS - 16 * (r + 1), TILE_PASS)  # an edge tile's shape, new to the graph
-            start = time.perf_counter()
-            sharpen_tensor(model, y)
-            new_shapes.append(time.perf_counter() - start)
-        key = backends.compiled_cache().keys()[-1]
+            statics.append(time.perf_counter() - start)
+        key = next(k for k in backends.compiled_cache().keys() if k[-1] == tuple(x.shape))
         request = backends.compiled_cache().get(key, lambda: None).request
         xn = x.numpy()
         med = _interleaved({"path": functools.partial(sharpen_tensor, model, x),
                             "bare": functools.partial(request.infer, {0: xn}),
-                            "other": functools.partial(sharpen_tensor, model, y)}, repeats)
-        first, new_shape = float(np.median(firsts)), float(np.median(new_shapes))
-        print(f"| {preset} | {np.median(builds) * 1e3:.0f} ms | {first:.3f} s | {new_shape:.3f} s "
-              f"| {med['path']:.3f} s | {first / med['path']:.1f} | {new_shape / med['other']:.1f} "
-              f"| {med['bare']:.3f} s | {(med['path'] - med['bare']) * 1e3:+.1f} ms |", flush=True)
+                            "a": functools.partial(sharpen_tensor, model, edge_a),
+                            "b": functools.partial(sharpen_tensor, model, edge_b)}, repeats)
+        first, new_shape, static = (float(np.median(t)) for t in (firsts, new_shapes, statics))
+        print(f"| {preset} | {np.median(builds) * 1e3:.0f} ms | {first:.3f} s | {new_shape:.3f} s | {static:.3f} s "
+              f"| {med['a']:.3f} s | {med['path']:.3f} s | {first / med['a']:.1f} | {new_shape / med['b']:.1f} "
+              f"| {static / med['path']:.1f} | {med['bare']:.3f} s | {(med['path'] - med['bare']) * 1e3:+.1f} ms |",
+              flush=True)
 
 
 def dynamic_table(presets: list[str], repeats: int) -> None:
