@@ -25,11 +25,11 @@ Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the
 input shape the graph was compiled for (None: any). Most passes run in one graph compiled for
 dynamic shapes (any batch, H, W): graphs compiled per shape take 35 MiB (tiny) to 85 MiB (small)
 each (the nine tile shapes of one image's pyramid level: +800 MiB for small against +130 MiB),
-cost 0.3-0.6 s of compilation per shape, and round differently in bf16; a dynamic graph's first
-pass at a new shape costs 1.5-1.9 passes. The few shapes that carry most of the work
+cost 0.2-0.6 s of compilation per shape, and round differently in bf16; a dynamic graph's first
+pass at a new shape costs 1.0-1.9 passes. The few shapes that carry most of the work
 (:data:`STATIC_SIDES`: every interior pyramid tile and the studio's square views) get a graph
 compiled for that one shape, where OpenVINO fuses the residual additions into the convolutions:
-on a 2-core EPYC with AVX512-BF16 such a graph ran 10-15 % faster for tiny and 0-7 % for small
+on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 % for small
 (``bench/speed.py --dynamic``). Which graph runs depends only on the input's shape, so a tile's
 pixels never depend on what ran before it. Precision follows
 :func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
