@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -33,4 +34,5 @@ def cpu_kind() -> str:
         pass
     isa = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else \
         "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{name} ({isa})"
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+    return f"{name} ({isa}{f', kernels capped at {cap.upper()}' if cap else ''})"

@@ -29,8 +29,9 @@ cost 0.2-0.6 s of compilation per shape, and round differently in bf16; a dynami
 pass at a new shape costs 1.0-1.9 passes. The few shapes that carry most of the work
 (:data:`STATIC_SIDES`: every interior pyramid tile and the studio's square views) get a graph
 compiled for that one shape, where OpenVINO fuses the residual additions into the convolutions:
-on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 % for small
-(``bench/speed.py --dynamic``). Which graph runs depends only on the input's shape, so a tile's
+on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 % for small in bf16
+(``bench/speed.py --dynamic``) but only 0-6 % in fp32 with the kernels held to AVX2, for 90 MiB more
+(small), so only the precisions of :data:`STATIC_PRECISIONS` get them. Which graph runs depends only on the input's shape, so a tile's
 pixels never depend on what ran before it. Precision follows
 :func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()`` at
@@ -62,6 +63,7 @@ __all__ = [
     "BACKENDS",
     "CACHE_SIZE",
     "ENV",
+    "STATIC_PRECISIONS",
     "STATIC_SIDES",
     "CompiledCache",
     "backend_name",
@@ -88,6 +90,8 @@ CACHE_SIZE = 16
 #: 320 = a pyramid tile (256) with its 32-px margins (every interior tile of every level), 384 = the
 #: studio's views. Other shapes, batches and the stages run in the dynamic-shape graph.
 STATIC_SIDES = (320, 384)
+#: Precisions whose passes of :data:`STATIC_SIDES` get their own graph (where it was measured to pay).
+STATIC_PRECISIONS = ("bf16",)
 #: OpenVINO's names of the two precisions of :func:`mssnet.inference.resolve_precision`.
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 
@@ -456,10 +460,12 @@ def _compile(model: MSSNet, stages: bool, precision: str, threads: int,
     return _core().compile_model(openvino_graph(model, shape, stages), "CPU", config)
 
 
-def static_shape(shape: tuple[int, ...], stages: bool) -> tuple[int, int, int, int] | None:
+def static_shape(shape: tuple[int, ...], stages: bool, precision: str = "bf16") -> tuple[int, int, int, int] | None:
     """The shape a pass's own graph is compiled for, or None when it runs in the dynamic-shape graph:
-    final-output passes of one (1, 3, s, s) image with s in :data:`STATIC_SIDES`."""
-    if stages or len(shape) != 4 or shape[0] != 1 or shape[1] != 3 or shape[2] != shape[3]:
+    final-output passes of one (1, 3, s, s) image with s in :data:`STATIC_SIDES`, in a precision of
+    :data:`STATIC_PRECISIONS`."""
+    if stages or precision not in STATIC_PRECISIONS or len(shape) != 4 or shape[0] != 1 or shape[1] != 3 \
+            or shape[2] != shape[3]:
         return None
     return tuple(shape) if shape[2] in STATIC_SIDES else None
 
@@ -470,7 +476,7 @@ def _runner(model: MSSNet, shape: tuple[int, ...], precision: str, stages: bool)
     dynamic-shape graph (warned once)."""
     threads = torch.get_num_threads()
     key = (weights_key(model), stages, precision, threads)
-    static = static_shape(shape, stages)
+    static = static_shape(shape, stages, precision)
     if static is not None:
         runner = _CACHE.get(key + (static,), lambda: _compile(model, stages, precision, threads, static))
         if runner is not None:
@@ -508,14 +514,16 @@ def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list
 
 
 def prepare(model: nn.Module, precision: str = "auto", stages: bool = True, backend: str | None = None) -> bool:
-    """Compile ahead the graphs ``model``'s passes will use (final output for any shape and for each of
-    :data:`STATIC_SIDES` and, with ``stages``, the six stages) so that the first view after loading
+    """Compile ahead the graphs ``model``'s passes will use (final output for any shape, for each of
+    :data:`STATIC_SIDES` in a precision of :data:`STATIC_PRECISIONS` and, with ``stages``, the six stages) so that the first view after loading
     weights does not pay for it (0.3-0.6 s each on 2 cores); e.g. in a background thread when weights
     are loaded. Returns True when OpenVINO will run the passes, False when they run in PyTorch."""
     if resolve_backend(model, backend) != "openvino":
         return False
     resolved = resolve_precision(precision, _device(model))
-    shapes = [((1, 3, 16, 16), False)] + [((1, 3, s, s), False) for s in STATIC_SIDES]
+    shapes = [((1, 3, 16, 16), False)]
+    if resolved in STATIC_PRECISIONS:
+        shapes += [((1, 3, s, s), False) for s in STATIC_SIDES]
     if stages:
         shapes.insert(1, ((1, 3, 16, 16), True))
     return all([_runner(model, shape, resolved, flavour) is not None for shape, flavour in shapes])

@@ -357,7 +357,8 @@ def test_prepare_compiles_ahead_what_the_passes_use():
         assert backend.prepare(model, "fp32") is False
         return
     assert backend.prepare(model, "fp32") is True
-    compiled = 2 + len(backend.STATIC_SIDES)  # final output, stages, and the final output of each static side
+    # final output, stages, and in a precision with per-shape graphs the final output of each static side
+    compiled = 2 + len(backend.STATIC_SIDES) * ("fp32" in backend.STATIC_PRECISIONS)
     assert backend.compiled_cache().compiles == compiled
     sharpen_tensor(model, rand(1, 3, 32, 32), precision="fp32")
     sharpen_tensor_stages(model, rand(1, 3, 16, 48), precision="fp32")
@@ -367,6 +368,20 @@ def test_prepare_compiles_ahead_what_the_passes_use():
 
 
 # --------------------------------------------------------------------------- graphs for one shape
+
+
+@pytest.fixture
+def static_fp32(monkeypatch):
+    """Per-shape graphs in fp32 too, so that the tests of them run on any CPU (bf16 needs native bf16)."""
+    monkeypatch.setattr(backend, "STATIC_PRECISIONS", ("fp32", "bf16"))
+
+
+def test_prepare_compiles_the_static_sides_in_their_precisions(static_fp32):
+    model = random_model()
+    if not backend.openvino_available():
+        pytest.skip("OpenVINO is not installed")
+    assert backend.prepare(model, "fp32", stages=False) is True
+    assert sorted(k[-1] is None for k in backend.compiled_cache().keys()) == [False] * len(backend.STATIC_SIDES) + [True]
 
 
 def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
@@ -379,9 +394,11 @@ def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
     assert backend.static_shape((2, 3, side, side), stages=False) is None  # batches
     assert backend.static_shape((1, 3, side, side - 16), stages=False) is None  # edge tiles
     assert backend.static_shape((1, 3, side + 16, side + 16), stages=False) is None
+    assert backend.STATIC_PRECISIONS == ("bf16",)  # fp32 graphs per shape were no faster (bench/speed.py --dynamic)
+    assert backend.static_shape((1, 3, side, side), stages=False, precision="fp32") is None
 
 
-def test_a_static_side_runs_in_its_own_graph_and_matches_pytorch():
+def test_a_static_side_runs_in_its_own_graph_and_matches_pytorch(static_fp32):
     needs_openvino()
     model = random_model()
     side = backend.STATIC_SIDES[0]
@@ -397,22 +414,23 @@ def test_a_static_side_runs_in_its_own_graph_and_matches_pytorch():
     assert backend.compiled_cache().compiles == 2
 
 
-def test_the_graph_depends_only_on_the_shape():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_graph_depends_only_on_the_shape(static_fp32, precision):
     """A tile's pixels must not depend on what ran before it: a static-side pass gives the same
     result whether it runs first, after other shapes, or after its graph was evicted."""
     needs_openvino()
     model = random_model()
     side = backend.STATIC_SIDES[0]
     x = rand(1, 3, side, side)
-    first = sharpen_tensor(model, x, precision="bf16", backend="openvino")
-    sharpen_tensor(model, rand(1, 3, 48, 48), precision="bf16", backend="openvino")
+    first = sharpen_tensor(model, x, precision=precision, backend="openvino")
+    sharpen_tensor(model, rand(1, 3, 48, 48), precision=precision, backend="openvino")
     backend.compiled_cache().clear()
-    sharpen_tensor(model, rand(1, 3, 48, 48), precision="bf16", backend="openvino")
-    again = sharpen_tensor(model, x, precision="bf16", backend="openvino")
+    sharpen_tensor(model, rand(1, 3, 48, 48), precision=precision, backend="openvino")
+    again = sharpen_tensor(model, x, precision=precision, backend="openvino")
     assert torch.equal(first, again)
 
 
-def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, caplog):
+def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, caplog, static_fp32):
     needs_openvino()
     model = random_model()
     real = backend._compile

@@ -245,6 +245,8 @@ def test_bf16_runs(model):
 
 
 def test_resolve_precision(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     assert resolve_precision("fp32", "cpu") == "fp32"
     assert resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_precision("auto", torch.device("meta")) == "fp32"
@@ -254,6 +256,17 @@ def test_resolve_precision(monkeypatch):
     assert resolve_precision("auto", "cpu") == "fp32"
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", "cpu")
+
+
+@pytest.mark.parametrize(("cap", "expected"), [("avx2", "fp32"), ("AVX512_CORE", "fp32"),
+                                              ("AVX512_CORE_BF16", "bf16"), ("ALL", "bf16"), ("", "bf16")])
+def test_isa_cap_below_bf16_means_fp32(monkeypatch, cap, expected):
+    """Kernels held to AVX2 (``ONEDNN_MAX_CPU_ISA``) emulate bf16, so auto picks fp32 there."""
+    monkeypatch.setattr(precision, "_cpu_has_fast_bf16", lambda: True)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert resolve_precision("auto", "cpu") == expected
+    assert precision.isa_cap() == (cap.upper() or None)
 
 
 @pytest.mark.parametrize(
