@@ -22,7 +22,7 @@
    :mod:`mssnet.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
    tile (256² + 32 px margins = 320²), beside the default path (``sharpen(model, image)``, no
    options); the default's ratio to the faster PyTorch variant; the difference of each variant
-   to PyTorch fp32; OpenVINO's first pass at a new shape (compilation) in passes; the cached
+   to PyTorch fp32 (random weights, then the bundled weights on the example photos); OpenVINO's first pass at a new shape (compilation) in passes; the cached
    path's cost over the bare infer request; and, in a child process, the RSS growth of compiling
    the tile shapes of one image explored at pyramid level 1. ``--dynamic`` also times one
    dynamic-shape graph against per-shape graphs.
@@ -47,7 +47,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from timing import cpu_kind, median_seconds
 
@@ -285,6 +286,8 @@ VARIANTS = {"torch-fp32": ("fp32", "torch"), "torch-bf16": ("bf16", "torch"),
             "openvino-fp32": ("fp32", "openvino"), "openvino-bf16": ("bf16", "openvino")}
 #: One pyramid tile's pass: the 256² tile with 32 px of context on every side.
 TILE_PASS = 256 + 2 * 32
+#: The example photographs (held out from training) the bundled weights are compared on.
+PHOTOS = ("astronaut", "chelsea", "coffee")
 
 
 def _rss_mib() -> float:
@@ -339,6 +342,35 @@ def backends_table(presets: list[str], sizes: list[int], variants: list[str], re
     print("| preset | input | variant | max abs | mean abs (/255) |")
     print("|---|---|---|---:|---:|")
     print("\n".join(diffs))
+
+
+def trained_diff_table(presets: list[str], variants: list[str]) -> None:
+    """Each variant's difference to PyTorch fp32 with the bundled weights on the example photos
+    (a bicubic x2 zoom of each one's top-left corner, 320² and 384²), as the studio shows them."""
+    import cv2
+    from PIL import Image
+
+    from mssnet.weights import BUNDLED_WEIGHTS, load_model
+
+    photos = [p for p in sorted((ROOT / "assets" / "examples").glob("*.png")) if p.stem in PHOTOS]
+    print(f"\n### Difference to PyTorch fp32, bundled weights ({', '.join(p.stem for p in photos)}, bicubic x2, "
+          "320² and 384², means over them)\n")
+    print("| preset | variant | max abs (/255) | mean abs (/255) |")
+    print("|---|---|---:|---:|")
+    for preset in (p for p in presets if p in BUNDLED_WEIGHTS):
+        model = load_model(BUNDLED_WEIGHTS[preset])
+        diffs: dict[str, list[tuple[float, float]]] = {v: [] for v in variants if v != "torch-fp32"}
+        for path in photos:
+            rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
+            for side in (TILE_PASS, 384):
+                up = cv2.resize(rgb[: side // 2, : side // 2], (side, side), interpolation=cv2.INTER_CUBIC)
+                x = torch.from_numpy(np.clip(up, 0, 1)).permute(2, 0, 1)[None].contiguous()  # (1, 3, side, side)
+                ref = sharpen_tensor(model, x, precision="fp32", backend="torch")
+                for v in diffs:
+                    d = (sharpen_tensor(model, x, precision=VARIANTS[v][0], backend=VARIANTS[v][1]) - ref).abs()
+                    diffs[v].append((d.max().item() * 255, d.mean().item() * 255))
+        for v, values in diffs.items():
+            print(f"| {preset} | {v} | {np.mean([m for m, _ in values]):.2f} | {np.mean([a for _, a in values]):.3f} |")
 
 
 def compile_table(presets: list[str], repeats: int) -> None:
@@ -503,6 +535,7 @@ def main() -> None:
         graph_table(presets[0], sizes[0], args.repeats)
     if args.backends:
         backends_table(presets, sizes, args.backends.split(","), args.repeats)
+        trained_diff_table(presets, args.backends.split(","))
         if backends.openvino_available():
             compile_table(presets, args.repeats)
             explore_memory_table(presets)
