@@ -22,9 +22,10 @@
    :mod:`mssnet.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
    tile (256² + 32 px margins = 320²), beside the default path (``sharpen(model, image)``, no
    options); the default's ratio to the faster PyTorch variant; the difference of each variant
-   to PyTorch fp32 (random weights, then the bundled weights on the example photos); OpenVINO's first pass at a new shape (compilation) in passes; the cached
-   path's cost over the bare infer request; and, in a child process, the RSS growth of compiling
-   the tile shapes of one image explored at pyramid level 1. ``--dynamic`` also times one
+   to PyTorch fp32 (random weights, then the bundled weights on the example photos); OpenVINO's
+   first pass at a new shape (compilation) in passes; the cached path's cost over the bare infer
+   request; and, in a child process, the RSS growth of compiling the tile shapes of one image
+   explored at pyramid level 1. ``--dynamic`` also times one
    dynamic-shape graph against per-shape graphs.
 
     python bench/speed.py --presets small,tiny --sizes 384 --repeats 5 --skip-latency --skip-big \
@@ -47,14 +48,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import cpu_kind, median_seconds
 
 from mssnet import backend as backends
 from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
 from mssnet.model import MSSNet, MSSNetConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_image(side: int, seed: int = 0) -> np.ndarray:
@@ -393,7 +395,7 @@ def compile_table(presets: list[str], repeats: int) -> None:
         x = torch.rand(1, 3, TILE_PASS, TILE_PASS)
         edge_a, edge_b = torch.rand(1, 3, 176, TILE_PASS), torch.rand(1, 3, 208, TILE_PASS)
         builds, firsts, new_shapes, statics = [], [], [], []
-        for r in range(repeats):
+        for _ in range(repeats):
             backends.compiled_cache().clear()
             start = time.perf_counter()
             backends.openvino_graph(model, None, stages=False)

@@ -31,8 +31,8 @@ pass at a new shape costs 1.0-1.9 passes. The few shapes that carry most of the 
 compiled for that one shape, where OpenVINO fuses the residual additions into the convolutions:
 on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 % for small in bf16
 (``bench/speed.py --dynamic``) but only 0-6 % in fp32 with the kernels held to AVX2, for 90 MiB more
-(small), so only the precisions of :data:`STATIC_PRECISIONS` get them. Which graph runs depends only on the input's shape, so a tile's
-pixels never depend on what ran before it. Precision follows
+(small), so only the precisions of :data:`STATIC_PRECISIONS` get them. Which graph runs depends only
+on the input's shape and precision, so a tile's pixels never depend on what ran before it. Precision follows
 :func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()`` at
 compilation.
@@ -515,9 +515,10 @@ def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list
 
 def prepare(model: nn.Module, precision: str = "auto", stages: bool = True, backend: str | None = None) -> bool:
     """Compile ahead the graphs ``model``'s passes will use (final output for any shape, for each of
-    :data:`STATIC_SIDES` in a precision of :data:`STATIC_PRECISIONS` and, with ``stages``, the six stages) so that the first view after loading
-    weights does not pay for it (0.3-0.6 s each on 2 cores); e.g. in a background thread when weights
-    are loaded. Returns True when OpenVINO will run the passes, False when they run in PyTorch."""
+    :data:`STATIC_SIDES` in a precision of :data:`STATIC_PRECISIONS` and, with ``stages``, the six
+    stages) so that the first view after loading weights does not pay for it (0.2-0.6 s each on 2
+    cores); e.g. in a background thread when weights are loaded. Returns True when OpenVINO will run
+    the passes, False when they run in PyTorch."""
     if resolve_backend(model, backend) != "openvino":
         return False
     resolved = resolve_precision(precision, _device(model))

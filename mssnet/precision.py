@@ -15,7 +15,7 @@ import os
 
 import torch
 
-__all__ = ["PRECISIONS", "resolve_precision"]
+__all__ = ["PRECISIONS", "isa_cap", "resolve_precision"]
 
 #: Accepted values of ``precision``.
 PRECISIONS = ("auto", "fp32", "bf16")
