@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import timing  # noqa: E402 (bench/timing.py)
 from serving import projector_page, running  # noqa: E402 (bench/serving.py)
 
 TIMEOUT_MS = 300_000
@@ -59,21 +59,8 @@ FOLLOWED = """([step]) => {
 
 
 def cpu_kind() -> str:
-    """The CPU's model name and the vector extensions that decide the tiles' speed."""
-    name, flags = platform.processor() or "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                name = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    except OSError:
-        pass
-    ext = next((label for flag, label in (("amx_tile", "AMX"), ("avx512_bf16", "AVX512-BF16"),
-                                          ("avx512f", "AVX512"), ("avx2", "AVX2")) if flag in flags), "no AVX2")
-    return f"{name} ({ext}), {os.cpu_count()} cores"
+    """:func:`timing.cpu_kind` with the number of cores (the server and the browser share them)."""
+    return f"{timing.cpu_kind()}, {os.cpu_count()} cores"
 
 
 def wait_settled(page) -> None:

@@ -300,6 +300,13 @@ def _rss_mib() -> float:
     return float("nan")
 
 
+def _differences(model: MSSNet, x: torch.Tensor, variants: list[str]) -> dict[str, torch.Tensor]:
+    """|variant - PyTorch fp32| of ``sharpen_tensor`` on x (1, 3, H, W), per variant other than torch-fp32."""
+    ref = sharpen_tensor(model, x, precision="fp32", backend="torch")
+    return {v: (sharpen_tensor(model, x, precision=VARIANTS[v][0], backend=VARIANTS[v][1]) - ref).abs()
+            for v in variants if v != "torch-fp32"}
+
+
 def backends_table(presets: list[str], sizes: list[int], variants: list[str], repeats: int) -> None:
     """Runtimes interleaved per preset and shape; the default path against the faster PyTorch."""
     unknown = [v for v in variants if v not in VARIANTS]
@@ -334,12 +341,8 @@ def backends_table(presets: list[str], sizes: list[int], variants: list[str], re
             print(f"| {preset} | {tag}{side}² | " + " | ".join(f"{med[c]:.3f} s" for c in cols)
                   + f" | {ratio} | {paired} |", flush=True)
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255)
-            ref = sharpen_tensor(model, x, precision="fp32", backend="torch")
-            for v in variants:
-                if v != "torch-fp32":
-                    d = sharpen_tensor(model, x, precision=VARIANTS[v][0], backend=VARIANTS[v][1]) - ref
-                    diffs.append(f"| {preset} | {side}² | {v} | {d.abs().max().item():.1e} | "
-                                 f"{d.abs().mean().item() * 255:.3f} |")
+            for v, d in _differences(model, x, variants).items():
+                diffs.append(f"| {preset} | {side}² | {v} | {d.max().item():.1e} | {d.mean().item() * 255:.3f} |")
     print("\n### Difference to PyTorch fp32 (random weights: corrections ~0.8, far larger than trained ones)\n")
     print("| preset | input | variant | max abs | mean abs (/255) |")
     print("|---|---|---|---:|---:|")
@@ -354,23 +357,21 @@ def trained_diff_table(presets: list[str], variants: list[str]) -> None:
 
     from mssnet.weights import BUNDLED_WEIGHTS, load_model
 
-    photos = [p for p in sorted((ROOT / "assets" / "examples").glob("*.png")) if p.stem in PHOTOS]
-    print(f"\n### Difference to PyTorch fp32, bundled weights ({', '.join(p.stem for p in photos)}, bicubic x2, "
+    print(f"\n### Difference to PyTorch fp32, bundled weights ({', '.join(PHOTOS)}, bicubic x2, "
           "320² and 384², means over them)\n")
     print("| preset | variant | max abs (/255) | mean abs (/255) |")
     print("|---|---|---:|---:|")
     for preset in (p for p in presets if p in BUNDLED_WEIGHTS):
         model = load_model(BUNDLED_WEIGHTS[preset])
-        diffs: dict[str, list[tuple[float, float]]] = {v: [] for v in variants if v != "torch-fp32"}
-        for path in photos:
-            rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
+        diffs: dict[str, list[tuple[float, float]]] = {}
+        for name in PHOTOS:
+            rgb = np.asarray(Image.open(ROOT / "assets" / "examples" / f"{name}.png").convert("RGB"),
+                             dtype=np.float32) / 255
             for side in (TILE_PASS, 384):
                 up = cv2.resize(rgb[: side // 2, : side // 2], (side, side), interpolation=cv2.INTER_CUBIC)
                 x = torch.from_numpy(np.clip(up, 0, 1)).permute(2, 0, 1)[None].contiguous()  # (1, 3, side, side)
-                ref = sharpen_tensor(model, x, precision="fp32", backend="torch")
-                for v in diffs:
-                    d = (sharpen_tensor(model, x, precision=VARIANTS[v][0], backend=VARIANTS[v][1]) - ref).abs()
-                    diffs[v].append((d.max().item() * 255, d.mean().item() * 255))
+                for v, d in _differences(model, x, variants).items():
+                    diffs.setdefault(v, []).append((d.max().item() * 255, d.mean().item() * 255))
         for v, values in diffs.items():
             print(f"| {preset} | {v} | {np.mean([m for m, _ in values]):.2f} | {np.mean([a for _, a in values]):.3f} |")
 

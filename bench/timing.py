@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import statistics
 import time
@@ -21,7 +20,10 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 
 
 def cpu_kind() -> str:
-    """The CPU's model name and its fastest bf16 path (AMX, AVX512-BF16) or AVX2 only."""
+    """The CPU's model name, its fastest vector path (AMX, AVX512-BF16, AVX512, AVX2) and any cap on
+    the kernels' instruction sets (``ONEDNN_MAX_CPU_ISA``, :func:`mssnet.precision.isa_cap`)."""
+    from mssnet.precision import isa_cap  # the benches put the repository root on sys.path first
+
     name, flags = platform.processor() or "unknown CPU", set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -32,7 +34,7 @@ def cpu_kind() -> str:
                     flags.update(line.partition(":")[2].split())
     except OSError:
         pass
-    isa = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else \
-        "AVX2" if "avx2" in flags else "no AVX2"
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
-    return f"{name} ({isa}{f', kernels capped at {cap.upper()}' if cap else ''})"
+    isa = next((label for flag, label in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX512"),
+                                          ("avx2", "AVX2")) if flag in flags), "no AVX2")
+    cap = isa_cap()
+    return f"{name} ({isa}{f', kernels capped at {cap}' if cap else ''})"

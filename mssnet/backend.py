@@ -460,7 +460,7 @@ def _compile(model: MSSNet, stages: bool, precision: str, threads: int,
     return _core().compile_model(openvino_graph(model, shape, stages), "CPU", config)
 
 
-def static_shape(shape: tuple[int, ...], stages: bool, precision: str = "bf16") -> tuple[int, int, int, int] | None:
+def static_shape(shape: tuple[int, ...], stages: bool, precision: str) -> tuple[int, int, int, int] | None:
     """The shape a pass's own graph is compiled for, or None when it runs in the dynamic-shape graph:
     final-output passes of one (1, 3, s, s) image with s in :data:`STATIC_SIDES`, in a precision of
     :data:`STATIC_PRECISIONS`."""
