@@ -211,8 +211,8 @@ class Handlers:
         """The map came to rest -> (centre, side, timing, view, cached) for the panels (the zoom slider follows the
         map in the page itself: a late answer must not set it back). ``shown``: the map JSON of the page; a rest
         of another map (an image replaced meanwhile) changes nothing."""
-        parsed = rest_view(source, rest, PANEL_SIDE)
-        if parsed is None or (shown and json.loads(rest).get("id") != json.loads(shown).get("id")):
+        parsed = rest_view(source, rest, PANEL_SIDE, shown)
+        if parsed is None:
             return (gr.skip(),) * 5
         zoom, center, side = parsed
         timing, view, cached = self.show_view(source, zoom, center, side, model_label)

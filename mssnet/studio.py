@@ -539,17 +539,20 @@ class SweepStep:
     cached: bool
 
 
-def rest_view(source: Source | None, request: str | None, side_max: int
+def rest_view(source: Source | None, request: str | None, side_max: int, shown: str | None = None
               ) -> tuple[float, tuple[float, float], int] | None:
-    """The map at rest (``request``: JSON with ``zoom, center_x, center_y, width, height``; image px, screen px)
-    -> (zoom, centre, side) of the square the panels explain: the middle of the visible region, ``side_max`` px
-    at most and no larger than the zoomed image, zoom clamped to 1…8, centre to the image; None for a
-    request that does not parse or has no image."""
+    """The map at rest (``request``: JSON with ``id, zoom, center_x, center_y, width, height``; image px, screen
+    px) -> (zoom, centre, side) of the square the panels explain: the middle of the visible region, ``side_max``
+    px at most and no larger than the zoomed image, zoom clamped to 1…8, centre to the image; None for a
+    request that does not parse or has no image, or, with ``shown`` (the page's map JSON, as from
+    :meth:`mssnet.deepzoom.TileService.info`), a rest of another map (an image replaced meanwhile)."""
     try:
         r = json.loads(request or "")
         zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])
         side = int(min(float(r["width"]), float(r["height"]), side_max))
-    except (ValueError, KeyError, TypeError):
+        if shown and r.get("id") != json.loads(shown).get("id"):
+            return None
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if source is None or not all(map(math.isfinite, (zoom, cx, cy))) or zoom <= 0:
         return None

@@ -114,6 +114,9 @@ def test_rest_view_is_the_middle_square_of_the_visible_region(studio, source):
     for bad in ("", "{}", "not json", json.dumps({"zoom": "nan", "center_x": 1, "center_y": 1, "width": 9,
                                                   "height": 9})):
         assert mssnet.studio.rest_view(source, bad, app.PANEL_SIDE) is None
+    # the rest of the map the page shows, or of another one (an image replaced meanwhile)
+    assert mssnet.studio.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "x"})) == (3.0, (40.0, 20.0), 240)
+    assert mssnet.studio.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "y"})) is None
     assert studio.map_rest(None, rest, None) == (gr.skip(),) * 5
     center, side, timing, view, cached = studio.map_rest(source, rest, None)
     assert side == 240 and view.zoom == 3.0 and view.viewport == 240 and center == (40.0, 20.0)
