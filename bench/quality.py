@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import math
 import sys
 import time
 from pathlib import Path
@@ -39,12 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from timing import cpu_kind  # noqa: E402
 
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
-from mssnet.degrade import enlarge, shrink  # noqa: E402
 from mssnet.inference import resolve_precision  # noqa: E402
 from mssnet.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid import pyramid_zoom_image  # noqa: E402
 from mssnet.strength import format_levels, format_table  # noqa: E402
+from mssnet.train.score import bicubic_zoom, degrade_pair, shave  # noqa: E402
 from mssnet.weights import load_model  # noqa: E402
 
 BASELINES = {"bicubic": "bicubic", "lanczos": "Lanczos", "unsharp": "unsharp mask"}
@@ -52,46 +51,17 @@ USM_SIGMAS = (0.5, 1.0, 1.5, 2.0, 3.0)
 USM_AMOUNTS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
-def crop_to_multiple(img: np.ndarray, s: float) -> np.ndarray:
-    """Crop so both sides are multiples of an integer ``s`` (other scales: unchanged)."""
-    if s != int(s):
-        return img
-    s = int(s)
-    h, w = img.shape[:2]
-    return img[: h - h % s, : w - w % s]
-
-
-def low_res(hr: np.ndarray, s: float) -> np.ndarray:
-    """(H, W, 3) float32 -> (round(H/s), round(W/s), 3), antialiased bicubic, 8-bit quantised."""
-    x = torch.from_numpy(hr).permute(2, 0, 1)[None]
-    lr = shrink(x, s)[0].permute(1, 2, 0).numpy()
-    return np.round(lr * 255) / 255
-
-
 def upscale(lr: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
     """(h, w, 3) -> (H, W, 3) with ``size = (W, H)``, bicubic or Lanczos, 8-bit quantised."""
     if method == "bicubic":
-        x = torch.from_numpy(np.ascontiguousarray(lr, np.float32)).permute(2, 0, 1)[None]
-        out = enlarge(x, (size[1], size[0]))[0].permute(1, 2, 0).numpy()
-    else:
-        out = cv2.resize(lr.astype(np.float32), size, interpolation=cv2.INTER_LANCZOS4)
-        out = np.clip(out, 0, 1)
+        return bicubic_zoom(lr, size)
+    out = np.clip(cv2.resize(lr.astype(np.float32), size, interpolation=cv2.INTER_LANCZOS4), 0, 1)
     return np.round(out * 255) / 255
 
 
 def unsharp(img: np.ndarray, sigma: float, amount: float) -> np.ndarray:
     blur = cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma)
     return np.clip(img + amount * (img - blur), 0, 1)
-
-
-def degrade_pair(image: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """(H, W, 3) -> (sharp crop, its low-resolution version, size (W, H) to enlarge to)."""
-    hr = crop_to_multiple(image, s)
-    return hr, low_res(hr, s), (hr.shape[1], hr.shape[0])
-
-
-def shave(s: float) -> int:
-    return math.ceil(s)
 
 
 def tune_unsharp(images: list[np.ndarray], s: float) -> tuple[float, float]:

@@ -1,25 +1,31 @@
-"""Train MSSNet to undo zoom blur, on a CPU.
+"""Train MSSNet to undo zoom blur, on a CPU or a GPU.
 
     python -m mssnet.train --out runs/small-zoom [--data DIR ...] [--minutes 100]
-    python -m mssnet.train --out runs/tiny --preset tiny --device cuda --precision bf16
+    python -m mssnet.train --out runs/tiny --preset tiny --device cuda --precision bf16 --batch 256
 
 Every option is a field of :class:`TrainConfig` (the command line is built from it).
+``python -m mssnet.train.gpu`` is the prepared run for a GPU machine (both presets, calibrated,
+scored on the held-out set).
 
 Recipe (see assets/weights/README.md for what was measured):
 
 * objective of the original paper: for each of the six outputs, L1 + 0.1 · L1 of
   the 2-D FFT; output 0 (half resolution) is compared with the target resized by
   1/2 (bilinear, as in the original);
-* a batch of random crops (flips, 90° rotations; nearly flat crops are mostly
-  rejected) is degraded by one continuous zoom factor s per batch
-  (``mssnet.degrade``): antialiased bicubic shrink by s, bicubic enlarge back,
+* the training photographs are decoded once and held on the training device as uint8
+  (:mod:`mssnet.train.batches`); a batch of random crops (flips, 90° rotations; nearly flat
+  crops are mostly redrawn) is cut and degraded there by one continuous zoom factor s per
+  batch (``mssnet.degrade``): antialiased bicubic shrink by s, bicubic enlarge back,
   8-bit quantisation;
-* Adam with linear warm-up and cosine decay, gradient clipping and an
+* Adam (fused on a GPU) with linear warm-up and cosine decay, gradient clipping and an
   exponential moving average (EMA) of the weights, which is what gets scored and
   exported; the schedule runs to ``--steps`` or ``--minutes``, whichever comes
-  first, so a CPU run of known length still ends at a low learning rate;
+  first, so a run of known length still ends at a low learning rate; with
+  ``--lr-batch N`` the rate given is the one for a batch of N and is scaled by
+  √(batch / N) (Adam's square-root rule);
 * held-out images (never trained on) are scored every ``--eval-every`` steps:
-  gain in Y-PSNR over bicubic at ×2, ×3 and ×4; everything goes into ``log.csv``;
+  gain in Y-PSNR over bicubic at ×2, ×3 and ×4; every ``--log-every`` steps a row goes
+  into ``log.csv`` (mean loss, crops per second of step time);
 * ``last.pt`` (model, EMA, optimiser, step, elapsed time) is written every
   ``--save-every`` steps and on Ctrl-C, and ``--resume`` continues from it; the
   final EMA weights are exported as fp16 safetensors, with the correction strength per
@@ -35,6 +41,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -43,12 +50,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
-from .degrade import DegradeConfig, enlarge, quantize8, random_degrade, shrink
-from .inference import resolve_precision
-from .metrics import psnr_y
-from .model import PRESETS, MSSNet, MSSNetConfig
-from .pyramid import pyramid_zoom_image
+from ..data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
+from ..degrade import DegradeConfig, enlarge, quantize8, shrink
+from ..inference import resolve_precision
+from ..metrics import psnr_y
+from ..model import PRESETS, MSSNet, MSSNetConfig
+from ..pyramid import pyramid_zoom_image
+from .batches import PhotoStore, degraded_batch
 
 
 @dataclass
@@ -68,6 +76,8 @@ class TrainConfig:
     batch: int = field(default=8, metadata={"help": "crops per step"})
     crop: int = field(default=96, metadata={"help": "crop side in pixels"})
     lr: float = field(default=1e-3, metadata={"help": "peak learning rate (Adam)"})
+    lr_batch: int = field(default=0, metadata={"help": "the batch --lr is meant for: the rate is scaled by "
+                                                "sqrt(batch / LR_BATCH) (0: used as given)"})
     min_lr: float = field(default=1e-6, metadata={"help": "learning rate at the end of the cosine"})
     warmup: int = field(default=100, metadata={"help": "linear warm-up steps"})
     clip: float = field(default=0.5, metadata={"help": "gradient-norm clip"})
@@ -78,6 +88,7 @@ class TrainConfig:
     max_side: int = field(default=2048, metadata={"help": "training images are area-downscaled to this longer side"})
     eval_every: int = field(default=200, metadata={"help": "score the held-out images every N steps"})
     save_every: int = field(default=50, metadata={"help": "write OUT/last.pt every N steps"})
+    log_every: int = field(default=1, metadata={"help": "a log.csv row (mean loss, crops/s) every N steps"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     calibrate_crops: int = field(default=24, metadata={"help": "training crops per factor for the export's "
                                                        "zoom-step strength (0: skip)"})
@@ -85,6 +96,7 @@ class TrainConfig:
     device: str = field(default="cpu", metadata={"help": "cpu, cuda or cuda:N"})
     precision: str = field(default="fp32", metadata={"help": "fp32, or bf16 autocast (auto: bf16 where it is fast)",
                                                      "choices": ["fp32", "bf16", "auto"]})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the training forward pass"})
 
     def network(self) -> MSSNetConfig:
         """The widths to train: ``width`` when given, else the preset's."""
@@ -97,6 +109,10 @@ class TrainConfig:
         if min(wf, scale, vscale) < 1:
             raise ValueError(f"widths must be positive; got {self.width!r}")
         return MSSNetConfig(wf, scale, vscale)
+
+    def peak_lr(self) -> float:
+        """``lr``, scaled by √(batch / lr_batch) when ``lr_batch`` is set."""
+        return self.lr * math.sqrt(self.batch / self.lr_batch) if self.lr_batch else self.lr
 
     def export_name(self) -> str:
         name = self.network().name or "w{}-{}-{}".format(*self.width.split(","))
@@ -118,11 +134,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
             p.add_argument(flag, type=kind, default=None if meta.get("required") else default, help=meta["help"],
                            required=meta.get("required", False), choices=meta.get("choices"))
     cfg = TrainConfig(**vars(p.parse_args(argv)))
-    for name in ("batch", "crop", "eval_every", "save_every"):
+    for name in ("batch", "crop", "eval_every", "save_every", "log_every"):
         if getattr(cfg, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1; got {getattr(cfg, name)}")
-    if cfg.calibrate_crops < 0 or cfg.steps < 0:
-        p.error("--calibrate-crops and --steps must be 0 or more")
+    if cfg.calibrate_crops < 0 or cfg.steps < 0 or cfg.lr_batch < 0:
+        p.error("--calibrate-crops, --steps and --lr-batch must be 0 or more")
     if not 1.0 <= cfg.scale_min <= cfg.scale_max:
         p.error(f"need 1 <= --scale-min <= --scale-max; got {cfg.scale_min}, {cfg.scale_max}")
     try:
@@ -135,42 +151,15 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 # --------------------------------------------------------------------------- data and loss
 
 
-@dataclass
-class Pool:
-    """Training images and how often each is picked (∝ area, so crops are uniform)."""
+def usable_images(paths: list[Path], crop: int, max_side: int = 2048) -> list[np.ndarray]:
+    """Read the training photographs (uint8 (H, W, 3)); those under ``crop`` on a side are left out.
 
-    images: list[np.ndarray]
-    weights: np.ndarray
-
-
-def build_pool(paths: list[Path], crop: int, max_side: int = 2048) -> Pool:
+    Raises ValueError when none is left."""
     images = [read_rgb(p, max_side) for p in paths]
     images = [im for im in images if min(im.shape[:2]) >= crop]
     if not images:
         raise ValueError(f"no training image is at least {crop}×{crop} px")
-    area = np.array([im.shape[0] * im.shape[1] for im in images], np.float64)
-    return Pool(images, area / area.sum())
-
-
-def sample_batch(pool: Pool, rng: np.random.Generator, batch: int, crop: int) -> Tensor:
-    """Random augmented crops -> (B, 3, crop, crop) float32 in [0, 1].
-
-    Crops whose mean gradient is tiny (sky, flat backgrounds) are redrawn with
-    probability 0.8, so most steps teach edges and texture."""
-    out = []
-    while len(out) < batch:
-        im = pool.images[rng.choice(len(pool.images), p=pool.weights)]
-        y = rng.integers(0, im.shape[0] - crop + 1)
-        x = rng.integers(0, im.shape[1] - crop + 1)
-        patch = im[y : y + crop, x : x + crop].astype(np.float32) / 255
-        g = np.abs(np.diff(patch.mean(2), axis=0)).mean() + np.abs(np.diff(patch.mean(2), axis=1)).mean()
-        if g < 0.01 and rng.random() < 0.8:
-            continue
-        patch = np.rot90(patch, int(rng.integers(4)))
-        if rng.random() < 0.5:
-            patch = patch[:, ::-1]
-        out.append(torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1))
-    return torch.stack(out)
+    return images
 
 
 def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) -> Tensor:
@@ -223,17 +212,23 @@ def lr_at(step: int, frac: float, base_lr: float, warmup: int, min_lr: float) ->
 
 @dataclass
 class Run:
-    """Everything a training run holds between steps."""
+    """Everything a training run holds between steps.
+
+    images: the training photographs, uint8 (H, W, 3) on the host (calibration reads them);
+    store: the same photographs on the training device, where batches are cut.
+    """
 
     cfg: TrainConfig
     out: Path
-    pool: Pool
+    images: list[np.ndarray]
+    store: PhotoStore
     eval_images: list[np.ndarray]
     model: MSSNet
     ema: MSSNet
     opt: torch.optim.Optimizer
     device: torch.device
     precision: str
+    forward: Callable[[Tensor], list[Tensor]]
     step: int = 0
     elapsed: float = 0.0
 
@@ -246,36 +241,54 @@ class Run:
         os.replace(path.with_suffix(".tmp"), path)
 
 
-def setup(cfg: TrainConfig) -> Run:
-    """Read the photographs, build (or resume) the network, EMA and optimiser."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+def training_paths(cfg: TrainConfig) -> tuple[list[Path], list[Path]]:
+    """(training photographs, held-out photographs) named by ``cfg``'s data options."""
     paths = [] if cfg.no_package_images else package_image_paths()
     for folder in cfg.data:
         paths += folder_image_paths(folder)
     holdout = set(cfg.holdout)
-    train_paths = [p for p in paths if p.name not in holdout]
-    eval_paths = [p for p in paths if p.name in holdout]
-    print(f"training on {len(train_paths)} images, holding out {len(eval_paths)}", file=sys.stderr)
-    with open(out / "data.txt", "w") as fh:
-        fh.writelines(f"train\t{p}\n" for p in train_paths)
-        fh.writelines(f"holdout\t{p}\n" for p in eval_paths)
+    return [p for p in paths if p.name not in holdout], [p for p in paths if p.name in holdout]
+
+
+def setup(cfg: TrainConfig, images: list[np.ndarray] | None = None, eval_images: list[np.ndarray] | None = None
+          ) -> Run:
+    """Read the photographs (onto the device), build (or resume) the network, EMA and optimiser.
+
+    ``images`` / ``eval_images`` (uint8 (H, W, 3)), when given, are trained on / scored instead of
+    the files that ``cfg``'s data options name."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if images is None:
+        train_paths, eval_paths = training_paths(cfg)
+        with open(out / "data.txt", "w") as fh:
+            fh.writelines(f"train\t{p}\n" for p in train_paths)
+            fh.writelines(f"holdout\t{p}\n" for p in eval_paths)
+        images = usable_images(train_paths, cfg.crop, cfg.max_side)
+        eval_images = [read_rgb(p) for p in eval_paths] if eval_images is None else eval_images
+    else:
+        images = [im for im in images if min(im.shape[:2]) >= cfg.crop]
+    eval_images = [] if eval_images is None else eval_images
+    print(f"training on {len(images)} images, holding out {len(eval_images)}", file=sys.stderr)
     device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(cfg.seed)
     model = MSSNet(cfg.network())
     if cfg.init:
-        from .weights import load_model
+        from ..weights import load_model
 
         model.load_state_dict(load_model(cfg.init).state_dict())
     model = model.to(device, memory_format=torch.channels_last)
     ema = MSSNet(model.config).to(device, memory_format=torch.channels_last)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
-    run = Run(cfg, out, build_pool(train_paths, cfg.crop, cfg.max_side), [read_rgb(p) for p in eval_paths],
-              model, ema, torch.optim.Adam(model.parameters(), lr=cfg.lr), device,
-              resolve_precision(cfg.precision, device))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.peak_lr(), fused=device.type == "cuda")
+    forward = torch.compile(model.forward_stages) if cfg.compile else model.forward_stages
+    run = Run(cfg, out, images, PhotoStore.from_images(images, cfg.crop, device), eval_images,
+              model, ema, opt, device, resolve_precision(cfg.precision, device), forward)
     ckpt = out / "last.pt"
     if cfg.resume and ckpt.exists():
         state = torch.load(ckpt, map_location=device, weights_only=True)
@@ -287,17 +300,19 @@ def setup(cfg: TrainConfig) -> Run:
     return run
 
 
-def train_step(run: Run, rng: np.random.Generator, degrade: DegradeConfig, lr: float) -> tuple[float, float]:
-    """One optimiser step on a fresh batch; returns (loss, zoom factor of the batch)."""
+def train_step(run: Run, generator: torch.Generator, rng: np.random.Generator, degrade: DegradeConfig,
+               lr: float) -> tuple[Tensor, float]:
+    """One optimiser step on a fresh batch cut on the device.
+
+    Returns (loss as a 0-d tensor on the device, so that the step does not wait for the device;
+    zoom factor of the batch)."""
     cfg = run.cfg
     for group in run.opt.param_groups:
         group["lr"] = lr
-    sharp = sample_batch(run.pool, rng, cfg.batch, cfg.crop).to(run.device)  # (B, 3, crop, crop)
-    blurred, scale = random_degrade(sharp, rng, degrade)
-    blurred = quantize8(blurred).contiguous(memory_format=torch.channels_last)
+    sharp, blurred, scale = degraded_batch(run.store, cfg.batch, cfg.crop, generator, rng, degrade)
     run.model.train()
     with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
-        outs = run.model.forward_stages(blurred)
+        outs = run.forward(blurred)
     loss = mssnet_loss(outs, sharp)
     run.opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -307,46 +322,81 @@ def train_step(run: Run, rng: np.random.Generator, degrade: DegradeConfig, lr: f
     if cfg.ema:
         decay = min(cfg.ema, (1 + run.step) / (10 + run.step))
         with torch.no_grad():
-            for pe, pm in zip(run.ema.parameters(), run.model.parameters(), strict=True):
-                pe.lerp_(pm, 1 - decay)
-    return loss.item(), scale
+            torch._foreach_lerp_(list(run.ema.parameters()), list(run.model.parameters()), 1 - decay)
+    return loss.detach(), scale
+
+
+def device_name(device: torch.device) -> str:
+    """What trained: the GPU's name, or the CPU's model name."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "CPU")
+    except OSError:
+        return "CPU"
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def train_loop(run: Run) -> None:
-    """Steps until ``steps`` or ``minutes`` of step time; logs, scores and checkpoints on the way."""
+    """Steps until ``steps`` or ``minutes`` of step time; logs, scores and checkpoints on the way.
+
+    Step time is wall time spent in steps (the device is synchronised at every log row, so the
+    crops/s column is what the device really did); scoring and checkpoints are not counted."""
     from tqdm import tqdm
 
     cfg = run.cfg
     rng = np.random.default_rng([cfg.seed, run.step])
+    generator = torch.Generator(run.device).manual_seed(cfg.seed * 1_000_003 + run.step)
     degrade = (DegradeConfig.realistic if cfg.realistic else DegradeConfig)((cfg.scale_min, cfg.scale_max))
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     log_path = run.out / "log.csv"
     log_new = not log_path.exists()
     budget = cfg.minutes * 60
+    peak = cfg.peak_lr()
+    losses: list[Tensor] = []
+    scales: list[float] = []
     with open(log_path, "a", newline="") as log, tqdm(total=cfg.steps, initial=run.step, desc="train",
                                                           dynamic_ncols=True) as bar:
         writer = csv.writer(log)
         if log_new:
-            writer.writerow(["step", "minutes", "lr", "loss", "scale", "gain_x2", "gain_x3", "gain_x4"])
+            writer.writerow(["step", "minutes", "lr", "loss", "scale", "crops_per_s", "gain_x2", "gain_x3", "gain_x4"])
         try:
+            t0, since = time.perf_counter(), run.elapsed
             while run.step < cfg.steps and run.elapsed < budget and not stop["now"]:
-                t0 = time.perf_counter()
                 frac = max(run.step / max(cfg.steps, 1), run.elapsed / budget if math.isfinite(budget) else 0.0)
-                lr = lr_at(run.step, frac, cfg.lr, cfg.warmup, cfg.min_lr)
-                loss, scale = train_step(run, rng, degrade, lr)
-                run.elapsed += time.perf_counter() - t0
-                row = [run.step, f"{run.elapsed / 60:.2f}", f"{lr:.3g}", f"{loss:.4f}", f"{scale:.2f}", "", "", ""]
-                if run.step % cfg.eval_every == 0 and run.eval_images:
+                lr = lr_at(run.step, frac, peak, cfg.warmup, cfg.min_lr)
+                loss, scale = train_step(run, generator, rng, degrade, lr)
+                losses.append(loss)
+                scales.append(scale)
+                run.elapsed = since + time.perf_counter() - t0
+                due_eval = run.step % cfg.eval_every == 0 and run.eval_images
+                last = run.step >= cfg.steps or run.elapsed >= budget or stop["now"]
+                if run.step % cfg.log_every and not due_eval and not last:
+                    continue
+                _synchronize(run.device)
+                run.elapsed = since + time.perf_counter() - t0
+                mean_loss = float(torch.stack(losses).float().mean())
+                rate = len(losses) * cfg.batch / max(run.elapsed - since, 1e-9)
+                row = [run.step, f"{run.elapsed / 60:.2f}", f"{lr:.3g}", f"{mean_loss:.4f}",
+                       f"{float(np.mean(scales)):.2f}", f"{rate:.1f}", "", "", ""]
+                if due_eval:
                     gains = evaluate(run.ema if cfg.ema else run.model, run.eval_images)
-                    row[5:] = [f"{gains[k]:.3f}" for k in ("gain_x2", "gain_x3", "gain_x4")]
+                    row[6:] = [f"{gains[k]:.3f}" for k in ("gain_x2", "gain_x3", "gain_x4")]
                     tqdm.write(f"step {run.step}: " + " ".join(f"{k}={v:+.3f} dB" for k, v in gains.items()))
                 writer.writerow(row)
                 log.flush()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2g}", s=f"{scale:.1f}")
-                if run.step % cfg.save_every == 0:
+                bar.update(len(losses))
+                bar.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2g}", crops_s=f"{rate:.0f}")
+                losses, scales = [], []
+                if run.step % cfg.save_every < cfg.log_every:
                     run.save()
+                t0, since = time.perf_counter(), run.elapsed  # scoring and saving are not step time
         except KeyboardInterrupt:
             pass
         finally:
@@ -356,19 +406,20 @@ def train_loop(run: Run) -> None:
 def export(run: Run) -> Path:
     """Calibrate the zoom-step and pyramid-level strengths of the final (EMA) weights and write fp16
     safetensors."""
-    from .calibrate import calibrate, calibrate_levels
-    from .strength import format_levels, format_table
-    from .weights import save_safetensors
+    from ..calibrate import calibrate, calibrate_levels
+    from ..strength import format_levels, format_table
+    from ..weights import save_safetensors
 
     final = run.ema if run.cfg.ema else run.model
     final.eval()
     if run.cfg.calibrate_crops:
-        final.zoom_strength = calibrate(final, run.pool.images, crops=run.cfg.calibrate_crops)
+        final.zoom_strength = calibrate(final, run.images, crops=run.cfg.calibrate_crops)
         print(f"calibrated strength per step factor: {format_table(final.zoom_strength)}", file=sys.stderr)
-        final.level_strength = calibrate_levels(final, run.pool.images, crops=run.cfg.calibrate_crops)
+        final.level_strength = calibrate_levels(final, run.images, crops=run.cfg.calibrate_crops)
         print(f"calibrated strength per pyramid level: {format_levels(final.level_strength)}", file=sys.stderr)
     path = run.out / run.cfg.export_name()
     save_safetensors(final, path, metadata={"steps": str(run.step), "minutes": f"{run.elapsed / 60:.1f}",
+                                            "crops": str(run.step * run.cfg.batch), "device": device_name(run.device),
                                             "recipe": "mssnet.train zoom blur"})
     print(f"exported {path} after {run.step} steps ({run.elapsed / 60:.1f} min)", file=sys.stderr)
     return path
