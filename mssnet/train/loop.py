@@ -306,10 +306,18 @@ def train_step(run: Run, generator: torch.Generator, rng: np.random.Generator, d
 
     Returns (loss as a 0-d tensor on the device, so that the step does not wait for the device;
     zoom factor of the batch)."""
+    sharp, blurred, scale = degraded_batch(run.store, run.cfg.batch, run.cfg.crop, generator, rng, degrade)
+    return optimise(run, sharp, blurred, lr), scale
+
+
+def optimise(run: Run, sharp: Tensor, blurred: Tensor, lr: float) -> Tensor:
+    """One optimiser step (and EMA update) on a given pair.
+
+    sharp, blurred: (B, 3, H, W) float32 in [0, 1] on the run's device, H and W multiples of 16.
+    Returns the loss as a 0-d tensor on the device."""
     cfg = run.cfg
     for group in run.opt.param_groups:
         group["lr"] = lr
-    sharp, blurred, scale = degraded_batch(run.store, cfg.batch, cfg.crop, generator, rng, degrade)
     run.model.train()
     with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
         outs = run.forward(blurred)
@@ -323,7 +331,7 @@ def train_step(run: Run, generator: torch.Generator, rng: np.random.Generator, d
         decay = min(cfg.ema, (1 + run.step) / (10 + run.step))
         with torch.no_grad():
             torch._foreach_lerp_(list(run.ema.parameters()), list(run.model.parameters()), 1 - decay)
-    return loss.detach(), scale
+    return loss.detach()
 
 
 def device_name(device: torch.device) -> str:
