@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from fakes import Identity
+
 from mssnet.train.score import bicubic_zoom, crop_to_multiple, degrade_pair, gain_table, holdout_gains
 
 

@@ -17,9 +17,9 @@ held-out names excluded) join ``OUT/train`` unchanged.
 
 A pack is an ``.npz`` of encoded image files named ``train/NAME`` and ``holdout/NAME`` plus the
 held-out categories. Held-out images are stored losslessly (PNG); training images as JPEG at
-quality :data:`TRAIN_QUALITY` without chroma subsampling, which halves the pack (the 122 training
-images: 58 MB as PNG, 27 MB as JPEG, at a median 43.7 dB PSNR against the PNGs, 39 dB at worst)
-so that it travels with the project to a GPU machine (64 MiB in all).
+quality :data:`TRAIN_QUALITY` without chroma subsampling, which about halves the pack so that it
+travels with the project to a GPU machine (sizes and the error it adds: the model card,
+``assets/weights/README.md``).
 """
 
 from __future__ import annotations
