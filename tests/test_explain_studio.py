@@ -156,7 +156,7 @@ def test_report_timing_and_source(studio, source):
         assert f"every tile cached; level 2 (×4): {view.tiles_reused} tile(s) reused" in fresh
     # shown again from the cache: nothing is computed now, so no tile counts as computed
     assert f"{view.tiles_computed + view.tiles_reused} tile(s) reused" in cached and "computed" not in cached
-    per_level = dataclasses.replace(view, strengths=(1.05, 0.73))  # as the bundled weights calibrate them
+    per_level = dataclasses.replace(view, strengths=(1.05, 0.73))  # as calibrated weights would have them
     assert "α = 1.05 at level 1, 0.73 at level 2 (calibrated per level)" in report.timing_markdown(per_level, True)
     uniform = dataclasses.replace(view, strengths=(1.2, 1.2))
     assert "α = 1.20 per 2× step" in report.timing_markdown(uniform, True)
