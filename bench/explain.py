@@ -56,9 +56,9 @@ from explain import (
     sharpening_map,
 )
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.model.weights import load_model
 from mssnet.pyramid import pyramid_zoom_image
-from mssnet.weights import load_model
 
 EDGE_TARGET_MS = 50.0
 TRUTH_TARGET = 0.78
@@ -93,9 +93,9 @@ def zoomed_crop(photo: np.ndarray, side: int, zoom: float) -> np.ndarray:
 def load_trained(path: str | None) -> tuple[MSSNet | None, str]:
     """(model, description) or (None, why not)."""
     try:
-        from mssnet.weights import load_model
+        from mssnet.model.weights import load_model
     except ImportError as exc:
-        return None, f"mssnet.weights is not available ({exc})"
+        return None, f"mssnet.model.weights is not available ({exc})"
     try:
         return load_model(path, device="cpu"), str(path or "bundled default weights")
     except (FileNotFoundError, ValueError) as exc:  # CheckpointError is a ValueError

@@ -14,7 +14,7 @@
 4. With ``--paired``: the presets' 384² passes interleaved, run by run, per precision, and each
    preset's median as a fraction of the first's — the ratio stays steady on a noisy machine.
 5. With ``--order``: the original layer order (bilinear 2× upsample, then the 1×1 conv) against
-   the model's conv-first order (:class:`mssnet.model.Up`), interleaved; the same function.
+   the model's conv-first order (:class:`mssnet.model.network.Up`), interleaved; the same function.
 6. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
    ``torch.jit.freeze`` vs ``torch.compile`` vs ONNX Runtime (when ``onnxruntime`` and
    ``onnx`` are installed), with the max abs difference to eager fp32.
@@ -54,7 +54,7 @@ from timing import cpu_kind, median_seconds
 
 from mssnet import backend as backends
 from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,7 +250,7 @@ def paired_table(presets: list[str], side: int, repeats: int) -> None:
 
 def order_table(presets: list[str], side: int, repeats: int) -> None:
     """Conv-first (the model) vs the original upsample-then-conv order, interleaved."""
-    import mssnet.model as mm
+    import mssnet.model.network as mm
 
     conv_first = (mm.Up.forward, mm.ScaleUp.forward, mm.Encoder.forward)
 
@@ -355,7 +355,7 @@ def trained_diff_table(presets: list[str], variants: list[str]) -> None:
     import cv2
     from PIL import Image
 
-    from mssnet.weights import BUNDLED_WEIGHTS, load_model
+    from mssnet.model.weights import BUNDLED_WEIGHTS, load_model
 
     print(f"\n### Difference to PyTorch fp32, bundled weights ({', '.join(PHOTOS)}, bicubic x2, "
           "320² and 384², means over them)\n")

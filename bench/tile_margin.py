@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import cpu_kind  # bench/timing.py
 
 from mssnet.io import load_image
+from mssnet.model.weights import load_model
 from mssnet.pyramid import DEFAULT_TILE, ZoomPyramid
-from mssnet.weights import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("astronaut.png", "chelsea.png", "coffee.png", "fine_text.png", "siemens_star.png", "zone_plate.png")

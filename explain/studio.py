@@ -29,7 +29,7 @@ from torch import nn
 
 from mssnet import degrade
 from mssnet.inference import resolve_precision
-from mssnet.model import STAGE_NAMES
+from mssnet.model.network import STAGE_NAMES
 from mssnet.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.studio import Source, SweepStep, View, check_view_request
 from mssnet.zoom import source_rect

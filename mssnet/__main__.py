@@ -51,10 +51,10 @@ from .backend import BACKENDS, using
 from .deepzoom import DeepZoomImage, write_deep_zoom
 from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
-from .model import PRESETS, MSSNet
+from .model.network import PRESETS, MSSNet
+from .model.strength import LIMITS as STRENGTH_LIMITS
+from .model.weights import load_model
 from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
-from .strength import LIMITS as STRENGTH_LIMITS
-from .weights import load_model
 from .zoom import MAX_FACTOR, zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]

@@ -2,10 +2,10 @@
 
     python -m mssnet.calibrate WEIGHTS.safetensors [--data DIR ...] [--out FILE]
 
-For each step factor of :data:`mssnet.strength.GRID`, random crops of training images are
+For each step factor of :data:`mssnet.model.strength.GRID`, random crops of training images are
 degraded the way the pipeline's input is and the least-squares strength
 α* = Σ (MSSNet(x) − x)·(y − x) / Σ (MSSNet(x) − x)² is stored in the weights' metadata
-(see :mod:`mssnet.strength` for how the table is used). The same crops, zoomed level by level
+(see :mod:`mssnet.model.strength` for how the table is used). The same crops, zoomed level by level
 the zoom pyramid's way, give the strength of each pyramid level (:func:`calibrate_levels`).
 """
 
@@ -24,9 +24,9 @@ from .argtypes import int_at_least
 from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from .degrade import enlarge, quantize8, shrink
 from .inference import sharpen_tensor
+from .model.strength import GRID, LEVEL_KEY, METADATA_KEY, encode_table, format_levels, optimal_strength
+from .model.weights import load_model, read_state_dict, save_safetensors
 from .pyramid import MAX_LEVEL, enlarge_2x
-from .strength import GRID, LEVEL_KEY, METADATA_KEY, encode_table, format_levels, optimal_strength
-from .weights import load_model, read_state_dict, save_safetensors
 
 __all__ = ["calibrate", "calibrate_levels", "main"]
 

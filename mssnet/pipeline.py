@@ -10,7 +10,7 @@ because they run on fewer pixels (the first pass of a ×4 zoom on a quarter of t
 Measured gains are in the model card (``assets/weights/README.md``).
 
 Each step applies MSSNet's correction with the strength calibrated for its factor
-(:mod:`mssnet.strength`): ``x + α(s)·(MSSNet(x) − x)``, so weights trained on 2× blur
+(:mod:`mssnet.model.strength`): ``x + α(s)·(MSSNet(x) − x)``, so weights trained on 2× blur
 do not overshoot the edges of a 1.25× zoom.
 
 * :func:`zoom_steps` — the step factors for a zoom;
@@ -34,8 +34,8 @@ import numpy as np
 from torch import nn
 
 from .inference import Progress, sharpen, sharpen_stages, tile_count
+from .model.strength import LIMITS, model_strength
 from .pyramid import pyramid_zoom_image
-from .strength import LIMITS, model_strength
 from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",

@@ -45,9 +45,9 @@ from . import speed
 from .inference import sharpen_stages
 from .io import load_image, save_image, to_uint8
 from .memory import release_memory
+from .model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from .pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
 from .speed import PresetChoice
-from .weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from .zoom import MAX_FACTOR, MIN_FACTOR, source_rect
 from .zoom import zoom as bicubic_zoom
 
@@ -347,7 +347,7 @@ class View:
     tiles_computed: int
     tiles_reused: int
     seconds: dict[str, float]  # "bicubic zoom", "MSSNet" (tiles), "downsample" (and what a UI adds)
-    strengths: tuple[float, ...] = ()  # α of levels 1…level (mssnet.strength)
+    strengths: tuple[float, ...] = ()  # α of levels 1…level (mssnet.model.strength)
     rendered: dict[str, Any] = field(default_factory=dict)  # a UI's renderings of this view (see rendering)
     pyramid: ZoomPyramid | None = field(default=None, repr=False)
     _passes: dict = field(default_factory=dict, repr=False)

@@ -14,7 +14,7 @@ from fakes import Identity
 from mssnet import backend
 from mssnet.backend import CompiledCache
 from mssnet.inference import sharpen, sharpen_tensor, sharpen_tensor_stages
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
 
 
 def random_model(seed: int = 0, config: MSSNetConfig = MSSNetConfig(4, 4, 4)) -> MSSNet:

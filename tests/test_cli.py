@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mssnet import weights
 from mssnet.__main__ import main
+from mssnet.model import weights
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from fakes import Identity
 
 from mssnet import inference, precision
 from mssnet.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from corpus import photo
 from PIL import Image
 from torch import nn
 
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.pipeline import zoom_sharpen_image
 from mssnet.pyramid import (
     FillWorker,

@@ -1,4 +1,4 @@
-"""Tests for mssnet.strength and mssnet.calibrate: the calibrated correction strength per zoom-step factor,
+"""Tests for mssnet.model.strength and mssnet.calibrate: the calibrated correction strength per zoom-step factor,
 its storage in the weights file, and its use by the zoom pipeline and the CLI."""
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from torch import nn
 import mssnet
 from mssnet.calibrate import _training_crops, calibrate, calibrate_levels
 from mssnet.degrade import quantize8, shrink
-from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
-from mssnet.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
-from mssnet.strength import (
+from mssnet.model.strength import (
     LEVEL_KEY,
     LIMITS,
     METADATA_KEY,
@@ -33,6 +31,8 @@ from mssnet.strength import (
     optimal_strength,
     strength_at,
 )
+from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
+from mssnet.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
 
 
 class Unsharp(nn.Module):
@@ -146,7 +146,7 @@ def test_weights_file_carries_the_table(tmp_path, tiny_weights):
     again = mssnet.load_model(path)
     assert again.zoom_strength == {1.0: 0.0, 2.0: 1.2}
     assert model_strength(again, 2 ** 0.5) == pytest.approx(0.6)
-    _, meta = mssnet.weights.read_state_dict(path)
+    _, meta = mssnet.model.weights.read_state_dict(path)
     assert meta["steps"] == "3" and METADATA_KEY in meta
     # an explicit metadata entry wins over the model's table
     path2 = mssnet.save_safetensors(model, tmp_path / "b.safetensors", metadata={METADATA_KEY: encode_table({1: 1})})
@@ -228,7 +228,7 @@ def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, c
     from PIL import Image
 
     from mssnet.calibrate import main
-    from mssnet.strength import GRID
+    from mssnet.model.strength import GRID
 
     data = tmp_path / "photos"
     data.mkdir()

@@ -54,7 +54,7 @@ from ..data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from ..degrade import DegradeConfig, enlarge, quantize8, shrink
 from ..inference import resolve_precision
 from ..metrics import psnr_y
-from ..model import PRESETS, MSSNet, MSSNetConfig
+from ..model.network import PRESETS, MSSNet, MSSNetConfig
 from ..pyramid import pyramid_zoom_image
 from .batches import PhotoStore, degraded_batch
 
@@ -278,7 +278,7 @@ def setup(cfg: TrainConfig, images: list[np.ndarray] | None = None, eval_images:
     torch.manual_seed(cfg.seed)
     model = MSSNet(cfg.network())
     if cfg.init:
-        from ..weights import load_model
+        from ..model.weights import load_model
 
         model.load_state_dict(load_model(cfg.init).state_dict())
     model = model.to(device, memory_format=torch.channels_last)
@@ -415,8 +415,8 @@ def export(run: Run) -> Path:
     """Calibrate the zoom-step and pyramid-level strengths of the final (EMA) weights and write fp16
     safetensors."""
     from ..calibrate import calibrate, calibrate_levels
-    from ..strength import format_levels, format_table
-    from ..weights import save_safetensors
+    from ..model.strength import format_levels, format_table
+    from ..model.weights import save_safetensors
 
     final = run.ema if run.cfg.ema else run.model
     final.eval()
