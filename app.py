@@ -34,11 +34,11 @@ from explain import panels, report
 from explain.lesson import LESSON_STEPS, TABS, workflow_figure
 from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
-from mssnet import backend
-from mssnet.backend import backend_name
 from mssnet.deepzoom import TileService
 from mssnet.io import data_url_bytes
 from mssnet.memory import limit_malloc_arenas
+from mssnet.runtime import backend
+from mssnet.runtime.backend import backend_name
 from mssnet.studio import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
 from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
 

@@ -1,4 +1,4 @@
-"""Speed and memory of ``mssnet.inference.sharpen`` on this machine; prints tables.
+"""Speed and memory of ``mssnet.runtime.inference.sharpen`` on this machine; prints tables.
 
     python bench/speed.py                       # everything (minutes on 2 cores)
     python bench/speed.py --presets small --sizes 256 --repeats 1 --skip-big   # a quick check
@@ -19,7 +19,7 @@
    ``torch.jit.freeze`` vs ``torch.compile`` vs ONNX Runtime (when ``onnxruntime`` and
    ``onnx`` are installed), with the max abs difference to eager fp32.
 7. With ``--backends torch-fp32,torch-bf16,openvino-fp32,openvino-bf16``: the runtimes of
-   :mod:`mssnet.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
+   :mod:`mssnet.runtime.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
    tile (256² + 32 px margins = 320²), beside the default path (``sharpen(model, image)``, no
    options); the default's ratio to the faster PyTorch variant; the difference of each variant
    to PyTorch fp32 (random weights, then the bundled weights on the example photos); OpenVINO's
@@ -52,9 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import cpu_kind, median_seconds
 
-from mssnet import backend as backends
-from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
 from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.runtime import backend as backends
+from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -462,7 +462,7 @@ def dynamic_table(presets: list[str], repeats: int) -> None:
 
 def explore_memory_child(preset: str) -> None:
     """Print the RSS growth of running every tile shape of one image's pyramid level 1."""
-    import mssnet.inference as inference
+    import mssnet.runtime.inference as inference
     from mssnet.pyramid import TileId, ZoomPyramid
 
     model = build(preset)

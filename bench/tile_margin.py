@@ -42,7 +42,7 @@ def level_one_untiled(pyramid: ZoomPyramid) -> np.ndarray:
     one = ZoomPyramid(pyramid.image, pyramid.model, tile=512, margin=0, precision=pyramid.precision)
     if max(w, h) <= 512:  # one tile is the whole level: the pyramid's own code path
         return one.region(1, (0, 0, w, h))
-    from mssnet.inference import sharpen_tensor
+    from mssnet.runtime.inference import sharpen_tensor
 
     xt = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]
     y = sharpen_tensor(pyramid.model, xt, precision=pyramid.precision)[0].permute(1, 2, 0).numpy()

@@ -25,7 +25,7 @@ layers of :mod:`mssnet.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.d
 that opens them in the bundled viewer (OpenSeadragon, curtain and edge-gain layer), which any
 static web server can host; a progress bar counts the tiles.
 
-``--backend`` chooses the runtime of every MSSNet pass of the command (:mod:`mssnet.backend`):
+``--backend`` chooses the runtime of every MSSNet pass of the command (:mod:`mssnet.runtime.backend`):
 ``openvino``, ``torch``, or ``auto`` (default: OpenVINO where it is installed).
 
 Exit status: 0 when every image was written; 2 on bad arguments, an unusable
@@ -47,14 +47,14 @@ import numpy as np
 from tqdm import tqdm
 
 from .argtypes import float_in_range, tile_size
-from .backend import BACKENDS, using
 from .deepzoom import DeepZoomImage, write_deep_zoom
-from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .model.network import PRESETS, MSSNet
 from .model.strength import LIMITS as STRENGTH_LIMITS
 from .model.weights import load_model
 from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
+from .runtime.backend import BACKENDS, using
+from .runtime.inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
 from .zoom import MAX_FACTOR, zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]

@@ -33,9 +33,9 @@ import cv2
 import numpy as np
 from torch import nn
 
-from .inference import Progress, sharpen, sharpen_stages, tile_count
 from .model.strength import LIMITS, model_strength
 from .pyramid import pyramid_zoom_image
+from .runtime.inference import Progress, sharpen, sharpen_stages, tile_count
 from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",

@@ -51,10 +51,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .inference import Progress, resolve_precision, sharpen_tensor
 from .model.keys import fingerprint as _fingerprint
 from .model.keys import weights_key
 from .model.strength import LIMITS, level_strengths
+from .runtime.inference import Progress, resolve_precision, sharpen_tensor
 from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = [

@@ -41,13 +41,13 @@ import cv2
 import numpy as np
 from torch import nn
 
-from . import speed
-from .inference import sharpen_stages
 from .io import load_image, save_image, to_uint8
 from .memory import release_memory
 from .model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from .pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
-from .speed import PresetChoice
+from .runtime import speed
+from .runtime.inference import sharpen_stages
+from .runtime.speed import PresetChoice
 from .zoom import MAX_FACTOR, MIN_FACTOR, source_rect
 from .zoom import zoom as bicubic_zoom
 

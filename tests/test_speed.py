@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from mssnet import speed
 from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.runtime import speed
 
 
 class Slow(nn.Module):
@@ -94,7 +94,7 @@ def test_choice_names_the_backend_it_measured(monkeypatch):
 
 def test_pass_seconds_runs_on_the_backend_it_is_given(monkeypatch):
     pytest.importorskip("openvino")
-    from mssnet import backend
+    from mssnet.runtime import backend
 
     monkeypatch.delenv(speed.ENV, raising=False)
     monkeypatch.delenv(backend.ENV, raising=False)

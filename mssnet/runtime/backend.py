@@ -11,7 +11,7 @@ plugin) and ``"auto"``: OpenVINO for an :class:`~mssnet.model.network.MSSNet` on
 :func:`using` (a context manager, e.g. around a CLI command), else the ``ZS_BACKEND``
 environment variable, else ``"auto"``. When OpenVINO is asked for and cannot run a pass
 (package missing, a graph that fails to compile, a shape that fails to run), the pass runs in PyTorch and a warning
-is logged once per cause (logger ``mssnet.backend``).
+is logged once per cause (logger ``mssnet.runtime.backend``).
 
 How a model becomes an OpenVINO graph: :func:`openvino_graph` writes MSSNet's layers as
 OpenVINO operations, the weights as constants, in a few milliseconds. Tracing the module
@@ -33,7 +33,7 @@ on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 
 (``bench/speed.py --dynamic``) but only 0-6 % in fp32 with the kernels held to AVX2, for 90 MiB more
 (small), so only the precisions of :data:`STATIC_PRECISIONS` get them. Which graph runs depends only
 on the input's shape and precision, so a tile's pixels never depend on what ran before it. Precision follows
-:func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
+:func:`mssnet.runtime.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()`` at
 compilation.
 """
@@ -55,8 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .model.keys import weights_key as full_key
-from .model.network import MSSNet
+from ..model.keys import weights_key as full_key
+from ..model.network import MSSNet
 from .precision import resolve_precision
 
 __all__ = [
@@ -92,7 +92,7 @@ CACHE_SIZE = 16
 STATIC_SIDES = (320, 384)
 #: Precisions whose passes of :data:`STATIC_SIDES` get their own graph (where it was measured to pay).
 STATIC_PRECISIONS = ("bf16",)
-#: OpenVINO's names of the two precisions of :func:`mssnet.inference.resolve_precision`.
+#: OpenVINO's names of the two precisions of :func:`mssnet.runtime.inference.resolve_precision`.
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 
 log = logging.getLogger(__name__)
