@@ -35,12 +35,12 @@ from explain.lesson import LESSON_STEPS, TABS, workflow_figure
 from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
 from mssnet.deepzoom import TileService
-from mssnet.io import data_url_bytes
+from mssnet.image.io import data_url_bytes
+from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
 from mssnet.memory import limit_malloc_arenas
 from mssnet.runtime import backend
 from mssnet.runtime.backend import backend_name
 from mssnet.studio import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
-from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"

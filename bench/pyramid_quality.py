@@ -33,7 +33,7 @@ from quality import degrade_pair, shave, upscale  # noqa: E402
 from timing import cpu_kind  # noqa: E402
 
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
-from mssnet.metrics import psnr_y  # noqa: E402
+from mssnet.image.metrics import psnr_y  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_image  # noqa: E402

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from timing import cpu_kind  # noqa: E402
 
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
-from mssnet.metrics import psnr_y, ssim_y  # noqa: E402
+from mssnet.image.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.model.strength import format_levels, format_table  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402

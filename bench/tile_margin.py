@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing import cpu_kind  # bench/timing.py
 
-from mssnet.io import load_image
+from mssnet.image.io import load_image
 from mssnet.model.weights import load_model
 from mssnet.pyramid import DEFAULT_TILE, ZoomPyramid
 

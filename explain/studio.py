@@ -28,11 +28,11 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from mssnet import degrade
+from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
 from mssnet.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.runtime.inference import resolve_precision
 from mssnet.studio import Source, SweepStep, View, check_view_request
-from mssnet.zoom import source_rect
 
 from .attribution import Autocast, edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window

@@ -48,14 +48,14 @@ from tqdm import tqdm
 
 from .argtypes import float_in_range, tile_size
 from .deepzoom import DeepZoomImage, write_deep_zoom
-from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
+from .image.io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
+from .image.zoom import MAX_FACTOR, zoom
 from .model.network import PRESETS, MSSNet
 from .model.strength import LIMITS as STRENGTH_LIMITS
 from .model.weights import load_model
 from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
 from .runtime.backend import BACKENDS, using
 from .runtime.inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
-from .zoom import MAX_FACTOR, zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]
 

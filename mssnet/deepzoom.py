@@ -47,10 +47,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .io import to_uint8
-from .metrics import edge_strength_map
+from .image.io import to_uint8
+from .image.metrics import edge_strength_map
+from .image.zoom import resample
 from .pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
-from .zoom import resample
 
 __all__ = [
     "EDGE_GAIN_MAX", "EDGE_GAIN_UNIT", "FORMAT", "LAYERS", "DeepZoomImage", "Reply", "TileRequest",
@@ -64,7 +64,7 @@ FORMAT = "png"
 #: Default overlap: OpenSeadragon's canvas drawer shifts pixels at tile borders without it.
 DEFAULT_OVERLAP = 1
 #: Edge-gain colour scale: ±this change of edge strength (Sobel magnitude of the luma per pixel,
-#: :func:`mssnet.metrics.edge_strength_map`) is full red / full blue; a sharp black-to-white step has 0.5.
+#: :func:`mssnet.image.metrics.edge_strength_map`) is full red / full blue; a sharp black-to-white step has 0.5.
 EDGE_GAIN_MAX = 0.08
 EDGE_GAIN_UNIT = "change of edge strength per pixel (luminance gradient, 0–1 scale)"
 _RAISED = np.array([214, 39, 40], np.uint8)  # red

@@ -33,10 +33,10 @@ import cv2
 import numpy as np
 from torch import nn
 
+from .image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 from .model.strength import LIMITS, model_strength
 from .pyramid import pyramid_zoom_image
 from .runtime.inference import Progress, sharpen, sharpen_stages, tile_count
-from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",
            "pyramid_zoom_image"]

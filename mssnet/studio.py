@@ -41,15 +41,15 @@ import cv2
 import numpy as np
 from torch import nn
 
-from .io import load_image, save_image, to_uint8
+from .image.io import load_image, save_image, to_uint8
+from .image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
+from .image.zoom import zoom as bicubic_zoom
 from .memory import release_memory
 from .model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from .pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
 from .runtime import speed
 from .runtime.inference import sharpen_stages
 from .runtime.speed import PresetChoice
-from .zoom import MAX_FACTOR, MIN_FACTOR, source_rect
-from .zoom import zoom as bicubic_zoom
 
 __all__ = [
     "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "MIN_OPENING_ZOOM",

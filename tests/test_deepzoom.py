@@ -25,8 +25,8 @@ from mssnet.deepzoom import (
     parse_path,
     write_deep_zoom,
 )
+from mssnet.image.zoom import resample
 from mssnet.pyramid import FillWorker, TileCache, ZoomPyramid
-from mssnet.zoom import resample
 
 TILE = 64  # small tiles: several per level on a small image
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from explain import panels
 from explain.studio import EXPLORE_MAPS
-from mssnet.io import png_by_content
+from mssnet.image.io import png_by_content
 from mssnet.studio import SWEEP_FACTORS, Studio, load_source
 
 

@@ -253,7 +253,7 @@ def test_preview_is_bicubic_until_the_tiles_are_cached(studio, tmp_path):
 
 
 def test_view_rendering_is_made_once_and_again_when_its_file_is_gone(studio, tmp_path):
-    from mssnet.io import png_by_content
+    from mssnet.image.io import png_by_content
 
     source = _source(tmp_path, np.random.default_rng(4).integers(0, 256, (24, 24, 3), dtype=np.uint8))
     view, _ = studio.view(source, 2.0, None, SMALL)

@@ -7,7 +7,7 @@
   stored in a weights file's metadata (codec and lookup);
 * :mod:`~mssnet.model.keys` — content keys that tell images and weights apart in caches.
 
-Only the weights loader reaches outside the room, for :func:`mssnet.io.first_line` (one-line messages).
+Only the weights loader reaches outside the room, for :func:`mssnet.image.io.first_line` (one-line messages).
 """
 
 from .keys import fingerprint, weights_key

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..io import first_line
+from ..image.io import first_line
 from .network import MSSNet, MSSNetConfig
 from .strength import LEVEL_KEY, METADATA_KEY, decode_levels, decode_table, encode_table
 

@@ -11,7 +11,7 @@
 """
 
 from ..data import HOLDOUT
-from ..metrics import psnr_y
+from ..image.metrics import psnr_y
 from .batches import PhotoStore, degraded_batch
 from .loop import TrainConfig, evaluate, export, lr_at, main, mssnet_loss, parse_args, setup, train_loop
 

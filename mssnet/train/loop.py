@@ -52,7 +52,7 @@ from torch import Tensor
 
 from ..data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from ..degrade import DegradeConfig, enlarge, quantize8, shrink
-from ..metrics import psnr_y
+from ..image.metrics import psnr_y
 from ..model.network import PRESETS, MSSNet, MSSNetConfig
 from ..pyramid import pyramid_zoom_image
 from ..runtime.inference import resolve_precision
