@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from mssnet.runtime.inference import resolve_precision
-from mssnet.studio import View
+from mssnet.serve.session import View
 
 from .attribution import Autocast, _check_model, _final_output, edge_gain_objective, smoothgrad
 from .edges import edge_magnitude, luminance

@@ -32,7 +32,7 @@ from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
 from mssnet.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.runtime.inference import resolve_precision
-from mssnet.studio import Source, SweepStep, View, check_view_request
+from mssnet.serve.session import Source, SweepStep, View, check_view_request
 
 from .attribution import Autocast, edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window

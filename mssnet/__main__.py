@@ -20,7 +20,7 @@ file too. Alpha is kept (resized with bicubic interpolation,
 never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
 
 ``deepzoom`` writes a static, sharpened deep-zoom site into FOLDER: the three Deep Zoom (DZI)
-layers of :mod:`mssnet.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.dzi`` with their
+layers of :mod:`mssnet.serve.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.dzi`` with their
 ``*_files/`` tile folders; the highest level is the image ×``--max-zoom``) and an ``index.html``
 that opens them in the bundled viewer (OpenSeadragon, curtain and edge-gain layer), which any
 static web server can host; a progress bar counts the tiles.
@@ -47,7 +47,6 @@ import numpy as np
 from tqdm import tqdm
 
 from .argtypes import float_in_range, tile_size
-from .deepzoom import DeepZoomImage, write_deep_zoom
 from .image.io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
 from .image.zoom import MAX_FACTOR, zoom
 from .model.network import PRESETS, MSSNet
@@ -56,6 +55,7 @@ from .model.weights import load_model
 from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
 from .runtime.backend import BACKENDS, using
 from .runtime.inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
+from .serve.deepzoom import DeepZoomImage, write_deep_zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]
 

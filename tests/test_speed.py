@@ -57,8 +57,8 @@ def test_pass_seconds_refuses_bad_sides():
 def test_registry_offers_both_bundled_weights_and_names_the_choice(tmp_path, monkeypatch, tiny_weights, env, preset):
     import shutil
 
-    from mssnet import studio
     from mssnet.model import weights
+    from mssnet.serve import session as studio
 
     bundled = {p: tmp_path / f"mssnet-{p}-zoom.safetensors" for p in ("small", "tiny")}
     for path in bundled.values():

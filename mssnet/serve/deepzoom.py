@@ -47,10 +47,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .image.io import to_uint8
-from .image.metrics import edge_strength_map
-from .image.zoom import resample
-from .pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
+from ..image.io import to_uint8
+from ..image.metrics import edge_strength_map
+from ..image.zoom import resample
+from ..pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
 
 __all__ = [
     "EDGE_GAIN_MAX", "EDGE_GAIN_UNIT", "FORMAT", "LAYERS", "DeepZoomImage", "Reply", "TileRequest",

@@ -41,15 +41,15 @@ import cv2
 import numpy as np
 from torch import nn
 
-from .image.io import load_image, save_image, to_uint8
-from .image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
-from .image.zoom import zoom as bicubic_zoom
+from ..image.io import load_image, save_image, to_uint8
+from ..image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
+from ..image.zoom import zoom as bicubic_zoom
+from ..model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
+from ..pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from ..runtime import speed
+from ..runtime.inference import sharpen_stages
+from ..runtime.speed import PresetChoice
 from .memory import release_memory
-from .model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
-from .pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
-from .runtime import speed
-from .runtime.inference import sharpen_stages
-from .runtime.speed import PresetChoice
 
 __all__ = [
     "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "MIN_OPENING_ZOOM",
@@ -545,7 +545,7 @@ def rest_view(source: Source | None, request: str | None, side_max: int, shown: 
     px) -> (zoom, centre, side) of the square the panels explain: the middle of the visible region, ``side_max``
     px at most and no larger than the zoomed image, zoom clamped to 1…8, centre to the image; None for a
     request that does not parse or has no image, or, with ``shown`` (the page's map JSON, as from
-    :meth:`mssnet.deepzoom.TileService.info`), a rest of another map (an image replaced meanwhile)."""
+    :meth:`mssnet.serve.deepzoom.TileService.info`), a rest of another map (an image replaced meanwhile)."""
     try:
         r = json.loads(request or "")
         zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])
