@@ -58,7 +58,7 @@ from explain import (
 from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.model.weights import load_model
-from mssnet.pyramid import pyramid_zoom_image
+from mssnet.pyramid.pyramid import pyramid_zoom_image
 
 EDGE_TARGET_MS = 50.0
 TRUTH_TARGET = 0.78

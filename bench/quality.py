@@ -14,7 +14,7 @@ with a border shave of ⌈s⌉ pixels:
 * unsharp masking: bicubic + amount·(bicubic − Gaussian(bicubic, σ)), with σ and
   amount tuned per scale on *training* images (a fair, tuned baseline);
 * MSSNet (one column per ``--weights`` file): what the app and the command line do — the
-  zoom pyramid (``mssnet.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
+  zoom pyramid (``mssnet.pyramid.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
   strength up to level ⌈log2 s⌉, then an antialiased downsample to the target size;
 * with ``--steps``, also the earlier rule: 2× steps then a smaller last one
   (``mssnet.pipeline.zoom_sharpen_image``).
@@ -42,7 +42,7 @@ from mssnet.image.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.model.strength import format_levels, format_table  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
-from mssnet.pyramid import pyramid_zoom_image  # noqa: E402
+from mssnet.pyramid.pyramid import pyramid_zoom_image  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
 from mssnet.train.score import bicubic_zoom, degrade_pair, shave  # noqa: E402
 

@@ -30,7 +30,7 @@ from torch import nn
 from mssnet import degrade
 from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
-from mssnet.pyramid import pyramid_level, pyramid_zoom_image
+from mssnet.pyramid.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.runtime.inference import resolve_precision
 from mssnet.serve.session import Source, SweepStep, View, check_view_request
 

@@ -5,7 +5,7 @@ from .image.zoom import ZoomResult, zoom
 from .model.network import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
 from .model.weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
 from .pipeline import ZoomedView, zoom_sharpen_image, zoom_sharpen_view, zoom_steps
-from .pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from .pyramid.pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
 from .runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 
 __all__ = [

@@ -25,7 +25,7 @@ from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from .degrade import enlarge, quantize8, shrink
 from .model.strength import GRID, LEVEL_KEY, METADATA_KEY, encode_table, format_levels, optimal_strength
 from .model.weights import load_model, read_state_dict, save_safetensors
-from .pyramid import MAX_LEVEL, enlarge_2x
+from .pyramid.pyramid import MAX_LEVEL, enlarge_2x
 from .runtime.inference import sharpen_tensor
 
 __all__ = ["calibrate", "calibrate_levels", "main"]

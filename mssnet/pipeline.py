@@ -18,7 +18,7 @@ do not overshoot the edges of a 1.25× zoom.
   with the plain bicubic view beside MSSNet's (the earlier per-view rule, kept for comparison);
 * :func:`zoom_sharpen_image` — the whole image by these steps (``bench/quality.py --steps``
   and ``bench/pyramid_quality.py`` compare it with the pyramid, which the app and CLI use);
-* :func:`pyramid_zoom_image` — the whole image by the pyramid rule (:mod:`mssnet.pyramid`):
+* :func:`pyramid_zoom_image` — the whole image by the pyramid rule (:mod:`mssnet.pyramid.pyramid`):
   sharpened to level ⌈log2 factor⌉ in 2× steps, then downsampled (antialiased) to the
   zoom; it beats the steps above between powers of two (``bench/pyramid_quality.py``).
 """
@@ -35,7 +35,7 @@ from torch import nn
 
 from .image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
 from .model.strength import LIMITS, model_strength
-from .pyramid import pyramid_zoom_image
+from .pyramid.pyramid import pyramid_zoom_image
 from .runtime.inference import Progress, sharpen, sharpen_stages, tile_count
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",

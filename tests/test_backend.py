@@ -246,7 +246,7 @@ def test_weights_key_follows_in_place_changes():
     with torch.no_grad():
         model.tail3_3.weight.add_(1e-3)
     assert backend.weights_key(model) != first
-    from mssnet.pyramid import weights_key as full_key
+    from mssnet.pyramid.pyramid import weights_key as full_key
 
     assert backend.weights_key(model) == full_key(model)
 
@@ -296,7 +296,7 @@ def test_pyramid_tiles_unchanged(precision):
     """The pyramid's tiles call sharpen_tensor: OpenVINO gives PyTorch's tiles (fp32: to 1e-4; bf16:
     no further from PyTorch fp32 than PyTorch's own bf16 autocast, plus a little)."""
     needs_openvino()
-    from mssnet.pyramid import TileId, ZoomPyramid
+    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
 
     model = random_model()
     image = rand(1, 3, 40, 56)[0].permute(1, 2, 0).numpy()  # (40, 56, 3)
@@ -386,7 +386,7 @@ def test_prepare_compiles_the_static_sides_in_their_precisions(static_fp32):
 
 
 def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
-    from mssnet.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+    from mssnet.pyramid.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
 
     assert DEFAULT_TILE + 2 * DEFAULT_MARGIN in backend.STATIC_SIDES  # every interior tile's pass
     side = backend.STATIC_SIDES[0]

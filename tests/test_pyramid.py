@@ -1,4 +1,4 @@
-"""Tests for mssnet.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
+"""Tests for mssnet.pyramid.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from torch import nn
 
 from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.pipeline import zoom_sharpen_image
-from mssnet.pyramid import (
+from mssnet.pyramid.pyramid import (
     FillWorker,
     TileCache,
     TileId,

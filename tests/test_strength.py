@@ -32,7 +32,7 @@ from mssnet.model.strength import (
     strength_at,
 )
 from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
-from mssnet.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
+from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
 
 
 class Unsharp(nn.Module):

@@ -6,13 +6,13 @@
 * :class:`ModelRegistry` — weights files by label, loaded on first use, at most
   :data:`MAX_MODELS` kept (least recently used first out);
 * :class:`View` — one zoomed viewport served by the sharpened zoom pyramid
-  (:mod:`mssnet.pyramid`): bicubic, MSSNet, the level, tiles computed and reused, and
+  (:mod:`mssnet.pyramid.pyramid`): bicubic, MSSNet, the level, tiles computed and reused, and
   (on demand, :meth:`View.tile_pass`) the MSSNet pass that produced the tile under a point;
 * :class:`ResultCache` — finished views in a small LRU bounded in bytes (exact repeats keep
   their rendered heat maps);
-* :class:`Studio` — all of the above together: one :class:`~mssnet.pyramid.ZoomPyramid` per
-  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.TileCache` with a byte budget,
-  one shared :class:`~mssnet.pyramid.FillWorker`. :meth:`Studio.view` is the one place a view
+* :class:`Studio` — all of the above together: one :class:`~mssnet.pyramid.pyramid.ZoomPyramid` per
+  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.pyramid.TileCache` with a byte budget,
+  one shared :class:`~mssnet.pyramid.pyramid.FillWorker`. :meth:`Studio.view` is the one place a view
   is computed or found (:func:`compute_view` does the work), :meth:`Studio.cached_view` serves
   it only when every tile is cached, :meth:`Studio.sweep` runs every zoom level,
   :meth:`Studio.zoom_full` writes the whole image for download (the same pyramid rule).
@@ -45,7 +45,7 @@ from ..image.io import load_image, save_image, to_uint8
 from ..image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
 from ..image.zoom import zoom as bicubic_zoom
 from ..model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
-from ..pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from ..pyramid.pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
 from ..runtime import speed
 from ..runtime.inference import sharpen_stages
 from ..runtime.speed import PresetChoice

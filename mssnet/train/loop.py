@@ -54,7 +54,7 @@ from ..data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from ..degrade import DegradeConfig, enlarge, quantize8, shrink
 from ..image.metrics import psnr_y
 from ..model.network import PRESETS, MSSNet, MSSNetConfig
-from ..pyramid import pyramid_zoom_image
+from ..pyramid.pyramid import pyramid_zoom_image
 from ..runtime.inference import resolve_precision
 from .batches import PhotoStore, degraded_batch
 
@@ -178,7 +178,7 @@ def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) 
 @torch.inference_mode()
 def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
     """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid`)
+    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid.pyramid`)
     but with the network's output used as is (strength 1: the calibration comes at export)."""
     model.eval()
     result = {}

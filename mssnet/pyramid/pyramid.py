@@ -51,11 +51,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
-from .model.keys import fingerprint as _fingerprint
-from .model.keys import weights_key
-from .model.strength import LIMITS, level_strengths
-from .runtime.inference import Progress, resolve_precision, sharpen_tensor
+from ..image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
+from ..model.keys import fingerprint as _fingerprint
+from ..model.keys import weights_key
+from ..model.strength import LIMITS, level_strengths
+from ..runtime.inference import Progress, resolve_precision, sharpen_tensor
 
 __all__ = [
     "DEFAULT_FILTER", "DEFAULT_MARGIN", "DEFAULT_TILE", "FILTERS", "MAX_LEVEL",
