@@ -3,7 +3,7 @@
     python bench/pyramid_quality.py [--weights PATH] [--data DIR ...] [--max-side 384]
                                     [--scales 1.1 1.25 1.5 2 2.5 3 4 6 8] [--images N]
 
-For every held-out image (``mssnet.data.HOLDOUT`` among the package photographs, plus the
+For every held-out image (``mssnet.train.data.HOLDOUT`` among the package photographs, plus the
 images in ``--data`` folders) and scale s: shrink by s (antialiased bicubic, 8-bit), zoom
 back to the original size and compare with the original on the BT.601 Y channel (border
 shave ⌈s⌉). Methods, as gain in dB over plain bicubic:
@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import degrade_pair, shave, upscale  # noqa: E402
 from timing import cpu_kind  # noqa: E402
 
-from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.image.metrics import psnr_y  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_image  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
+from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 
 SCALES = (1.1, 1.25, 1.5, 2, 2.5, 3, 4, 6, 8)
 

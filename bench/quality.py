@@ -3,7 +3,7 @@
     python bench/quality.py [--weights A.safetensors B.safetensors ...] [--holdout-dir DIR]
                             [--scales 1.25 1.5 2 2.5 3 4] [--steps]
 
-Held-out images (never trained on): the package photographs named in ``mssnet.data.HOLDOUT``
+Held-out images (never trained on): the package photographs named in ``mssnet.train.data.HOLDOUT``
 and, with ``--holdout-dir``, every image of that folder; a ``categories.csv`` there
 (``file,category``) groups them (portrait-animal, man-made, nature, text, ...), so the hard
 images are visible. For every image and scale s: shrink by s (antialiased bicubic), save as
@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import cpu_kind  # noqa: E402
 
-from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.image.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.model.strength import format_levels, format_table  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid.pyramid import pyramid_zoom_image  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
+from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.train.score import bicubic_zoom, degrade_pair, shave  # noqa: E402
 
 BASELINES = {"bicubic": "bicubic", "lanczos": "Lanczos", "unsharp": "unsharp mask"}

@@ -38,8 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mssnet.degrade import gaussian_blur
 from mssnet.runtime.inference import pad_to_multiple
+from mssnet.train.degrade import gaussian_blur
 
 from .edges import edge_magnitude
 

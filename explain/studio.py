@@ -27,12 +27,12 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from mssnet import degrade
 from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
 from mssnet.pyramid.pyramid import pyramid_level, pyramid_zoom_image
 from mssnet.runtime.inference import resolve_precision
 from mssnet.serve.session import Source, SweepStep, View, check_view_request
+from mssnet.train import degrade
 
 from .attribution import Autocast, edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window

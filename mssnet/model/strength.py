@@ -27,7 +27,7 @@ the same way on crops zoomed level by level exactly as the pyramid does (level k
 levels 1…k−1 at theirs). Files without that table use α(2) at every level.
 
 The table's codec and lookup live here (the weights loader needs them); the calibration
-itself, which runs the network on training photographs, is :mod:`mssnet.calibrate`.
+itself, which runs the network on training photographs, is :mod:`mssnet.train.calibrate`.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..degrade import enlarge, shrink
 from ..image.metrics import psnr_y
 from ..pyramid.pyramid import pyramid_zoom_image
+from .degrade import enlarge, shrink
 
 __all__ = ["SCALES", "bicubic_zoom", "crop_to_multiple", "degrade_pair", "gain_table", "holdout_gains", "low_res",
            "shave"]
