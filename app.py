@@ -5,7 +5,7 @@
     python app.py --weights model_03000E.pt
 
 Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core, PNG paths
-out). State and computation live in :mod:`mssnet.studio` (images, models, the zoom pyramid's views) and
+out). State and computation live in :mod:`mssnet.serve.session` (images, models, the zoom pyramid's views) and
 :mod:`explain` (panels, attribution, text); the page script ``assets/ui/studio.js`` adds keys and panning.
 """
 
@@ -34,13 +34,13 @@ from explain import panels, report
 from explain.lesson import LESSON_STEPS, TABS, workflow_figure
 from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
-from mssnet import backend
-from mssnet.backend import backend_name
-from mssnet.deepzoom import TileService
-from mssnet.io import data_url_bytes
-from mssnet.memory import limit_malloc_arenas
-from mssnet.studio import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
-from mssnet.zoom import MAX_FACTOR, MIN_FACTOR
+from mssnet.image.io import data_url_bytes
+from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
+from mssnet.runtime import backend
+from mssnet.runtime.backend import backend_name
+from mssnet.serve.deepzoom import TileService
+from mssnet.serve.memory import limit_malloc_arenas
+from mssnet.serve.session import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
@@ -169,7 +169,7 @@ class Handlers:
         return info
 
     def _opened(self, source: Source, model_label: str | None, zoom: float | None, center):
-        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.studio.opening_view` for None."""
+        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.serve.session.opening_view` for None."""
         zoom, center = opening_view(source, PANEL_SIDE, zoom, center)
         dz = self.deep_zoom(source, model_label, zoom, center)
         return source, center, zoom, report.source_markdown(source), json.dumps(dz)

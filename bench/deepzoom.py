@@ -69,7 +69,7 @@ def unit_passes(model_name: str, threads: int) -> tuple[float, float]:
     import torch
 
     import mssnet
-    from mssnet.inference import sharpen_tensor
+    from mssnet.runtime.inference import sharpen_tensor
     torch.set_num_threads(threads)
     model = mssnet.load_model(preset="small" if model_name == "quality" else "tiny")
     out = []

@@ -55,10 +55,10 @@ from explain import (
     saliency,
     sharpening_map,
 )
-from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
-from mssnet.model import MSSNet, MSSNetConfig
-from mssnet.pyramid import pyramid_zoom_image
-from mssnet.weights import load_model
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.model.weights import load_model
+from mssnet.pyramid.pyramid import pyramid_zoom_image
+from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 
 EDGE_TARGET_MS = 50.0
 TRUTH_TARGET = 0.78
@@ -93,9 +93,9 @@ def zoomed_crop(photo: np.ndarray, side: int, zoom: float) -> np.ndarray:
 def load_trained(path: str | None) -> tuple[MSSNet | None, str]:
     """(model, description) or (None, why not)."""
     try:
-        from mssnet.weights import load_model
+        from mssnet.model.weights import load_model
     except ImportError as exc:
-        return None, f"mssnet.weights is not available ({exc})"
+        return None, f"mssnet.model.weights is not available ({exc})"
     try:
         return load_model(path, device="cpu"), str(path or "bundled default weights")
     except (FileNotFoundError, ValueError) as exc:  # CheckpointError is a ValueError
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = bench_edges(photo, args.view, args.zoom, args.repeats)
     trained, about = load_trained(args.weights)
     model = trained if trained is not None else reinitialised(MSSNet(MSSNetConfig.preset("small")), args.seed)
-    model.to(memory_format=torch.channels_last)  # as mssnet.inference does; values unchanged
+    model.to(memory_format=torch.channels_last)  # as mssnet.runtime.inference does; values unchanged
     x = torch.from_numpy(zoomed_crop(photo, args.crop, args.zoom)).permute(2, 0, 1)[None].contiguous()
     off = (args.crop - args.window) // 2
     window = (off, off, args.window, args.window)

@@ -39,9 +39,9 @@ from load import MemoryWatch, rss_mib, start_process, start_server  # bench/load
 from serving import free_port  # bench/serving.py
 from timing import cpu_kind  # bench/timing.py
 
-from mssnet.inference import resolve_precision, sharpen
-from mssnet.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
-from mssnet.weights import load_model
+from mssnet.model.weights import load_model
+from mssnet.pyramid.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+from mssnet.runtime.inference import resolve_precision, sharpen
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("astronaut.png", "chelsea.png", "coffee.png", "siemens_star.png", "zone_plate.png", "fine_text.png")

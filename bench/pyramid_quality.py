@@ -3,14 +3,14 @@
     python bench/pyramid_quality.py [--weights PATH] [--data DIR ...] [--max-side 384]
                                     [--scales 1.1 1.25 1.5 2 2.5 3 4 6 8] [--images N]
 
-For every held-out image (``mssnet.data.HOLDOUT`` among the package photographs, plus the
+For every held-out image (``mssnet.train.data.HOLDOUT`` among the package photographs, plus the
 images in ``--data`` folders) and scale s: shrink by s (antialiased bicubic, 8-bit), zoom
 back to the original size and compare with the original on the BT.601 Y channel (border
 shave ⌈s⌉). Methods, as gain in dB over plain bicubic:
 
 * steps: ``mssnet.pipeline.zoom_sharpen_image`` (2× steps, then the remainder, each
   bicubic + MSSNet at its calibrated strength);
-* pyramid: sharpen to level ⌈log2 s⌉ (``mssnet.pyramid``: 2× bicubic + MSSNet per level,
+* pyramid: sharpen to level ⌈log2 s⌉ (``mssnet.pyramid.pyramid``: 2× bicubic + MSSNet per level,
   tiled) and resample to the target size with an antialiased filter — bicubic (as
   ``F.interpolate(antialias=True)``), area (as ``cv2.INTER_AREA``) or Lanczos-3 (as PIL).
   The level is computed once per image and scale and shared by the three filters.
@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import degrade_pair, shave, upscale  # noqa: E402
 from timing import cpu_kind  # noqa: E402
 
-from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
-from mssnet.inference import resolve_precision  # noqa: E402
-from mssnet.metrics import psnr_y  # noqa: E402
+from mssnet.image.metrics import psnr_y  # noqa: E402
+from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
-from mssnet.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_image  # noqa: E402
-from mssnet.weights import load_model  # noqa: E402
+from mssnet.pyramid.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_image  # noqa: E402
+from mssnet.runtime.inference import resolve_precision  # noqa: E402
+from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 
 SCALES = (1.1, 1.25, 1.5, 2, 2.5, 3, 4, 6, 8)
 

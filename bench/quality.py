@@ -3,7 +3,7 @@
     python bench/quality.py [--weights A.safetensors B.safetensors ...] [--holdout-dir DIR]
                             [--scales 1.25 1.5 2 2.5 3 4] [--steps]
 
-Held-out images (never trained on): the package photographs named in ``mssnet.data.HOLDOUT``
+Held-out images (never trained on): the package photographs named in ``mssnet.train.data.HOLDOUT``
 and, with ``--holdout-dir``, every image of that folder; a ``categories.csv`` there
 (``file,category``) groups them (portrait-animal, man-made, nature, text, ...), so the hard
 images are visible. For every image and scale s: shrink by s (antialiased bicubic), save as
@@ -14,7 +14,7 @@ with a border shave of ⌈s⌉ pixels:
 * unsharp masking: bicubic + amount·(bicubic − Gaussian(bicubic, σ)), with σ and
   amount tuned per scale on *training* images (a fair, tuned baseline);
 * MSSNet (one column per ``--weights`` file): what the app and the command line do — the
-  zoom pyramid (``mssnet.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
+  zoom pyramid (``mssnet.pyramid.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
   strength up to level ⌈log2 s⌉, then an antialiased downsample to the target size;
 * with ``--steps``, also the earlier rule: 2× steps then a smaller last one
   (``mssnet.pipeline.zoom_sharpen_image``).
@@ -37,14 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import cpu_kind  # noqa: E402
 
-from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
-from mssnet.inference import resolve_precision  # noqa: E402
-from mssnet.metrics import psnr_y, ssim_y  # noqa: E402
+from mssnet.image.metrics import psnr_y, ssim_y  # noqa: E402
+from mssnet.model.strength import format_levels, format_table  # noqa: E402
+from mssnet.model.weights import load_model  # noqa: E402
 from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
-from mssnet.pyramid import pyramid_zoom_image  # noqa: E402
-from mssnet.strength import format_levels, format_table  # noqa: E402
+from mssnet.pyramid.pyramid import pyramid_zoom_image  # noqa: E402
+from mssnet.runtime.inference import resolve_precision  # noqa: E402
+from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.train.score import bicubic_zoom, degrade_pair, shave  # noqa: E402
-from mssnet.weights import load_model  # noqa: E402
 
 BASELINES = {"bicubic": "bicubic", "lanczos": "Lanczos", "unsharp": "unsharp mask"}
 USM_SIGMAS = (0.5, 1.0, 1.5, 2.0, 3.0)

@@ -1,4 +1,4 @@
-"""Speed and memory of ``mssnet.inference.sharpen`` on this machine; prints tables.
+"""Speed and memory of ``mssnet.runtime.inference.sharpen`` on this machine; prints tables.
 
     python bench/speed.py                       # everything (minutes on 2 cores)
     python bench/speed.py --presets small --sizes 256 --repeats 1 --skip-big   # a quick check
@@ -14,12 +14,12 @@
 4. With ``--paired``: the presets' 384² passes interleaved, run by run, per precision, and each
    preset's median as a fraction of the first's — the ratio stays steady on a noisy machine.
 5. With ``--order``: the original layer order (bilinear 2× upsample, then the 1×1 conv) against
-   the model's conv-first order (:class:`mssnet.model.Up`), interleaved; the same function.
+   the model's conv-first order (:class:`mssnet.model.network.Up`), interleaved; the same function.
 6. With ``--graph``: the whole-image forward pass eager vs ``torch.jit.trace`` +
    ``torch.jit.freeze`` vs ``torch.compile`` vs ONNX Runtime (when ``onnxruntime`` and
    ``onnx`` are installed), with the max abs difference to eager fp32.
 7. With ``--backends torch-fp32,torch-bf16,openvino-fp32,openvino-bf16``: the runtimes of
-   :mod:`mssnet.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
+   :mod:`mssnet.runtime.backend` interleaved, per preset, on each ``--sizes`` square and on one pyramid
    tile (256² + 32 px margins = 320²), beside the default path (``sharpen(model, image)``, no
    options); the default's ratio to the faster PyTorch variant; the difference of each variant
    to PyTorch fp32 (random weights, then the bundled weights on the example photos); OpenVINO's
@@ -52,9 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import cpu_kind, median_seconds
 
-from mssnet import backend as backends
-from mssnet.inference import resolve_precision, sharpen, sharpen_tensor
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.runtime import backend as backends
+from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,7 +250,7 @@ def paired_table(presets: list[str], side: int, repeats: int) -> None:
 
 def order_table(presets: list[str], side: int, repeats: int) -> None:
     """Conv-first (the model) vs the original upsample-then-conv order, interleaved."""
-    import mssnet.model as mm
+    import mssnet.model.network as mm
 
     conv_first = (mm.Up.forward, mm.ScaleUp.forward, mm.Encoder.forward)
 
@@ -355,7 +355,7 @@ def trained_diff_table(presets: list[str], variants: list[str]) -> None:
     import cv2
     from PIL import Image
 
-    from mssnet.weights import BUNDLED_WEIGHTS, load_model
+    from mssnet.model.weights import BUNDLED_WEIGHTS, load_model
 
     print(f"\n### Difference to PyTorch fp32, bundled weights ({', '.join(PHOTOS)}, bicubic x2, "
           "320² and 384², means over them)\n")
@@ -462,8 +462,8 @@ def dynamic_table(presets: list[str], repeats: int) -> None:
 
 def explore_memory_child(preset: str) -> None:
     """Print the RSS growth of running every tile shape of one image's pyramid level 1."""
-    import mssnet.inference as inference
-    from mssnet.pyramid import TileId, ZoomPyramid
+    import mssnet.runtime.inference as inference
+    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
 
     model = build(preset)
     image = test_image(600)[:450]  # (450, 600, 3): level 1 is 1200×900, 5×4 tiles of 256²

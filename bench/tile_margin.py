@@ -4,7 +4,7 @@
 
 For each example image, level 1 (the image enlarged 2× by bicubic and sharpened at the 2×
 strength) is computed twice: in one MSSNet pass over the whole level, and tile by tile
-(``mssnet.pyramid``, 256² tiles, each with ``margin`` px of context cut off afterwards).
+(``mssnet.pyramid.pyramid``, 256² tiles, each with ``margin`` px of context cut off afterwards).
 The table gives the difference in 1/255 (largest, 99.9th percentile, mean, over every pixel
 and channel) and each tile's pass size relative to the tile. The pyramid itself is the
 reference of every view (a view is exactly a region of the tiled whole-image zoom), so this
@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing import cpu_kind  # bench/timing.py
 
-from mssnet.io import load_image
-from mssnet.pyramid import DEFAULT_TILE, ZoomPyramid
-from mssnet.weights import load_model
+from mssnet.image.io import load_image
+from mssnet.model.weights import load_model
+from mssnet.pyramid.pyramid import DEFAULT_TILE, ZoomPyramid
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("astronaut.png", "chelsea.png", "coffee.png", "fine_text.png", "siemens_star.png", "zone_plate.png")
@@ -42,7 +42,7 @@ def level_one_untiled(pyramid: ZoomPyramid) -> np.ndarray:
     one = ZoomPyramid(pyramid.image, pyramid.model, tile=512, margin=0, precision=pyramid.precision)
     if max(w, h) <= 512:  # one tile is the whole level: the pyramid's own code path
         return one.region(1, (0, 0, w, h))
-    from mssnet.inference import sharpen_tensor
+    from mssnet.runtime.inference import sharpen_tensor
 
     xt = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]
     y = sharpen_tensor(pyramid.model, xt, precision=pyramid.precision)[0].permute(1, 2, 0).numpy()

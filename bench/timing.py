@@ -21,8 +21,8 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 
 def cpu_kind() -> str:
     """The CPU's model name, its fastest vector path (AMX, AVX512-BF16, AVX512, AVX2) and any cap on
-    the kernels' instruction sets (``ONEDNN_MAX_CPU_ISA``, :func:`mssnet.precision.isa_cap`)."""
-    from mssnet.precision import isa_cap  # the benches put the repository root on sys.path first
+    the kernels' instruction sets (``ONEDNN_MAX_CPU_ISA``, :func:`mssnet.runtime.precision.isa_cap`)."""
+    from mssnet.runtime.precision import isa_cap  # the benches put the repository root on sys.path first
 
     name, flags = platform.processor() or "unknown CPU", set()
     try:

@@ -38,8 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mssnet.degrade import gaussian_blur
-from mssnet.inference import pad_to_multiple
+from mssnet.runtime.inference import pad_to_multiple
+from mssnet.train.degrade import gaussian_blur
 
 from .edges import edge_magnitude
 
@@ -377,7 +377,7 @@ def _final_output(model: nn.Module, x: Tensor) -> Tensor:
     right/bottom, to a multiple of 16) and cropped back.
 
     x: (B, 3, H, W) -> (B, 3, H, W). The input goes in as ``channels_last`` (faster on CPU,
-    as in ``mssnet.inference``). Differentiable: the attribution methods take gradients here.
+    as in ``mssnet.runtime.inference``). Differentiable: the attribution methods take gradients here.
     """
     h, w = x.shape[-2:]
     x = pad_to_multiple(x)  # (B, 3, Hp, Wp)

@@ -34,7 +34,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from mssnet.metrics import sobel_gradients
+from mssnet.image.metrics import sobel_gradients
 
 from .edges import luminance, sharpening_map
 from .measure import (

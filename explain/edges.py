@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mssnet.metrics import BT601, SOBEL_X, sobel_gradients
+from mssnet.image.metrics import BT601, SOBEL_X, sobel_gradients
 
 __all__ = [
     "BT601",

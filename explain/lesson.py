@@ -174,7 +174,7 @@ def workflow_figure(source, view, stage_names: Sequence[str] | None = None) -> F
     xb, yb = min(W, max(xa + 1, int(np.ceil(x0 + w)))), min(H, max(ya + 1, int(np.ceil(y0 + h))))
     region = source.rgb[ya:yb, xa:xb]
     if stage_names is None:
-        from mssnet.model import STAGE_NAMES
+        from mssnet.model.network import STAGE_NAMES
 
         stage_names = STAGE_NAMES
     stages = list(view.stages)

@@ -21,8 +21,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from torch import Tensor
 
-from mssnet.io import png_by_content
-from mssnet.tensors import single_image
+from mssnet.image.io import png_by_content
+from mssnet.image.tensors import single_image
 
 from .edges import edge_magnitude, luminance
 from .measure import NAME, change_text, rms
@@ -150,7 +150,7 @@ def colour_scales(figures: dict[str, Figure]) -> dict[str, list[list[float]]]:
 
 def save_png(image: np.ndarray | Figure | None, folder: str | os.PathLike, dpi: int = 96) -> str | None:
     """Image array (float, clipped, or uint8) or figure (rendered at ``dpi``) -> PNG in ``folder`` named by
-    its pixels (:func:`mssnet.io.png_by_content`) -> its path; None stays None."""
+    its pixels (:func:`mssnet.image.io.png_by_content`) -> its path; None stays None."""
     if isinstance(image, Figure):
         image.set_dpi(dpi)
         image = figure_to_array(image)

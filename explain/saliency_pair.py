@@ -29,8 +29,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from mssnet.inference import resolve_precision
-from mssnet.studio import View
+from mssnet.runtime.inference import resolve_precision
+from mssnet.serve.session import View
 
 from .attribution import Autocast, _check_model, _final_output, edge_gain_objective, smoothgrad
 from .edges import edge_magnitude, luminance
@@ -128,7 +128,7 @@ def saliency_check(model: nn.Module, view: View, n: int = 4, noise: float = 0.05
     """:func:`signed_saliency` of ``view.bicubic`` (at the view's calibrated strength α) with ``model`` and
     with :func:`explain.sanity.randomized_copy` ``(model, seed)``, and their rank correlations. Cost:
     ``2 n`` forward and backward passes over the view (``precision`` as in
-    :func:`mssnet.inference.resolve_precision`)."""
+    :func:`mssnet.runtime.inference.resolve_precision`)."""
     strength = view.last_strength
     if strength == 0:
         return SaliencyCheck(None, None, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, n, seed, 0.0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from mssnet.tensors import single_image
+from mssnet.image.tensors import single_image
 
 from .edges import luminance
 

@@ -27,12 +27,12 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from mssnet import degrade
-from mssnet.inference import resolve_precision
-from mssnet.model import STAGE_NAMES
-from mssnet.pyramid import pyramid_level, pyramid_zoom_image
-from mssnet.studio import Source, SweepStep, View, check_view_request
-from mssnet.zoom import source_rect
+from mssnet.image.zoom import source_rect
+from mssnet.model.network import STAGE_NAMES
+from mssnet.pyramid.pyramid import pyramid_level, pyramid_zoom_image
+from mssnet.runtime.inference import resolve_precision
+from mssnet.serve.session import Source, SweepStep, View, check_view_request
+from mssnet.train import degrade
 
 from .attribution import Autocast, edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window
@@ -161,7 +161,7 @@ def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> View
     The map lines up pixel for pixel with the views shown; the views themselves may come from
     several MSSNet passes (steps, tiles), which this one pass on the bicubic view stands in for.
     One forward and one backward pass, in bf16 autocast where the CPU has fast bf16
-    (``precision`` as in :func:`mssnet.inference.resolve_precision`); the edge maps stay fp32."""
+    (``precision`` as in :func:`mssnet.runtime.inference.resolve_precision`); the edge maps stay fp32."""
     strength = view.last_strength
     if strength == 0:
         return ViewSaliency(None, 0.0, 0.0, 0.0)

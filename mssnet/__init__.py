@@ -1,12 +1,12 @@
 """MSSNet: model, weights, inference and zoom pipeline (no UI code here)."""
 
-from .inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
-from .io import ImageError, LoadedImage, load_image, save_image, to_uint8
-from .model import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
+from .image.io import ImageError, LoadedImage, load_image, save_image, to_uint8
+from .image.zoom import ZoomResult, zoom
+from .model.network import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
+from .model.weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
 from .pipeline import ZoomedView, zoom_sharpen_image, zoom_sharpen_view, zoom_steps
-from .pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
-from .weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
-from .zoom import ZoomResult, zoom
+from .pyramid.pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from .runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 
 __all__ = [
     "MSSNet", "MSSNetConfig", "PRESETS", "STAGE_NAMES",

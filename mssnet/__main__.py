@@ -5,7 +5,7 @@
     python -m mssnet deepzoom INPUT -o FOLDER [--max-zoom 8]
 
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)``. With the default
-``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid`, the same as
+``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid.pyramid`, the same as
 the app's views, download, sweep and Simulate): the image is sharpened to level ⌈log2 Z⌉ in
 2× steps (bicubic 2×, then MSSNet at the strength calibrated for that pyramid level;
 ``--strength`` overrides it) on a fixed tile grid (``--tile``, default 256), then resampled with Lanczos-3
@@ -20,12 +20,12 @@ file too. Alpha is kept (resized with bicubic interpolation,
 never sharpened) and 16-bit input gives 16-bit output when OUTPUT is PNG or TIFF.
 
 ``deepzoom`` writes a static, sharpened deep-zoom site into FOLDER: the three Deep Zoom (DZI)
-layers of :mod:`mssnet.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.dzi`` with their
+layers of :mod:`mssnet.serve.deepzoom` (``bicubic.dzi``, ``mssnet.dzi``, ``edge_gain.dzi`` with their
 ``*_files/`` tile folders; the highest level is the image ×``--max-zoom``) and an ``index.html``
 that opens them in the bundled viewer (OpenSeadragon, curtain and edge-gain layer), which any
 static web server can host; a progress bar counts the tiles.
 
-``--backend`` chooses the runtime of every MSSNet pass of the command (:mod:`mssnet.backend`):
+``--backend`` chooses the runtime of every MSSNet pass of the command (:mod:`mssnet.runtime.backend`):
 ``openvino``, ``torch``, or ``auto`` (default: OpenVINO where it is installed).
 
 Exit status: 0 when every image was written; 2 on bad arguments, an unusable
@@ -47,15 +47,15 @@ import numpy as np
 from tqdm import tqdm
 
 from .argtypes import float_in_range, tile_size
-from .backend import BACKENDS, using
-from .deepzoom import DeepZoomImage, write_deep_zoom
-from .inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
-from .io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
-from .model import PRESETS, MSSNet
-from .pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
-from .strength import LIMITS as STRENGTH_LIMITS
-from .weights import load_model
-from .zoom import MAX_FACTOR, zoom
+from .image.io import IMAGE_SUFFIXES, SIXTEEN_BIT_SUFFIXES, load_image, output_format, save_image
+from .image.zoom import MAX_FACTOR, zoom
+from .model.network import PRESETS, MSSNet
+from .model.strength import LIMITS as STRENGTH_LIMITS
+from .model.weights import load_model
+from .pyramid.pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
+from .runtime.backend import BACKENDS, using
+from .runtime.inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
+from .serve.deepzoom import DeepZoomImage, write_deep_zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]
 

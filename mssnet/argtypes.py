@@ -12,7 +12,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from .inference import MIN_TILE, MULTIPLE
+from .runtime.inference import MIN_TILE, MULTIPLE
 
 __all__ = ["float_above", "float_in_range", "int_at_least", "positive_int", "tile_size"]
 

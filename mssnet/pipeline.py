@@ -10,7 +10,7 @@ because they run on fewer pixels (the first pass of a ×4 zoom on a quarter of t
 Measured gains are in the model card (``assets/weights/README.md``).
 
 Each step applies MSSNet's correction with the strength calibrated for its factor
-(:mod:`mssnet.strength`): ``x + α(s)·(MSSNet(x) − x)``, so weights trained on 2× blur
+(:mod:`mssnet.model.strength`): ``x + α(s)·(MSSNet(x) − x)``, so weights trained on 2× blur
 do not overshoot the edges of a 1.25× zoom.
 
 * :func:`zoom_steps` — the step factors for a zoom;
@@ -18,7 +18,7 @@ do not overshoot the edges of a 1.25× zoom.
   with the plain bicubic view beside MSSNet's (the earlier per-view rule, kept for comparison);
 * :func:`zoom_sharpen_image` — the whole image by these steps (``bench/quality.py --steps``
   and ``bench/pyramid_quality.py`` compare it with the pyramid, which the app and CLI use);
-* :func:`pyramid_zoom_image` — the whole image by the pyramid rule (:mod:`mssnet.pyramid`):
+* :func:`pyramid_zoom_image` — the whole image by the pyramid rule (:mod:`mssnet.pyramid.pyramid`):
   sharpened to level ⌈log2 factor⌉ in 2× steps, then downsampled (antialiased) to the
   zoom; it beats the steps above between powers of two (``bench/pyramid_quality.py``).
 """
@@ -33,10 +33,10 @@ import cv2
 import numpy as np
 from torch import nn
 
-from .inference import Progress, sharpen, sharpen_stages, tile_count
-from .pyramid import pyramid_zoom_image
-from .strength import LIMITS, model_strength
-from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
+from .image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
+from .model.strength import LIMITS, model_strength
+from .pyramid.pyramid import pyramid_zoom_image
+from .runtime.inference import Progress, sharpen, sharpen_stages, tile_count
 
 __all__ = ["MAX_STEP", "ZoomedView", "zoom_steps", "step_strengths", "zoom_sharpen_view", "zoom_sharpen_image",
            "pyramid_zoom_image"]

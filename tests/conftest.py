@@ -29,7 +29,7 @@ def tiny_weights(tmp_path_factory):
 @pytest.fixture(scope="module")
 def studio(tiny_weights):
     """A Studio on the tiny weights without a background fill: tile counts are the views' own."""
-    from mssnet.studio import Studio
+    from mssnet.serve.session import Studio
 
     studio = Studio(tiny_weights, fill=False)
     yield studio

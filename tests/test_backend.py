@@ -1,4 +1,4 @@
-"""Tests for mssnet.backend: OpenVINO parity with PyTorch, the fallback, the compiled-model cache."""
+"""Tests for mssnet.runtime.backend: OpenVINO parity with PyTorch, the fallback, the compiled-model cache."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 import torch
 from fakes import Identity
 
-from mssnet import backend
-from mssnet.backend import CompiledCache
-from mssnet.inference import sharpen, sharpen_tensor, sharpen_tensor_stages
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.runtime import backend
+from mssnet.runtime.backend import CompiledCache
+from mssnet.runtime.inference import sharpen, sharpen_tensor, sharpen_tensor_stages
 
 
 def random_model(seed: int = 0, config: MSSNetConfig = MSSNetConfig(4, 4, 4)) -> MSSNet:
@@ -121,11 +121,11 @@ def test_missing_openvino_falls_back_and_says_so_once(monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` raises ImportError
     model = random_model()
     x = rand(1, 3, 20, 24)
-    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+    with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         assert backend.resolve_backend(model, "auto") == "torch"
         y = sharpen_tensor(model, x, precision="fp32", backend="openvino")
         sharpen_tensor(model, x, precision="fp32")
-    warnings = [r for r in caplog.records if r.name == "mssnet.backend"]
+    warnings = [r for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "OpenVINO is not available" in warnings[0].getMessage()
     torch.testing.assert_close(y, sharpen_tensor(model, x, precision="fp32", backend="torch"))
     assert backend.backend_name(model, "fp32").startswith("PyTorch ")
@@ -143,13 +143,13 @@ def test_compile_failure_runs_in_pytorch(monkeypatch, caplog):
 
     monkeypatch.setattr(backend, "_compile", failing)
     x = rand(1, 3, 32, 32)
-    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+    with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         y1 = sharpen_tensor(model, x, precision="fp32", backend="openvino")
         y2 = sharpen_tensor(model, rand(1, 3, 48, 16), precision="fp32", backend="openvino")
     torch.testing.assert_close(y1, sharpen_tensor(model, x, precision="fp32", backend="torch"))
     assert y2.shape == (1, 3, 48, 16)
     assert calls == [(False, "fp32")]  # a failed key is not compiled again
-    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "could not compile" in warnings[0] and "unsupported operation" in warnings[0]
     assert "OpenVINO failed: 1" in backend.backend_name(model, "fp32", "openvino")
 
@@ -166,13 +166,13 @@ def test_a_shape_that_fails_to_run_falls_back_alone(monkeypatch, caplog):
 
     monkeypatch.setattr(backend._Compiled, "__call__", picky)
     bad, good = rand(1, 3, 32, 48), rand(1, 3, 32, 32)
-    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+    with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         for _ in range(2):
             y = sharpen_tensor(model, bad, precision="fp32", backend="openvino")
     torch.testing.assert_close(y, sharpen_tensor(model, bad, precision="fp32", backend="torch"))
     assert backend.run_openvino(model, bad, "fp32", False) is None
     assert backend.run_openvino(model, good, "fp32", False) is not None  # other shapes still run
-    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "(1, 3, 32, 48)" in warnings[0]
 
 
@@ -246,7 +246,7 @@ def test_weights_key_follows_in_place_changes():
     with torch.no_grad():
         model.tail3_3.weight.add_(1e-3)
     assert backend.weights_key(model) != first
-    from mssnet.pyramid import weights_key as full_key
+    from mssnet.pyramid.pyramid import weights_key as full_key
 
     assert backend.weights_key(model) == full_key(model)
 
@@ -296,7 +296,7 @@ def test_pyramid_tiles_unchanged(precision):
     """The pyramid's tiles call sharpen_tensor: OpenVINO gives PyTorch's tiles (fp32: to 1e-4; bf16:
     no further from PyTorch fp32 than PyTorch's own bf16 autocast, plus a little)."""
     needs_openvino()
-    from mssnet.pyramid import TileId, ZoomPyramid
+    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
 
     model = random_model()
     image = rand(1, 3, 40, 56)[0].permute(1, 2, 0).numpy()  # (40, 56, 3)
@@ -386,7 +386,7 @@ def test_prepare_compiles_the_static_sides_in_their_precisions(static_fp32):
 
 
 def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
-    from mssnet.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+    from mssnet.pyramid.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
 
     assert DEFAULT_TILE + 2 * DEFAULT_MARGIN in backend.STATIC_SIDES  # every interior tile's pass
     side = backend.STATIC_SIDES[0]
@@ -450,11 +450,11 @@ def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, 
     monkeypatch.setattr(backend, "_compile", no_static)
     side = backend.STATIC_SIDES[0]
     x = rand(1, 3, side, side)
-    with caplog.at_level(logging.WARNING, logger="mssnet.backend"):
+    with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         for _ in range(2):
             y = sharpen_tensor(model, x, precision="fp32", backend="openvino")
     assert (y - sharpen_tensor(model, x, precision="fp32", backend="torch")).abs().max().item() < 1e-4
     assert calls == [(1, 3, side, side), None]  # tried once, then the dynamic graph
-    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.backend"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "graph for any shape" in warnings[0]
     assert "failed" not in backend.backend_name(model, "fp32", "openvino")  # still all OpenVINO

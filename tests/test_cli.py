@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mssnet import weights
 from mssnet.__main__ import main
+from mssnet.model import weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -347,7 +347,7 @@ def test_backend_option_reaches_every_pass(tmp_path, tiny_weights, monkeypatch, 
     """--backend decides where the passes run, the pyramid's tiles (zoom) and sharpen alike."""
     if choice == "openvino":
         pytest.importorskip("openvino")
-    from mssnet import backend
+    from mssnet.runtime import backend
 
     runs, real = [], backend.run_openvino
 
@@ -355,7 +355,7 @@ def test_backend_option_reaches_every_pass(tmp_path, tiny_weights, monkeypatch, 
         runs.append(args[1].shape)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("mssnet.inference.run_openvino", spy)
+    monkeypatch.setattr("mssnet.runtime.inference.run_openvino", spy)
     src = _write(tmp_path / "in.png", 40, 36)
     base = ["--weights", str(tiny_weights), "--precision", "fp32", "--backend", choice]
     assert main(["zoom", str(src), "-o", str(tmp_path / "z.png"), "--zoom", "2", *base]) == 0, capsys.readouterr().err

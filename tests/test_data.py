@@ -1,10 +1,10 @@
-"""The training and evaluation photo lists and readers (mssnet.data)."""
+"""The training and evaluation photo lists and readers (mssnet.train.data)."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mssnet.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
+from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 
 
 def test_folder_image_paths_lists_images_only_sorted(tmp_path):

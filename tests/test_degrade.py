@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mssnet import degrade
+from mssnet.train import degrade
 
 
 @pytest.fixture

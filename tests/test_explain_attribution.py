@@ -15,7 +15,7 @@ from explain import (
     saliency,
     smoothgrad,
 )
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from PIL import Image
 
 from explain import panels
 from explain.studio import EXPLORE_MAPS
-from mssnet.io import png_by_content
-from mssnet.studio import SWEEP_FACTORS, Studio, load_source
+from mssnet.image.io import png_by_content
+from mssnet.serve.session import SWEEP_FACTORS, Studio, load_source
 
 
 @pytest.fixture(scope="module")

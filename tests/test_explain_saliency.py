@@ -7,13 +7,13 @@ import pytest
 
 from explain.saliency_pair import PASS_BELOW, saliency_caption, saliency_check
 from explain.visual import compare_saliency, visual_saliency
-from mssnet.studio import Studio, load_source
+from mssnet.serve.session import Studio, load_source
 
 
 @pytest.fixture(scope="module")
 def astronaut_view():
     from explain.lesson import EXAMPLES_DIR
-    from mssnet.weights import BUNDLED_WEIGHTS
+    from mssnet.model.weights import BUNDLED_WEIGHTS
 
     with Studio(BUNDLED_WEIGHTS["tiny"], fill=False) as studio:
         view, _ = studio.view(load_source(str(EXAMPLES_DIR / "astronaut.png")), 4.0, (200.0, 150.0), 64)

@@ -28,7 +28,7 @@ from explain.studio import (
     view_saliency,
 )
 from explain.window import ATTRIBUTION_CROP, METHODS, crop_box, explain_window, window_box, window_overlay
-from mssnet.studio import Studio, load_source
+from mssnet.serve.session import Studio, load_source
 
 SMALL = 64
 

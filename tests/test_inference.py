@@ -1,4 +1,4 @@
-"""Tests for mssnet.inference: conversion, padding, tiling, precision, stages."""
+"""Tests for mssnet.runtime.inference: conversion, padding, tiling, precision, stages."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 from fakes import Identity
 
-from mssnet import inference, precision
-from mssnet.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.runtime import inference, precision
+from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 
 
 @pytest.fixture(scope="module")

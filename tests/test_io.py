@@ -1,4 +1,4 @@
-"""Tests for mssnet.io: the image corpus is built in tmp_path at test time."""
+"""Tests for mssnet.image.io: the image corpus is built in tmp_path at test time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from corpus import jpeg_with_orientation, noise, png_header_only
 from PIL import Image, ImageOps
 
-from mssnet.io import ImageError, LoadedImage, data_url_bytes, load_image, save_image, to_uint8
+from mssnet.image.io import ImageError, LoadedImage, data_url_bytes, load_image, save_image, to_uint8
 
 
 def _one_line(exc: pytest.ExceptionInfo, name: str) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mssnet.model import PRESETS, MSSNet, MSSNetConfig
+from mssnet.model.network import PRESETS, MSSNet, MSSNetConfig
 
 # Reference data of the original MSSNet (parameter manifest and outputs for closed-form
 # weights); see tests/data/README.md.

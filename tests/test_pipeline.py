@@ -12,10 +12,10 @@ from fakes import Identity
 
 from explain.metrics import psnr_y
 from mssnet import zoom
-from mssnet.degrade import shrink
-from mssnet.inference import sharpen_tensor, tile_count
+from mssnet.model.weights import load_model
 from mssnet.pipeline import zoom_sharpen_image, zoom_sharpen_view, zoom_steps
-from mssnet.weights import load_model
+from mssnet.runtime.inference import sharpen_tensor, tile_count
+from mssnet.train.degrade import shrink
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for mssnet.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
+"""Tests for mssnet.pyramid.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from corpus import photo
 from PIL import Image
 from torch import nn
 
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.pipeline import zoom_sharpen_image
-from mssnet.pyramid import (
+from mssnet.pyramid.pyramid import (
     FillWorker,
     TileCache,
     TileId,
@@ -307,7 +307,7 @@ def test_process_with_a_filling_worker_exits_cleanly(tiny_weights, tmp_path):
         "import sys, numpy as np\n"
         f"sys.path.insert(0, {str(root)!r})\n"
         "from PIL import Image\n"
-        "from mssnet.studio import Studio, load_source\n"
+        "from mssnet.serve.session import Studio, load_source\n"
         f"path = {str(tmp_path / 'img.png')!r}\n"
         "Image.fromarray(np.random.default_rng(0).integers(0, 256, (160, 160, 3), dtype=np.uint8)).save(path)\n"
         f"studio = Studio({str(tiny_weights)!r}, tile=64)\n"

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from mssnet import speed
-from mssnet.model import MSSNet, MSSNetConfig
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.runtime import speed
 
 
 class Slow(nn.Module):
@@ -57,7 +57,8 @@ def test_pass_seconds_refuses_bad_sides():
 def test_registry_offers_both_bundled_weights_and_names_the_choice(tmp_path, monkeypatch, tiny_weights, env, preset):
     import shutil
 
-    from mssnet import studio, weights
+    from mssnet.model import weights
+    from mssnet.serve import session as studio
 
     bundled = {p: tmp_path / f"mssnet-{p}-zoom.safetensors" for p in ("small", "tiny")}
     for path in bundled.values():
@@ -93,7 +94,7 @@ def test_choice_names_the_backend_it_measured(monkeypatch):
 
 def test_pass_seconds_runs_on_the_backend_it_is_given(monkeypatch):
     pytest.importorskip("openvino")
-    from mssnet import backend
+    from mssnet.runtime import backend
 
     monkeypatch.delenv(speed.ENV, raising=False)
     monkeypatch.delenv(backend.ENV, raising=False)

@@ -1,4 +1,4 @@
-"""Tests for mssnet.strength and mssnet.calibrate: the calibrated correction strength per zoom-step factor,
+"""Tests for mssnet.model.strength and mssnet.train.calibrate: the calibrated correction strength per zoom-step factor,
 its storage in the weights file, and its use by the zoom pipeline and the CLI."""
 
 from __future__ import annotations
@@ -15,11 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import mssnet
-from mssnet.calibrate import _training_crops, calibrate, calibrate_levels
-from mssnet.degrade import quantize8, shrink
-from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
-from mssnet.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
-from mssnet.strength import (
+from mssnet.model.strength import (
     LEVEL_KEY,
     LIMITS,
     METADATA_KEY,
@@ -33,6 +29,10 @@ from mssnet.strength import (
     optimal_strength,
     strength_at,
 )
+from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
+from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
+from mssnet.train.calibrate import _training_crops, calibrate, calibrate_levels
+from mssnet.train.degrade import quantize8, shrink
 
 
 class Unsharp(nn.Module):
@@ -118,7 +118,7 @@ def test_calibration_undoes_the_models_own_amount(photos):
 
 def test_calibration_lowers_the_error(photos):
     """Applying the calibrated α is closer to the sharp crops than the model as is."""
-    from mssnet.degrade import enlarge, shrink
+    from mssnet.train.degrade import enlarge, shrink
 
     net = Unsharp(3.0)  # over-sharpens a 1.5× zoom
     alpha = calibrate(net, photos, (1.5,), crops=4, crop=128, progress=False)[1.5]
@@ -146,7 +146,7 @@ def test_weights_file_carries_the_table(tmp_path, tiny_weights):
     again = mssnet.load_model(path)
     assert again.zoom_strength == {1.0: 0.0, 2.0: 1.2}
     assert model_strength(again, 2 ** 0.5) == pytest.approx(0.6)
-    _, meta = mssnet.weights.read_state_dict(path)
+    _, meta = mssnet.model.weights.read_state_dict(path)
     assert meta["steps"] == "3" and METADATA_KEY in meta
     # an explicit metadata entry wins over the model's table
     path2 = mssnet.save_safetensors(model, tmp_path / "b.safetensors", metadata={METADATA_KEY: encode_table({1: 1})})
@@ -227,8 +227,8 @@ def test_cli_strength(tmp_path, tiny_weights):
 def test_calibration_command_writes_calibrated_weights(tmp_path, tiny_weights, capsys):
     from PIL import Image
 
-    from mssnet.calibrate import main
-    from mssnet.strength import GRID
+    from mssnet.model.strength import GRID
+    from mssnet.train.calibrate import main
 
     data = tmp_path / "photos"
     data.mkdir()

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 import mssnet
-from mssnet import memory
-from mssnet.studio import (
+from mssnet.serve import memory
+from mssnet.serve.session import (
     MAX_DOWNLOAD_PIXELS,
     ModelRegistry,
     ResultCache,
@@ -204,7 +204,7 @@ def _source(tmp_path, rgb: np.ndarray, name: str = "img.png"):
 
 
 def test_opening_zoom_is_the_first_real_enlargement_or_the_fit():
-    from mssnet.studio import MIN_OPENING_ZOOM, opening_zoom
+    from mssnet.serve.session import MIN_OPENING_ZOOM, opening_zoom
 
     assert opening_zoom((4000, 3000), 256) == MIN_OPENING_ZOOM == 2.0  # a large photo: ×2, not "fit" (0.064)
     assert opening_zoom((512, 512), 256) == 2.0
@@ -214,7 +214,7 @@ def test_opening_zoom_is_the_first_real_enlargement_or_the_fit():
 
 
 def test_strongest_edges_center_finds_the_busy_corner(tmp_path):
-    from mssnet.studio import opening_view, strongest_edges_center
+    from mssnet.serve.session import opening_view, strongest_edges_center
 
     rgb = np.full((300, 400, 3), 90, np.uint8)
     rgb[200:280, 300:380] = (np.indices((80, 80)).sum(0) % 8 < 4)[..., None] * 255  # a checkerboard, lower right
@@ -253,7 +253,7 @@ def test_preview_is_bicubic_until_the_tiles_are_cached(studio, tmp_path):
 
 
 def test_view_rendering_is_made_once_and_again_when_its_file_is_gone(studio, tmp_path):
-    from mssnet.io import png_by_content
+    from mssnet.image.io import png_by_content
 
     source = _source(tmp_path, np.random.default_rng(4).integers(0, 256, (24, 24, 3), dtype=np.uint8))
     view, _ = studio.view(source, 2.0, None, SMALL)
@@ -303,7 +303,7 @@ def test_view_identity_names_image_weights_and_region(studio, source):
 def test_shown_views_tell_a_page_s_stale_results():
     from types import SimpleNamespace
 
-    from mssnet.studio import ShownViews
+    from mssnet.serve.session import ShownViews
 
     a, b = SimpleNamespace(identity=("img", "m", 2.0)), SimpleNamespace(identity=("img", "m", 3.0))
     shown = ShownViews(max_pages=2)

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from mssnet import train
-from mssnet.model import MSSNet, MSSNetConfig
-from mssnet.weights import load_model
+from mssnet.model.network import MSSNet, MSSNetConfig
+from mssnet.model.weights import load_model
 
 
 def test_loss_zero_for_perfect_outputs():

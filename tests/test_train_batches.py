@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from mssnet.degrade import DegradeConfig
 from mssnet.train.batches import PhotoStore, degraded_batch
+from mssnet.train.degrade import DegradeConfig
 
 
 def coordinate_image(h: int, w: int, ident: int) -> np.ndarray:

@@ -6,8 +6,8 @@ import csv
 import numpy as np
 from PIL import Image
 
+from mssnet.model.weights import load_model
 from mssnet.train import gpu, photos
-from mssnet.weights import load_model
 
 
 def test_prepared_run_rehearses_end_to_end_on_the_cpu(tmp_path):

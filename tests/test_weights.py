@@ -1,4 +1,4 @@
-"""Tests for mssnet.weights: formats, preset inference, bad files, safety."""
+"""Tests for mssnet.model.weights: formats, preset inference, bad files, safety."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from mssnet import weights
-from mssnet.model import PRESETS, MSSNet, MSSNetConfig
-from mssnet.weights import (
+from mssnet.model import weights
+from mssnet.model.network import PRESETS, MSSNet, MSSNetConfig
+from mssnet.model.weights import (
     CheckpointError,
     checkpoint_filter,
     infer_config,

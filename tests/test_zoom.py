@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mssnet.zoom import source_rect, zoom
+from mssnet.image.zoom import source_rect, zoom
 
 
 @pytest.fixture

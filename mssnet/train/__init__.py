@@ -7,12 +7,16 @@
 * :mod:`~mssnet.train.photos` — the training and held-out photographs: built from the packages
   listed in ``assets/weights/images.csv``, packed into one file that travels to a GPU machine;
 * :mod:`~mssnet.train.score` — gain over bicubic on held-out images, the command line's way;
-* :mod:`~mssnet.train.gpu` — the prepared run for a GPU machine: ``python -m mssnet.train.gpu``.
+* :mod:`~mssnet.train.gpu` — the prepared run for a GPU machine: ``python -m mssnet.train.gpu``;
+* :mod:`~mssnet.train.data` — the photo lists (package photographs, held-out names) and their reader;
+* :mod:`~mssnet.train.degrade` — the zoom degradation (shrink, enlarge back, 8-bit quantisation);
+* :mod:`~mssnet.train.calibrate` — the correction strength per zoom step and pyramid level, calibrated
+  on training crops: ``python -m mssnet.train.calibrate``.
 """
 
-from ..data import HOLDOUT
-from ..metrics import psnr_y
+from ..image.metrics import psnr_y
 from .batches import PhotoStore, degraded_batch
+from .data import HOLDOUT
 from .loop import TrainConfig, evaluate, export, lr_at, main, mssnet_loss, parse_args, setup, train_loop
 
 __all__ = ["HOLDOUT", "PhotoStore", "TrainConfig", "degraded_batch", "evaluate", "export", "lr_at", "main",

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..degrade import DegradeConfig, quantize8, random_degrade
+from .degrade import DegradeConfig, quantize8, random_degrade
 
 __all__ = ["FLAT_GRADIENT", "PhotoStore", "degraded_batch"]
 

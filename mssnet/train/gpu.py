@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..weights import WEIGHTS_DIR, load_model
+from ..model.weights import WEIGHTS_DIR, load_model
 from .loop import TrainConfig, device_name, export, setup, train_loop
 from .photos import unpack
 from .score import SCALES, gain_table, holdout_gains

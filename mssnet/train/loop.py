@@ -15,7 +15,7 @@ Recipe (see assets/weights/README.md for what was measured):
 * the training photographs are decoded once and held on the training device as uint8
   (:mod:`mssnet.train.batches`); a batch of random crops (flips, 90° rotations; nearly flat
   crops are mostly redrawn) is cut and degraded there by one continuous zoom factor s per
-  batch (``mssnet.degrade``): antialiased bicubic shrink by s, bicubic enlarge back,
+  batch (``mssnet.train.degrade``): antialiased bicubic shrink by s, bicubic enlarge back,
   8-bit quantisation;
 * Adam (fused on a GPU) with linear warm-up and cosine decay, gradient clipping and an
   exponential moving average (EMA) of the weights, which is what gets scored and
@@ -29,7 +29,7 @@ Recipe (see assets/weights/README.md for what was measured):
 * ``last.pt`` (model, EMA, optimiser, step, elapsed time) is written every
   ``--save-every`` steps and on Ctrl-C, and ``--resume`` continues from it; the
   final EMA weights are exported as fp16 safetensors, with the correction strength per
-  zoom-step factor calibrated on training crops (:mod:`mssnet.calibrate`).
+  zoom-step factor calibrated on training crops (:mod:`mssnet.train.calibrate`).
 """
 
 from __future__ import annotations
@@ -50,13 +50,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
-from ..degrade import DegradeConfig, enlarge, quantize8, shrink
-from ..inference import resolve_precision
-from ..metrics import psnr_y
-from ..model import PRESETS, MSSNet, MSSNetConfig
-from ..pyramid import pyramid_zoom_image
+from ..image.metrics import psnr_y
+from ..model.network import PRESETS, MSSNet, MSSNetConfig
+from ..pyramid.pyramid import pyramid_zoom_image
+from ..runtime.inference import resolve_precision
 from .batches import PhotoStore, degraded_batch
+from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
+from .degrade import DegradeConfig, enlarge, quantize8, shrink
 
 
 @dataclass
@@ -178,7 +178,7 @@ def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) 
 @torch.inference_mode()
 def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
     """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid`)
+    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid.pyramid`)
     but with the network's output used as is (strength 1: the calibration comes at export)."""
     model.eval()
     result = {}
@@ -278,7 +278,7 @@ def setup(cfg: TrainConfig, images: list[np.ndarray] | None = None, eval_images:
     torch.manual_seed(cfg.seed)
     model = MSSNet(cfg.network())
     if cfg.init:
-        from ..weights import load_model
+        from ..model.weights import load_model
 
         model.load_state_dict(load_model(cfg.init).state_dict())
     model = model.to(device, memory_format=torch.channels_last)
@@ -414,9 +414,9 @@ def train_loop(run: Run) -> None:
 def export(run: Run) -> Path:
     """Calibrate the zoom-step and pyramid-level strengths of the final (EMA) weights and write fp16
     safetensors."""
-    from ..calibrate import calibrate, calibrate_levels
-    from ..strength import format_levels, format_table
-    from ..weights import save_safetensors
+    from ..model.strength import format_levels, format_table
+    from ..model.weights import save_safetensors
+    from .calibrate import calibrate, calibrate_levels
 
     final = run.ema if run.cfg.ema else run.model
     final.eval()

@@ -12,7 +12,7 @@ were unzipped (``ROOT/PACKAGE/PATH``); rows of the Python packages (``skimage``,
 come from the installed packages. Each image becomes RGB and is box-downscaled by a whole factor
 to a longer side of at most :data:`LONG_SIDE` px (by kind), then saved as PNG under
 ``OUT/train`` or ``OUT/holdout`` (with ``categories.csv``). The package photographs that
-training reads by default (:data:`mssnet.data.SKIMAGE_PHOTOS`, :data:`mssnet.data.MPL_PHOTOS`,
+training reads by default (:data:`mssnet.train.data.SKIMAGE_PHOTOS`, :data:`mssnet.train.data.MPL_PHOTOS`,
 held-out names excluded) join ``OUT/train`` unchanged.
 
 A pack is an ``.npz`` of encoded image files named ``train/NAME`` and ``holdout/NAME`` plus the
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
+from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 
 __all__ = ["IMAGE_LIST", "LONG_SIDE", "Entry", "Photos", "build", "pack", "read_list", "unpack"]
 

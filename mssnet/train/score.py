@@ -2,8 +2,8 @@
 
 For an image and a zoom s: crop so an integer s divides both sides, shrink by s (antialiased
 bicubic, 8-bit), zoom back to the original size and compare with the original on the BT.601
-Y channel with a border shave of ⌈s⌉ px (:func:`mssnet.metrics.psnr_y`). Bicubic is plain
-bicubic enlargement; MSSNet is the zoom pyramid (:func:`mssnet.pyramid.pyramid_zoom_image`)
+Y channel with a border shave of ⌈s⌉ px (:func:`mssnet.image.metrics.psnr_y`). Bicubic is plain
+bicubic enlargement; MSSNet is the zoom pyramid (:func:`mssnet.pyramid.pyramid.pyramid_zoom_image`)
 at each level's calibrated strength — what ``python -m mssnet zoom`` does. ``bench/quality.py``
 builds its tables on the same functions.
 """
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..degrade import enlarge, shrink
-from ..metrics import psnr_y
-from ..pyramid import pyramid_zoom_image
+from ..image.metrics import psnr_y
+from ..pyramid.pyramid import pyramid_zoom_image
+from .degrade import enlarge, shrink
 
 __all__ = ["SCALES", "bicubic_zoom", "crop_to_multiple", "degrade_pair", "gain_table", "holdout_gains", "low_res",
            "shave"]

@@ -20,7 +20,7 @@ def fingerprint(parts: Sequence[bytes]) -> str:
 
 def weights_key(model: nn.Module) -> str:
     """Hash of a model's parameters, buffers and calibrated strengths: the caches' weights identity
-    (:class:`mssnet.pyramid.ZoomPyramid`'s tiles, :mod:`mssnet.backend`'s compiled graphs)."""
+    (:class:`mssnet.pyramid.pyramid.ZoomPyramid`'s tiles, :mod:`mssnet.runtime.backend`'s compiled graphs)."""
     parts = [repr(sorted((getattr(model, name, None) or {}).items())).encode()
              for name in ("zoom_strength", "level_strength")]
     for name, t in model.state_dict().items():

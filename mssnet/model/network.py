@@ -242,7 +242,7 @@ class MSSNet(nn.Module):
         super().__init__()
         cfg = config or MSSNetConfig()
         self.config = cfg
-        #: Correction strength α per zoom-step factor ({factor: α}, :mod:`mssnet.strength`), read from
+        #: Correction strength α per zoom-step factor ({factor: α}, :mod:`mssnet.model.strength`), read from
         #: a weights file's metadata by :func:`mssnet.load_model`; None: no calibration (α = 1).
         self.zoom_strength: dict[float, float] | None = None
         #: Correction strength α per zoom-pyramid level ({level: α}), read the same way; None: α(2)

@@ -4,7 +4,7 @@ bf16 is several times faster than fp32 on CPUs with native bf16 (AMX, AVX512-BF1
 slower where it is emulated (AVX2 only), so ``"auto"`` reads the CPU's flags, and honours a cap on
 the instruction sets set through ``ONEDNN_MAX_CPU_ISA`` (which PyTorch's and OpenVINO's kernels obey:
 capped at ``AVX2`` an AVX512-BF16 CPU runs like an AVX2-only one). Used by the inference
-entry points (:mod:`mssnet.inference`) and the runtimes (:mod:`mssnet.backend`); imports nothing of
+entry points (:mod:`mssnet.runtime.inference`) and the runtimes (:mod:`mssnet.runtime.backend`); imports nothing of
 the package.
 """
 

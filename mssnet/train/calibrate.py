@@ -1,11 +1,11 @@
 """Calibrate the zoom-step strength of a weights file on training photographs.
 
-    python -m mssnet.calibrate WEIGHTS.safetensors [--data DIR ...] [--out FILE]
+    python -m mssnet.train.calibrate WEIGHTS.safetensors [--data DIR ...] [--out FILE]
 
-For each step factor of :data:`mssnet.strength.GRID`, random crops of training images are
+For each step factor of :data:`mssnet.model.strength.GRID`, random crops of training images are
 degraded the way the pipeline's input is and the least-squares strength
 α* = Σ (MSSNet(x) − x)·(y − x) / Σ (MSSNet(x) − x)² is stored in the weights' metadata
-(see :mod:`mssnet.strength` for how the table is used). The same crops, zoomed level by level
+(see :mod:`mssnet.model.strength` for how the table is used). The same crops, zoomed level by level
 the zoom pyramid's way, give the strength of each pyramid level (:func:`calibrate_levels`).
 """
 
@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .argtypes import int_at_least
+from ..argtypes import int_at_least
+from ..model.strength import GRID, LEVEL_KEY, METADATA_KEY, encode_table, format_levels, optimal_strength
+from ..model.weights import load_model, read_state_dict, save_safetensors
+from ..pyramid.pyramid import MAX_LEVEL, enlarge_2x
+from ..runtime.inference import sharpen_tensor
 from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from .degrade import enlarge, quantize8, shrink
-from .inference import sharpen_tensor
-from .pyramid import MAX_LEVEL, enlarge_2x
-from .strength import GRID, LEVEL_KEY, METADATA_KEY, encode_table, format_levels, optimal_strength
-from .weights import load_model, read_state_dict, save_safetensors
 
 __all__ = ["calibrate", "calibrate_levels", "main"]
 
@@ -149,7 +149,7 @@ def calibrate_levels(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mssnet.calibrate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m mssnet.train.calibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("weights", help="weights file to calibrate")
     p.add_argument("--data", nargs="*", default=[], help="extra image folders (held-out names are skipped)")
     p.add_argument("--no-package-images", action="store_true", help="skip scikit-image/matplotlib photos")

@@ -3,7 +3,7 @@
 MSSNet-small on a 384² view costs 181 GFLOP: about a second where the CPU multiplies in bf16
 (AMX, AVX512-BF16) and 2.7 s or more where it has only AVX2 (fp32). The tiny preset costs a
 sixth of that. :func:`choose_preset` times one small pass on this machine, on the backend the
-app's passes will use (:mod:`mssnet.backend`: OpenVINO where installed, about twice PyTorch's
+app's passes will use (:mod:`mssnet.runtime.backend`: OpenVINO where installed, about twice PyTorch's
 speed in fp32), and picks ``"small"`` when a 384² view would take at most ``budget_s`` seconds,
 ``"tiny"`` otherwise.
 """
@@ -33,7 +33,7 @@ ENV = "ZS_MODEL"
 @dataclass(frozen=True)
 class PresetChoice:
     """The chosen preset and why: ``seconds_384`` is small's measured time for a 384² view on
-    ``backend`` (:func:`mssnet.backend.backend_name`; None when nothing was measured)."""
+    ``backend`` (:func:`mssnet.runtime.backend.backend_name`; None when nothing was measured)."""
 
     preset: str
     seconds_384: float | None

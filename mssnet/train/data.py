@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .io import IMAGE_SUFFIXES
+from ..image.io import IMAGE_SUFFIXES
 
 __all__ = ["HOLDOUT", "MPL_PHOTOS", "SKIMAGE_PHOTOS", "folder_image_paths", "package_image_paths", "read_rgb"]
 

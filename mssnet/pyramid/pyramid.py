@@ -2,7 +2,7 @@
 
 Level 0 is the image; level k (1…3) is the image enlarged 2^k times and sharpened,
 built from level k−1 by a 2× bicubic enlargement (OpenCV's, as :mod:`mssnet.pipeline`)
-and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.strength`)::
+and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.model.strength`)::
 
     level k = clip(x + α_k·(MSSNet(x) − x)),   x = clip(bicubic_2×(level k−1))
 
@@ -51,11 +51,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .inference import Progress, resolve_precision, sharpen_tensor
-from .keys import fingerprint as _fingerprint
-from .keys import weights_key
-from .strength import LIMITS, level_strengths
-from .zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
+from ..image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
+from ..model.keys import fingerprint as _fingerprint
+from ..model.keys import weights_key
+from ..model.strength import LIMITS, level_strengths
+from ..runtime.inference import Progress, resolve_precision, sharpen_tensor
 
 __all__ = [
     "DEFAULT_FILTER", "DEFAULT_MARGIN", "DEFAULT_TILE", "FILTERS", "MAX_LEVEL",
@@ -143,7 +143,7 @@ def _check_center(center: object) -> tuple[float, float] | None:
 
 def _strengths(model: nn.Module, strength: float | None) -> tuple[float, ...]:
     """α of levels 1…:data:`MAX_LEVEL`: ``strength`` at every level when given, else the model's
-    calibrated per-level strengths (:func:`mssnet.strength.level_strengths`)."""
+    calibrated per-level strengths (:func:`mssnet.model.strength.level_strengths`)."""
     if strength is None:
         return level_strengths(model, MAX_LEVEL)
     strength = float(strength)

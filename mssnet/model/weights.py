@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .io import first_line
-from .model import MSSNet, MSSNetConfig
+from ..image.io import first_line
+from .network import MSSNet, MSSNetConfig
 from .strength import LEVEL_KEY, METADATA_KEY, decode_levels, decode_table, encode_table
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Folder of the bundled weights (``assets/weights`` at the repository root).
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "weights"
 #: The project's own trained weights per preset (model card: ``assets/weights/README.md``).
 BUNDLED_WEIGHTS = {
     "small": WEIGHTS_DIR / "mssnet-small-zoom.safetensors",
@@ -281,7 +281,7 @@ def load_model(
     ``"base"``, ``"large"``) states the architecture; it must agree with the tensor shapes.
     Without it the widths are read from the shapes, and a consistent custom width is accepted.
     ``device`` defaults to the CPU.
-    The zoom-step strength table in the file's metadata (:mod:`mssnet.strength`), if
+    The zoom-step strength table in the file's metadata (:mod:`mssnet.model.strength`), if
     any, is attached as ``model.zoom_strength`` (None without one), the per-level table of the
     zoom pyramid as ``model.level_strength``.
 
@@ -346,7 +346,7 @@ def save_safetensors(
     is cloned, because safetensors refuses the shared PReLU tensor. The header
     metadata holds ``preset``, ``wf``, ``scale``, ``vscale`` plus the caller's
     ``metadata`` (strings; the architecture entries win on a clash) and a model's
-    ``zoom_strength`` and ``level_strength`` tables (:mod:`mssnet.strength`) unless ``metadata``
+    ``zoom_strength`` and ``level_strength`` tables (:mod:`mssnet.model.strength`) unless ``metadata``
     has them. A state dict
     is checked with :func:`checkpoint_filter` first. The file is written to a
     temporary name and then renamed, so readers never see half a file.

@@ -6,13 +6,13 @@
 * :class:`ModelRegistry` — weights files by label, loaded on first use, at most
   :data:`MAX_MODELS` kept (least recently used first out);
 * :class:`View` — one zoomed viewport served by the sharpened zoom pyramid
-  (:mod:`mssnet.pyramid`): bicubic, MSSNet, the level, tiles computed and reused, and
+  (:mod:`mssnet.pyramid.pyramid`): bicubic, MSSNet, the level, tiles computed and reused, and
   (on demand, :meth:`View.tile_pass`) the MSSNet pass that produced the tile under a point;
 * :class:`ResultCache` — finished views in a small LRU bounded in bytes (exact repeats keep
   their rendered heat maps);
-* :class:`Studio` — all of the above together: one :class:`~mssnet.pyramid.ZoomPyramid` per
-  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.TileCache` with a byte budget,
-  one shared :class:`~mssnet.pyramid.FillWorker`. :meth:`Studio.view` is the one place a view
+* :class:`Studio` — all of the above together: one :class:`~mssnet.pyramid.pyramid.ZoomPyramid` per
+  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.pyramid.TileCache` with a byte budget,
+  one shared :class:`~mssnet.pyramid.pyramid.FillWorker`. :meth:`Studio.view` is the one place a view
   is computed or found (:func:`compute_view` does the work), :meth:`Studio.cached_view` serves
   it only when every tile is cached, :meth:`Studio.sweep` runs every zoom level,
   :meth:`Studio.zoom_full` writes the whole image for download (the same pyramid rule).
@@ -41,15 +41,15 @@ import cv2
 import numpy as np
 from torch import nn
 
-from . import speed
-from .inference import sharpen_stages
-from .io import load_image, save_image, to_uint8
+from ..image.io import load_image, save_image, to_uint8
+from ..image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
+from ..image.zoom import zoom as bicubic_zoom
+from ..model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
+from ..pyramid.pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from ..runtime import speed
+from ..runtime.inference import sharpen_stages
+from ..runtime.speed import PresetChoice
 from .memory import release_memory
-from .pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
-from .speed import PresetChoice
-from .weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
-from .zoom import MAX_FACTOR, MIN_FACTOR, source_rect
-from .zoom import zoom as bicubic_zoom
 
 __all__ = [
     "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "MIN_OPENING_ZOOM",
@@ -347,7 +347,7 @@ class View:
     tiles_computed: int
     tiles_reused: int
     seconds: dict[str, float]  # "bicubic zoom", "MSSNet" (tiles), "downsample" (and what a UI adds)
-    strengths: tuple[float, ...] = ()  # α of levels 1…level (mssnet.strength)
+    strengths: tuple[float, ...] = ()  # α of levels 1…level (mssnet.model.strength)
     rendered: dict[str, Any] = field(default_factory=dict)  # a UI's renderings of this view (see rendering)
     pyramid: ZoomPyramid | None = field(default=None, repr=False)
     _passes: dict = field(default_factory=dict, repr=False)
@@ -545,7 +545,7 @@ def rest_view(source: Source | None, request: str | None, side_max: int, shown: 
     px) -> (zoom, centre, side) of the square the panels explain: the middle of the visible region, ``side_max``
     px at most and no larger than the zoomed image, zoom clamped to 1…8, centre to the image; None for a
     request that does not parse or has no image, or, with ``shown`` (the page's map JSON, as from
-    :meth:`mssnet.deepzoom.TileService.info`), a rest of another map (an image replaced meanwhile)."""
+    :meth:`mssnet.serve.deepzoom.TileService.info`), a rest of another map (an image replaced meanwhile)."""
     try:
         r = json.loads(request or "")
         zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])

@@ -6,19 +6,19 @@ runs on the backend chosen here; anything that needs gradients (attribution, sal
 training) calls the ``nn.Module`` itself and stays in PyTorch.
 
 Backends (:data:`BACKENDS`): ``"torch"`` (eager PyTorch), ``"openvino"`` (OpenVINO's CPU
-plugin) and ``"auto"``: OpenVINO for an :class:`~mssnet.model.MSSNet` on the CPU when the
+plugin) and ``"auto"``: OpenVINO for an :class:`~mssnet.model.network.MSSNet` on the CPU when the
 ``openvino`` package imports, PyTorch otherwise. ``None`` means the current default:
 :func:`using` (a context manager, e.g. around a CLI command), else the ``ZS_BACKEND``
 environment variable, else ``"auto"``. When OpenVINO is asked for and cannot run a pass
 (package missing, a graph that fails to compile, a shape that fails to run), the pass runs in PyTorch and a warning
-is logged once per cause (logger ``mssnet.backend``).
+is logged once per cause (logger ``mssnet.runtime.backend``).
 
 How a model becomes an OpenVINO graph: :func:`openvino_graph` writes MSSNet's layers as
 OpenVINO operations, the weights as constants, in a few milliseconds. Tracing the module
 instead (``torch.jit.trace`` + ``openvino.convert_model``) took 5-9 s per weights on a 2-core
 EPYC and ``openvino.convert_model(module, example_input=...)`` 37 s; both give the same
 graph. The graph outputs the stage heads' corrections; the residual additions (input +
-correction) run in PyTorch in fp32, as in :class:`~mssnet.model.MSSNet` under bf16 autocast.
+correction) run in PyTorch in fp32, as in :class:`~mssnet.model.network.MSSNet` under bf16 autocast.
 
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
 (:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and the
@@ -33,7 +33,7 @@ on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 
 (``bench/speed.py --dynamic``) but only 0-6 % in fp32 with the kernels held to AVX2, for 90 MiB more
 (small), so only the precisions of :data:`STATIC_PRECISIONS` get them. Which graph runs depends only
 on the input's shape and precision, so a tile's pixels never depend on what ran before it. Precision follows
-:func:`mssnet.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
+:func:`mssnet.runtime.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()`` at
 compilation.
 """
@@ -55,8 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .keys import weights_key as full_key
-from .model import MSSNet
+from ..model.keys import weights_key as full_key
+from ..model.network import MSSNet
 from .precision import resolve_precision
 
 __all__ = [
@@ -92,7 +92,7 @@ CACHE_SIZE = 16
 STATIC_SIDES = (320, 384)
 #: Precisions whose passes of :data:`STATIC_SIDES` get their own graph (where it was measured to pay).
 STATIC_PRECISIONS = ("bf16",)
-#: OpenVINO's names of the two precisions of :func:`mssnet.inference.resolve_precision`.
+#: OpenVINO's names of the two precisions of :func:`mssnet.runtime.inference.resolve_precision`.
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def resolve_backend(model: nn.Module, backend: str | None = None) -> str:
     """The backend a pass of ``model`` runs on: ``"torch"`` or ``"openvino"``.
 
     ``backend``: one of :data:`BACKENDS` or None (:func:`default_backend`). OpenVINO runs
-    :class:`~mssnet.model.MSSNet` (not subclasses) on the CPU; other modules and devices run in PyTorch
+    :class:`~mssnet.model.network.MSSNet` (not subclasses) on the CPU; other modules and devices run in PyTorch
     (with a warning, once, when OpenVINO was asked for by name), as does everything when
     ``openvino`` does not import.
     """
@@ -222,7 +222,7 @@ def _stamp(model: nn.Module) -> tuple:
 
 
 def weights_key(model: nn.Module) -> str:
-    """:func:`mssnet.keys.weights_key` (a hash of the weights), remembered per model until its
+    """:func:`mssnet.model.keys.weights_key` (a hash of the weights), remembered per model until its
     tensors change, so a cached pass does not hash megabytes of weights."""
     stamp = _stamp(model)
     with _keys_lock:
@@ -244,7 +244,7 @@ def openvino_graph(model: MSSNet, shape: tuple[int, int, int, int] | None, stage
     with ``stages`` six, the first ``(B, 3, H/2, W/2)`` (add the ½ bilinear input), the others
     ``(B, 3, H, W)`` (add ``x``); otherwise only the final one.
 
-    The same layers as :meth:`MSSNet._run <mssnet.model.MSSNet>`, read from the module's children
+    The same layers as :meth:`MSSNet._run <mssnet.model.network.MSSNet>`, read from the module's children
     by name; the weights are copied into the graph (later changes to ``model`` do not reach it).
     """
     import openvino as ov

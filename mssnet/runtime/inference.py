@@ -30,7 +30,7 @@ the model's convolution weights are converted to it once (same values); on a
 and everything here after the model stay in fp32.
 
 Backend: ``"auto"``, ``"torch"`` or ``"openvino"`` (None: the current default), see
-:mod:`mssnet.backend`. ``"auto"`` runs MSSNet on the CPU in OpenVINO when it is installed
+:mod:`mssnet.runtime.backend`. ``"auto"`` runs MSSNet on the CPU in OpenVINO when it is installed
 (1.3-2x PyTorch in fp32, 1.1-1.5x PyTorch's bf16 autocast on a 2-core EPYC with AVX512-BF16)
 and in PyTorch otherwise; a shape OpenVINO cannot compile runs in PyTorch (warned once).
 These passes never carry gradients: code that differentiates through MSSNet calls the module.
@@ -327,7 +327,7 @@ def sharpen_tensor(
         overlap: pixels shared by neighbouring tiles (multiple of 16, < tile); None
             means :data:`DEFAULT_OVERLAP`, at most half the tile.
         backend: ``"auto"``, ``"torch"`` or ``"openvino"``; None: the current default
-            (:func:`mssnet.backend.default_backend`, normally ``"auto"``).
+            (:func:`mssnet.runtime.backend.default_backend`, normally ``"auto"``).
 
     Returns:
         (B, 3, H, W) float32 in [0, 1].

@@ -7,7 +7,7 @@ px; a descriptor ``<name>.dzi`` (XML) names size, tile size, overlap and format,
 OpenSeadragon's ``DziTileSource`` and libvips' ``dzsave``).
 
 Here the full size is the image enlarged 2^``top`` times (×8 by default, the zoom pyramid's
-level 3), and the levels map onto :class:`~mssnet.pyramid.ZoomPyramid`'s::
+level 3), and the levels map onto :class:`~mssnet.pyramid.pyramid.ZoomPyramid`'s::
 
     DZI level N, N−1, N−2    pyramid levels 3, 2, 1: the image ×8, ×4, ×2
     DZI level N−3            the image itself
@@ -22,7 +22,7 @@ the fixed symmetric scale :data:`EDGE_GAIN_MAX`).
 * :class:`DeepZoomImage` — geometry, descriptors and tile bytes of one pyramid (no threads);
 * :func:`write_deep_zoom` — every tile of every layer into a folder (a static deep-zoom site);
 * :class:`TileService` — images by unguessable id, requests parsed strictly, tiles encoded
-  once and cached as bytes in a :class:`~mssnet.pyramid.TileCache`, network work done off the
+  once and cached as bytes in a :class:`~mssnet.pyramid.pyramid.TileCache`, network work done off the
   caller's thread, newest request first, bounded per image and in total. No web framework:
   :meth:`TileService.respond` returns a :class:`Reply` that a route turns into a response.
 """
@@ -47,10 +47,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .io import to_uint8
-from .metrics import edge_strength_map
-from .pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
-from .zoom import resample
+from ..image.io import to_uint8
+from ..image.metrics import edge_strength_map
+from ..image.zoom import resample
+from ..pyramid.pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
 
 __all__ = [
     "EDGE_GAIN_MAX", "EDGE_GAIN_UNIT", "FORMAT", "LAYERS", "DeepZoomImage", "Reply", "TileRequest",
@@ -64,7 +64,7 @@ FORMAT = "png"
 #: Default overlap: OpenSeadragon's canvas drawer shifts pixels at tile borders without it.
 DEFAULT_OVERLAP = 1
 #: Edge-gain colour scale: ±this change of edge strength (Sobel magnitude of the luma per pixel,
-#: :func:`mssnet.metrics.edge_strength_map`) is full red / full blue; a sharp black-to-white step has 0.5.
+#: :func:`mssnet.image.metrics.edge_strength_map`) is full red / full blue; a sharp black-to-white step has 0.5.
 EDGE_GAIN_MAX = 0.08
 EDGE_GAIN_UNIT = "change of edge strength per pixel (luminance gradient, 0–1 scale)"
 _RAISED = np.array([214, 39, 40], np.uint8)  # red
