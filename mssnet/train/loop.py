@@ -151,17 +151,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 # --------------------------------------------------------------------------- data and loss
 
 
-def usable_images(paths: list[Path], crop: int, max_side: int = 2048) -> list[np.ndarray]:
-    """Read the training photographs (uint8 (H, W, 3)); those under ``crop`` on a side are left out.
-
-    Raises ValueError when none is left."""
-    images = [read_rgb(p, max_side) for p in paths]
-    images = [im for im in images if min(im.shape[:2]) >= crop]
-    if not images:
-        raise ValueError(f"no training image is at least {crop}×{crop} px")
-    return images
-
-
 def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) -> Tensor:
     """Σ over the six outputs of L1 + fft_weight · L1(FFT2); output 0 vs target/2."""
     half = F.interpolate(target, scale_factor=0.5, mode="bilinear", align_corners=False)
@@ -265,12 +254,11 @@ def setup(cfg: TrainConfig, images: list[np.ndarray] | None = None, eval_images:
         with open(out / "data.txt", "w") as fh:
             fh.writelines(f"train\t{p}\n" for p in train_paths)
             fh.writelines(f"holdout\t{p}\n" for p in eval_paths)
-        images = usable_images(train_paths, cfg.crop, cfg.max_side)
+        images = [read_rgb(p, cfg.max_side) for p in train_paths]
         eval_images = [read_rgb(p) for p in eval_paths] if eval_images is None else eval_images
-    else:
-        images = [im for im in images if min(im.shape[:2]) >= cfg.crop]
     eval_images = [] if eval_images is None else eval_images
-    print(f"training on {len(images)} images, holding out {len(eval_images)}", file=sys.stderr)
+    store = PhotoStore.from_images(images, cfg.crop, cfg.device)  # leaves out photos under crop × crop
+    print(f"training on {len(store)} images, holding out {len(eval_images)}", file=sys.stderr)
     device = torch.device(cfg.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -287,7 +275,7 @@ def setup(cfg: TrainConfig, images: list[np.ndarray] | None = None, eval_images:
     ema.requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.peak_lr(), fused=device.type == "cuda")
     forward = torch.compile(model.forward_stages) if cfg.compile else model.forward_stages
-    run = Run(cfg, out, images, PhotoStore.from_images(images, cfg.crop, device), eval_images,
+    run = Run(cfg, out, images, store, eval_images,
               model, ema, opt, device, resolve_precision(cfg.precision, device), forward)
     ckpt = out / "last.pt"
     if cfg.resume and ckpt.exists():
