@@ -340,3 +340,15 @@ def test_list_weights(tmp_path):
     assert [p.name for p in list_weights(tmp_path)] == ["a.pt", "b.safetensors", "c.PTH"]
     assert list_weights(tmp_path / "missing") == []
     assert all(isinstance(p, Path) for p in list_weights())
+
+
+@pytest.mark.parametrize("preset", ["small", "tiny"])
+def test_bundled_files_record_how_they_were_made_and_the_model_card_agrees(preset):
+    """Each bundled file's metadata says how many steps and crops trained its last run and on what;
+    the model card quotes the same steps and crops for that file."""
+    _, meta = weights.read_state_dict(weights.BUNDLED_WEIGHTS[preset])
+    assert meta["preset"] == preset and meta["device"] and float(meta["minutes"]) > 0
+    steps, crops = int(meta["steps"]), int(meta["crops"])
+    assert crops % steps == 0 and crops // steps >= 1  # crops = steps × batch
+    card = (weights.WEIGHTS_DIR / "README.md").read_text()
+    assert f"+ {steps} (128², batch {crops // steps}" in card and f"{crops:,} crops" in card
