@@ -218,6 +218,28 @@ def test_graph_refuses_other_modules_and_bad_shapes():
         backend.openvino_graph(random_model(), (1, 3, 20, 32), False)
 
 
+def test_graph_is_derived_from_the_module():
+    """A layer changed in the module is in the graph: a final head with a bias gives OpenVINO the
+    same output as PyTorch (a second, hand-written graph would miss it)."""
+    needs_openvino()
+    model = random_model()
+    head = torch.nn.Conv2d(4, 3, 3, padding=1, bias=True)
+    torch.nn.init.uniform_(head.bias, 0.2, 0.4)
+    model.tail3_3 = head
+    x = rand(1, 3, 32, 48)
+    ov = sharpen_tensor(model, x, precision="fp32", backend="openvino")
+    pt = sharpen_tensor(model, x, precision="fp32", backend="torch")
+    assert (ov - pt).abs().max().item() < 1e-4 and backend.compiled_cache().compiles == 1
+
+
+def test_graph_names_a_layer_it_cannot_translate():
+    needs_openvino()
+    model = random_model()
+    model.fusion23 = torch.nn.Sequential(model.fusion23, torch.nn.Tanh())
+    with pytest.raises(NotImplementedError, match="Tanh"):
+        backend.openvino_graph(model, None, False)
+
+
 # --------------------------------------------------------------------------- the cache
 
 

@@ -279,11 +279,15 @@ class MSSNet(nn.Module):
         """x: (B, 3, H, W), H % 16 == W % 16 == 0 -> the six stage outputs, float32."""
         return self._run(x, all_stages=True)
 
-    def _run(self, x: Tensor, all_stages: bool) -> list[Tensor]:
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"MSSNet expects (B, 3, H, W); got {tuple(x.shape)}")
-        if x.shape[-2] % 16 or x.shape[-1] % 16:
-            raise ValueError(f"MSSNet needs H and W divisible by 16; got {tuple(x.shape[-2:])}")
+    def corrections(self, x: Tensor, all_stages: bool = False) -> list[Tensor]:
+        """The stage heads' corrections, before the residual additions.
+
+        x: (B, 3, H, W), H % 16 == W % 16 == 0 (not checked here) -> with ``all_stages`` six tensors,
+        the first (B, 3, H/2, W/2), the others (B, 3, H, W), else only the final (B, 3, H, W); in the
+        computation's dtype. Stage output i is correction i plus the input (for i = 0, the input
+        halved bilinearly). Written without checks or shape-dependent branches, so that it traces
+        (``torch.fx``): the OpenVINO runtime builds its graph from this method.
+        """
         half = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=True)  # (B, 3, H/2, W/2)
 
         # scale 1 -------------------------------------------------------------
@@ -309,15 +313,20 @@ class MSSNet(nn.Module):
         e33 = self.E3_3(d32[0], e32, d32)
         d33 = self.D3_3(e33)
 
-        final = self.tail3_3(d33[0]).float() + x.float()
+        final = self.tail3_3(d33[0])
         if not all_stages:
             return [final]
-        x32 = x.float()
-        return [
-            self.tail1_1(d11[0]).float() + half.float(),  # (B, 3, H/2, W/2)
-            self.tail2_1(d21[0]).float() + x32,
-            self.tail2_2(d22[0]).float() + x32,
-            self.tail3_1(d31[0]).float() + x32,
-            self.tail3_2(d32[0]).float() + x32,
-            final,
-        ]
+        return [self.tail1_1(d11[0]), self.tail2_1(d21[0]), self.tail2_2(d22[0]), self.tail3_1(d31[0]),
+                self.tail3_2(d32[0]), final]
+
+    def _run(self, x: Tensor, all_stages: bool) -> list[Tensor]:
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"MSSNet expects (B, 3, H, W); got {tuple(x.shape)}")
+        if x.shape[-2] % 16 or x.shape[-1] % 16:
+            raise ValueError(f"MSSNet needs H and W divisible by 16; got {tuple(x.shape[-2:])}")
+        heads = self.corrections(x, all_stages)
+        x32 = x.float()  # the residual additions run in fp32, also under bf16 autocast
+        if not all_stages:
+            return [heads[-1].float() + x32]
+        half = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=True)  # (B, 3, H/2, W/2)
+        return [heads[0].float() + half.float()] + [h.float() + x32 for h in heads[1:]]

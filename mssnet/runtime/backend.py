@@ -13,12 +13,12 @@ environment variable, else ``"auto"``. When OpenVINO is asked for and cannot run
 (package missing, a graph that fails to compile, a shape that fails to run), the pass runs in PyTorch and a warning
 is logged once per cause (logger ``mssnet.runtime.backend``).
 
-How a model becomes an OpenVINO graph: :func:`openvino_graph` writes MSSNet's layers as
-OpenVINO operations, the weights as constants, in a few milliseconds. Tracing the module
-instead (``torch.jit.trace`` + ``openvino.convert_model``) took 5-9 s per weights on a 2-core
-EPYC and ``openvino.convert_model(module, example_input=...)`` 37 s; both give the same
-graph. The graph outputs the stage heads' corrections; the residual additions (input +
-correction) run in PyTorch in fp32, as in :class:`~mssnet.model.network.MSSNet` under bf16 autocast.
+How a model becomes an OpenVINO graph: :func:`openvino_graph` traces
+:meth:`MSSNet.corrections <mssnet.model.network.MSSNet.corrections>` with ``torch.fx`` and writes
+each traced layer and function as the OpenVINO operation that computes it, the weights as
+constants, so the network is written once, in :mod:`mssnet.model.network`. The graph outputs the
+stage heads' corrections; the residual additions (input + correction) run in PyTorch in fp32, as
+in :class:`~mssnet.model.network.MSSNet` under bf16 autocast.
 
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
 (:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and the
@@ -52,6 +52,7 @@ from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -238,14 +239,28 @@ def weights_key(model: nn.Module) -> str:
 # --------------------------------------------------------------------------- the OpenVINO graph
 
 
+class _Corrections(nn.Module):
+    """``model.corrections(x, stages)`` as a module's forward, for ``torch.fx`` to trace."""
+
+    def __init__(self, model: MSSNet, stages: bool) -> None:
+        super().__init__()
+        self.model, self.stages = model, stages
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        return self.model.corrections(x, self.stages)
+
+
 def openvino_graph(model: MSSNet, shape: tuple[int, int, int, int] | None, stages: bool):
     """MSSNet as an ``openvino.Model``: input ``x: (B, 3, H, W)`` float32 (``shape``, or dynamic
     B, H, W with None), H, W multiples of 16; outputs the stage heads' corrections, float32:
     with ``stages`` six, the first ``(B, 3, H/2, W/2)`` (add the ½ bilinear input), the others
     ``(B, 3, H, W)`` (add ``x``); otherwise only the final one.
 
-    The same layers as :meth:`MSSNet._run <mssnet.model.network.MSSNet>`, read from the module's children
-    by name; the weights are copied into the graph (later changes to ``model`` do not reach it).
+    The graph is derived from the module: :meth:`MSSNet.corrections <mssnet.model.network.MSSNet.corrections>`
+    is traced with ``torch.fx`` and every node becomes the OpenVINO operation that computes the same
+    function (:func:`_ov_layer`, :func:`_ov_function`); the weights are copied into the graph (later
+    changes to ``model`` do not reach it). A layer or function without a translation raises
+    NotImplementedError naming it (the pass then runs in PyTorch, see :func:`run_openvino`).
     """
     import openvino as ov
     import openvino.opset13 as ops
@@ -254,86 +269,100 @@ def openvino_graph(model: MSSNet, shape: tuple[int, int, int, int] | None, stage
         raise TypeError(f"model must be an MSSNet; got {type(model).__name__}")
     if shape is not None and (len(shape) != 4 or shape[1] != 3 or shape[2] % 16 or shape[3] % 16):
         raise ValueError(f"shape must be (B, 3, H, W) with H, W multiples of 16; got {shape}")
-
-    def weight(t: Tensor) -> np.ndarray:
-        return t.detach().to("cpu", torch.float32).contiguous().numpy().copy()
-
-    def conv(x, layer: nn.Conv2d):
-        pad = list(layer.padding)
-        return ops.convolution(x, ops.constant(weight(layer.weight)), [1, 1], pad, pad, [1, 1])
-
-    slopes: dict[int, object] = {}  # PReLU weights by module (MSSNet shares one PReLU)
-
-    def res(x, block):  # ResBlock
-        act = block.body[1]
-        if id(act) not in slopes:
-            slopes[id(act)] = ops.constant(weight(act.weight))
-        return ops.add(conv(ops.prelu(conv(x, block.body[0]), slopes[id(act)]), block.body[2]), x)
-
-    def blocks(x, seq):
-        for block in seq:
-            x = res(x, block)
-        return x
-
-    def up2(x):  # bilinear 2x, align_corners=False
-        return ops.interpolate(x, np.array([2.0, 2.0], np.float32), "linear_onnx", "scales",
-                               coordinate_transformation_mode="half_pixel", axes=np.array([2, 3], np.int64))
-
-    def down(x, d):
-        return conv(ops.avg_pool(x, [2, 2], [0, 0], [0, 0], [2, 2], True), d.down[1])
-
-    def encoder(x, enc, prev_enc=None, prev_dec=None, coarser=False):
-        e = []
-        for level, (seq, into) in enumerate(((enc.encoder_level1, None), (enc.encoder_level2, enc.down12),
-                                             (enc.encoder_level3, enc.down23))):
-            t = blocks(x if into is None else down(e[-1], into), seq)
-            if prev_enc is not None:
-                fused = ops.add(conv(prev_enc[level], getattr(enc, f"csff_enc{level + 1}")),
-                                conv(prev_dec[level], getattr(enc, f"csff_dec{level + 1}")))
-                t = ops.add(t, up2(fused) if coarser else fused)
-            e.append(t)
-        return e
-
-    def decoder(e, dec):
-        e1, e2, e3 = e
-        d3 = blocks(e3, dec.decoder_level3)
-        d2 = blocks(ops.add(up2(conv(d3, dec.up32.up[1])), res(e2, dec.skip_attn2)), dec.decoder_level2)
-        d1 = blocks(ops.add(up2(conv(d2, dec.up21.up[1])), res(e1, dec.skip_attn1)), dec.decoder_level1)
-        return [d1, d2, d3]
-
-    def shuffle_tail(x, tail):
-        return ops.depth_to_space(conv(x, tail.tail), "depth_first", 2)
-
-    def shallow(x, seq):
-        return res(conv(x, seq[0]), seq[1])
-
-    m = model
+    root = _Corrections(model, stages)
+    graph = _traced(root)
     x = ops.parameter(ov.PartialShape(list(shape) if shape else [-1, 3, -1, -1]), ov.Type.f32, name="x")
-    half = ops.interpolate(x, np.array([0.5, 0.5], np.float32), "linear_onnx", "scales",
-                           coordinate_transformation_mode="align_corners", axes=np.array([2, 3], np.int64))
-    # scale 1
-    e11 = encoder(shallow(ops.space_to_depth(half, "depth_first", 2), m.shallow_feat1), m.E1_1)
-    d11 = decoder(e11, m.D1_1)
-    # scale 2
-    f2 = shallow(ops.space_to_depth(x, "depth_first", 2), m.shallow_feat2)
-    f2 = conv(ops.concat([f2, up2(conv(d11[0], m.up_scale1_feat.scaleUp[1]))], 1), m.fusion12)
-    e21 = encoder(f2, m.E2_1, e11, d11, coarser=True)
-    d21 = decoder(e21, m.D2_1)
-    e22 = encoder(d21[0], m.E2_2, e21, d21)
-    d22 = decoder(e22, m.D2_2)
-    # scale 3
-    f3 = conv(ops.concat([shallow(x, m.shallow_feat3), up2(conv(d22[0], m.up_scale2_feat.scaleUp[1]))], 1),
-              m.fusion23)
-    e31 = encoder(f3, m.E3_1, e22, d22, coarser=True)
-    d31 = decoder(e31, m.D3_1)
-    e32 = encoder(d31[0], m.E3_2, e31, d31)
-    d32 = decoder(e32, m.D3_2)
-    e33 = encoder(d32[0], m.E3_3, e32, d32)
-    d33 = decoder(e33, m.D3_3)
-    final = conv(d33[0], m.tail3_3)
-    heads = [shuffle_tail(d11[0], m.tail1_1), shuffle_tail(d21[0], m.tail2_1), shuffle_tail(d22[0], m.tail2_2),
-             conv(d31[0], m.tail3_1), conv(d32[0], m.tail3_2), final] if stages else [final]
+    values: dict[torch.fx.Node, object] = {}
+    constants: dict[int, object] = {}  # one constant per parameter tensor (MSSNet shares its PReLU)
+    heads: list = []
+
+    def const(t: Tensor):
+        if id(t) not in constants:
+            constants[id(t)] = ops.constant(t.detach().to("cpu", torch.float32).contiguous().numpy().copy())
+        return constants[id(t)]
+
+    def arg(a):
+        if isinstance(a, (list, tuple)):
+            return [arg(v) for v in a]
+        if isinstance(a, dict):
+            return {k: arg(v) for k, v in a.items()}
+        return values[a] if isinstance(a, torch.fx.Node) else a
+
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            values[node] = x
+        elif node.op == "call_module":
+            values[node] = _ov_layer(ops, root.get_submodule(node.target), arg(node.args[0]), const)
+        elif node.op == "call_function":
+            values[node] = _ov_function(ops, node.target, arg(node.args), arg(dict(node.kwargs)))
+        elif node.op == "output":
+            heads = arg(node.args[0])
+        else:
+            raise NotImplementedError(f"OpenVINO graph: no translation for a {node.op} node ({node.target})")
     return ov.Model([ops.result(h) for h in heads], [x], "mssnet-stages" if stages else "mssnet")
+
+
+_TRACES: OrderedDict[tuple, torch.fx.Graph] = OrderedDict()
+_TRACES_LOCK = threading.Lock()
+
+
+def _traced(root: _Corrections) -> torch.fx.Graph:
+    """``torch.fx`` graph of ``root``, traced once per module structure (the layers' names and types,
+    not their weights: the translation reads each layer from the module itself) and stages flag."""
+    key = (root.stages, tuple((name, type(m)) for name, m in root.model.named_modules()))
+    with _TRACES_LOCK:
+        if key in _TRACES:
+            _TRACES.move_to_end(key)
+            return _TRACES[key]
+    graph = torch.fx.symbolic_trace(root).graph
+    with _TRACES_LOCK:
+        _TRACES[key] = graph
+        while len(_TRACES) > 8:
+            _TRACES.popitem(last=False)
+    return graph
+
+
+def _ov_layer(ops, layer: nn.Module, x, const: Callable[[Tensor], object]):
+    """The OpenVINO operation of one leaf layer applied to ``x``."""
+    if isinstance(layer, nn.Conv2d):
+        if layer.stride != (1, 1) or layer.dilation != (1, 1) or layer.groups != 1 or isinstance(layer.padding, str):
+            raise NotImplementedError(f"OpenVINO graph: only stride-1, ungrouped, numerically padded convolutions; "
+                                      f"got {layer}")
+        pad = list(layer.padding)
+        y = ops.convolution(x, const(layer.weight), [1, 1], pad, pad, [1, 1])
+        return y if layer.bias is None else ops.add(y, ops.reshape(const(layer.bias), [1, -1, 1, 1], False))
+    if isinstance(layer, nn.PReLU):
+        return ops.prelu(x, const(layer.weight))
+    if isinstance(layer, nn.PixelUnshuffle):
+        return ops.space_to_depth(x, "depth_first", layer.downscale_factor)
+    if isinstance(layer, nn.PixelShuffle):
+        return ops.depth_to_space(x, "depth_first", layer.upscale_factor)
+    if isinstance(layer, nn.Identity):
+        return x
+    raise NotImplementedError(f"OpenVINO graph: no translation for the layer {type(layer).__name__}")
+
+
+def _ov_function(ops, fn: Callable, args: list, kwargs: dict):
+    """The OpenVINO operation of one function call (PyTorch's functional form and arguments)."""
+    import operator
+
+    if fn in (operator.add, torch.add):
+        return ops.add(args[0], args[1])
+    if fn is torch.cat:
+        return ops.concat(args[0], args[1] if len(args) > 1 else kwargs.get("dim", 0))
+    if fn is F.avg_pool2d:
+        k = args[1] if len(args) > 1 else kwargs["kernel_size"]
+        if kwargs.keys() - {"kernel_size"} or len(args) > 2:
+            raise NotImplementedError(f"OpenVINO graph: avg_pool2d with {args[2:]} {kwargs}")
+        return ops.avg_pool(args[0], [k, k], [0, 0], [0, 0], [k, k], True)
+    if fn is F.interpolate:
+        scale = kwargs.get("scale_factor")
+        if kwargs.get("mode") != "bilinear" or not isinstance(scale, float) or kwargs.get("size") is not None:
+            raise NotImplementedError(f"OpenVINO graph: interpolate with {kwargs}")
+        mode = "align_corners" if kwargs.get("align_corners") else "half_pixel"
+        return ops.interpolate(args[0], np.array([scale, scale], np.float32), "linear_onnx", "scales",
+                               coordinate_transformation_mode=mode, axes=np.array([2, 3], np.int64))
+    raise NotImplementedError(f"OpenVINO graph: no translation for {getattr(fn, '__name__', fn)}")
 
 
 # --------------------------------------------------------------------------- compiled models
