@@ -10,8 +10,8 @@ and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.mod
 
 A view at zoom z crops level ⌈log2 z⌉ (level 0 for z = 1) and downsamples it to the
 viewport with an antialiased filter (:data:`DEFAULT_FILTER`). On held-out photographs
-this beats one bicubic + MSSNet pass per zoom by over 1 dB between ×1.1 and ×1.5
-(``bench/pyramid_quality.py``), and a level computed once serves every zoom and pan in it.
+this beats one bicubic + MSSNet pass per zoom (``bench/pyramid_quality.py``; bench/README.md),
+and a level computed once serves every zoom and pan in it.
 
 Levels are cut into tiles of ``tile`` px on a fixed grid. Tile (k, row, col) is MSSNet's
 output on the bicubic enlargement of the level-(k−1) region under it plus ``margin`` px of
@@ -68,21 +68,16 @@ MAX_LEVEL = 3
 #: Output tile side at every level (px of that level).
 DEFAULT_TILE = 256
 #: Context around a tile at the level's MSSNet input, cut off after the pass. MSSNet's coarse
-#: stages see far, so a tiled level approaches one untiled pass only gradually. With the
-#: bundled weights (``bench/tile_margin.py``: fp32, 256² tiles, level 1 of the six examples) at
-#: 32 px the mean difference is 0.04–0.11/255 on the photographs and the text chart (0.67 on
-#: the zone plate), the 99.9th percentile 1.4–6.0/255 (13.4) and the largest 4–20/255 (29);
-#: 64 px roughly halves that for 2.25× instead of 1.56× the pixels of the tile itself. The
-#: difference is spread over the tiles, not gathered at their borders. Every view is exactly a
+#: stages see far, so a tiled level approaches one untiled pass only gradually; a wider margin
+#: narrows the difference at the cost of a larger pass per tile (``bench/tile_margin.py``;
+#: bench/README.md). The difference is spread over the tiles, not gathered at their borders. Every view is exactly a
 #: region of the tiled whole-image zoom whatever the margin: this trades fidelity to an untiled
 #: pass against speed.
 DEFAULT_MARGIN = 32
 #: Antialiased downsampling filters from a level to a view.
 FILTERS = ("bicubic", "area", "lanczos")
-#: Best on held-out photographs (``bench/pyramid_quality.py``, bundled weights, 4 images ≤ 384 px):
-#: Lanczos-3 gains +2.82 / +2.64 / +2.24 dB over bicubic at ×1.1 / ×1.25 / ×1.5 where antialiased
-#: bicubic gains +2.25 / +2.33 / +2.09 and area +1.32 / +1.61 / +1.59; above ×2 all three are
-#: within 0.08 dB of each other (area lowest).
+#: Best of :data:`FILTERS` on held-out photographs below ×2; above ×2 the three are nearly equal
+#: (``bench/pyramid_quality.py``; bench/README.md).
 DEFAULT_FILTER = "lanczos"
 #: Default byte budget of a :class:`TileCache` (a 256² tile is 0.75 MiB).
 DEFAULT_CACHE_BYTES = 384 * 2**20

@@ -23,15 +23,13 @@ in :class:`~mssnet.model.network.MSSNet` under bf16 autocast.
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
 (:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and the
 input shape the graph was compiled for (None: any). Most passes run in one graph compiled for
-dynamic shapes (any batch, H, W): graphs compiled per shape take 35 MiB (tiny) to 85 MiB (small)
-each (the nine tile shapes of one image's pyramid level: +800 MiB for small against +130 MiB),
-cost 0.2-0.6 s of compilation per shape, and round differently in bf16; a dynamic graph's first
-pass at a new shape costs 1.0-1.9 passes. The few shapes that carry most of the work
-(:data:`STATIC_SIDES`: every interior pyramid tile and the studio's square views) get a graph
-compiled for that one shape, where OpenVINO fuses the residual additions into the convolutions:
-on a 2-core EPYC with AVX512-BF16 such a graph ran 15 % faster for tiny and 2-5 % for small in bf16
-(``bench/speed.py --dynamic``) but only 0-6 % in fp32 with the kernels held to AVX2, for 90 MiB more
-(small), so only the precisions of :data:`STATIC_PRECISIONS` get them. Which graph runs depends only
+dynamic shapes (any batch, H, W), so memory and compilation do not grow with every new shape
+(graphs compiled per shape each cost memory and compilation time, and round differently in bf16);
+a dynamic graph's first pass at a new shape costs more than a pass. The few shapes that carry most
+of the work (:data:`STATIC_SIDES`: every interior pyramid tile and the studio's square views) get a
+graph compiled for that one shape, where OpenVINO fuses the residual additions into the
+convolutions; only the precisions of :data:`STATIC_PRECISIONS` get them, where that was measured to
+pay (``bench/speed.py --dynamic``; bench/README.md). Which graph runs depends only
 on the input's shape and precision, so a tile's pixels never depend on what ran before it. Precision follows
 :func:`mssnet.runtime.inference.resolve_precision` through OpenVINO's ``INFERENCE_PRECISION_HINT`` (bf16
 where the CPU has it natively, f32 elsewhere); threads follow ``torch.get_num_threads()`` at
@@ -545,8 +543,8 @@ def run_openvino(model: MSSNet, x: Tensor, precision: str, stages: bool) -> list
 def prepare(model: nn.Module, precision: str = "auto", stages: bool = True, backend: str | None = None) -> bool:
     """Compile ahead the graphs ``model``'s passes will use (final output for any shape, for each of
     :data:`STATIC_SIDES` in a precision of :data:`STATIC_PRECISIONS` and, with ``stages``, the six
-    stages) so that the first view after loading weights does not pay for it (0.2-0.6 s each on 2
-    cores); e.g. in a background thread when weights are loaded. Returns True when OpenVINO will run
+    stages) so that the first view after loading weights does not pay for their compilation; e.g. in
+    a background thread when weights are loaded. Returns True when OpenVINO will run
     the passes, False when they run in PyTorch."""
     if resolve_backend(model, backend) != "openvino":
         return False

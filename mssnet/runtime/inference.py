@@ -25,14 +25,14 @@ How a call runs:
 
 Precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"``, see
 :func:`resolve_precision`. Inputs always use the ``channels_last`` memory format and
-the model's convolution weights are converted to it once (same values); on a
-2-core AVX2 EPYC that made fp32 about 25 % faster. The model's residual additions
+the model's convolution weights are converted to it once (same values; faster in fp32,
+bench/README.md). The model's residual additions
 and everything here after the model stay in fp32.
 
 Backend: ``"auto"``, ``"torch"`` or ``"openvino"`` (None: the current default), see
 :mod:`mssnet.runtime.backend`. ``"auto"`` runs MSSNet on the CPU in OpenVINO when it is installed
-(1.3-2x PyTorch in fp32, 1.1-1.5x PyTorch's bf16 autocast on a 2-core EPYC with AVX512-BF16)
-and in PyTorch otherwise; a shape OpenVINO cannot compile runs in PyTorch (warned once).
+(faster than PyTorch in fp32 and bf16 on the CPUs measured, bench/README.md) and in PyTorch
+otherwise; a shape OpenVINO cannot compile runs in PyTorch (warned once).
 These passes never carry gradients: code that differentiates through MSSNet calls the module.
 """
 
@@ -71,12 +71,11 @@ MULTIPLE = 16
 #: With ``tile=None``, padded images up to this many pixels run in one piece.
 WHOLE_IMAGE_PIXELS = 768 * 768
 #: With ``tile=None``, larger images run in tiles of at most this side (same memory as the
-#: largest whole image; 4096² peaked at 2.7 GB with 1024² tiles) ...
+#: largest whole image; larger tiles raise the peak memory, bench/README.md) ...
 DEFAULT_TILE = 768
-#: ... overlapping by this many pixels (at most half a tile). With the bundled weights a
-#: 512×384 view in 256² tiles differs from the whole-image result by at most 0.37/255
-#: with overlap 32, 0.29/255 with 64 and 0.25/255 with 96; a random-init model (corrections
-#: ~0.8 instead of a few hundredths) needs far more, so tests scale its heads down.
+#: ... overlapping by this many pixels (at most half a tile). With trained weights a tiled result
+#: stays within a fraction of a gray level of the whole-image one (bench/README.md); a random-init
+#: model (corrections far larger than trained ones) needs far more, so tests scale its heads down.
 DEFAULT_OVERLAP = 96
 #: Smallest tile side accepted for ``tile=N``.
 MIN_TILE = 64

@@ -1,7 +1,7 @@
 """Which precision a pass runs in: ``"auto"`` turned into ``"fp32"`` or ``"bf16"`` for a device.
 
-bf16 is several times faster than fp32 on CPUs with native bf16 (AMX, AVX512-BF16) and about 8x
-slower where it is emulated (AVX2 only), so ``"auto"`` reads the CPU's flags, and honours a cap on
+bf16 is faster than fp32 only on CPUs with native bf16 (AMX, AVX512-BF16) and far slower where it
+is emulated (AVX2 only; bench/README.md), so ``"auto"`` reads the CPU's flags, and honours a cap on
 the instruction sets set through ``ONEDNN_MAX_CPU_ISA`` (which PyTorch's and OpenVINO's kernels obey:
 capped at ``AVX2`` an AVX512-BF16 CPU runs like an AVX2-only one). Used by the inference
 entry points (:mod:`mssnet.runtime.inference`) and the runtimes (:mod:`mssnet.runtime.backend`); imports nothing of
@@ -56,8 +56,7 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
 
     ``"auto"`` picks bf16 autocast on CUDA devices that support it and on CPUs with
     native bf16 (``amx_bf16`` or ``avx512_bf16`` in /proc/cpuinfo) unless ``ONEDNN_MAX_CPU_ISA``
-    caps the kernels below it; everywhere else fp32, because emulated bf16 is far slower (8x on an
-    AVX2-only EPYC).
+    caps the kernels below it; everywhere else fp32, because emulated bf16 is far slower than fp32.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")

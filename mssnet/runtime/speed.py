@@ -1,11 +1,11 @@
 """Which bundled weights suit this machine: a measured choice between "fast" and "quality".
 
-MSSNet-small on a 384² view costs 181 GFLOP: about a second where the CPU multiplies in bf16
-(AMX, AVX512-BF16) and 2.7 s or more where it has only AVX2 (fp32). The tiny preset costs a
-sixth of that. :func:`choose_preset` times one small pass on this machine, on the backend the
-app's passes will use (:mod:`mssnet.runtime.backend`: OpenVINO where installed, about twice PyTorch's
-speed in fp32), and picks ``"small"`` when a 384² view would take at most ``budget_s`` seconds,
-``"tiny"`` otherwise.
+MSSNet-small on a 384² view costs 181 GFLOP, the tiny preset a sixth of that; how long a pass
+takes depends on the CPU (native bf16 — AMX, AVX512-BF16 — or fp32 only; measured times per CPU in
+bench/README.md). :func:`choose_preset` times one small pass on this machine, on the backend the
+app's passes will use (:mod:`mssnet.runtime.backend`: OpenVINO where installed, PyTorch otherwise),
+and picks ``"small"`` when a 384² view would take at most ``budget_s`` seconds, ``"tiny"``
+otherwise.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ EDGE_GAIN_MAX = 0.08
 EDGE_GAIN_UNIT = "change of edge strength per pixel (luminance gradient, 0–1 scale)"
 _RAISED = np.array([214, 39, 40], np.uint8)  # red
 _LOWERED = np.array([31, 119, 180], np.uint8)  # blue
-_PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast zlib: ~4× faster than the default, ~10 % larger
+_PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # zlib level 1: lossless, faster than the default, larger files
 
 
 # --------------------------------------------------------------------------- pixels

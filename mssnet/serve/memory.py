@@ -1,8 +1,8 @@
 """Keep a long-running server's heap small: glibc malloc arenas and trimming.
 
 Every Gradio worker thread otherwise gets its own malloc arena, and freed image buffers
-stay scattered over them: a server answering 100 requests a round grew by ~200 MiB per
-round in ``bench/load.py``. Both functions do nothing off glibc.
+stay scattered over them, so a server's resident memory grows round after round under load
+(``bench/load.py``; bench/README.md). Both functions do nothing off glibc.
 """
 
 from __future__ import annotations
