@@ -11,7 +11,14 @@ from fakes import Identity
 
 from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.runtime import inference, precision
-from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
+from mssnet.runtime.inference import (
+    resolve_precision,
+    sharpen,
+    sharpen_stages,
+    sharpen_tensor,
+    sharpen_tensor_stages,
+    tile_count,
+)
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +195,13 @@ def test_progress_counts_tiles():
     calls.clear()
     sharpen(Identity(), np.zeros((100, 150, 3), np.uint8), progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 1)]
+
+
+def test_tile_count_matches_progress():
+    for h, w, tile in [(1, 1, None), (100, 100, None), (800, 900, None), (300, 500, 128), (64, 1000, 256)]:
+        totals: list[int] = []
+        sharpen_tensor(Identity(), torch.zeros(1, 3, h, w), tile=tile, progress=lambda _d, t, out=totals: out.append(t))
+        assert totals[-1] == tile_count(h, w, tile)
 
 
 # --------------------------------------------------------------------------- stages

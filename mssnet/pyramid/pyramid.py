@@ -1,7 +1,7 @@
 """A sharpened zoom pyramid: every zoom and pan served from cached power-of-two levels.
 
 Level 0 is the image; level k (1…3) is the image enlarged 2^k times and sharpened,
-built from level k−1 by a 2× bicubic enlargement (OpenCV's, as :mod:`mssnet.pipeline`)
+built from level k−1 by a 2× bicubic enlargement (OpenCV's)
 and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.model.strength`)::
 
     level k = clip(x + α_k·(MSSNet(x) − x)),   x = clip(bicubic_2×(level k−1))
@@ -10,8 +10,8 @@ and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.mod
 
 A view at zoom z crops level ⌈log2 z⌉ (level 0 for z = 1) and downsamples it to the
 viewport with an antialiased filter (:data:`DEFAULT_FILTER`). On held-out photographs
-this beats one bicubic + MSSNet pass per zoom by over 1 dB between ×1.1 and ×1.5
-(``bench/pyramid_quality.py``), and a level computed once serves every zoom and pan in it.
+this beat one bicubic + MSSNet pass per zoom by over 1 dB between ×1.1 and ×1.5
+(the model card records the numbers), and a level computed once serves every zoom and pan in it.
 
 Levels are cut into tiles of ``tile`` px on a fixed grid. Tile (k, row, col) is MSSNet's
 output on the bicubic enlargement of the level-(k−1) region under it plus ``margin`` px of
