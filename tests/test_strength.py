@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import mssnet
+from mssnet.model.keys import weights_key
 from mssnet.model.strength import (
     LEVEL_KEY,
     LIMITS,
@@ -28,7 +29,7 @@ from mssnet.model.strength import (
     optimal_strength,
     strength_at,
 )
-from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
+from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image
 from mssnet.train.calibrate import _training_crops, calibrate, calibrate_levels
 from mssnet.train.degrade import quantize8, shrink
 
