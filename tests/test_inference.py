@@ -331,7 +331,7 @@ def test_bad_images(image, error, message):
         ({"tile": 48}, ValueError, "got 48"),
         ({"tile": 64.0}, TypeError, "got float"),
         ({"tile": True}, TypeError, "got bool"),
-        ({"tile": 64, "overlap": 64}, ValueError, "smaller than the tile"),
+        ({"tile": 64, "overlap": 64}, ValueError, "overlap must be a multiple of 16 between 0 and 48; got 64"),
         ({"overlap": 20}, ValueError, "multiple of 16"),
     ],
 )

@@ -41,8 +41,9 @@ import cv2
 import numpy as np
 from torch import nn
 
+from ..image.checks import MAX_FACTOR, MIN_FACTOR, check_int, check_zoom
 from ..image.io import load_image, save_image, to_uint8
-from ..image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
+from ..image.zoom import source_rect
 from ..image.zoom import zoom as bicubic_zoom
 from ..model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from ..pyramid.pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
@@ -476,13 +477,8 @@ def check_view_request(
 ) -> tuple[float, tuple[float, float], int]:
     """Checked (zoom, centre, viewport): zoom in [1, 8], viewport in :data:`VIEWPORT_LIMITS`,
     centre defaulting to the image centre. Raises ``ValueError`` with the limits."""
-    zoom = float(zoom)
-    if not MIN_FACTOR <= zoom <= MAX_FACTOR:
-        raise ValueError(f"zoom must be between {MIN_FACTOR:g} and {MAX_FACTOR:g}; got {zoom:g}")
-    viewport = int(viewport)
-    lo, hi = VIEWPORT_LIMITS
-    if not lo <= viewport <= hi:
-        raise ValueError(f"viewport must be between {lo} and {hi} px; got {viewport}")
+    zoom = check_zoom(zoom)
+    viewport = check_int(viewport, "viewport", *VIEWPORT_LIMITS, unit="px")
     w, h = source.size
     center = (w / 2, h / 2) if center is None else (float(center[0]), float(center[1]))
     return zoom, center, viewport
@@ -563,9 +559,7 @@ class ShownViews:
 
 def check_download_size(size: tuple[int, int], zoom: float) -> tuple[int, int]:
     """(width, height) of the whole image zoomed; ``ValueError`` above :data:`MAX_DOWNLOAD_PIXELS`."""
-    zoom = float(zoom)
-    if not MIN_FACTOR <= zoom <= MAX_FACTOR:
-        raise ValueError(f"zoom must be between {MIN_FACTOR:g} and {MAX_FACTOR:g}; got {zoom:g}")
+    zoom = check_zoom(zoom)
     w, h = size
     ow, oh = max(1, round(w * zoom)), max(1, round(h * zoom))
     if ow * oh > MAX_DOWNLOAD_PIXELS:
