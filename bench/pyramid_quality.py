@@ -1,4 +1,4 @@
-"""Pyramid zoom vs the earlier zoom steps on held-out images, and the pyramid's downsampling filter.
+"""The pyramid zoom on held-out images, with each of its downsampling filters.
 
     python bench/pyramid_quality.py [--weights PATH] [--data DIR ...] [--max-side 384]
                                     [--scales 1.1 1.25 1.5 2 2.5 3 4 6 8] [--images N]
@@ -6,14 +6,11 @@
 For every held-out image (``mssnet.train.data.HOLDOUT`` among the package photographs, plus the
 images in ``--data`` folders) and scale s: shrink by s (antialiased bicubic, 8-bit), zoom
 back to the original size and compare with the original on the BT.601 Y channel (border
-shave ⌈s⌉). Methods, as gain in dB over plain bicubic:
-
-* steps: ``mssnet.pipeline.zoom_sharpen_image`` (2× steps, then the remainder, each
-  bicubic + MSSNet at its calibrated strength);
-* pyramid: sharpen to level ⌈log2 s⌉ (``mssnet.pyramid.pyramid``: 2× bicubic + MSSNet per level,
-  tiled) and resample to the target size with an antialiased filter — bicubic (as
-  ``F.interpolate(antialias=True)``), area (as ``cv2.INTER_AREA``) or Lanczos-3 (as PIL).
-  The level is computed once per image and scale and shared by the three filters.
+shave ⌈s⌉). Methods, as gain in dB over plain bicubic: sharpen to level ⌈log2 s⌉
+(``mssnet.pyramid.pyramid``: 2× bicubic + MSSNet per level, tiled) and resample to the target
+size with an antialiased filter — bicubic (as ``F.interpolate(antialias=True)``), area (as
+``cv2.INTER_AREA``) or Lanczos-3 (as PIL). The level is computed once per image and scale and
+shared by the three filters.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ from timing import cpu_kind  # noqa: E402
 
 from mssnet.image.metrics import psnr_y  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
-from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_image  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
 from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
@@ -69,37 +65,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"weights: {args.weights or 'bundled default'}")
     print(f"held-out images ({len(held)}, longer side ≤ {args.max_side}): {', '.join(q.name for q in held)}\n")
 
-    methods = ("steps", *FILTERS)
+    methods = FILTERS
     rows, t_start = [], time.perf_counter()
     for s in args.scales:
         gains: dict[str, list[float]] = {m: [] for m in methods}
-        base, seconds = [], {"steps": 0.0, "pyramid": 0.0}
+        base, seconds = [], 0.0
         for hr_full in images:
             hr, lr, size = degrade_pair(hr_full, s)
             lr = lr.astype(np.float32)
             ref = psnr_y(upscale(lr, size, "bicubic"), hr, shave(s))
             base.append(ref)
             t0 = time.perf_counter()
-            steps = zoom_sharpen_image(model, lr, s, size=size, precision=precision)
-            t1 = time.perf_counter()
             level = pyramid_zoom_image(model, lr, 2.0 ** pyramid_level(s), precision=precision)
-            seconds["steps"] += t1 - t0
-            seconds["pyramid"] += time.perf_counter() - t1
-            gains["steps"].append(psnr_y(np.round(steps * 255) / 255, hr, shave(s)) - ref)
+            seconds += time.perf_counter() - t0
             for f in FILTERS:
                 out = level if level.shape[:2] == hr.shape[:2] else downsample(level, size, f)
                 gains[f].append(psnr_y(np.round(out * 255) / 255, hr, shave(s)) - ref)
         rows.append((s, float(np.mean(base)), {m: float(np.mean(v)) for m, v in gains.items()}, seconds))
         print(f"×{s:g} done ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
 
-    print("| zoom | level | bicubic Y-PSNR | earlier steps | pyramid + bicubic (AA) | pyramid + area | "
-          "pyramid + Lanczos-3 | best | time steps / pyramid |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| zoom | level | bicubic Y-PSNR | pyramid + bicubic (AA) | pyramid + area | "
+          "pyramid + Lanczos-3 | best | time of the level |")
+    print("|---|---|---|---|---|---|---|---|")
     for s, ref, g, sec in rows:
         best = max(methods, key=lambda m: g[m])
         cells = " | ".join(f"{g[m]:+.2f}" for m in methods)
         print(f"| ×{s:g} | {pyramid_level(s)} | {ref:.2f} dB | {cells} | {best} | "
-              f"{sec['steps']:.1f} s / {sec['pyramid']:.1f} s |")
+              f"{sec:.1f} s |")
     mean = {m: float(np.mean([g[m] for _, _, g, _ in rows])) for m in methods}
     print("| mean | | | " + " | ".join(f"{mean[m]:+.2f}" for m in methods) + " | | |")
     print("\ncells: mean Y-PSNR gain over bicubic (dB), outputs rounded to 8 bit; border shave ⌈zoom⌉; "

@@ -1,7 +1,7 @@
 """Quality of zoom sharpening on held-out images: tables of Y-PSNR and SSIM, by category.
 
     python bench/quality.py [--weights A.safetensors B.safetensors ...] [--holdout-dir DIR]
-                            [--scales 1.25 1.5 2 2.5 3 4] [--steps]
+                            [--scales 1.25 1.5 2 2.5 3 4]
 
 Held-out images (never trained on): the package photographs named in ``mssnet.train.data.HOLDOUT``
 and, with ``--holdout-dir``, every image of that folder; a ``categories.csv`` there
@@ -15,9 +15,7 @@ with a border shave of ⌈s⌉ pixels:
   amount tuned per scale on *training* images (a fair, tuned baseline);
 * MSSNet (one column per ``--weights`` file): what the app and the command line do — the
   zoom pyramid (``mssnet.pyramid.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
-  strength up to level ⌈log2 s⌉, then an antialiased downsample to the target size;
-* with ``--steps``, also the earlier rule: 2× steps then a smaller last one
-  (``mssnet.pipeline.zoom_sharpen_image``).
+  strength up to level ⌈log2 s⌉, then an antialiased downsample to the target size.
 """
 
 from __future__ import annotations
@@ -40,7 +38,6 @@ from timing import cpu_kind  # noqa: E402
 from mssnet.image.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.model.strength import format_levels, format_table  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
-from mssnet.pipeline import zoom_sharpen_image  # noqa: E402
 from mssnet.pyramid.pyramid import pyramid_zoom_image  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
 from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
@@ -108,7 +105,7 @@ def held_out_images(holdout_names: list[str], folders: list[str], max_side: int
     return images, train
 
 
-def score_scale(s: float, images, models: dict[str, torch.nn.Module], usm: tuple[float, float], steps: bool
+def score_scale(s: float, images, models: dict[str, torch.nn.Module], usm: tuple[float, float]
                 ) -> dict[str, list[tuple[str, float, float]]]:
     """{method: [(category, Y-PSNR, SSIM) per image]} at scale ``s``."""
     scores: dict[str, list[tuple[str, float, float]]] = {}
@@ -119,8 +116,6 @@ def score_scale(s: float, images, models: dict[str, torch.nn.Module], usm: tuple
         outs = {"bicubic": bic, "lanczos": upscale(lr, size, "lanczos"), "unsharp": unsharp(bic, *usm)}
         for label, model in models.items():
             outs[label] = pyramid_zoom_image(model, lr, s, size=size)
-            if steps:
-                outs[label + " (steps)"] = zoom_sharpen_image(model, lr, s, size=size)
         for m, img in outs.items():
             scores.setdefault(m, []).append((cat, psnr_y(img, hr, shave(s)), ssim_y(img, hr, shave(s))))
     return scores
@@ -133,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout", nargs="*", default=list(HOLDOUT), help="held-out package photographs")
     p.add_argument("--scales", nargs="*", type=float, default=[1.25, 1.5, 2, 2.5, 3, 4])
     p.add_argument("--max-side", type=int, default=512, help="downscale larger held-out images")
-    p.add_argument("--steps", action="store_true", help="also score the earlier 2×-steps-then-remainder rule")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if any(not s >= 1 for s in args.scales):
@@ -162,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {model.config}, strength per step factor: {table}; per pyramid level: {levels}")
 
     t0 = time.perf_counter()
-    results = {s: score_scale(s, images, models, tune_unsharp(tune_images, s), args.steps) for s in args.scales}
+    results = {s: score_scale(s, images, models, tune_unsharp(tune_images, s)) for s in args.scales}
     methods = list(next(iter(results.values())))
     print("\n| scale | " + " | ".join(BASELINES.get(m, m) for m in methods) + " |")
     print("|---" * (len(methods) + 1) + "|")

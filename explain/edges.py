@@ -4,13 +4,15 @@ Every map is computed on the BT.601 luminance ``Y = 0.299 R + 0.587 G + 0.114 B`
 with a 3x3 Sobel operator normalised by 1/8, so a linear ramp that rises by ``s``
 per pixel has edge magnitude ``s`` (units: intensity change per pixel, image in
 [0, 1]). Borders use replicate padding, so the frame of the image is not an edge.
+The definition is :func:`mssnet.image.metrics.edge_strength_map` (and its :func:`~mssnet.image.metrics.luma`).
 
 Two kinds of input are accepted, and the output follows the input:
 
 * torch tensors ``(B, 3, H, W)`` or ``(3, H, W)`` (also one channel, already
-  luminance), float, computed differentiably -> ``(B, 1, H, W)`` or ``(1, H, W)``;
+  luminance), float, computed differentiably (for attribution) with the same luma weights
+  and kernel -> ``(B, 1, H, W)`` or ``(1, H, W)``;
 * numpy arrays ``(H, W, 3)`` or ``(H, W)`` (float in [0, 1], or uint8 which is
-  scaled by 1/255), computed with OpenCV -> ``(H, W)`` float32.
+  scaled by 1/255): :func:`mssnet.image.metrics.edge_strength_map` -> ``(H, W)`` float32.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mssnet.image.metrics import BT601, SOBEL_X, sobel_gradients
+from mssnet.image.metrics import BT601, SOBEL_X, edge_strength_map, luma
 
 __all__ = [
     "BT601",
@@ -101,9 +103,7 @@ def luminance(image: Image) -> Image:
             w = image.new_tensor(BT601).view(1, 3, 1, 1)
             image = (image * w).sum(1, keepdim=True)  # (B, 1, H, W)
         return image[0] if squeeze else image
-    if image.ndim == 2:
-        return image
-    return cv2.transform(image, np.array([BT601], dtype=np.float32))  # (H, W)
+    return luma(image)  # (H, W)
 
 
 # --------------------------------------------------------------------------- edges
@@ -127,10 +127,10 @@ def edge_magnitude(image: Image, eps: float = 1e-6) -> Image:
         g = F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), k.unsqueeze(1))  # (B, 2, H, W)
         mag = torch.sqrt((g * g).sum(1, keepdim=True) + eps * eps) - eps  # (B, 1, H, W)
         return mag[0] if squeeze else mag
-    gx, gy = sobel_gradients(y)
+    mag = edge_strength_map(y)  # (H, W)
     if eps == 0:
-        return cv2.magnitude(gx, gy)  # (H, W)
-    return np.sqrt(gx * gx + gy * gy + np.float32(eps * eps)) - np.float32(eps)
+        return mag
+    return np.sqrt(mag * mag + np.float32(eps * eps)) - np.float32(eps)
 
 
 def edge_gain(before: Image, after: Image) -> Image:

@@ -6,9 +6,9 @@ and written the same way everywhere ("+17 % edge strength").
 
 Edge strength is the root mean square of the gradient magnitude of the luma: the BT.601
 luminance ``Y = 0.299 R + 0.587 G + 0.114 B`` of an image in [0, 1], a 3x3 Sobel operator
-normalised by 1/8 (:func:`explain.edges.edge_magnitude`), squared, averaged over the pixels and
-square-rooted. Units: intensity change per pixel, so a ramp rising by ``s`` per pixel has edge
-strength ``s``. Per pixel the gradient magnitude is :func:`edge_strength_map`.
+normalised by 1/8, squared, averaged over the pixels and square-rooted. Units: intensity change
+per pixel, so a ramp rising by ``s`` per pixel has edge strength ``s``. Per pixel the gradient
+magnitude is :func:`mssnet.image.metrics.edge_strength_map` (re-exported here), the one definition.
 
 Why the root mean square and not the plain mean: the gradient magnitude summed across a monotone
 edge is its contrast, whatever its width, so the plain mean of a region holding whole edges does not
@@ -29,7 +29,7 @@ import math
 import numpy as np
 from torch import Tensor
 
-from .edges import edge_magnitude
+from mssnet.image.metrics import edge_strength_map
 
 __all__ = ["DEFINITION", "NAME", "NEAR_ZERO", "UNCHANGED_PCT", "change_pct", "change_phrase", "change_text",
            "edge_strength", "edge_strength_map", "format_pct", "rms"]
@@ -49,28 +49,22 @@ UNCHANGED_PCT = 0.5
 Image = Tensor | np.ndarray
 
 
-def edge_strength_map(image: Image) -> np.ndarray:
-    """Edge strength per pixel: the Sobel gradient magnitude of the BT.601 luma (replicate borders).
-
-    image: (H, W, 3) or (H, W) array (float in [0, 1] or uint8), or one (3, H, W) / (1, 3, H, W)
-    tensor -> (H, W) float32, intensity change per pixel.
-    """
+def _as_array(image: Image) -> np.ndarray:
+    """One (3, H, W) / (1, 3, H, W) tensor -> (H, W, 3) array; arrays pass as they are."""
     if isinstance(image, Tensor):
         if image.ndim == 4:
             if image.shape[0] != 1:
-                raise ValueError(f"edge_strength_map takes one image; got a batch of {image.shape[0]}")
+                raise ValueError(f"edge_strength takes one image; got a batch of {image.shape[0]}")
             image = image[0]
         image = image.detach().float().cpu().numpy().transpose(1, 2, 0)  # (H, W, C)
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy.ndarray or torch.Tensor; got {type(image).__name__}")
-    return edge_magnitude(image, eps=0.0)
+    return image
 
 
 def edge_strength(image: Image, mask: np.ndarray | None = None) -> float:
     """The one measure: the root mean square of :func:`edge_strength_map` over the image (or over the
-    ``mask`` pixels, a bool (H, W) array; an empty mask gives 0). image as in :func:`edge_strength_map`
-    -> float, intensity change per pixel."""
-    return rms(edge_strength_map(image), mask)
+    ``mask`` pixels, a bool (H, W) array; an empty mask gives 0). image: (H, W, 3) or (H, W) array (float
+    in [0, 1] or uint8), or one (3, H, W) / (1, 3, H, W) tensor -> float, intensity change per pixel."""
+    return rms(edge_strength_map(_as_array(image)), mask)
 
 
 def rms(strength: np.ndarray, mask: np.ndarray | None = None) -> float:

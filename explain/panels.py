@@ -29,7 +29,7 @@ from .sanity import random_weights_check
 from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .window import WindowExplanation, attribution_figure, explain_window
 
-__all__ = ["Save", "answer", "attribution", "decision", "decision_chart", "explore_maps", "random_weights", "saliency",
+__all__ = ["Save", "answer", "attribution", "decision", "decision_chart", "explore_maps", "random_weights",
            "saliency_pair", "simulation", "stages", "sweep", "visual_saliency"]
 
 #: Image (H, W, 3) array or figure (None passes through) -> a path to show it from.
@@ -102,17 +102,6 @@ def visual_saliency(view: View, save: Save) -> tuple[str, str]:
         return save(plot_visual_saliency(view.bicubic, comparison)), visual_saliency_markdown(comparison)
 
     return view.rendering("visual saliency", make)
-
-
-def saliency(view: View, model: nn.Module, save: Save) -> tuple[str | None, str]:
-    """Whole-view saliency of the edge-strength change, one gradient (one forward and one backward pass) ->
-    (figure path or None, Markdown); made once per view. Its magnitude fails the random-weights check:
-    :func:`saliency_pair` is the form to show as an explanation."""
-    def make() -> tuple[str | None, str]:
-        result = panels.view_saliency(model, view)
-        return save(panels.saliency_figure(view, result)), report.saliency_markdown(result)
-
-    return view.rendering("saliency", make)
 
 
 def stages(view: View, save: Save) -> tuple[str, str, str, str]:

@@ -38,7 +38,6 @@ __all__ = [
     "plot_edge_pair",
     "plot_error_maps",
     "plot_heatmap",
-    "plot_saliency",
     "plot_spectrum",
     "plot_stage_changes",
     "stage_changes",
@@ -269,39 +268,6 @@ def plot_edge_gain(image: Image, gain: Tensor | np.ndarray, limit: float | None 
     for ax in (ax_map, ax_img):
         ax.set_axis_off()
     fig.supxlabel("Red: edges MSSNet made stronger. Blue: edges it weakened. White: unchanged.",
-                  fontsize=MIN_TEXT_PT, wrap=True)
-    return readable_text(fig)
-
-
-def plot_saliency(image: Image, grad: Tensor | np.ndarray,
-                  title: str = "Saliency of the view's edge strength change") -> Figure:
-    """Whole-view saliency: the signed input gradient (summed over RGB) beside its magnitude.
-
-    image: (H, W, 3) etc.; grad: (3, H, W) / (1, 3, H, W) / (H, W), same H, W. Left: signed,
-    diverging scale centred on 0 (red: brightening this pixel raises the edge gain); right:
-    ``|grad|`` over the gray image. Four axes: two maps and their colour bars.
-    """
-    img = _to_numpy(image, "image")
-    g = _heat_2d(grad, "grad")
-    if g.shape != img.shape[:2]:
-        raise ValueError(f"grad must match the image size {img.shape[:2]}; got {g.shape}")
-    lim = symmetric_limit(g)
-    mag = np.abs(g)
-    fig = _new_figure((9.0, 5.0))
-    ax_s, ax_m = fig.subplots(1, 2)
-    im = ax_s.imshow(g, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
-    fig.colorbar(im, ax=ax_s, shrink=0.8)
-    ax_s.set_title("signed (red raises it)")
-    gray = luminance(img) if img.ndim == 3 else img
-    ax_m.imshow(np.clip(gray, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    im = ax_m.imshow(mag, cmap="hot", vmin=0, vmax=float(np.percentile(mag, 99.5)) or 1e-12, alpha=0.7,
-                     interpolation="nearest")
-    fig.colorbar(im, ax=ax_m, shrink=0.8)
-    ax_m.set_title("magnitude: mostly the\nnetwork's shape")
-    for ax in (ax_s, ax_m):
-        ax.set_axis_off()
-    fig.suptitle(title)
-    fig.supxlabel("Which input pixels the sharpening of the whole view depends on most.",
                   fontsize=MIN_TEXT_PT, wrap=True)
     return readable_text(fig)
 

@@ -18,11 +18,11 @@ from .attribution import attribution_shares
 from .decision import Decision, decision_sentence, decision_table_markdown
 from .measure import NAME, change_text
 from .sanity import RandomisationCheck
-from .studio import Simulation, StageChanges, StageTable, SweepRow, ViewSaliency
+from .studio import Simulation, StageChanges, StageTable, SweepRow
 from .window import WindowExplanation
 
-__all__ = ["PAGE", "decision_markdown", "fmt_seconds", "preview_timing_markdown", "randomisation_markdown",
-           "decision_summary_markdown", "saliency_markdown", "simulation_markdown", "source_markdown",
+__all__ = ["PAGE", "decision_markdown", "fmt_seconds", "randomisation_markdown",
+           "decision_summary_markdown", "simulation_markdown", "source_markdown",
            "stage_changes_markdown",
            "stages_markdown", "sweep_markdown", "timing_markdown", "weights_loaded_markdown", "weights_note",
            "window_markdown"]
@@ -127,19 +127,6 @@ def timing_markdown(view: View, cached: bool) -> str:
     x0, y0, w, h = view.rect
     return (f"Time: {' · '.join(parts)}  \nView {view.viewport}×{view.viewport} px at ×{view.zoom:.2f} of "
             f"source region x {x0:.0f}–{x0 + w:.0f}, y {y0:.0f}–{y0 + h:.0f}" + _strength_phrase(view))
-
-
-def preview_timing_markdown(seconds: float, missing: int | None = None) -> str:
-    """The time line while the slider moves and some tiles are missing (bicubic shown)."""
-    tiles = "" if missing is None else f" for {missing} missing tile(s)"
-    return (f"Time: bicubic zoom {fmt_seconds(seconds)} · **sharpening…** MSSNet runs{tiles} when you "
-            "release the slider; cached areas show MSSNet at once")
-
-
-PYRAMID_NOTE = ("How MSSNet's view is made: the image is sharpened in a pyramid of 2× steps (level k = level k−1 "
-                "enlarged 2× with bicubic, then MSSNet), cut into tiles that are computed once and reused for "
-                "every zoom and pan; a view at zoom z crops level ⌈log2 z⌉ and resamples it (Lanczos) to the "
-                "viewport.")
 
 
 #: Edge gain per window pixel below which a window counts as "almost unchanged".
@@ -299,19 +286,6 @@ def weights_note(path: Path | None, why: str | None = None) -> str:
 def weights_loaded_markdown(path: str | Path, config) -> str:
     """After an upload: the file's name and the architecture read from it."""
     return f"Loaded **{html.escape(Path(path).name)}**: MSSNet-{config.name or 'custom'} (wf={config.wf})."
-
-
-def saliency_markdown(result: ViewSaliency) -> str:
-    """How to read the single-gradient saliency (:func:`explain.studio.view_saliency`); the map that passes
-    the random-weights check is :func:`explain.saliency_pair.saliency_check_markdown`'s."""
-    if result.gradient is None:
-        return "No saliency at this zoom: MSSNet applies no correction (α = 0), so nothing depends on any pixel."
-    direction = "raised" if result.gain > 0 else "lowered"
-    return (f"MSSNet {direction} the gradients of the whole view (sum of the {NAME} change map {result.gain:+.1f}). "
-            "The map is the gradient of that number with respect to each input pixel: **red** pixels, made "
-            "brighter, would raise it; **blue** ones would lower it. One gradient is noisy and its magnitude "
-            "looks much the same with random weights: read the saliency pair for what training taught.  \n"
-            f"Time: one forward and one backward pass, {fmt_seconds(result.seconds)}")
 
 
 def stage_changes_markdown(changes: StageChanges) -> str:

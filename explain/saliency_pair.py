@@ -27,18 +27,18 @@ import cv2
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from torch import Tensor, nn
+from torch import nn
 
 from mssnet.runtime.inference import resolve_precision
 from mssnet.serve.session import View
 
-from .attribution import Autocast, _check_model, _final_output, edge_gain_objective, smoothgrad
-from .edges import edge_magnitude, luminance
+from .attribution import Autocast, edge_gain_objective, smoothgrad
+from .edges import luminance
 from .measure import NAME
 from .plots import MIN_TEXT_PT, SIGNED_CMAP, _new_figure, readable_text
 from .sanity import randomized_copy, spearman
 
-__all__ = ["DETAIL_SIGMA", "PASS_BELOW", "SMOOTH_PX", "SaliencyCheck", "edge_strength_objective",
+__all__ = ["DETAIL_SIGMA", "PASS_BELOW", "SMOOTH_PX", "SaliencyCheck",
            "plot_saliency_check", "saliency_check", "saliency_check_markdown", "signed_saliency"]
 
 #: Gaussian (px) the signed SmoothGrad map is averaged over before it is shown.
@@ -49,23 +49,6 @@ DETAIL_SIGMA = 3.0
 PASS_BELOW = 0.5
 #: |rank correlation| with the image's detail from which the caption describes the pattern.
 PATTERN_FROM = 0.3
-
-
-def edge_strength_objective(model: nn.Module, strength: float = 1.0):
-    """``fn(x) = edge_strength(x + strength · (model(x) − x)) − edge_strength(x)`` per batch item, the
-    edge strength being the root mean square of the Sobel magnitude of the luma (as
-    :func:`explain.measure.edge_strength`, differentiably). x: (B, 3, H, W) -> (B,)."""
-    model = _check_model(model)
-
-    def fn(x: Tensor) -> Tensor:
-        out = _final_output(model, x).to(x.dtype)
-        if strength != 1.0:
-            out = x + strength * (out - x)
-        after = edge_magnitude(out).flatten(1)  # (B, H*W)
-        before = edge_magnitude(x).flatten(1)
-        return after.pow(2).mean(1).sqrt() - before.pow(2).mean(1).sqrt()
-
-    return fn
 
 
 def signed_saliency(model: nn.Module, image: np.ndarray, strength: float, n: int = 4, noise: float = 0.05,

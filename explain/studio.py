@@ -3,8 +3,6 @@
 * :func:`heat_map_figures` — edge maps of a view's bicubic and MSSNet images (before and
   after on one shared scale, the gain on a diverging scale centred on 0);
   :func:`edge_pair_figure` — both edge maps in one figure with one colour bar;
-* :func:`view_saliency` — gradient of the whole view's edge gain with respect to MSSNet's
-  input (:class:`ViewSaliency`), :func:`saliency_figure` draws it;
 * :func:`stage_changes_table` / :func:`stage_changes_figure` — what each stage changed;
 * :func:`sweep_pair_image` — one zoom of the sweep as a labelled bicubic | MSSNet pair;
 * :func:`stage_table` — edge strength (:mod:`explain.measure`) of MSSNet's six stage outputs (:class:`StageTable`);
@@ -30,13 +28,11 @@ from torch import nn
 from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
 from mssnet.pyramid.pyramid import pyramid_level, pyramid_zoom_image
-from mssnet.runtime.inference import resolve_precision
 from mssnet.serve.session import Source, SweepStep, View, check_view_request
 from mssnet.train import degrade
 
-from .attribution import Autocast, edge_gain_objective, saliency
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window
-from .measure import NAME, change_text, edge_strength
+from .measure import change_text, edge_strength
 from .metrics import psnr_y, ssim_y
 from .plots import (
     edge_scale,
@@ -44,7 +40,6 @@ from .plots import (
     plot_edge_pair,
     plot_error_maps,
     plot_heatmap,
-    plot_saliency,
     plot_spectrum,
     plot_stage_changes,
     plot_stage_strength,
@@ -53,11 +48,11 @@ from .plots import (
 )
 
 __all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
-           "StageTable", "SweepRow", "ViewSaliency", "default_window_center", "edge_pair_figure",
-           "explore_map_figures", "heat_map_figures", "saliency_figure", "simulate", "simulation_figures",
+           "StageTable", "SweepRow", "default_window_center", "edge_pair_figure",
+           "explore_map_figures", "heat_map_figures", "simulate", "simulation_figures",
            "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_strength_figure", "stage_table",
            "sweep_figure",
-           "sweep_pair_image", "sweep_row", "view_saliency", "view_summary"]
+           "sweep_pair_image", "sweep_row", "view_summary"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
 HEAT_MAPS = {
@@ -136,53 +131,6 @@ def view_summary(view: View, cached: bool) -> dict:
 def _strength_summary(view: View) -> dict:
     before, after = edge_strength(view.bicubic), edge_strength(view.sharpened)
     return {"bicubic": round(before, 6), "mssnet": round(after, 6), "change": change_text(before, after)}
-
-
-@dataclass
-class ViewSaliency:
-    """Gradient of the whole view's edge gain with respect to MSSNet's input.
-
-    ``gradient`` is None where there is nothing to explain (strength α = 0)."""
-
-    gradient: np.ndarray | None  # (3, H, W) float32, signed, shaped like the view (CHW)
-    gain: float  # edge gain of the whole view through the model (sum of Sobel gain, at α)
-    strength: float
-    seconds: float
-
-    @property
-    def magnitude(self) -> np.ndarray | None:
-        """(H, W): |gradient summed over RGB|."""
-        return None if self.gradient is None else np.abs(self.gradient.sum(0))
-
-
-def view_saliency(model: nn.Module, view: View, precision: str = "auto") -> ViewSaliency:
-    """Whole-view saliency: ``d/dx`` of the edge gain (``edge(x + α(model(x) − x)) − edge(x)``
-    summed over the view) at ``x`` = the bicubic view, with α the view's calibrated strength.
-    The map lines up pixel for pixel with the views shown; the views themselves may come from
-    several MSSNet passes (steps, tiles), which this one pass on the bicubic view stands in for.
-    One forward and one backward pass, in bf16 autocast where the CPU has fast bf16
-    (``precision`` as in :func:`mssnet.runtime.inference.resolve_precision`); the edge maps stay fp32."""
-    strength = view.last_strength
-    if strength == 0:
-        return ViewSaliency(None, 0.0, 0.0, 0.0)
-    t0 = time.perf_counter()
-    x = torch.from_numpy(np.ascontiguousarray(view.bicubic)).permute(2, 0, 1)[None]  # (1, 3, H, W)
-    h, w = x.shape[-2:]
-    device = next(model.parameters()).device
-    if resolve_precision(precision, device) == "bf16":
-        model = Autocast(model)
-    fn = edge_gain_objective(model, (0, 0, int(w), int(h)), strength=strength)
-    grad = saliency(fn, x, abs=False)  # (1, 3, H, W)
-    with torch.no_grad():
-        gain = float(fn(x)[0])
-    return ViewSaliency(grad[0].detach().float().numpy(), gain, strength, time.perf_counter() - t0)
-
-
-def saliency_figure(view: View, result: ViewSaliency) -> Figure | None:
-    """The saliency of :func:`view_saliency` over the bicubic view (None without a gradient)."""
-    if result.gradient is None:
-        return None
-    return plot_saliency(view.bicubic, result.gradient, title=f"Saliency of the whole view's {NAME} change")
 
 
 def _full_size_strength(image: np.ndarray, size: tuple[int, int]) -> float:

@@ -4,7 +4,6 @@ from .image.io import ImageError, LoadedImage, load_image, save_image, to_uint8
 from .image.zoom import ZoomResult, zoom
 from .model.network import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
 from .model.weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
-from .pipeline import ZoomedView, zoom_sharpen_image, zoom_sharpen_view, zoom_steps
 from .pyramid.pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
 from .runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 
@@ -13,7 +12,6 @@ __all__ = [
     "load_model", "save_safetensors", "list_weights", "CheckpointError", "DEFAULT_WEIGHTS",
     "sharpen", "sharpen_stages", "sharpen_tensor", "sharpen_tensor_stages", "resolve_precision",
     "zoom", "ZoomResult",
-    "zoom_sharpen_view", "zoom_sharpen_image", "zoom_steps", "ZoomedView",
     "ZoomPyramid", "PyramidView", "TileCache", "TileId", "FillWorker", "pyramid_zoom_image",
     "load_image", "save_image", "to_uint8", "ImageError", "LoadedImage",
 ]

@@ -10,9 +10,7 @@ the app's views, download, sweep and Simulate): the image is sharpened to level 
 2× steps (bicubic 2×, then MSSNet at the strength calibrated for that pyramid level;
 ``--strength`` overrides it) on a fixed tile grid (``--tile``, default 256), then resampled with Lanczos-3
 to the zoom; a progress bar counts the tiles. ``--method bicubic`` / ``lanczos`` resize
-only. (``--max-step``, the old rule's step size, is retired: the pyramid always steps by 2×,
-which beat every other step size between powers of two.) ``sharpen``
-runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
+only. ``sharpen`` runs MSSNet without resizing. INPUT may be a folder: every image in it (png, jpg,
 jpeg, bmp, tif, tiff, webp, gif) is written into the folder OUTPUT as PNG, lossless whatever
 the input (``--format jpg`` or ``--format same`` to choose; other files are skipped and
 listed), with the model loaded once; a tile progress bar shows on a terminal, for a single
@@ -78,14 +76,6 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-class _Retired(argparse.Action):
-    """``--max-step``: the old stepped zoom's step size; now an error that says why."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        raise _UsageError(f"{option_string} was retired: zooms follow the pyramid rule (sharpen in 2× steps to "
-                          "level ⌈log2 Z⌉, then resample with Lanczos), the same as the app; drop the option")
-
-
 # ---------------------------------------------------------------------- arguments
 
 
@@ -124,7 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"scale factor, > 0 and <= {MAX_FACTOR:g}; output is round(W·Z) × round(H·Z)")
     zoom_cmd.add_argument("--method", choices=_METHODS, default="mssnet",
                           help="mssnet = bicubic then MSSNet (default); bicubic or lanczos alone")
-    zoom_cmd.add_argument("--max-step", action=_Retired, nargs="?", help=argparse.SUPPRESS)
     zoom_cmd.add_argument("--strength", type=float_in_range(*STRENGTH_LIMITS), metavar="A",
                           help="with mssnet, apply A times MSSNet's correction at every 2× step (1 = its output as "
                           "is; default: the strength calibrated for each pyramid level, stored in the weights)")

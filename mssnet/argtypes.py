@@ -9,29 +9,27 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 
+from .image.checks import check_int, check_number
 from .runtime.inference import MIN_TILE, MULTIPLE
 
 __all__ = ["float_above", "float_in_range", "int_at_least", "positive_int", "tile_size"]
 
-def _number(text: str, kind: type) -> float | int:
+
+def _parsed(check: Callable[[], float | int]) -> float | int:
+    """Run one of :mod:`mssnet.image.checks` (without a name: argparse names the option) as an argparse type."""
     try:
-        return kind(text)
-    except ValueError:
-        expected = "an integer" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        return check()
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
     """An integer >= ``low``."""
 
     def parse(text: str) -> int:
-        value = _number(text, int)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
+        return _parsed(lambda: check_int(text, None, low, strict=False))
 
     parse.__name__ = f"int_at_least_{low}"
     return parse
@@ -45,13 +43,7 @@ def float_in_range(low: float, high: float, *, low_open: bool = False) -> Callab
     """A finite float in [low, high] (or (low, high] with ``low_open``); NaN is refused."""
 
     def parse(text: str) -> float:
-        value = _number(text, float)
-        above = value > low if low_open else value >= low
-        if not (math.isfinite(value) and above and value <= high):
-            if low_open:
-                raise argparse.ArgumentTypeError(f"must be > {low:g} and <= {high:g}, got {text}")
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
-        return value
+        return _parsed(lambda: check_number(text, None, low, high, low_open=low_open))
 
     parse.__name__ = "float_in_range"
     return parse
@@ -61,10 +53,7 @@ def float_above(low: float) -> Callable[[str], float]:
     """A finite float > ``low``."""
 
     def parse(text: str) -> float:
-        value = _number(text, float)
-        if not (math.isfinite(value) and value > low):
-            raise argparse.ArgumentTypeError(f"must be above {low:g}, got {text}")
-        return value
+        return _parsed(lambda: check_number(text, None, low, low_open=True))
 
     parse.__name__ = f"float_above_{low:g}"
     return parse
@@ -72,7 +61,4 @@ def float_above(low: float) -> Callable[[str], float]:
 
 def tile_size(text: str) -> int:
     """A tile side for :func:`mssnet.sharpen`: a multiple of 16, at least 64."""
-    value = _number(text, int)
-    if value < MIN_TILE or value % MULTIPLE:
-        raise argparse.ArgumentTypeError(f"must be a multiple of {MULTIPLE} and >= {MIN_TILE}, got {value}")
-    return value
+    return _parsed(lambda: check_int(text, None, MIN_TILE, multiple=MULTIPLE))

@@ -18,7 +18,6 @@ from PIL import Image
 
 import mssnet
 from mssnet.__main__ import main
-from mssnet.pipeline import zoom_sharpen_image, zoom_sharpen_view
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +82,9 @@ def test_python_api(corpus, tiny_model, name):
     assert sharp.shape == zoomed.shape and sharp.dtype == zoomed.dtype and np.isfinite(sharp).all()
     if case.alpha:  # alpha passes through unchanged
         np.testing.assert_array_equal(sharp[..., 3], np.clip(zoomed, 0, 1)[..., 3])
-    view = zoom_sharpen_view(tiny_model, image.rgb, 3.0, (32, 24))
+    view = mssnet.ZoomPyramid(image.rgb, tiny_model).view(3.0, None, (32, 24))
     assert view.sharpened.shape == (24, 32, 3)
-    assert zoom_sharpen_image(tiny_model, image.rgb, 3.0).shape == (round(3 * h), round(3 * w), 3)
+    assert mssnet.pyramid_zoom_image(tiny_model, image.rgb, 3.0).shape == (round(3 * h), round(3 * w), 3)
 
 
 @pytest.mark.parametrize("kind", ["nan", "inf", "-inf"])
@@ -96,8 +95,8 @@ def test_python_api_refuses_non_finite_arrays(tiny_model, kind):
         lambda: mssnet.sharpen_tensor(tiny_model, torch.from_numpy(array).permute(2, 0, 1)[None]),
         lambda: mssnet.zoom(array, 2.0),
         lambda: mssnet.zoom(array, 2.0, viewport=(8, 8)),
-        lambda: zoom_sharpen_view(tiny_model, array, 2.0, (8, 8)),
-        lambda: zoom_sharpen_image(tiny_model, array, 3.0),
+        lambda: mssnet.ZoomPyramid(array, tiny_model),
+        lambda: mssnet.pyramid_zoom_image(tiny_model, array, 3.0),
     ]
     for call in calls:
         with pytest.raises(ValueError, match="NaN or infinite") as exc:

@@ -93,9 +93,8 @@ def test_zoom_with_mssnet(tmp_path, tiny_weights, capsys):
         assert im.size == (48, 40) and im.mode == "RGBA"
 
 
-def test_zoom_with_mssnet_follows_the_pyramid_rule(tmp_path, tiny_weights, capsys):
-    """×3 is level 2 (two 2× steps) resampled to ×3 — exactly pyramid_zoom_image; alpha stays bicubic;
-    the retired --max-step says why in one line."""
+def test_zoom_with_mssnet_follows_the_pyramid_rule(tmp_path, tiny_weights):
+    """×3 is level 2 (two 2× steps) resampled to ×3 — exactly pyramid_zoom_image; alpha stays bicubic."""
     import mssnet
 
     src = _write(tmp_path / "in.png", 24, 20, mode="RGBA")
@@ -109,11 +108,6 @@ def test_zoom_with_mssnet_follows_the_pyramid_rule(tmp_path, tiny_weights, capsy
     assert np.abs(out[..., :3].astype(np.int16) - mssnet.to_uint8(expected)).max() <= 1
     alpha = mssnet.to_uint8(np.clip(mssnet.zoom(image.alpha, 3.0).view, 0, 1)).reshape(60, 72)
     assert np.abs(out[..., 3].astype(np.int16) - alpha).max() <= 1
-    capsys.readouterr()
-    assert main([*base, "-o", str(tmp_path / "old.png"), "--max-step", "4"]) == 2
-    err = capsys.readouterr().err
-    _one_error_line(err)
-    assert "--max-step was retired" in err and "pyramid" in err
 
 
 def test_sharpen_keeps_size(tmp_path, tiny_weights):
@@ -242,7 +236,6 @@ def test_zoom_8_is_allowed(tmp_path):
         ["zoom", "x.png", "-o", "y.png"],  # no --zoom
         ["sharpen", "x.png", "-o", "y.png", "--tile", "50"],
         ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--method", "nearest"],
-        ["zoom", "x.png", "-o", "y.png", "--zoom", "2", "--max-step", "2"],  # retired
     ],
 )
 def test_usage_errors_are_one_line(capsys, argv):

@@ -48,6 +48,18 @@ def test_numpy_and_torch_agree():
     )
 
 
+def test_torch_form_is_the_one_edge_strength_map():
+    """The differentiable form (attribution) computes mssnet.image.metrics.edge_strength_map: same luma, same kernel."""
+    from explain import measure
+    from mssnet.image import metrics
+
+    img = np.random.default_rng(1).random((20, 24, 3)).astype(np.float32)
+    t = edge_magnitude(torch.from_numpy(img).permute(2, 0, 1)[None], eps=0.0)  # (1, 1, H, W)
+    np.testing.assert_allclose(t[0, 0].numpy(), metrics.edge_strength_map(img), atol=1e-6)
+    np.testing.assert_allclose(edge_magnitude(img, eps=0.0), metrics.edge_strength_map(img), atol=1e-6)
+    assert measure.edge_strength_map is metrics.edge_strength_map
+
+
 def test_uint8_is_scaled():
     img = (step_image() * 255).astype(np.uint8)
     np.testing.assert_allclose(edge_magnitude(img, eps=0.0), edge_magnitude(step_image(), eps=0.0), atol=1e-6)

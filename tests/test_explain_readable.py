@@ -34,7 +34,6 @@ def _figures():
         "edge pair": plots.plot_edge_pair(img, sharp),
         "edge gain": plots.plot_edge_gain(img, m),
         "heat map": plots.plot_heatmap(img, m, title="t", caption="a caption"),
-        "saliency": plots.plot_saliency(img, m),
         "attribution": plots.plot_attribution(img, m, (8, 8, 16, 16), di=12.0),
         "error maps": plots.plot_error_maps(img, {"bicubic": img, "MSSNet": sharp}),
         "spectrum": plots.plot_spectrum(img, sharp, img, 2.0),

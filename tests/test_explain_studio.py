@@ -5,19 +5,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 from matplotlib.figure import Figure
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
 import mssnet
-from explain import edge_gain_objective, edge_scale, report, strongest_edge_window
+from explain import edge_scale, report, strongest_edge_window
 from explain.metrics import rgb_to_y
 from explain.studio import (
     default_window_center,
     edge_pair_figure,
     heat_map_figures,
-    saliency_figure,
     simulate,
     simulation_figures,
     stage_changes_figure,
@@ -25,7 +23,6 @@ from explain.studio import (
     stage_table,
     sweep_pair_image,
     sweep_row,
-    view_saliency,
 )
 from explain.window import ATTRIBUTION_CROP, METHODS, crop_box, explain_window, window_box, window_overlay
 from mssnet.serve.session import Studio, load_source
@@ -173,20 +170,6 @@ def test_heat_maps_share_the_edge_scale_and_centre_the_gain(studio, source):
     assert lo == -hi < 0
     pair = edge_pair_figure(view)
     assert len(pair.axes) == 3 and pair.axes[0].images[0].get_clim() == pair.axes[1].images[0].get_clim()
-
-
-def test_view_saliency_is_the_gradient_of_the_whole_view_gain(studio, source):
-    view, _ = studio.view(source, 2.0, None, SMALL)
-    model = studio.models.get(None)
-    result = view_saliency(model, view, precision="fp32")
-    assert result.gradient.shape == (3, SMALL, SMALL) and np.isfinite(result.gradient).all()
-    assert result.magnitude.shape == (SMALL, SMALL) and result.strength == view.last_strength
-    # the same number as the attribution objective over the whole view
-    x = torch.from_numpy(view.bicubic).permute(2, 0, 1)[None]
-    fn = edge_gain_objective(model, (0, 0, SMALL, SMALL), strength=view.last_strength)
-    with torch.no_grad():
-        assert result.gain == pytest.approx(float(fn(x)[0]), rel=1e-4)
-    assert isinstance(saliency_figure(view, result), Figure)
 
 
 def test_stage_changes_and_sweep_pairs(studio, source):

@@ -11,7 +11,14 @@ from fakes import Identity
 
 from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.runtime import inference, precision
-from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
+from mssnet.runtime.inference import (
+    resolve_precision,
+    sharpen,
+    sharpen_stages,
+    sharpen_tensor,
+    sharpen_tensor_stages,
+    tile_count,
+)
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +197,13 @@ def test_progress_counts_tiles():
     assert calls == [(1, 1)]
 
 
+def test_tile_count_matches_progress():
+    for h, w, tile in [(1, 1, None), (100, 100, None), (800, 900, None), (300, 500, 128), (64, 1000, 256)]:
+        totals: list[int] = []
+        sharpen_tensor(Identity(), torch.zeros(1, 3, h, w), tile=tile, progress=lambda _d, t, out=totals: out.append(t))
+        assert totals[-1] == tile_count(h, w, tile)
+
+
 # --------------------------------------------------------------------------- stages
 
 
@@ -317,7 +331,7 @@ def test_bad_images(image, error, message):
         ({"tile": 48}, ValueError, "got 48"),
         ({"tile": 64.0}, TypeError, "got float"),
         ({"tile": True}, TypeError, "got bool"),
-        ({"tile": 64, "overlap": 64}, ValueError, "smaller than the tile"),
+        ({"tile": 64, "overlap": 64}, ValueError, "overlap must be a multiple of 16 between 0 and 48; got 64"),
         ({"overlap": 20}, ValueError, "multiple of 16"),
     ],
 )

@@ -1,9 +1,8 @@
 """Tests for mssnet.model.strength and mssnet.train.calibrate: the calibrated correction strength per zoom-step factor,
-its storage in the weights file, and its use by the zoom pipeline and the CLI."""
+its storage in the weights file, and its use by the zoom pyramid and the CLI."""
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import mssnet
+from mssnet.model.keys import weights_key
 from mssnet.model.strength import (
     LEVEL_KEY,
     LIMITS,
@@ -29,8 +29,7 @@ from mssnet.model.strength import (
     optimal_strength,
     strength_at,
 )
-from mssnet.pipeline import step_strengths, zoom_sharpen_image, zoom_sharpen_view
-from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image, weights_key
+from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image
 from mssnet.train.calibrate import _training_crops, calibrate, calibrate_levels
 from mssnet.train.degrade import quantize8, shrink
 
@@ -151,51 +150,6 @@ def test_weights_file_carries_the_table(tmp_path, tiny_weights):
     # an explicit metadata entry wins over the model's table
     path2 = mssnet.save_safetensors(model, tmp_path / "b.safetensors", metadata={METADATA_KEY: encode_table({1: 1})})
     assert mssnet.load_model(path2).zoom_strength == {1.0: 1.0}
-
-
-def test_pipeline_applies_the_strength_per_step():
-    image = np.full((40, 60, 3), 0.3, np.float32)
-    net = Brighten()
-    net.zoom_strength = {1.0: 0.0, 2.0: 1.0}
-    one = zoom_sharpen_image(net, image, 2 ** 0.5)  # α = 0.5
-    assert np.allclose(one, 0.3 + 0.5 * 0.2, atol=1e-5)
-    view = zoom_sharpen_view(net, image, 4.0, (32, 32))  # two ×2 steps, α = 1 each
-    assert view.strengths == (1.0, 1.0)
-    assert np.allclose(view.sharpened, 0.3 + 2 * 0.2, atol=1e-5)
-    assert np.allclose(view.model_input, 0.5, atol=1e-5)  # the first step's full correction
-    fixed = zoom_sharpen_image(net, image, 4.0, strength=0.25)
-    assert np.allclose(fixed, 0.3 + 2 * 0.05, atol=1e-5)
-    plain = zoom_sharpen_view(net, image, 1.0, (32, 32))  # ×1: α = 0, the image itself
-    assert plain.strengths == (0.0,)
-    assert np.allclose(plain.sharpened, plain.bicubic)
-    with pytest.raises(ValueError, match="strength"):
-        step_strengths(net, [2.0], -1.0)
-    with pytest.raises(ValueError, match="strength"):
-        step_strengths(net, [2.0], math.nan)
-    with pytest.raises(ValueError, match="strength"):
-        step_strengths(net, [2.0], LIMITS[1] + 1)
-
-
-def test_zero_strength_skips_the_network():
-    """Where α is 0 the whole-image zoom does not run MSSNet, and progress still ends full."""
-    from fakes import Identity
-
-    net = Identity()
-    net.zoom_strength = {1.0: 0.0, 2.0: 1.0}
-    seen = []
-    out = zoom_sharpen_image(net, np.full((20, 30, 3), 0.4, np.float32), 1.0, progress=lambda d, t: seen.append((d, t)))
-    assert net.seen == [] and out.shape == (20, 30, 3)
-    assert seen[-1][0] == seen[-1][1]
-    zoom_sharpen_image(net, np.full((20, 30, 3), 0.4, np.float32), 2.0)
-    assert len(net.seen) == 1
-
-
-def test_model_without_table_is_used_as_is():
-    image = np.full((40, 60, 3), 0.3, np.float32)
-    view = zoom_sharpen_view(Brighten(), image, 1.5, (32, 32), stages=True)
-    assert view.strengths == (1.0,)
-    assert np.allclose(view.sharpened, 0.5, atol=1e-5)
-    assert np.allclose(view.stages[-1], view.sharpened)
 
 
 def test_bundled_weights_are_calibrated():

@@ -38,10 +38,6 @@ def test_load_source_keys_by_pixels_and_sizes_the_overview(source, tmp_path):
     Image.fromarray(mssnet.to_uint8(source.rgb)).save(again)
     assert load_source(str(again)).key == source.key
     assert load_source(again.read_bytes()).name == "pasted image"
-    x, y = source.overview_center(64 * source.overview_scale, 0)
-    assert (x, y) == pytest.approx((64 + 0.5 / source.overview_scale, 0.5 / source.overview_scale))
-    boxed = source.overview_with_box(2.0, None, SMALL)
-    assert boxed.shape == source.overview.shape and (boxed != source.overview).any()
 
 
 def test_check_view_request_limits_and_defaults(source):
@@ -195,7 +191,7 @@ def test_memory_helpers_call_glibc_or_do_nothing(monkeypatch):
     assert calls == []
 
 
-# --------------------------------------------------------------------------- opening view, pan, preview
+# --------------------------------------------------------------------------- opening view
 
 
 def _source(tmp_path, rgb: np.ndarray, name: str = "img.png"):
@@ -229,27 +225,11 @@ def test_strongest_edges_center_finds_the_busy_corner(tmp_path):
     assert opening_view(source, 128, 3.0, (1.0, 2.0)) == (3.0, (1.0, 2.0))  # given values win
 
 
-def test_panned_moves_the_centre_against_the_picture(tmp_path):
-    source = _source(tmp_path, np.zeros((48, 80, 3), np.uint8))
-    assert source.panned((40.0, 24.0), 2.0, 8.0, -4.0) == (36.0, 26.0)  # picture right: look left
-    assert source.panned(None, 1.0, -1000.0, -1000.0) == (80.0, 48.0)  # clamped to the image
-
-
 def test_center_from_optional_coordinates(tmp_path):
     source = _source(tmp_path, np.zeros((48, 80, 3), np.uint8))
     assert source.middle == (40.0, 24.0) and source.center_at(None, None) is None
     assert source.center_at(10, None) == (10.0, 24.0) and source.center_at(None, 5) == (40.0, 5.0)
     assert source.center_at(1.5, 2.5) == (1.5, 2.5)
-
-
-def test_preview_is_bicubic_until_the_tiles_are_cached(studio, tmp_path):
-    rng = np.random.default_rng(3)
-    source = _source(tmp_path, rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
-    miss = studio.preview(source, 3.0, None, SMALL)
-    assert miss.view is None and miss.bicubic.shape == (SMALL, SMALL, 3) and miss.missing >= 1
-    view, _ = studio.view(source, 3.0, None, SMALL)
-    hit = studio.preview(source, 3.2, None, SMALL)  # same level: a crop and a resample
-    assert hit.view is not None and hit.bicubic is None and hit.view.level == view.level
 
 
 def test_view_rendering_is_made_once_and_again_when_its_file_is_gone(studio, tmp_path):

@@ -1,4 +1,4 @@
-"""Image quality on the Y channel, as super-resolution papers report it.
+"""Image quality on the Y channel, as super-resolution papers report it, and the one edge-strength map.
 
 ``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` for RGB in [0, 1], i.e. Y on the
 0-255 scale within [16, 235] (BT.601 "studio swing"). PSNR uses peak 255 on that
@@ -10,6 +10,12 @@ gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)``
 
 Images: (H, W, 3) / (H, W) arrays (float in [0, 1] or uint8), or (3, H, W) /
 (1, 3, H, W) tensors in [0, 1]. A one-channel image counts as gray, R = G = B.
+
+:func:`edge_strength_map` is the project's one per-pixel edge strength (the DZI edge-gain layer,
+every panel's numbers and maps, :mod:`explain.measure`): the Sobel gradient magnitude of the
+full-range BT.601 luma ``0.299 R + 0.587 G + 0.114 B``, the kernel normalised by 1/8, replicate
+borders. The differentiable torch form (:func:`explain.edges.edge_magnitude` on tensors) uses the same
+:data:`BT601` and :data:`SOBEL_X`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from torch import Tensor
 
 from .tensors import single_image
 
-__all__ = ["BT601", "SOBEL_X", "edge_strength_map", "psnr_y", "rgb_to_y", "sobel_gradients", "ssim_y"]
+__all__ = ["BT601", "SOBEL_X", "edge_strength_map", "luma", "psnr_y", "rgb_to_y", "sobel_gradients", "ssim_y"]
 
 Image = Tensor | np.ndarray
 
@@ -38,15 +44,32 @@ def sobel_gradients(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             cv2.filter2D(y, cv2.CV_32F, _SOBEL_Y32, borderType=cv2.BORDER_REPLICATE))
 
 
-def edge_strength_map(rgb: np.ndarray) -> np.ndarray:
+def luma(image: np.ndarray) -> np.ndarray:
+    """Full-range BT.601 luma: (H, W, 3) RGB -> (H, W) float32; an (H, W) or (H, W, 1) image is taken as
+    luma already. Float in [0, 1], or uint8 (scaled by 1/255)."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy.ndarray; got {type(image).__name__}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ValueError(f"image must be (H, W, 3) or (H, W); got {image.shape}")
+    if image.dtype == np.uint8:
+        image = image.astype(np.float32) / 255.0
+    elif not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(f"image must be float in [0, 1] or uint8; got dtype {image.dtype}")
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        return image
+    return cv2.transform(image, np.array([BT601], np.float32))  # (H, W)
+
+
+def edge_strength_map(image: np.ndarray) -> np.ndarray:
     """Per-pixel edge strength: the Sobel gradient magnitude of the BT.601 luma (replicate borders).
 
-    rgb: (H, W, 3) float in [0, 1] -> (H, W) float32; a black-to-white step gives 0.5.
+    image: (H, W, 3) RGB or (H, W) luma (as :func:`luma`) -> (H, W) float32, intensity change per pixel;
+    a black-to-white step gives 0.5, a ramp rising by s per pixel gives s.
     """
-    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) array; got {getattr(rgb, 'shape', type(rgb).__name__)}")
-    y = cv2.transform(np.ascontiguousarray(rgb, dtype=np.float32), np.array([BT601], np.float32))  # (H, W)
-    return cv2.magnitude(*sobel_gradients(y))
+    return cv2.magnitude(*sobel_gradients(luma(image)))
 
 
 def _to_hwc(image: object, name: str) -> np.ndarray:

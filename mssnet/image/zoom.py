@@ -22,10 +22,9 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-__all__ = ["ZoomResult", "zoom", "resample", "source_rect", "MIN_FACTOR", "MAX_FACTOR"]
+from .checks import MAX_FACTOR, MIN_FACTOR, check_number, check_rgb_float, check_viewport, check_zoom
 
-MIN_FACTOR = 1.0
-MAX_FACTOR = 8.0
+__all__ = ["ZoomResult", "zoom", "resample", "source_rect", "check_rgb_float", "MIN_FACTOR", "MAX_FACTOR"]
 
 
 class ZoomResult(NamedTuple):
@@ -46,21 +45,6 @@ def _check_image(image: np.ndarray) -> None:
     if image.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raise TypeError(f"image dtype must be uint8, uint16, float32 or float64; got {image.dtype}")
     if image.dtype.kind == "f" and not np.isfinite(image).all():
-        raise ValueError("image contains NaN or infinite values")
-
-
-def check_rgb_float(image: object) -> None:
-    """The zoom pipelines' input: (H, W, 3) float32/float64 RGB, H, W >= 1, finite values.
-
-    Raises ``TypeError`` (not an array, wrong dtype) or ``ValueError`` (shape, NaN/inf).
-    """
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-        raise ValueError(f"image must be (H, W, 3) RGB with H, W >= 1; got shape {image.shape}")
-    if image.dtype not in (np.float32, np.float64):
-        raise TypeError(f"image must be float32 or float64 with values in [0, 1]; got {image.dtype}")
-    if not np.isfinite(image).all():
         raise ValueError("image contains NaN or infinite values")
 
 
@@ -121,9 +105,7 @@ def zoom(
     integer images are saturated by OpenCV.
     """
     _check_image(image)
-    factor = float(factor)
-    if not np.isfinite(factor) or factor <= 0:
-        raise ValueError(f"zoom factor must be a positive number; got {factor}")
+    factor = check_number(factor, "zoom", 0, low_open=True)
     height, width = image.shape[:2]
     squeeze = image.ndim == 3 and image.shape[2] == 1
     src = image[..., 0] if squeeze else image
@@ -133,11 +115,8 @@ def zoom(
         view = cv2.resize(src, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
         rect = (0.0, 0.0, float(width), float(height))
     else:
-        if not MIN_FACTOR <= factor <= MAX_FACTOR:
-            raise ValueError(f"viewport zoom factor must be in [{MIN_FACTOR}, {MAX_FACTOR}]; got {factor}")
-        vw, vh = (int(v) for v in viewport)
-        if vw < 1 or vh < 1:
-            raise ValueError(f"viewport must be (w, h) ≥ 1 px; got {viewport}")
+        check_zoom(factor)
+        vw, vh = check_viewport(viewport)
         rect = source_rect((width, height), factor, (vw, vh), center)
         view = resample(src, rect[0], rect[1], factor, (vw, vh))
     if squeeze:

@@ -47,8 +47,8 @@ __all__ = ["METADATA_KEY", "LEVEL_KEY", "GRID", "strength_at", "model_strength",
 METADATA_KEY = "zoom_strength"
 #: safetensors metadata key holding the JSON table {"pyramid level": strength}.
 LEVEL_KEY = "level_strength"
-#: Step factors the strength is calibrated at (the pyramid uses ×2; the others serve the
-#: stepped rule of :mod:`mssnet.pipeline` that the benchmarks compare with).
+#: Step factors the strength is calibrated at (the pyramid reads ×2, for files without a per-level
+#: table; the other factors served a retired stepped rule and are still calibrated and stored).
 GRID = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 #: Strengths are kept in this range (calibration clips to it; tables and callers outside it
 #: are refused).

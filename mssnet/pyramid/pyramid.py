@@ -1,7 +1,7 @@
 """A sharpened zoom pyramid: every zoom and pan served from cached power-of-two levels.
 
 Level 0 is the image; level k (1…3) is the image enlarged 2^k times and sharpened,
-built from level k−1 by a 2× bicubic enlargement (OpenCV's, as :mod:`mssnet.pipeline`)
+built from level k−1 by a 2× bicubic enlargement (OpenCV's)
 and MSSNet applied with the strength calibrated for that level (:mod:`mssnet.model.strength`)::
 
     level k = clip(x + α_k·(MSSNet(x) − x)),   x = clip(bicubic_2×(level k−1))
@@ -51,7 +51,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..image.zoom import MAX_FACTOR, MIN_FACTOR, check_rgb_float, resample, source_rect
+from ..image.checks import MAX_FACTOR, check_number, check_rgb_float, check_tile, check_viewport, check_zoom
+from ..image.zoom import resample, source_rect
 from ..model.keys import fingerprint as _fingerprint
 from ..model.keys import weights_key
 from ..model.strength import LIMITS, level_strengths
@@ -106,25 +107,6 @@ def _check_image(image: object) -> np.ndarray:
     return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32)
 
 
-def _check_zoom(zoom: object, lo: float = MIN_FACTOR) -> float:
-    try:
-        z = float(zoom)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"zoom must be a number; got {type(zoom).__name__}") from None
-    if not lo <= z <= MAX_FACTOR:  # also refuses NaN
-        raise ValueError(f"zoom must be in [{lo:g}, {MAX_FACTOR:g}]; got {z}")
-    return z
-
-
-def _check_viewport(viewport: object) -> tuple[int, int]:
-    if not isinstance(viewport, Sequence) or len(viewport) != 2:
-        raise TypeError(f"viewport must be (w, h); got {viewport!r}")
-    vw, vh = (int(v) for v in viewport)
-    if vw < 1 or vh < 1:
-        raise ValueError(f"viewport must be (w, h) >= 1 px; got {viewport}")
-    return vw, vh
-
-
 def _check_center(center: object) -> tuple[float, float] | None:
     if center is None:
         return None
@@ -149,10 +131,8 @@ def _strengths(model: nn.Module, strength: float | None) -> tuple[float, ...]:
 
 
 def _check_grid(tile: int, margin: int) -> None:
-    if not isinstance(tile, int) or isinstance(tile, bool) or tile % _ALIGN or not 64 <= tile <= 512:
-        raise ValueError(f"tile must be a multiple of {_ALIGN} in [64, 512]; got {tile!r}")
-    if not isinstance(margin, int) or isinstance(margin, bool) or margin % _ALIGN or not 0 <= margin <= 64:
-        raise ValueError(f"margin must be a multiple of {_ALIGN} in [0, 64]; got {margin!r}")
+    check_tile(tile, 64, 512, multiple=_ALIGN)
+    check_tile(margin, 0, 64, multiple=_ALIGN, name="margin")
 
 
 def pyramid_level(zoom: float) -> int:
@@ -161,8 +141,7 @@ def pyramid_level(zoom: float) -> int:
     >>> [pyramid_level(z) for z in (1.0, 1.1, 2.0, 2.5, 4.0, 8.0)]
     [0, 1, 1, 2, 2, 3]
     """
-    if not zoom > 0:
-        raise ValueError(f"zoom must be positive; got {zoom}")
+    zoom = check_number(zoom, "zoom", 0, low_open=True)
     return max(0, math.ceil(math.log2(zoom) - 1e-9))
 
 
@@ -333,7 +312,7 @@ def pyramid_zoom_image(
     tiles. -> float32 in [0, 1].
     """
     image = _check_image(image)
-    factor = _check_zoom(factor, lo=1e-6)
+    factor = check_zoom(factor, 0, MAX_FACTOR, low_open=True)
     _check_grid(tile, margin)
     alphas = _strengths(model, strength)
     if filter not in FILTERS:
@@ -667,7 +646,7 @@ class ZoomPyramid:
     # ---- views
 
     def _check_view(self, zoom, center, viewport) -> tuple[float, tuple[float, float] | None, tuple[int, int]]:
-        return _check_zoom(zoom), _check_center(center), _check_viewport(viewport)
+        return check_zoom(zoom), _check_center(center), check_viewport(viewport)
 
     def needed_tiles(self, zoom: float, center: tuple[float, float] | None = None,
                      viewport: tuple[int, int] = (384, 384)) -> list[TileId]:

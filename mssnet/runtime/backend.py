@@ -21,7 +21,7 @@ stage heads' corrections; the residual additions (input + correction) run in PyT
 in :class:`~mssnet.model.network.MSSNet` under bf16 autocast.
 
 Compiled models are cached (:class:`CompiledCache`, LRU bounded in count) by the weights
-(:func:`weights_key`), the outputs (final or six stages), the precision, the thread count and the
+(:func:`mssnet.model.keys.weights_key`), the outputs (final or six stages), the precision, the thread count and the
 input shape the graph was compiled for (None: any). Most passes run in one graph compiled for
 dynamic shapes (any batch, H, W), so memory and compilation do not grow with every new shape
 (graphs compiled per shape each cost memory and compilation time, and round differently in bf16);
@@ -44,7 +44,6 @@ import itertools
 import logging
 import os
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 
@@ -54,7 +53,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..model.keys import weights_key as full_key
+from ..model.keys import weights_key
 from ..model.network import MSSNet
 from .precision import resolve_precision
 
@@ -75,7 +74,6 @@ __all__ = [
     "run_openvino",
     "static_shape",
     "using",
-    "weights_key",
 ]
 
 #: Accepted values of ``backend``.
@@ -203,35 +201,6 @@ def backend_name(model: nn.Module, precision: str = "auto", backend: str | None 
     if failed:
         name += f" (PyTorch where OpenVINO failed: {failed} graph(s)/shape(s))"
     return name
-
-
-# --------------------------------------------------------------------------- weights identity
-
-
-_keys: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, str]] = weakref.WeakKeyDictionary()
-_keys_lock = threading.Lock()
-
-
-def _stamp(model: nn.Module) -> tuple:
-    """Cheap identity of a model's current tensors: storage and in-place version of each (any
-    ``copy_``, ``load_state_dict`` or optimiser step changes it), plus the calibrated strengths."""
-    tensors = tuple((t.data_ptr(), t._version, t.dtype, tuple(t.shape))
-                    for t in itertools.chain(model.parameters(), model.buffers()))
-    return tensors, repr(getattr(model, "zoom_strength", None)), repr(getattr(model, "level_strength", None))
-
-
-def weights_key(model: nn.Module) -> str:
-    """:func:`mssnet.model.keys.weights_key` (a hash of the weights), remembered per model until its
-    tensors change, so a cached pass does not hash megabytes of weights."""
-    stamp = _stamp(model)
-    with _keys_lock:
-        known = _keys.get(model)
-    if known is not None and known[0] == stamp:
-        return known[1]
-    key = full_key(model)
-    with _keys_lock:
-        _keys[model] = (stamp, key)
-    return key
 
 
 # --------------------------------------------------------------------------- the OpenVINO graph

@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..image.checks import check_tile
 from .backend import BACKENDS, resolve_backend, run_openvino
 from .precision import PRECISIONS, resolve_precision
 
@@ -243,23 +244,12 @@ def tile_count(height: int, width: int, tile: int | None = None, overlap: int | 
     return len(_tile_layout(hp, tile, overlap)[1]) * len(_tile_layout(wp, tile, overlap)[1])
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _check_tiling(tile: int | None, overlap: int | None) -> None:
+    """``tile`` (None: automatic) and ``overlap`` (None: automatic) on MSSNet's grid, overlap < tile."""
     if tile is not None:
-        if not _is_int(tile):
-            raise TypeError(f"tile must be an int or None; got {type(tile).__name__}")
-        if tile < MIN_TILE or tile % MULTIPLE:
-            raise ValueError(f"tile must be a multiple of {MULTIPLE} and >= {MIN_TILE}; got {tile}")
+        tile = check_tile(tile, MIN_TILE, multiple=MULTIPLE)
     if overlap is not None:
-        if not _is_int(overlap):
-            raise TypeError(f"overlap must be an int or None; got {type(overlap).__name__}")
-        if overlap < 0 or overlap % MULTIPLE:
-            raise ValueError(f"overlap must be a multiple of {MULTIPLE} and >= 0; got {overlap}")
-        if tile is not None and overlap >= tile:
-            raise ValueError(f"overlap must be smaller than the tile ({tile}); got {overlap}")
+        check_tile(overlap, 0, None if tile is None else tile - MULTIPLE, multiple=MULTIPLE, name="overlap")
 
 
 def _check_batch(x: object) -> None:

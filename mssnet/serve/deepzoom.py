@@ -47,6 +47,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from ..image.checks import check_zoom
 from ..image.io import to_uint8
 from ..image.metrics import edge_strength_map
 from ..image.zoom import resample
@@ -563,8 +564,7 @@ def view_arguments(size: tuple[int, int], query: Mapping[str, str]) -> dict:
         u0, v0, w, h = (int(query[k]) for k in ("u0", "v0", "w", "h"))
     except (KeyError, ValueError):
         raise ValueError("zoom, u0, v0, w and h are required numbers (u0, v0, w, h whole pixels)") from None
-    if not 1.0 <= zoom <= float(1 << MAX_LEVEL):
-        raise ValueError(f"zoom must be in [1, {1 << MAX_LEVEL}]")
+    check_zoom(zoom, 1.0, float(1 << MAX_LEVEL))
     if w < 1 or h < 1 or w * h > MAX_VIEW_PIXELS:
         raise ValueError(f"w and h must be >= 1 and w·h <= {MAX_VIEW_PIXELS}")
     width, height = size

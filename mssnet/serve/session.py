@@ -2,7 +2,7 @@
 
 ``app.py`` (Gradio) and the tests use the same objects:
 
-* :class:`Source` — a loaded image (float RGB, alpha, a small overview to click on);
+* :class:`Source` — a loaded image (float RGB, alpha, a small overview);
 * :class:`ModelRegistry` — weights files by label, loaded on first use, at most
   :data:`MAX_MODELS` kept (least recently used first out);
 * :class:`View` — one zoomed viewport served by the sharpened zoom pyramid
@@ -17,7 +17,7 @@
   it only when every tile is cached, :meth:`Studio.sweep` runs every zoom level,
   :meth:`Studio.zoom_full` writes the whole image for download (the same pyramid rule).
 
-Images here are (H, W, 3) float32 RGB in [0, 1] (NumPy, as :mod:`mssnet.pipeline`).
+Images here are (H, W, 3) float32 RGB in [0, 1] (NumPy, as :mod:`mssnet.pyramid.pyramid`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ import cv2
 import numpy as np
 from torch import nn
 
+from ..image.checks import MAX_FACTOR, MIN_FACTOR, check_int, check_zoom
 from ..image.io import load_image, save_image, to_uint8
-from ..image.zoom import MAX_FACTOR, MIN_FACTOR, source_rect
+from ..image.zoom import source_rect
 from ..image.zoom import zoom as bicubic_zoom
 from ..model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
 from ..pyramid.pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
@@ -53,7 +54,7 @@ from .memory import release_memory
 
 __all__ = [
     "CACHE_BYTES", "FILL_PIXELS", "MAX_DOWNLOAD_PIXELS", "MAX_MODELS", "MAX_PYRAMIDS", "MIN_OPENING_ZOOM",
-    "SWEEP_FACTORS", "TILE_BYTES", "VIEWPORT_LIMITS", "ModelRegistry", "Preview", "ResultCache", "Source", "Studio",
+    "SWEEP_FACTORS", "TILE_BYTES", "VIEWPORT_LIMITS", "ModelRegistry", "ResultCache", "Source", "Studio",
     "ShownViews", "SweepStep", "TilePass", "View",
     "check_download_size", "check_view_request", "compute_view", "draw_box", "load_source", "opening_view",
     "opening_zoom", "rest_view", "strongest_edges_center", "weights_label",
@@ -75,7 +76,7 @@ MAX_DOWNLOAD_PIXELS = 2048 * 2048
 VIEWPORT_LIMITS = (16, 1024)
 #: Zooms of the "every zoom level" sweep.
 SWEEP_FACTORS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
-#: Longest side of the clickable overview image.
+#: Longest side of the overview image.
 OVERVIEW_SIDE = 512
 #: Smallest zoom a loaded image opens at: every pixel becomes 2×2, the first sharpened pyramid level.
 MIN_OPENING_ZOOM = 2.0
@@ -88,7 +89,8 @@ ZOOM_STEP = 0.05
 
 @dataclass(frozen=True, eq=False)
 class Source:
-    """A loaded image. rgb: (H, W, 3) float32 in [0, 1]; overview: small uint8 copy for clicking."""
+    """A loaded image. rgb: (H, W, 3) float32 in [0, 1]; overview: small uint8 copy (where the opening view
+    looks for edges)."""
 
     key: str  # hash of the pixels: the same image uploaded twice shares its cached views
     name: str
@@ -116,28 +118,9 @@ class Source:
             return None
         return self.middle[0] if x is None else float(x), self.middle[1] if y is None else float(y)
 
-    def overview_with_box(self, zoom: float, center: tuple[float, float] | None, viewport: int) -> np.ndarray:
-        """The overview (uint8) with the source rectangle of the view outlined."""
-        rect = source_rect(self.size, float(zoom), (int(viewport), int(viewport)), center)
-        return draw_box(self.overview, tuple(v * self.overview_scale for v in rect))
-
-    def panned(self, center: tuple[float, float] | None, zoom: float, dx: float, dy: float) -> tuple[float, float]:
-        """The zoom centre after the picture moved (dx, dy) view px (right and down positive): the
-        centre moves the other way by that distance in source px, and stays inside the image."""
-        w, h = self.size
-        cx, cy = self.middle if center is None else center
-        zoom = max(float(zoom), MIN_FACTOR)
-        return min(max(cx - dx / zoom, 0.0), w), min(max(cy - dy / zoom, 0.0), h)
-
-    def overview_center(self, x: float, y: float) -> tuple[float, float]:
-        """A click at overview pixel (x, y) -> the zoom centre in source pixels (inside the image)."""
-        w, h = self.size
-        s = self.overview_scale
-        return min(max((x + 0.5) / s, 0.0), w), min(max((y + 0.5) / s, 0.0), h)
-
 
 def _overview(rgb: np.ndarray) -> tuple[np.ndarray, float]:
-    """uint8 copy of the image for the clickable overview, longest side about OVERVIEW_SIDE."""
+    """uint8 copy of the image for the overview, longest side about OVERVIEW_SIDE."""
     h, w = rgb.shape[:2]
     scale = OVERVIEW_SIDE / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -494,13 +477,8 @@ def check_view_request(
 ) -> tuple[float, tuple[float, float], int]:
     """Checked (zoom, centre, viewport): zoom in [1, 8], viewport in :data:`VIEWPORT_LIMITS`,
     centre defaulting to the image centre. Raises ``ValueError`` with the limits."""
-    zoom = float(zoom)
-    if not MIN_FACTOR <= zoom <= MAX_FACTOR:
-        raise ValueError(f"zoom must be between {MIN_FACTOR:g} and {MAX_FACTOR:g}; got {zoom:g}")
-    viewport = int(viewport)
-    lo, hi = VIEWPORT_LIMITS
-    if not lo <= viewport <= hi:
-        raise ValueError(f"viewport must be between {lo} and {hi} px; got {viewport}")
+    zoom = check_zoom(zoom)
+    viewport = check_int(viewport, "viewport", *VIEWPORT_LIMITS, unit="px")
     w, h = source.size
     center = (w / 2, h / 2) if center is None else (float(center[0]), float(center[1]))
     return zoom, center, viewport
@@ -517,17 +495,6 @@ def compute_view(pyramid: ZoomPyramid, model_label: str, source: Source, zoom: f
                "downsample": v.seconds["downsample"]}
     return View(source.key, model_label, zoom, viewport, v.rect, v.bicubic, v.sharpened, v.level,
                 v.computed, v.reused, seconds, v.strengths, pyramid=pyramid)
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What the view shows while the zoom slider moves: the sharpened ``view`` when every tile is
-    cached, else the ``bicubic`` view (made in ``seconds``) and the ``missing`` tile count."""
-
-    view: View | None
-    bicubic: np.ndarray | None = None
-    seconds: float = 0.0
-    missing: int = 0
 
 
 @dataclass(frozen=True)
@@ -592,9 +559,7 @@ class ShownViews:
 
 def check_download_size(size: tuple[int, int], zoom: float) -> tuple[int, int]:
     """(width, height) of the whole image zoomed; ``ValueError`` above :data:`MAX_DOWNLOAD_PIXELS`."""
-    zoom = float(zoom)
-    if not MIN_FACTOR <= zoom <= MAX_FACTOR:
-        raise ValueError(f"zoom must be between {MIN_FACTOR:g} and {MAX_FACTOR:g}; got {zoom:g}")
+    zoom = check_zoom(zoom)
     w, h = size
     ow, oh = max(1, round(w * zoom)), max(1, round(h * zoom))
     if ow * oh > MAX_DOWNLOAD_PIXELS:
@@ -693,19 +658,6 @@ class Studio:
             return None
         view, _ = self.view(source, zoom, center, viewport, model_label)
         return view
-
-    def preview(self, source: Source, zoom: float, center, viewport: int,
-                model_label: str | None = None) -> Preview:
-        """The sharpened view if a crop and a resample serve it, else bicubic: no MSSNet pass runs here.
-        Tiles that arrive meanwhile (a release, the background fill) are shown, never hidden."""
-        view = self.cached_view(source, zoom, center, viewport, model_label)
-        if view is not None:
-            return Preview(view)
-        image, seconds = self.bicubic_view(source, zoom, center, viewport)
-        missing = self.missing_tiles(source, zoom, center, viewport, model_label)  # tiles may have arrived
-        if missing == 0:
-            return Preview(self.view(source, zoom, center, viewport, model_label)[0])
-        return Preview(None, image, seconds, missing)
 
     @staticmethod
     def bicubic_view(source: Source, zoom: float, center, viewport: int) -> tuple[np.ndarray, float]:
