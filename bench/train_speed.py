@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from timing import cpu_kind  # noqa: E402
 
 from mssnet.train.batches import FLAT_DROP, FLAT_GRADIENT, degraded_batch  # noqa: E402
+from mssnet.train.config import TrainConfig  # noqa: E402
 from mssnet.train.data import HOLDOUT, package_image_paths, read_rgb  # noqa: E402
 from mssnet.train.degrade import DegradeConfig, quantize8, random_degrade  # noqa: E402
-from mssnet.train.loop import TrainConfig, device_name, optimise, setup  # noqa: E402
+from mssnet.train.loop import device_name, optimise, setup  # noqa: E402
 from mssnet.train.photos import unpack  # noqa: E402
 
 

@@ -16,8 +16,10 @@
 
 from ..image.metrics import psnr_y
 from .batches import PhotoStore, degraded_batch
+from .config import TrainConfig, parse_args
 from .data import HOLDOUT
-from .loop import TrainConfig, evaluate, export, lr_at, main, mssnet_loss, parse_args, setup, train_loop
+from .loop import export, lr_at, main, mssnet_loss, setup, train_loop
+from .score import evaluate
 
 __all__ = ["HOLDOUT", "PhotoStore", "TrainConfig", "degraded_batch", "evaluate", "export", "lr_at", "main",
            "mssnet_loss", "parse_args", "psnr_y", "setup", "train_loop"]

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from ..model.weights import WEIGHTS_DIR, load_model
-from .loop import TrainConfig, device_name, export, setup, train_loop
+from .config import TrainConfig
+from .loop import device_name, export, setup, train_loop
 from .photos import unpack
 from .score import SCALES, gain_table, holdout_gains
 

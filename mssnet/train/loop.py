@@ -3,7 +3,7 @@
     python -m mssnet.train --out runs/small-zoom [--data DIR ...] [--minutes 100]
     python -m mssnet.train --out runs/tiny --preset tiny --device cuda --precision bf16 --batch 256
 
-Every option is a field of :class:`TrainConfig` (the command line is built from it).
+Every option is a field of :class:`~mssnet.train.config.TrainConfig` (the command line is built from it).
 ``python -m mssnet.train.gpu`` is the prepared run for a GPU machine (both presets, calibrated,
 scored on the held-out set).
 
@@ -34,7 +34,6 @@ Recipe (see assets/weights/README.md for what was measured):
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import os
@@ -42,7 +41,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,103 +49,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..image.metrics import psnr_y
-from ..model.network import PRESETS, MSSNet, MSSNetConfig
-from ..pyramid.pyramid import pyramid_zoom_image
+from ..model.network import MSSNet
 from ..runtime.inference import resolve_precision
 from .batches import PhotoStore, degraded_batch
-from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
-from .degrade import DegradeConfig, enlarge, quantize8, shrink
-
-
-@dataclass
-class TrainConfig:
-    """Every training option; ``python -m mssnet.train --help`` is built from these fields."""
-
-    out: str = field(default="", metadata={"help": "run folder (checkpoints, log.csv, export)", "required": True})
-    data: list[str] = field(default_factory=list, metadata={"help": "extra image folders to train on"})
-    no_package_images: bool = field(default=False, metadata={"help": "skip scikit-image/matplotlib photos"})
-    holdout: list[str] = field(default_factory=lambda: list(HOLDOUT), metadata={"help": "file names never trained on"})
-    preset: str = field(default="small", metadata={"help": "network width", "choices": sorted(PRESETS)})
-    width: str = field(default="", metadata={"help": "custom widths WF,SCALE,VSCALE instead of the preset"})
-    init: str = field(default="", metadata={"help": "start from these weights (e.g. the bundled model)"})
-    resume: bool = field(default=False, metadata={"help": "continue from OUT/last.pt"})
-    steps: int = field(default=100_000, metadata={"help": "schedule length in steps"})
-    minutes: float = field(default=float("inf"), metadata={"help": "schedule length in minutes of step time"})
-    batch: int = field(default=8, metadata={"help": "crops per step"})
-    crop: int = field(default=96, metadata={"help": "crop side in pixels"})
-    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (Adam)"})
-    lr_batch: int = field(default=0, metadata={"help": "the batch --lr is meant for: the rate is scaled by "
-                                                "sqrt(batch / LR_BATCH) (0: used as given)"})
-    min_lr: float = field(default=1e-6, metadata={"help": "learning rate at the end of the cosine"})
-    warmup: int = field(default=100, metadata={"help": "linear warm-up steps"})
-    clip: float = field(default=0.5, metadata={"help": "gradient-norm clip"})
-    ema: float = field(default=0.998, metadata={"help": "EMA decay (0 disables)"})
-    scale_min: float = field(default=1.0, metadata={"help": "smallest zoom factor of the degradation"})
-    scale_max: float = field(default=4.0, metadata={"help": "largest zoom factor of the degradation"})
-    realistic: bool = field(default=False, metadata={"help": "add lens blur, shake, noise, JPEG"})
-    max_side: int = field(default=2048, metadata={"help": "training images are area-downscaled to this longer side"})
-    eval_every: int = field(default=200, metadata={"help": "score the held-out images every N steps"})
-    save_every: int = field(default=50, metadata={"help": "write OUT/last.pt every N steps"})
-    log_every: int = field(default=1, metadata={"help": "a log.csv row (mean loss, crops/s) every N steps"})
-    seed: int = field(default=0, metadata={"help": "random seed"})
-    calibrate_crops: int = field(default=24, metadata={"help": "training crops per factor for the export's "
-                                                       "zoom-step strength (0: skip)"})
-    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: default)"})
-    device: str = field(default="cpu", metadata={"help": "cpu, cuda or cuda:N"})
-    precision: str = field(default="fp32", metadata={"help": "fp32, or bf16 autocast (auto: bf16 where it is fast)",
-                                                     "choices": ["fp32", "bf16", "auto"]})
-    compile: bool = field(default=False, metadata={"help": "torch.compile the training forward pass"})
-
-    def network(self) -> MSSNetConfig:
-        """The widths to train: ``width`` when given, else the preset's."""
-        if not self.width:
-            return MSSNetConfig.preset(self.preset)
-        try:
-            wf, scale, vscale = (int(v) for v in self.width.split(","))
-        except ValueError:
-            raise ValueError(f"width must be three integers WF,SCALE,VSCALE; got {self.width!r}") from None
-        if min(wf, scale, vscale) < 1:
-            raise ValueError(f"widths must be positive; got {self.width!r}")
-        return MSSNetConfig(wf, scale, vscale)
-
-    def peak_lr(self) -> float:
-        """``lr``, scaled by √(batch / lr_batch) when ``lr_batch`` is set."""
-        return self.lr * math.sqrt(self.batch / self.lr_batch) if self.lr_batch else self.lr
-
-    def export_name(self) -> str:
-        name = self.network().name or "w{}-{}-{}".format(*self.width.split(","))
-        return f"mssnet-{name}-zoom.safetensors"
-
-
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    """Command line -> :class:`TrainConfig`; one option per field, defaults from the class."""
-    p = argparse.ArgumentParser(prog="python -m mssnet.train", description=__doc__.split("\n\n")[0])
-    for f in fields(TrainConfig):
-        flag, meta = "--" + f.name.replace("_", "-"), dict(f.metadata)
-        default = f.default_factory() if f.default is MISSING else f.default
-        if f.type == "bool":
-            p.add_argument(flag, action="store_true", help=meta["help"])
-        elif f.type == "list[str]":
-            p.add_argument(flag, nargs="*", default=default, help=meta["help"])
-        else:
-            kind = {"int": int, "float": float, "str": str}[f.type]
-            p.add_argument(flag, type=kind, default=None if meta.get("required") else default, help=meta["help"],
-                           required=meta.get("required", False), choices=meta.get("choices"))
-    cfg = TrainConfig(**vars(p.parse_args(argv)))
-    for name in ("batch", "crop", "eval_every", "save_every", "log_every"):
-        if getattr(cfg, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1; got {getattr(cfg, name)}")
-    if cfg.calibrate_crops < 0 or cfg.steps < 0 or cfg.lr_batch < 0:
-        p.error("--calibrate-crops, --steps and --lr-batch must be 0 or more")
-    if not 1.0 <= cfg.scale_min <= cfg.scale_max:
-        p.error(f"need 1 <= --scale-min <= --scale-max; got {cfg.scale_min}, {cfg.scale_max}")
-    try:
-        cfg.network()
-    except ValueError as exc:
-        p.error(str(exc))
-    return cfg
-
+from .config import TrainConfig, parse_args
+from .data import folder_image_paths, package_image_paths, read_rgb
+from .degrade import DegradeConfig
+from .score import evaluate
 
 # --------------------------------------------------------------------------- data and loss
 
@@ -162,31 +71,6 @@ def mssnet_loss(outputs: list[Tensor], target: Tensor, fft_weight: float = 0.1) 
         fo, fr = torch.fft.rfft2(out), torch.fft.rfft2(ref)
         total = total + fft_weight * (F.l1_loss(fo.real, fr.real) + F.l1_loss(fo.imag, fr.imag))
     return total
-
-
-@torch.inference_mode()
-def evaluate(model: MSSNet, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
-    """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid.pyramid`)
-    but with the network's output used as is (strength 1: the calibration comes at export)."""
-    model.eval()
-    result = {}
-    for s in scales:
-        gains = []
-        for im in images:
-            h, w = im.shape[:2]
-            c = min(crop, h, w) // (s * 16) * (s * 16)
-            y0, x0 = (h - c) // 2, (w - c) // 2
-            hr = torch.from_numpy(im[y0 : y0 + c, x0 : x0 + c].astype(np.float32) / 255)
-            hr = hr.permute(2, 0, 1)[None]  # (1, 3, c, c)
-            small = quantize8(shrink(hr, s))
-            bic = enlarge(small, (c, c))
-            small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
-            out = pyramid_zoom_image(model, small, s, size=(c, c), precision="fp32", strength=1.0)
-            out = torch.from_numpy(out).permute(2, 0, 1)[None]  # (1, 3, c, c)
-            gains.append(psnr_y(out, hr, s) - psnr_y(bic, hr, s))
-        result[f"gain_x{s}"] = float(np.mean(gains))
-    return result
 
 
 def lr_at(step: int, frac: float, base_lr: float, warmup: int, min_lr: float) -> float:

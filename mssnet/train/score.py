@@ -19,10 +19,10 @@ from torch import nn
 
 from ..image.metrics import psnr_y
 from ..pyramid.pyramid import pyramid_zoom_image
-from .degrade import enlarge, shrink
+from .degrade import enlarge, quantize8, shrink
 
-__all__ = ["SCALES", "bicubic_zoom", "crop_to_multiple", "degrade_pair", "gain_table", "holdout_gains", "low_res",
-           "shave"]
+__all__ = ["SCALES", "bicubic_zoom", "crop_to_multiple", "degrade_pair", "evaluate", "gain_table", "holdout_gains",
+           "low_res", "shave"]
 
 #: The zooms a weights file is judged at (a new file must beat the bundled one at every one).
 SCALES = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
@@ -86,6 +86,31 @@ def holdout_gains(models: Mapping[str, nn.Module], images: Sequence[np.ndarray],
         for label, values in per_model.items():
             gains[label][float(s)] = float(np.mean(values))
     return gains
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
+    """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
+    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid.pyramid`)
+    but with the network's output used as is (strength 1: the calibration comes at export)."""
+    model.eval()
+    result = {}
+    for s in scales:
+        gains = []
+        for im in images:
+            h, w = im.shape[:2]
+            c = min(crop, h, w) // (s * 16) * (s * 16)
+            y0, x0 = (h - c) // 2, (w - c) // 2
+            hr = torch.from_numpy(im[y0 : y0 + c, x0 : x0 + c].astype(np.float32) / 255)
+            hr = hr.permute(2, 0, 1)[None]  # (1, 3, c, c)
+            small = quantize8(shrink(hr, s))
+            bic = enlarge(small, (c, c))
+            small = np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
+            out = pyramid_zoom_image(model, small, s, size=(c, c), precision="fp32", strength=1.0)
+            out = torch.from_numpy(out).permute(2, 0, 1)[None]  # (1, 3, c, c)
+            gains.append(psnr_y(out, hr, s) - psnr_y(bic, hr, s))
+        result[f"gain_x{s}"] = float(np.mean(gains))
+    return result
 
 
 def gain_table(gains: Mapping[str, Mapping[float, float]]) -> str:
