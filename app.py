@@ -121,7 +121,7 @@ def _progress(progress: gr.Progress, text: str) -> Callable[[int, int], object]:
 
 
 # --------------------------------------------------------------------------- the upload component
-# The one place that touches Gradio internals; tests/test_app.py checks the assumption.
+# The one place that touches Gradio internals; tests/app/test_app.py checks the assumption.
 
 
 def _upload_source(payload: Any) -> Any:

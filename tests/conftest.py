@@ -4,10 +4,16 @@ Tiny tensors gain nothing from a second thread, and on a busy two-core machine
 OpenMP threads competing with another process make small forward passes many
 times slower."""
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
-import mssnet
+# the shared stand-ins (fakes.py, corpus.py) sit beside this file; the tests are in sub-folders
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import mssnet  # noqa: E402 (after the path above)
 
 
 @pytest.fixture(autouse=True, scope="session")

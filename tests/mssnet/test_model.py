@@ -11,7 +11,7 @@ from mssnet.model.network import PRESETS, MSSNet, MSSNetConfig
 
 # Reference data of the original MSSNet (parameter manifest and outputs for closed-form
 # weights); see tests/data/README.md.
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 KEYS = DATA / "mssnet_official_keys.json"
 FIXTURE = DATA / "mssnet_reference.npz"
 

@@ -2,7 +2,7 @@
 directly on tiny images (Gradio values in, PNG paths / updates / ``gr.Error`` out).
 
 The studio's behaviour (cache, geometry, strengths, scores) is tested without Gradio in
-tests/test_studio.py and tests/test_explain_studio.py. A tiny random MSSNet (wf=4) stands
+tests/mssnet/test_session.py and tests/explain/test_explain_studio.py. A tiny random MSSNet (wf=4) stands
 in for the bundled weights, and viewports are 32-64 px, so the file runs in seconds.
 """
 

@@ -303,7 +303,7 @@ def test_process_with_a_filling_worker_exits_cleanly(tiny_weights, tmp_path):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     script = (
         "import sys, numpy as np\n"
         f"sys.path.insert(0, {str(root)!r})\n"

@@ -23,7 +23,7 @@ from mssnet.model.weights import (
 )
 
 TINY = MSSNetConfig(4, 4, 4)  # a custom width: fast to build and run
-OFFICIAL_KEYS = Path(__file__).resolve().parent / "data" / "mssnet_official_keys.json"
+OFFICIAL_KEYS = Path(__file__).resolve().parents[1] / "data" / "mssnet_official_keys.json"
 
 
 @pytest.fixture(scope="module")

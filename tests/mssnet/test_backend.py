@@ -75,7 +75,7 @@ def test_stages_match_pytorch():
 
 
 def test_original_checkpoint_fidelity_through_openvino():
-    """The fixture of the original implementation (tests/test_model.py) through the OpenVINO graph."""
+    """The fixture of the original implementation (tests/mssnet/test_model.py) through the OpenVINO graph."""
     needs_openvino()
     from test_model import FIXTURE, KEYS, closed_form_state_dict
 

@@ -14,7 +14,7 @@ from PIL import Image
 from mssnet.__main__ import main
 from mssnet.model import weights
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(path: Path, w: int = 24, h: int = 20, mode: str = "RGB", seed: int = 0) -> Path:
