@@ -58,8 +58,6 @@ PANEL_SIDE = 384
 MAX_SESSIONS = 256
 #: Tabs whose action *Try it* runs once its view is on screen (Explore's panels follow every view anyway).
 TAB_ACTIONS = ("attribution", "stages", "sweep", "simulate")
-#: The answer is read from the back row: 20 px text (the page's style sheet is assets/ui/studio.css).
-ANSWER_CSS = "#answer, #answer p { font-size: 20px !important; line-height: 1.35 !important; }"
 #: What the answer says before the first view of an image is explained.
 PENDING_ANSWER = "*Reading the map… the answer appears when MSSNet has sharpened the region on screen.*"
 STAGES_PENDING = "Press the button: the stages are shown for the current view."
@@ -743,7 +741,7 @@ def launch_options(demo: gr.Blocks | None = None) -> dict[str, Any]:
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     script = (UI_DIR / "studio.js").read_text(encoding="utf-8")
     options = {"theme": theme, "allowed_paths": [str(EXAMPLES_DIR)], "max_file_size": "100mb",
-               "css_paths": [UI_DIR / "studio.css"], "css": ANSWER_CSS, "head": f"<script>{script}</script>",
+               "css_paths": [UI_DIR / "studio.css"], "head": f"<script>{script}</script>",
                "ssr_mode": False}
     if demo is not None:
         options["app_kwargs"] = {"routes": routes(demo.handlers.tiles)}

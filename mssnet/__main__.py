@@ -268,7 +268,7 @@ def _process(src: Path, dst: Path, args: argparse.Namespace, model: MSSNet | Non
 
 #: The viewer files an index.html of ``deepzoom`` needs, copied beside it.
 UI_DIR = Path(__file__).resolve().parent.parent / "assets" / "ui"
-VIEWER_FILES = ("openseadragon/openseadragon.min.js", "openseadragon/LICENSE.txt", "map.js")
+VIEWER_FILES = ("openseadragon/openseadragon.min.js", "openseadragon/LICENSE.txt", "map.js", "studio.css")
 #: Placeholder in assets/ui/deepzoom_index.html for the viewer info (JSON).
 INFO_PLACEHOLDER = "/*ZS_INFO*/null"
 

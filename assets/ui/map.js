@@ -21,54 +21,6 @@
   const KEY_STEP = 1.25; // one + or - key
   const OSD = () => window.OpenSeadragon;
 
-  const STYLE = `
-.zs-map { position: relative; overflow: hidden; background: #1b1b1f; user-select: none; touch-action: none; }
-.zs-map > .zs-osd { position: absolute; inset: 0; }
-.zs-map .zs-rest, .zs-map .zs-rest img { position: absolute; pointer-events: none; }
-.zs-map .zs-rest { inset: 0; display: none; }
-.zs-map[data-at-rest="1"] .zs-rest { display: block; }
-.zs-map .zs-rest img { image-rendering: pixelated; max-width: none; max-height: none; margin: 0; }
-.zs-map .zs-curtain { position: absolute; top: 0; bottom: 0; width: 16px; margin-left: -8px; cursor: ew-resize;
-  touch-action: none; z-index: 3; }
-.zs-map .zs-curtain::before { content: ""; position: absolute; top: 0; bottom: 0; left: 7px; width: 2px;
-  background: #fff; box-shadow: 0 0 2px #000; }
-.zs-map .zs-curtain::after { content: "\\2194"; position: absolute; top: 50%; left: -6px; width: 28px; height: 28px;
-  margin-top: -14px; border-radius: 50%; background: #fff; color: #222; font: 16px/28px system-ui, sans-serif;
-  text-align: center; box-shadow: 0 0 3px #000; }
-.zs-map .zs-curtain:focus-visible::after { outline: 2px solid #4a90e2; }
-.zs-map .zs-label, .zs-map .zs-badge { position: absolute; z-index: 2; pointer-events: none; padding: 2px 8px;
-  border-radius: 4px; background: rgba(0, 0, 0, .6); color: #fff; font: 600 13px/18px system-ui, sans-serif; }
-.zs-map .zs-label { top: 8px; }
-.zs-map .zs-label-left { left: 8px; }
-.zs-map .zs-label-right { right: 8px; }
-.zs-map .zs-badge { top: 8px; left: 50%; transform: translateX(-50%); font-weight: 400; }
-.zs-map .zs-badge:empty { display: none; }
-.zs-map .zs-progress { position: absolute; z-index: 2; left: 0; top: 0; height: 3px; width: 0; background: #4a90e2;
-  pointer-events: none; transition: width .15s; }
-.zs-map .zs-tools { position: absolute; z-index: 3; left: 8px; bottom: 8px; max-width: calc(80% - 24px);
-  display: flex; flex-wrap: wrap; gap: 2px 8px; align-items: center; padding: 3px 8px; border-radius: 4px;
-  background: rgba(0, 0, 0, .65); font: 13px/18px system-ui, sans-serif; }
-.zs-map .zs-tools, .zs-map .zs-tools * { color: #fff !important; }
-.zs-map .zs-tools label { display: flex; gap: 4px; align-items: center; cursor: pointer; margin: 0; white-space: nowrap; }
-.zs-map .zs-bar-unit { flex-basis: 100%; font-size: 12px; line-height: 15px; opacity: .85; }
-.zs-map[data-edge-gain="0"] .zs-bar-unit, .zs-map:not([data-edge-gain]) .zs-bar-unit { display: none; }
-.zs-map .zs-tools input[type=range] { width: 80px; margin: 0; }
-.zs-map .zs-colourbar { display: none; gap: 4px; align-items: center; white-space: nowrap; }
-.zs-map[data-edge-gain]:not([data-edge-gain="0"]) .zs-colourbar { display: flex; }
-.zs-map .zs-colourbar i { display: inline-block; width: 90px; height: 10px; border: 1px solid #fff;
-  background: linear-gradient(to right, rgb(0, 0, 255), rgba(0, 0, 255, 0) 50%, rgba(255, 0, 0, 0) 50%, rgb(255, 0, 0)),
-  repeating-conic-gradient(#888 0 25%, #555 0 50%) 0 0 / 6px 6px; }
-.zs-map .navigator { border: 1px solid #fff !important; background: #000 !important; }
-.zs-map .navigator .displayregion { border: 2px solid #ffd400 !important; }
-`;
-
-  function addStyle() {
-    if (document.getElementById("zs-map-style")) return;
-    const style = document.createElement("style");
-    style.id = "zs-map-style";
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-  }
 
   const MARKUP = `
 <div class="zs-osd"></div>
@@ -88,7 +40,6 @@
   const isTyping = (t) => t?.closest?.("input, textarea, select, [contenteditable=true], [contenteditable='']");
 
   function open(container, info, options = {}) {
-    addStyle();
     const $ = OSD();
     container.classList.add("zs-map");
     container.innerHTML = MARKUP;

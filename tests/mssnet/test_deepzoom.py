@@ -328,7 +328,7 @@ def test_write_deep_zoom_and_the_command_line_site(weights, image_file, tmp_path
     start = page.index("const info = ") + len("const info = ")
     info = json.JSONDecoder().raw_decode(page[start:])[0]
     assert info["layers"]["mssnet"] == "./mssnet.dzi" and info["scale"] == 2 and info["name"] == "photo.png"
-    for name in ("openseadragon.min.js", "map.js", "LICENSE.txt"):
+    for name in ("openseadragon.min.js", "map.js", "LICENSE.txt", "studio.css"):
         assert (out / name).stat().st_size > 0
     assert cli(["deepzoom", str(tmp_path / "missing.png"), "-o", str(out)]) == 2
 
