@@ -463,7 +463,8 @@ def dynamic_table(presets: list[str], repeats: int) -> None:
 def explore_memory_child(preset: str) -> None:
     """Print the RSS growth of running every tile shape of one image's pyramid level 1."""
     import mssnet.runtime.inference as inference
-    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
+    from mssnet.pyramid.pyramid import ZoomPyramid
+    from mssnet.pyramid.tiles import TileId
 
     model = build(preset)
     image = test_image(600)[:450]  # (450, 600, 3): level 1 is 1200×900, 5×4 tiles of 256²

@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from mssnet.pyramid.pyramid import pyramid_level
+from mssnet.pyramid.levels import pyramid_level
 from mssnet.serve.session import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, View
 
 from .attribution import attribution_shares

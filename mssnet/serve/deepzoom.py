@@ -22,7 +22,7 @@ the fixed symmetric scale :data:`EDGE_GAIN_MAX`).
 * :class:`DeepZoomImage` — geometry, descriptors and tile bytes of one pyramid (no threads);
 * :func:`write_deep_zoom` — every tile of every layer into a folder (a static deep-zoom site);
 * :class:`TileService` — images by unguessable id, requests parsed strictly, tiles encoded
-  once and cached as bytes in a :class:`~mssnet.pyramid.pyramid.TileCache`, network work done off the
+  once and cached as bytes in a :class:`~mssnet.pyramid.cache.TileCache`, network work done off the
   caller's thread, newest request first, bounded per image and in total. No web framework:
   :meth:`TileService.respond` returns a :class:`Reply` that a route turns into a response.
 """
@@ -51,7 +51,11 @@ from ..image.checks import check_zoom
 from ..image.io import to_uint8
 from ..image.metrics import edge_strength_map
 from ..image.zoom import resample
-from ..pyramid.pyramid import MAX_LEVEL, FillWorker, TileId, ZoomPyramid, downsample, pyramid_level
+from ..pyramid.fill import FillWorker
+from ..pyramid.levels import MAX_LEVEL, pyramid_level
+from ..pyramid.pyramid import ZoomPyramid
+from ..pyramid.resampling import downsample
+from ..pyramid.tiles import TileId
 
 __all__ = [
     "EDGE_GAIN_MAX", "EDGE_GAIN_UNIT", "FORMAT", "LAYERS", "DeepZoomImage", "Reply", "TileRequest",

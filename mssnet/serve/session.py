@@ -11,8 +11,8 @@
 * :class:`ResultCache` — finished views in a small LRU bounded in bytes (exact repeats keep
   their rendered heat maps);
 * :class:`Studio` — all of the above together: one :class:`~mssnet.pyramid.pyramid.ZoomPyramid` per
-  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.pyramid.TileCache` with a byte budget,
-  one shared :class:`~mssnet.pyramid.pyramid.FillWorker`. :meth:`Studio.view` is the one place a view
+  (image, model) in an LRU, one shared :class:`~mssnet.pyramid.cache.TileCache` with a byte budget,
+  one shared :class:`~mssnet.pyramid.fill.FillWorker`. :meth:`Studio.view` is the one place a view
   is computed or found (:func:`compute_view` does the work), :meth:`Studio.cached_view` serves
   it only when every tile is cached, :meth:`Studio.sweep` runs every zoom level,
   :meth:`Studio.zoom_full` writes the whole image for download (the same pyramid rule).
@@ -46,7 +46,11 @@ from ..image.io import load_image, save_image, to_uint8
 from ..image.zoom import source_rect
 from ..image.zoom import zoom as bicubic_zoom
 from ..model.weights import BUNDLED_WEIGHTS, DEFAULT_WEIGHTS, list_weights, load_model
-from ..pyramid.pyramid import DEFAULT_TILE, FillWorker, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from ..pyramid.cache import TileCache
+from ..pyramid.fill import FillWorker
+from ..pyramid.levels import pyramid_zoom_image
+from ..pyramid.pyramid import ZoomPyramid
+from ..pyramid.tiles import DEFAULT_TILE, TileId
 from ..runtime import speed
 from ..runtime.inference import sharpen_stages
 from ..runtime.speed import PresetChoice

@@ -321,7 +321,8 @@ def test_pyramid_tiles_unchanged(precision):
     """The pyramid's tiles call sharpen_tensor: OpenVINO gives PyTorch's tiles (fp32: to 1e-4; bf16:
     no further from PyTorch fp32 than PyTorch's own bf16 autocast, plus a little)."""
     needs_openvino()
-    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
+    from mssnet.pyramid.pyramid import ZoomPyramid
+    from mssnet.pyramid.tiles import TileId
 
     model = random_model()
     image = rand(1, 3, 40, 56)[0].permute(1, 2, 0).numpy()  # (40, 56, 3)
@@ -411,7 +412,7 @@ def test_prepare_compiles_the_static_sides_in_their_precisions(static_fp32):
 
 
 def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
-    from mssnet.pyramid.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+    from mssnet.pyramid.tiles import DEFAULT_MARGIN, DEFAULT_TILE
 
     assert DEFAULT_TILE + 2 * DEFAULT_MARGIN in backend.STATIC_SIDES  # every interior tile's pass
     side = backend.STATIC_SIDES[0]

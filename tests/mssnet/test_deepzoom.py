@@ -16,7 +16,9 @@ from corpus import photo
 import mssnet
 from mssnet.__main__ import main as cli
 from mssnet.image.zoom import resample
-from mssnet.pyramid.pyramid import FillWorker, TileCache, ZoomPyramid
+from mssnet.pyramid.cache import TileCache
+from mssnet.pyramid.fill import FillWorker
+from mssnet.pyramid.pyramid import ZoomPyramid
 from mssnet.serve.deepzoom import (
     EDGE_GAIN_MAX,
     LAYERS,

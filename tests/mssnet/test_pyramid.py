@@ -1,4 +1,4 @@
-"""Tests for mssnet.pyramid.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
+"""Tests for mssnet.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
 
 from __future__ import annotations
 
@@ -15,15 +15,12 @@ from PIL import Image
 from torch import nn
 
 from mssnet.model.network import MSSNet, MSSNetConfig
-from mssnet.pyramid.pyramid import (
-    FillWorker,
-    TileCache,
-    TileId,
-    ZoomPyramid,
-    downsample,
-    pyramid_level,
-    pyramid_zoom_image,
-)
+from mssnet.pyramid.cache import TileCache
+from mssnet.pyramid.fill import FillWorker
+from mssnet.pyramid.levels import pyramid_level, pyramid_zoom_image
+from mssnet.pyramid.pyramid import ZoomPyramid
+from mssnet.pyramid.resampling import downsample
+from mssnet.pyramid.tiles import TileId
 from mssnet.runtime.inference import sharpen
 
 
