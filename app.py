@@ -5,7 +5,7 @@
     python app.py --weights model_03000E.pt
 
 Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core, PNG paths
-out). State and computation live in :mod:`mssnet.serve.session` (images, models, the zoom pyramid's views) and
+out). State and computation live in :mod:`mssnet.serve` (the studio's images, models, the zoom pyramid's views) and
 :mod:`explain` (panels, attribution, text); the page script ``assets/ui/studio.js`` adds keys and panning.
 """
 
@@ -40,7 +40,9 @@ from mssnet.runtime import backend
 from mssnet.runtime.backend import backend_name
 from mssnet.serve.deepzoom import TileService
 from mssnet.serve.memory import limit_malloc_arenas
-from mssnet.serve.session import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
+from mssnet.serve.session import Studio
+from mssnet.serve.source import Source, load_source, opening_view
+from mssnet.serve.views import ShownViews, View, rest_view
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
@@ -169,7 +171,7 @@ class Handlers:
         return info
 
     def _opened(self, source: Source, model_label: str | None, zoom: float | None, center):
-        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.serve.session.opening_view` for None."""
+        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.serve.source.opening_view` for None."""
         zoom, center = opening_view(source, PANEL_SIDE, zoom, center)
         dz = self.deep_zoom(source, model_label, zoom, center)
         return source, center, zoom, report.source_markdown(source), json.dumps(dz)
