@@ -38,10 +38,10 @@ from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
 from mssnet.runtime import backend
 from mssnet.runtime.backend import backend_name
-from mssnet.serve.deepzoom import TileService
 from mssnet.serve.memory import limit_malloc_arenas
 from mssnet.serve.session import Studio
 from mssnet.serve.source import Source, load_source, opening_view
+from mssnet.serve.tile_service import TileService
 from mssnet.serve.views import ShownViews, View, rest_view
 
 ROOT = Path(__file__).resolve().parent

@@ -263,7 +263,7 @@ def rest_view(source: Source | None, request: str | None, side_max: int, shown: 
     px) -> (zoom, centre, side) of the square the panels explain: the middle of the visible region, ``side_max``
     px at most and no larger than the zoomed image, zoom clamped to 1…8, centre to the image; None for a
     request that does not parse or has no image, or, with ``shown`` (the page's map JSON, as from
-    :meth:`mssnet.serve.deepzoom.TileService.info`), a rest of another map (an image replaced meanwhile)."""
+    :meth:`mssnet.serve.tile_service.TileService.info`), a rest of another map (an image replaced meanwhile)."""
     try:
         r = json.loads(request or "")
         zoom, cx, cy = float(r["zoom"]), float(r["center_x"]), float(r["center_y"])
