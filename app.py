@@ -36,8 +36,8 @@ from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
 from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
-from mssnet.runtime import backend
-from mssnet.runtime.backend import backend_name
+from mssnet.runtime import compiled
+from mssnet.runtime.compiled import backend_name
 from mssnet.serve.memory import limit_malloc_arenas
 from mssnet.serve.session import Studio
 from mssnet.serve.source import Source, load_source, opening_view
@@ -363,7 +363,7 @@ class Handlers:
         """What the passes of a model run on (e.g. "OpenVINO 2026.4.1 · bf16"); its graphs compile meanwhile in the
         background, so the first view does not wait for them."""
         model = self.studio.models.get(model_label)
-        threading.Thread(target=backend.prepare, args=(model,), name="compile-ahead", daemon=True).start()
+        threading.Thread(target=compiled.prepare, args=(model,), name="compile-ahead", daemon=True).start()
         return backend_name(model)
 
     def model_note(self, model_label: str | None) -> str:

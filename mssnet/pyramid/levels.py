@@ -94,7 +94,7 @@ def pyramid_zoom_image(
 ) -> np.ndarray:
     """The whole ``image`` (H, W, 3) float zoomed ``factor`` times by the pyramid rule.
 
-    Sharpened to level ⌈log2 factor⌉ (tile by tile, exactly as :class:`ZoomPyramid`), then
+    Sharpened to level ⌈log2 factor⌉ (tile by tile, exactly as :class:`~mssnet.pyramid.pyramid.ZoomPyramid`), then
     resampled with the antialiased ``filter`` to ``(round(H·f), round(W·f), 3)``, or to
     ``size = (w, h)``. ``factor`` in (0, 8]; up to ×1 no network runs. ``strength``: α of
     every 2× step (None: the calibrated α of each level). ``progress(done, total)`` counts

@@ -48,7 +48,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..image.checks import check_tile
-from .backend import BACKENDS, resolve_backend, run_openvino
+from .backend import BACKENDS, resolve_backend
+from .compiled import run_openvino
 from .precision import PRECISIONS, resolve_precision
 
 __all__ = [

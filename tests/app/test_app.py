@@ -18,7 +18,7 @@ from PIL import Image
 
 import app
 import mssnet
-import mssnet.runtime.backend
+import mssnet.runtime.compiled
 import mssnet.serve.session
 import mssnet.serve.source
 import mssnet.serve.views
@@ -440,7 +440,8 @@ def test_uploaded_weights_join_the_dropdown(studio, tiny_weights, tmp_path):
     assert "MSSNet-custom" in note
     note = studio.model_note(dropdown.value)
     assert note.startswith("Weights file: `tiny.safetensors`") and "Runs on: " in note
-    assert note.split("Runs on: ")[1] in {mssnet.runtime.backend.backend_name(studio.studio.models.get(dropdown.value))}
+    runs_on = mssnet.runtime.compiled.backend_name(studio.studio.models.get(dropdown.value))
+    assert note.split("Runs on: ")[1] in {runs_on}
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(gr.Error, match="not a checkpoint"):

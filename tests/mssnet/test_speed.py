@@ -94,14 +94,14 @@ def test_choice_names_the_backend_it_measured(monkeypatch):
 
 def test_pass_seconds_runs_on_the_backend_it_is_given(monkeypatch):
     pytest.importorskip("openvino")
-    from mssnet.runtime import backend
+    from mssnet.runtime import backend, compiled
 
     monkeypatch.delenv(speed.ENV, raising=False)
     monkeypatch.delenv(backend.ENV, raising=False)
-    monkeypatch.setattr(backend, "_CACHE", backend.CompiledCache())
+    monkeypatch.setattr(compiled, "_CACHE", compiled.CompiledCache())
     model = MSSNet(MSSNetConfig(4, 4, 4)).eval()
     speed.pass_seconds(model, side=32, repeats=1, backend="torch")
-    assert backend.compiled_cache().compiles == 0
+    assert compiled.compiled_cache().compiles == 0
     speed.pass_seconds(model, side=32, repeats=1)  # the default: OpenVINO where installed
-    assert backend.compiled_cache().compiles == 1
+    assert compiled.compiled_cache().compiles == 1
     assert speed.choose_preset(model, side=32).backend.startswith("OpenVINO ")
