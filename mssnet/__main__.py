@@ -55,7 +55,8 @@ from .pyramid.levels import pyramid_level, pyramid_zoom_image
 from .pyramid.pyramid import ZoomPyramid
 from .pyramid.tiles import DEFAULT_TILE
 from .runtime.backend import BACKENDS, using
-from .runtime.inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
+from .runtime.inference import PRECISIONS, sharpen
+from .runtime.tiling import MIN_TILE, MULTIPLE
 from .serve.deepzoom import DeepZoomImage, write_deep_zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]

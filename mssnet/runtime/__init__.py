@@ -12,17 +12,10 @@
 
 from .backend import BACKENDS, default_backend, using
 from .compiled import backend_name
-from .inference import (
-    PRECISIONS,
-    pad_to_multiple,
-    sharpen,
-    sharpen_stages,
-    sharpen_tensor,
-    sharpen_tensor_stages,
-    tile_count,
-)
+from .inference import PRECISIONS, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 from .precision import isa_cap, resolve_precision
 from .speed import PresetChoice, choose_preset
+from .tiling import pad_to_multiple, tile_count
 
 __all__ = [
     "sharpen", "sharpen_stages", "sharpen_tensor", "sharpen_tensor_stages", "pad_to_multiple", "tile_count",
