@@ -5,7 +5,7 @@
     python app.py --weights model_03000E.pt
 
 Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core, PNG paths
-out). State and computation live in :mod:`mssnet.serve.session` (images, models, the zoom pyramid's views) and
+out). State and computation live in :mod:`mssnet.serve` (the studio's images, models, the zoom pyramid's views) and
 :mod:`explain` (panels, attribution, text); the page script ``assets/ui/studio.js`` adds keys and panning.
 """
 
@@ -36,11 +36,13 @@ from explain.studio import view_summary
 from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
 from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
-from mssnet.runtime import backend
-from mssnet.runtime.backend import backend_name
-from mssnet.serve.deepzoom import TileService
+from mssnet.runtime import compiled
+from mssnet.runtime.compiled import backend_name
 from mssnet.serve.memory import limit_malloc_arenas
-from mssnet.serve.session import ShownViews, Source, Studio, View, load_source, opening_view, rest_view
+from mssnet.serve.session import Studio
+from mssnet.serve.source import Source, load_source, opening_view
+from mssnet.serve.tile_service import TileService
+from mssnet.serve.views import ShownViews, View, rest_view
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
@@ -167,7 +169,7 @@ class Handlers:
         return info
 
     def _opened(self, source: Source, model_label: str | None, zoom: float | None, center):
-        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.serve.session.opening_view` for None."""
+        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.serve.source.opening_view` for None."""
         zoom, center = opening_view(source, PANEL_SIDE, zoom, center)
         dz = self.deep_zoom(source, model_label, zoom, center)
         return source, center, zoom, report.source_markdown(source), json.dumps(dz)
@@ -359,7 +361,7 @@ class Handlers:
         """What the passes of a model run on (e.g. "OpenVINO 2026.4.1 · bf16"); its graphs compile meanwhile in the
         background, so the first view does not wait for them."""
         model = self.studio.models.get(model_label)
-        threading.Thread(target=backend.prepare, args=(model,), name="compile-ahead", daemon=True).start()
+        threading.Thread(target=compiled.prepare, args=(model,), name="compile-ahead", daemon=True).start()
         return backend_name(model)
 
     def model_note(self, model_label: str | None) -> str:

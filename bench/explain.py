@@ -57,7 +57,7 @@ from explain import (
 )
 from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.model.weights import load_model
-from mssnet.pyramid.pyramid import pyramid_zoom_image
+from mssnet.pyramid.levels import pyramid_zoom_image
 from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 
 EDGE_TARGET_MS = 50.0

@@ -40,7 +40,7 @@ from serving import free_port  # bench/serving.py
 from timing import cpu_kind  # bench/timing.py
 
 from mssnet.model.weights import load_model
-from mssnet.pyramid.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+from mssnet.pyramid.tiles import DEFAULT_MARGIN, DEFAULT_TILE
 from mssnet.runtime.inference import resolve_precision, sharpen
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ For every held-out image (``mssnet.train.data.HOLDOUT`` among the package photog
 images in ``--data`` folders) and scale s: shrink by s (antialiased bicubic, 8-bit), zoom
 back to the original size and compare with the original on the BT.601 Y channel (border
 shave ⌈s⌉). Methods, as gain in dB over plain bicubic: sharpen to level ⌈log2 s⌉
-(``mssnet.pyramid.pyramid``: 2× bicubic + MSSNet per level, tiled) and resample to the target
+(``mssnet.pyramid.levels``: 2× bicubic + MSSNet per level, tiled) and resample to the target
 size with an antialiased filter — bicubic (as ``F.interpolate(antialias=True)``), area (as
 ``cv2.INTER_AREA``) or Lanczos-3 (as PIL). The level is computed once per image and scale and
 shared by the three filters.
@@ -31,7 +31,8 @@ from timing import cpu_kind  # noqa: E402
 
 from mssnet.image.metrics import psnr_y  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
-from mssnet.pyramid.pyramid import FILTERS, downsample, pyramid_level, pyramid_zoom_image  # noqa: E402
+from mssnet.pyramid.levels import pyramid_level, pyramid_zoom_image  # noqa: E402
+from mssnet.pyramid.resampling import FILTERS, downsample  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
 from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 

@@ -14,7 +14,7 @@ with a border shave of ⌈s⌉ pixels:
 * unsharp masking: bicubic + amount·(bicubic − Gaussian(bicubic, σ)), with σ and
   amount tuned per scale on *training* images (a fair, tuned baseline);
 * MSSNet (one column per ``--weights`` file): what the app and the command line do — the
-  zoom pyramid (``mssnet.pyramid.pyramid``): 2× steps of bicubic + MSSNet at each level's calibrated
+  zoom pyramid (``mssnet.pyramid.levels``): 2× steps of bicubic + MSSNet at each level's calibrated
   strength up to level ⌈log2 s⌉, then an antialiased downsample to the target size.
 """
 
@@ -38,7 +38,7 @@ from timing import cpu_kind  # noqa: E402
 from mssnet.image.metrics import psnr_y, ssim_y  # noqa: E402
 from mssnet.model.strength import format_levels, format_table  # noqa: E402
 from mssnet.model.weights import load_model  # noqa: E402
-from mssnet.pyramid.pyramid import pyramid_zoom_image  # noqa: E402
+from mssnet.pyramid.levels import pyramid_zoom_image  # noqa: E402
 from mssnet.runtime.inference import resolve_precision  # noqa: E402
 from mssnet.train.data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb  # noqa: E402
 from mssnet.train.score import bicubic_zoom, degrade_pair, shave  # noqa: E402

@@ -54,6 +54,7 @@ from timing import cpu_kind, median_seconds
 
 from mssnet.model.network import MSSNet, MSSNetConfig
 from mssnet.runtime import backend as backends
+from mssnet.runtime import compiled, graph
 from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def build(preset: str) -> MSSNet:
 
 
 def latency_table(presets: list[str], sizes: list[int], repeats: int, tile: int) -> None:
-    runtime = backends.backend_name(build("tiny"), "fp32").split(" · ")[0]
+    runtime = compiled.backend_name(build("tiny"), "fp32").split(" · ")[0]
     print(f"\n## Latency (median of {repeats} after a warm-up), torch threads = {torch.get_num_threads()}, "
           f"runtime {runtime} (the default backend)\n")
     print("| preset | size | precision | mode | seconds |")
@@ -105,7 +106,7 @@ def child_peak_rss_mib(side: int, preset: str) -> float:
 
 
 def memory_table(side: int, preset: str) -> None:
-    print(f"\n## Peak RSS, MSSNet-{preset}, automatic tiling, {backends.backend_name(build(preset))}\n")
+    print(f"\n## Peak RSS, MSSNet-{preset}, automatic tiling, {compiled.backend_name(build(preset))}\n")
     print("| child process | peak RSS (MiB) | seconds |")
     print("|---------------|---------------:|--------:|")
     for label, child_side in (("build model only", 0), (f"sharpen {side}x{side} uint8", side)):
@@ -313,7 +314,7 @@ def backends_table(presets: list[str], sizes: list[int], variants: list[str], re
     if unknown:
         raise SystemExit(f"unknown --backends {unknown}; expected some of {sorted(VARIANTS)}")
     fast_bf16 = resolve_precision("auto", "cpu") == "bf16"
-    default_label = f"default ({backends.backend_name(build('tiny'))})"
+    default_label = f"default ({compiled.backend_name(build('tiny'))})"
     print(f"\n## Runtimes: sharpen(model, image), interleaved, median of {repeats}, {torch.get_num_threads()} "
           f"threads; target: default <= {'0.85x the faster PyTorch' if fast_bf16 else '0.55x PyTorch fp32'}\n")
     cols = variants + [default_label]
@@ -397,9 +398,9 @@ def compile_table(presets: list[str], repeats: int) -> None:
         edge_a, edge_b = torch.rand(1, 3, 176, TILE_PASS), torch.rand(1, 3, 208, TILE_PASS)
         builds, firsts, new_shapes, statics = [], [], [], []
         for _ in range(repeats):
-            backends.compiled_cache().clear()
+            compiled.compiled_cache().clear()
             start = time.perf_counter()
-            backends.openvino_graph(model, None, stages=False)
+            graph.openvino_graph(model, None, stages=False)
             builds.append(time.perf_counter() - start)
             for y, times in ((edge_a, firsts), (edge_b, new_shapes)):  # edge tiles' shapes, new to the graph
                 start = time.perf_counter()
@@ -408,14 +409,14 @@ def compile_table(presets: list[str], repeats: int) -> None:
             start = time.perf_counter()
             sharpen_tensor(model, x)
             statics.append(time.perf_counter() - start)
-        keys = backends.compiled_cache().keys()  # the 320² pass's graph: its own, else the one for any shape
+        keys = compiled.compiled_cache().keys()  # the 320² pass's graph: its own, else the one for any shape
         key = next((k for k in keys if k[-1] == tuple(x.shape)), None) or \
             next((k for k in keys if k[-1] is None and not k[1]), None)
         runs = {"path": functools.partial(sharpen_tensor, model, x),
                 "a": functools.partial(sharpen_tensor, model, edge_a),
                 "b": functools.partial(sharpen_tensor, model, edge_b)}
         if key is not None:  # None: nothing compiled (the passes ran in PyTorch)
-            runs["bare"] = functools.partial(backends.compiled_cache().get(key, lambda: None).request.infer,
+            runs["bare"] = functools.partial(compiled.compiled_cache().get(key, lambda: None).request.infer,
                                              {0: x.numpy()})
         med = {"bare": float("nan")} | _interleaved(runs, repeats)
         first, new_shape, static = (float(np.median(t)) for t in (firsts, new_shapes, statics))
@@ -440,13 +441,13 @@ def dynamic_table(presets: list[str], repeats: int) -> None:
     for preset in presets:
         model = build(preset)
         start = time.perf_counter()
-        dynamic = core.compile_model(backends.openvino_graph(model, None, False), "CPU", config)
+        dynamic = core.compile_model(graph.openvino_graph(model, None, False), "CPU", config)
         dynamic_s = time.perf_counter() - start
         dreq = dynamic.create_infer_request()
         for side in (TILE_PASS, 384):
             x = np.random.default_rng(0).random((1, 3, side, side), dtype=np.float32)
             start = time.perf_counter()
-            static = core.compile_model(backends.openvino_graph(model, x.shape, False), "CPU", config)
+            static = core.compile_model(graph.openvino_graph(model, x.shape, False), "CPU", config)
             static_s = time.perf_counter() - start
             sreq = static.create_infer_request()
             start = time.perf_counter()
@@ -463,7 +464,8 @@ def dynamic_table(presets: list[str], repeats: int) -> None:
 def explore_memory_child(preset: str) -> None:
     """Print the RSS growth of running every tile shape of one image's pyramid level 1."""
     import mssnet.runtime.inference as inference
-    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
+    from mssnet.pyramid.pyramid import ZoomPyramid
+    from mssnet.pyramid.tiles import TileId
 
     model = build(preset)
     image = test_image(600)[:450]  # (450, 600, 3): level 1 is 1200×900, 5×4 tiles of 256²
@@ -483,7 +485,7 @@ def explore_memory_child(preset: str) -> None:
         for c in range(cols):
             pyramid.get_tile(TileId(1, r, c))
     seconds = time.perf_counter() - start
-    print(f"| {preset} | {rows * cols} tiles, {len(shapes)} shapes | {backends.backend_name(model)} "
+    print(f"| {preset} | {rows * cols} tiles, {len(shapes)} shapes | {compiled.backend_name(model)} "
           f"| {before:.0f} MiB | {_rss_mib():.0f} MiB | {_rss_mib() - before:+.0f} MiB | {seconds:.1f} s |", flush=True)
 
 
@@ -523,7 +525,7 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    ov = backends.backend_name(build('tiny')) if backends.openvino_available() else 'OpenVINO not installed'
+    ov = compiled.backend_name(build('tiny')) if backends.openvino_available() else 'OpenVINO not installed'
     print(f"CPU: {cpu_kind()}; torch {torch.__version__}; default runtime {ov}; auto precision on CPU -> "
           f"{resolve_precision('auto', 'cpu')}")
     if not args.skip_latency:

@@ -4,7 +4,7 @@
 
 For each example image, level 1 (the image enlarged 2× by bicubic and sharpened at the 2×
 strength) is computed twice: in one MSSNet pass over the whole level, and tile by tile
-(``mssnet.pyramid.pyramid``, 256² tiles, each with ``margin`` px of context cut off afterwards).
+(``mssnet.pyramid.tiles``, 256² tiles, each with ``margin`` px of context cut off afterwards).
 The table gives the difference in 1/255 (largest, 99.9th percentile, mean, over every pixel
 and channel) and each tile's pass size relative to the tile. The pyramid itself is the
 reference of every view (a view is exactly a region of the tiled whole-image zoom), so this
@@ -29,7 +29,8 @@ from timing import cpu_kind  # bench/timing.py
 
 from mssnet.image.io import load_image
 from mssnet.model.weights import load_model
-from mssnet.pyramid.pyramid import DEFAULT_TILE, ZoomPyramid
+from mssnet.pyramid.pyramid import ZoomPyramid
+from mssnet.pyramid.tiles import DEFAULT_TILE
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("astronaut.png", "chelsea.png", "coffee.png", "fine_text.png", "siemens_star.png", "zone_plate.png")

@@ -3,13 +3,13 @@
 :func:`answer_markdown` gives two or three plain sentences: how MSSNet learned what to sharpen (the
 bundled weights' training recipe, ``assets/weights/README.md``) and what it did in this view, in the
 one measure (:mod:`explain.measure`) per structure class (:mod:`explain.decision`). :func:`why_markdown`
-lists the panels that back each claim. Both take the studio's :class:`mssnet.serve.session.View`, the object
+lists the panels that back each claim. Both take the studio's :class:`mssnet.serve.views.View`, the object
 every panel gets; no network pass (the decision panel's numbers, computed once per view when passed).
 """
 
 from __future__ import annotations
 
-from mssnet.serve.session import View
+from mssnet.serve.views import View
 
 from .decision import Decision, decide
 from .measure import DEFINITION, NAME, NEAR_ZERO, UNCHANGED_PCT, change_phrase, format_pct

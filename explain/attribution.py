@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mssnet.runtime.inference import pad_to_multiple
+from mssnet.runtime.tiling import pad_to_multiple
 from mssnet.train.degrade import gaussian_blur
 
 from .edges import edge_magnitude

@@ -4,7 +4,7 @@ callable (image array or matplotlib figure -> a path a user interface can show),
 Markdown of :mod:`explain.report`. No user-interface library here: ``app.py`` passes a
 ``save`` that writes PNGs into Gradio's cache, the tests one that writes into a temporary folder.
 
-Panels of one view are made once and kept with it (:meth:`mssnet.serve.session.View.rendering`).
+Panels of one view are made once and kept with it (:meth:`mssnet.serve.views.View.rendering`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import nn
 
-from mssnet.serve.session import SWEEP_FACTORS, Source, Studio, View
+from mssnet.serve.session import SWEEP_FACTORS, Studio
+from mssnet.serve.source import Source
+from mssnet.serve.views import View
 
 from . import report
 from . import studio as panels

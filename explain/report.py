@@ -1,6 +1,6 @@
 """The studio's result objects as the Markdown the app shows (one function per panel).
 
-Pure text: every number comes from :mod:`mssnet.serve.session`, :mod:`explain.window` and
+Pure text: every number comes from :mod:`mssnet.serve.views`, :mod:`explain.window` and
 :mod:`explain.studio` result objects; nothing here computes, and the app never reads
 this text back.
 """
@@ -11,8 +11,10 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from mssnet.pyramid.pyramid import pyramid_level
-from mssnet.serve.session import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS, Source, View
+from mssnet.pyramid.levels import pyramid_level
+from mssnet.serve.session import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS
+from mssnet.serve.source import Source
+from mssnet.serve.views import View
 
 from .attribution import attribution_shares
 from .decision import Decision, decision_sentence, decision_table_markdown

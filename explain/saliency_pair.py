@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from mssnet.runtime.inference import resolve_precision
-from mssnet.serve.session import View
+from mssnet.serve.views import View
 
 from .attribution import Autocast, edge_gain_objective, smoothgrad
 from .edges import luminance

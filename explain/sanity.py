@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mssnet.serve.session import View
+from mssnet.serve.views import View
 
 from .window import DEFAULT_STEPS, WINDOW_SIDES, WindowExplanation, explain_window
 

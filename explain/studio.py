@@ -27,8 +27,10 @@ from torch import nn
 
 from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
-from mssnet.pyramid.pyramid import pyramid_level, pyramid_zoom_image
-from mssnet.serve.session import Source, SweepStep, View, check_view_request
+from mssnet.pyramid.levels import pyramid_level, pyramid_zoom_image
+from mssnet.serve.session import SweepStep
+from mssnet.serve.source import Source
+from mssnet.serve.views import View, check_view_request
 from mssnet.train import degrade
 
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window

@@ -3,7 +3,7 @@
 The user picks a point in the MSSNet view; the **window** is a ``side``² square around
 it (inside the view), the **crop** a :data:`ATTRIBUTION_CROP`² square around the window
 (inside the view too). The attribution explains the MSSNet pass that produced the pyramid
-tile under the window (:meth:`mssnet.serve.session.View.tile_pass`): it runs on a crop of that
+tile under the window (:meth:`mssnet.serve.views.View.tile_pass`): it runs on a crop of that
 pass's input — the 2× bicubic enlargement of the level below, in level pixels — around the
 window mapped into it, and explains the edge strength MSSNet added inside the window
 (:func:`explain.edge_gain_objective`, at that level's calibrated strength α).
@@ -24,7 +24,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from mssnet.serve.session import View, draw_box
+from mssnet.serve.source import draw_box
+from mssnet.serve.views import View
 
 from .attribution import blur_path_attribution, diffusion_index, edge_gain_objective, saliency, smoothgrad
 from .edges import strongest_edge_window

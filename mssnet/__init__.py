@@ -4,7 +4,11 @@ from .image.io import ImageError, LoadedImage, load_image, save_image, to_uint8
 from .image.zoom import ZoomResult, zoom
 from .model.network import PRESETS, STAGE_NAMES, MSSNet, MSSNetConfig
 from .model.weights import DEFAULT_WEIGHTS, CheckpointError, list_weights, load_model, save_safetensors
-from .pyramid.pyramid import FillWorker, PyramidView, TileCache, TileId, ZoomPyramid, pyramid_zoom_image
+from .pyramid.cache import TileCache
+from .pyramid.fill import FillWorker
+from .pyramid.levels import pyramid_zoom_image
+from .pyramid.pyramid import PyramidView, ZoomPyramid
+from .pyramid.tiles import TileId
 from .runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
 
 __all__ = [

@@ -5,7 +5,7 @@
     python -m mssnet deepzoom INPUT -o FOLDER [--max-zoom 8]
 
 ``zoom`` enlarges the whole image to ``round(W·Z) × round(H·Z)``. With the default
-``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid.pyramid`, the same as
+``--method mssnet`` it follows the zoom pyramid's rule (:mod:`mssnet.pyramid.levels`, the same as
 the app's views, download, sweep and Simulate): the image is sharpened to level ⌈log2 Z⌉ in
 2× steps (bicubic 2×, then MSSNet at the strength calibrated for that pyramid level;
 ``--strength`` overrides it) on a fixed tile grid (``--tile``, default 256), then resampled with Lanczos-3
@@ -50,9 +50,13 @@ from .image.zoom import MAX_FACTOR, zoom
 from .model.network import PRESETS, MSSNet
 from .model.strength import LIMITS as STRENGTH_LIMITS
 from .model.weights import load_model
-from .pyramid.pyramid import DEFAULT_TILE, TileCache, ZoomPyramid, pyramid_level, pyramid_zoom_image
+from .pyramid.cache import TileCache
+from .pyramid.levels import pyramid_level, pyramid_zoom_image
+from .pyramid.pyramid import ZoomPyramid
+from .pyramid.tiles import DEFAULT_TILE
 from .runtime.backend import BACKENDS, using
-from .runtime.inference import MIN_TILE, MULTIPLE, PRECISIONS, sharpen
+from .runtime.inference import PRECISIONS, sharpen
+from .runtime.tiling import MIN_TILE, MULTIPLE
 from .serve.deepzoom import DeepZoomImage, write_deep_zoom
 
 __all__ = ["MAX_OUTPUT_PIXELS", "build_parser", "main"]

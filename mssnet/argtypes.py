@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 
 from .image.checks import check_int, check_number
-from .runtime.inference import MIN_TILE, MULTIPLE
+from .runtime.tiling import MIN_TILE, MULTIPLE
 
 __all__ = ["float_above", "float_in_range", "int_at_least", "positive_int", "tile_size"]
 

@@ -3,7 +3,7 @@ checked value or raise ``TypeError`` (the wrong kind of value) or ``ValueError``
 is accepted), always worded ``"<name> must be <expected>; got <actual>"``.
 
 Every door uses them — the Python API (:func:`mssnet.zoom`, :class:`~mssnet.pyramid.pyramid.ZoomPyramid`,
-:func:`mssnet.sharpen`), the studio (:func:`mssnet.serve.session.check_view_request`), the DZI routes
+:func:`mssnet.sharpen`), the studio (:func:`mssnet.serve.views.check_view_request`), the DZI routes
 and the command line (:mod:`mssnet.argtypes`, which passes ``name=None`` so argparse names the option) —
 so a bad zoom, viewport or tile is refused in the same words wherever it enters.
 

@@ -35,7 +35,7 @@ def _stamp(model: nn.Module) -> tuple:
 
 def weights_key(model: nn.Module) -> str:
     """Hash of a model's parameters, buffers and calibrated strengths: the caches' weights identity
-    (:class:`mssnet.pyramid.pyramid.ZoomPyramid`'s tiles, :mod:`mssnet.runtime.backend`'s compiled graphs).
+    (:class:`mssnet.pyramid.pyramid.ZoomPyramid`'s tiles, :mod:`mssnet.runtime.compiled`'s compiled graphs).
     Remembered per model until its tensors or strengths change (:func:`_stamp`), so a cached pass does
     not hash megabytes of weights. Thread-safe."""
     stamp = _stamp(model)

@@ -19,7 +19,7 @@ and stored in the safetensors metadata under :data:`METADATA_KEY`. Between grid 
 without a table (the original GoPro checkpoint, a user's own file) get α = 1: MSSNet's
 output unchanged.
 
-The zoom pyramid (:mod:`mssnet.pyramid.pyramid`) takes only 2× steps, but from level 2 on a step's
+The zoom pyramid (:mod:`mssnet.pyramid.levels`) takes only 2× steps, but from level 2 on a step's
 input is the 2× enlargement of a level that is *already sharpened*: less blur is left to
 undo than in a bicubic 2× zoom of a photograph, and a full-strength correction overshoots.
 So a file also stores one strength per pyramid level under :data:`LEVEL_KEY`, calibrated

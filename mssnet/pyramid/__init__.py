@@ -1,27 +1,22 @@
 """The pyramid room: sharpened power-of-two levels of an image, their tile cache and background fill.
 
-Everything lives in :mod:`mssnet.pyramid.pyramid` for now (levels and their tiles, the antialiased
-filters from a level to a view, :class:`TileCache`, :class:`FillWorker`); this package re-exports its
-public names, so ``from mssnet.pyramid import ZoomPyramid`` works as well.
+* :mod:`~mssnet.pyramid.levels` — the level rule (which level a zoom reads, each level's strength) and
+  the whole image zoomed by it;
+* :mod:`~mssnet.pyramid.tiles` — the tile grid and one tile's computation;
+* :mod:`~mssnet.pyramid.resampling` — the antialiased filters from a level to a view, the 2× enlargement;
+* :mod:`~mssnet.pyramid.cache` — :class:`TileCache`, the byte-bounded LRU of tiles;
+* :mod:`~mssnet.pyramid.fill` — :class:`FillWorker`, the background fill;
+* :mod:`~mssnet.pyramid.pyramid` — :class:`ZoomPyramid`, one image and one model, and its views.
+
+This package re-exports their public names, so ``from mssnet.pyramid import ZoomPyramid`` works as well.
 """
 
-from .pyramid import (
-    DEFAULT_FILTER,
-    DEFAULT_MARGIN,
-    DEFAULT_TILE,
-    FILTERS,
-    MAX_LEVEL,
-    FillWorker,
-    PyramidView,
-    TileCache,
-    TileId,
-    ZoomPyramid,
-    downsample,
-    enlarge_2x,
-    pyramid_level,
-    pyramid_zoom_image,
-    resample_taps,
-)
+from .cache import TileCache
+from .fill import FillWorker
+from .levels import MAX_LEVEL, pyramid_level, pyramid_zoom_image
+from .pyramid import PyramidView, ZoomPyramid
+from .resampling import DEFAULT_FILTER, FILTERS, downsample, enlarge_2x, resample_taps
+from .tiles import DEFAULT_MARGIN, DEFAULT_TILE, TileId
 
 __all__ = [
     "DEFAULT_FILTER", "DEFAULT_MARGIN", "DEFAULT_TILE", "FILTERS", "MAX_LEVEL",

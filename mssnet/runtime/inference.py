@@ -11,12 +11,12 @@ Two entry points, each with a twin that also returns MSSNet's six stage outputs
   ``(H, W, 4)``, converts them to the convention above (gray repeated to RGB,
   alpha split off) and converts the result back to the caller's dtype and layout.
 
-How a call runs:
+How a call runs (padding and tiles: :mod:`mssnet.runtime.tiling`):
 
 1. reflect-pad the bottom and right edges to the next multiple of 16 (MSSNet's
    requirement); sides too short to reflect are reflected repeatedly, 1-px sides
    replicated;
-2. run the model on the whole padded image, or, above :data:`WHOLE_IMAGE_PIXELS`
+2. run the model on the whole padded image, or, above :data:`~mssnet.runtime.tiling.WHOLE_IMAGE_PIXELS`
    (or when ``tile`` is given), on overlapping tiles whose results are averaged
    with weights that drop the pixels next to a shared tile edge and cross-fade
    (raised cosine) in the middle of the overlap; edges that are image borders keep
@@ -39,7 +39,6 @@ These passes never carry gradients: code that differentiates through MSSNet call
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -47,47 +46,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..image.checks import check_tile
-from .backend import BACKENDS, resolve_backend, run_openvino
+from .backend import BACKENDS, resolve_backend
+from .compiled import run_openvino
 from .precision import PRECISIONS, resolve_precision
+from .tiling import _check_tiling, _ramp, _tile_layout, _tiling, pad_to_multiple
 
 __all__ = [
-    "BACKENDS",
-    "DEFAULT_OVERLAP",
-    "DEFAULT_TILE",
-    "MULTIPLE",
-    "PRECISIONS",
-    "WHOLE_IMAGE_PIXELS",
-    "pad_to_multiple",
-    "resolve_precision",
-    "sharpen",
-    "sharpen_stages",
-    "sharpen_tensor",
+    "BACKENDS", "PRECISIONS", "resolve_precision", "sharpen", "sharpen_stages", "sharpen_tensor",
     "sharpen_tensor_stages",
-    "tile_count",
 ]
 
-#: MSSNet needs H and W divisible by this.
-MULTIPLE = 16
-#: With ``tile=None``, padded images up to this many pixels run in one piece.
-WHOLE_IMAGE_PIXELS = 768 * 768
-#: With ``tile=None``, larger images run in tiles of at most this side (same memory as the
-#: largest whole image; larger tiles raise the peak memory, bench/README.md) ...
-DEFAULT_TILE = 768
-#: ... overlapping by this many pixels (at most half a tile). With trained weights a tiled result
-#: stays within a fraction of a gray level of the whole-image one (bench/README.md); a random-init
-#: model (corrections far larger than trained ones) needs far more, so tests scale its heads down.
-DEFAULT_OVERLAP = 96
-#: Smallest tile side accepted for ``tile=N``.
-MIN_TILE = 64
+
 #: Float images may overshoot [0, 1] by this much (bicubic ringing) and are clipped;
 #: values further out are refused (most likely a 0-255 image stored as float).
 FLOAT_SLACK = 0.5
 
+
 Progress = Callable[[int, int], object]
-
-
-# --------------------------------------------------------------------------- precision
 
 
 def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
@@ -109,62 +84,6 @@ def _weights_to_channels_last(model: nn.Module) -> None:
         p.ndim == 4 and not p.is_contiguous(memory_format=torch.channels_last) for p in model.parameters()
     ):
         model.to(memory_format=torch.channels_last)
-
-
-# --------------------------------------------------------------------------- padding & tiling
-
-
-def pad_to_multiple(x: Tensor, multiple: int = MULTIPLE) -> Tensor:
-    """x: (B, C, H, W) -> (B, C, Hp, Wp), Hp and Wp the next multiples of ``multiple``.
-
-    Pads bottom and right by reflection; repeats the reflection while the image is
-    shorter than the padding and replicates 1-px sides (nothing to reflect).
-    """
-    for dim in (-2, -1):
-        while missing := -x.shape[dim] % multiple:
-            size = x.shape[dim]
-            step = min(missing, size - 1) or missing
-            pad = (0, step, 0, 0) if dim == -1 else (0, 0, 0, step)
-            x = F.pad(x, pad, mode="reflect" if size > 1 else "replicate")
-    return x
-
-
-def _tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
-    """Split ``length`` px into the fewest tiles of at most ``tile`` px overlapping by >= ``overlap``.
-
-    Returns ``(side, starts)``: one tile side, as small as that count allows, and the
-    start offsets (first 0, last ``length - side``). With ``length``, ``tile`` and
-    ``overlap`` multiples of 16, so are all results (tiles stay on the model's grid).
-    """
-    if length <= tile:
-        return length, [0]
-    count = math.ceil((length - overlap) / (tile - overlap))
-    side = math.ceil((length + (count - 1) * overlap) / count / MULTIPLE) * MULTIPLE  # <= tile
-    stride = side - overlap
-    return side, [min(i * stride, length - side) for i in range(count)]
-
-
-def _ramp(size: int, overlap: int, rise: bool, fall: bool) -> Tensor:
-    """(size,) blending weights of one tile side: 1 inside, 0 next to an edge shared with another tile.
-
-    Across the first ``overlap`` px of a rising edge the weight is 0 for 5/12 of
-    them (pixels that saw too little context), climbs along a raised cosine over the
-    middle 1/6 and is 1 for the last 5/12; a falling edge mirrors this. Two tiles that
-    overlap by exactly ``overlap`` px get weights summing to 1 there; larger overlaps
-    are fine because the blend divides by the summed weights.
-    """
-    w = torch.ones(size, dtype=torch.float64)
-    if overlap > 0:
-        d = torch.arange(size, dtype=torch.float64) + 0.5  # distance of pixel centres from the edge
-        up = 0.5 - 0.5 * torch.cos(math.pi * ((d - overlap * 5 / 12) / (overlap / 6)).clamp(0, 1))
-        if rise:
-            w = torch.minimum(w, up)
-        if fall:
-            w = torch.minimum(w, up.flip(0))
-    return w.float()
-
-
-# --------------------------------------------------------------------------- running the model
 
 
 def _forward(model: nn.Module, x: Tensor, precision: str, stages: bool, backend: str = "torch") -> list[Tensor]:
@@ -226,32 +145,6 @@ def _forward_tiled(
     return [a / weight_sum for a in acc]
 
 
-def _tiling(hp: int, wp: int, tile: int | None, overlap: int | None) -> tuple[int, int]:
-    """The tile side and overlap used for a padded (hp, wp) image (defaults resolved)."""
-    if tile is None:
-        tile = max(hp, wp) if hp * wp <= WHOLE_IMAGE_PIXELS else DEFAULT_TILE
-    if overlap is None:
-        overlap = min(DEFAULT_OVERLAP, tile // 2 // MULTIPLE * MULTIPLE)
-    return tile, min(overlap, tile - MULTIPLE)  # an explicit overlap with an automatic tile
-
-
-def tile_count(height: int, width: int, tile: int | None = None, overlap: int | None = None) -> int:
-    """How many tiles :func:`sharpen_tensor` runs for an (height, width) image: the
-    ``total`` its ``progress`` callback reports."""
-    _check_tiling(tile, overlap)
-    hp, wp = (max(1, int(n)) + -max(1, int(n)) % MULTIPLE for n in (height, width))
-    tile, overlap = _tiling(hp, wp, tile, overlap)
-    return len(_tile_layout(hp, tile, overlap)[1]) * len(_tile_layout(wp, tile, overlap)[1])
-
-
-def _check_tiling(tile: int | None, overlap: int | None) -> None:
-    """``tile`` (None: automatic) and ``overlap`` (None: automatic) on MSSNet's grid, overlap < tile."""
-    if tile is not None:
-        tile = check_tile(tile, MIN_TILE, multiple=MULTIPLE)
-    if overlap is not None:
-        check_tile(overlap, 0, None if tile is None else tile - MULTIPLE, multiple=MULTIPLE, name="overlap")
-
-
 def _check_batch(x: object) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor (B, 3, H, W); got {type(x).__name__}")
@@ -307,14 +200,14 @@ def sharpen_tensor(
         x: (B, 3, H, W) float in [0, 1], any H, W >= 1, on any device; tiles are moved
             to the model's device and results come back to x's device.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (see :func:`resolve_precision`).
-        tile: None picks automatically (whole image up to :data:`WHOLE_IMAGE_PIXELS`
-            padded pixels, else tiles of :data:`DEFAULT_TILE` px); an int forces tiles
+        tile: None picks automatically (whole image up to :data:`~mssnet.runtime.tiling.WHOLE_IMAGE_PIXELS`
+            padded pixels, else tiles of :data:`~mssnet.runtime.tiling.DEFAULT_TILE` px); an int forces tiles
             of at most that side (multiple of 16, >= 64; sides are evened out so the
             tiles overlap no more than needed). A padded image that fits runs whole.
         progress: called as ``progress(done, total)`` after each tile (once, ``(1, 1)``,
             for a whole image).
         overlap: pixels shared by neighbouring tiles (multiple of 16, < tile); None
-            means :data:`DEFAULT_OVERLAP`, at most half the tile.
+            means :data:`~mssnet.runtime.tiling.DEFAULT_OVERLAP`, at most half the tile.
         backend: ``"auto"``, ``"torch"`` or ``"openvino"``; None: the current default
             (:func:`mssnet.runtime.backend.default_backend`, normally ``"auto"``).
 
@@ -340,9 +233,6 @@ def sharpen_tensor_stages(
     """
     outs = _run(model, x, precision, tile, progress, overlap, stages=True, backend=backend)
     return outs[-1], outs
-
-
-# --------------------------------------------------------------------------- NumPy edge
 
 
 def _image_to_tensor(image: np.ndarray) -> tuple[Tensor, np.ndarray | None]:

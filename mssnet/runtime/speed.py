@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .backend import backend_name
+from .compiled import backend_name
 from .inference import sharpen_tensor
 
 __all__ = ["LABELS", "PresetChoice", "choose_preset", "pass_seconds"]
@@ -33,7 +33,7 @@ ENV = "ZS_MODEL"
 @dataclass(frozen=True)
 class PresetChoice:
     """The chosen preset and why: ``seconds_384`` is small's measured time for a 384² view on
-    ``backend`` (:func:`mssnet.runtime.backend.backend_name`; None when nothing was measured)."""
+    ``backend`` (:func:`mssnet.runtime.compiled.backend_name`; None when nothing was measured)."""
 
     preset: str
     seconds_384: float | None

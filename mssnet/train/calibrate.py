@@ -23,7 +23,8 @@ from torch import nn
 from ..argtypes import int_at_least
 from ..model.strength import GRID, LEVEL_KEY, METADATA_KEY, encode_table, format_levels, optimal_strength
 from ..model.weights import load_model, read_state_dict, save_safetensors
-from ..pyramid.pyramid import MAX_LEVEL, enlarge_2x
+from ..pyramid.levels import MAX_LEVEL
+from ..pyramid.resampling import enlarge_2x
 from ..runtime.inference import sharpen_tensor
 from .data import HOLDOUT, folder_image_paths, package_image_paths, read_rgb
 from .degrade import enlarge, quantize8, shrink

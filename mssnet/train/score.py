@@ -3,7 +3,7 @@
 For an image and a zoom s: crop so an integer s divides both sides, shrink by s (antialiased
 bicubic, 8-bit), zoom back to the original size and compare with the original on the BT.601
 Y channel with a border shave of ⌈s⌉ px (:func:`mssnet.image.metrics.psnr_y`). Bicubic is plain
-bicubic enlargement; MSSNet is the zoom pyramid (:func:`mssnet.pyramid.pyramid.pyramid_zoom_image`)
+bicubic enlargement; MSSNet is the zoom pyramid (:func:`mssnet.pyramid.levels.pyramid_zoom_image`)
 at each level's calibrated strength — what ``python -m mssnet zoom`` does. ``bench/quality.py``
 builds its tables on the same functions.
 """
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..image.metrics import psnr_y
-from ..pyramid.pyramid import pyramid_zoom_image
+from ..pyramid.levels import pyramid_zoom_image
 from .degrade import enlarge, quantize8, shrink
 
 __all__ = ["SCALES", "bicubic_zoom", "crop_to_multiple", "degrade_pair", "evaluate", "gain_table", "holdout_gains",
@@ -91,7 +91,7 @@ def holdout_gains(models: Mapping[str, nn.Module], images: Sequence[np.ndarray],
 @torch.inference_mode()
 def evaluate(model: nn.Module, images: list[np.ndarray], scales=(2, 3, 4), crop: int = 256) -> dict[str, float]:
     """Mean Y-PSNR gain over bicubic on centre crops of held-out images, per scale, with the
-    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid.pyramid`)
+    zoom done the way the app and the command line do it (the zoom pyramid, :mod:`mssnet.pyramid.levels`)
     but with the network's output used as is (strength 1: the calibration comes at export)."""
     model.eval()
     result = {}

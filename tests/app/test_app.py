@@ -18,8 +18,10 @@ from PIL import Image
 
 import app
 import mssnet
-import mssnet.runtime.backend
+import mssnet.runtime.compiled
 import mssnet.serve.session
+import mssnet.serve.source
+import mssnet.serve.views
 from explain.studio import EXPLORE_MAPS
 
 SMALL = 64  # viewport side used throughout
@@ -105,19 +107,19 @@ def test_build_wires_the_map_events(tiny_weights):
 def test_rest_view_is_the_middle_square_of_the_visible_region(studio, source):
     rest = json.dumps({"id": "x", "zoom": 3.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
     # 80 px ×3: no larger than the image
-    assert mssnet.serve.session.rest_view(source, rest, app.PANEL_SIDE) == (3.0, (40.0, 20.0), 240)
+    assert mssnet.serve.views.rest_view(source, rest, app.PANEL_SIDE) == (3.0, (40.0, 20.0), 240)
     wide = json.dumps({"id": "x", "zoom": 8.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
-    assert mssnet.serve.session.rest_view(source, wide, app.PANEL_SIDE)[2] == app.PANEL_SIDE
+    assert mssnet.serve.views.rest_view(source, wide, app.PANEL_SIDE)[2] == app.PANEL_SIDE
     small = json.dumps({"id": "x", "zoom": 0.5, "center_x": -5, "center_y": 99, "width": 200, "height": 100})
     # zoom and centre clamped, ≤ the image
-    assert mssnet.serve.session.rest_view(source, small, app.PANEL_SIDE) == (1.0, (0.0, 48.0), 80)
+    assert mssnet.serve.views.rest_view(source, small, app.PANEL_SIDE) == (1.0, (0.0, 48.0), 80)
     for bad in ("", "{}", "not json", json.dumps({"zoom": "nan", "center_x": 1, "center_y": 1, "width": 9,
                                                   "height": 9})):
-        assert mssnet.serve.session.rest_view(source, bad, app.PANEL_SIDE) is None
+        assert mssnet.serve.views.rest_view(source, bad, app.PANEL_SIDE) is None
     # the rest of the map the page shows, or of another one (an image replaced meanwhile)
-    assert (mssnet.serve.session.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "x"}))
+    assert (mssnet.serve.views.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "x"}))
             == (3.0, (40.0, 20.0), 240))
-    assert mssnet.serve.session.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "y"})) is None
+    assert mssnet.serve.views.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "y"})) is None
     assert studio.map_rest(None, rest, None) == (gr.skip(),) * 5
     center, side, timing, view, cached = studio.map_rest(source, rest, None)
     assert side == 240 and view.zoom == 3.0 and view.viewport == 240 and center == (40.0, 20.0)
@@ -248,8 +250,8 @@ def test_load_returns_source_info_and_the_map(studio, image_path):
     source, center, zoom, info, map_json = studio.load(image_path)
     assert source.rgb.shape == (48, 80, 3) and source.rgb.dtype == np.float32
     # a new image opens at opening_zoom (fills the panel square, ×2 at least), on its strongest edges
-    assert zoom == mssnet.serve.session.opening_zoom((80, 48), app.PANEL_SIDE) >= 2.0
-    assert center == mssnet.serve.session.strongest_edges_center(source, zoom, app.PANEL_SIDE)
+    assert zoom == mssnet.serve.source.opening_zoom((80, 48), app.PANEL_SIDE) >= 2.0
+    assert center == mssnet.serve.source.strongest_edges_center(source, zoom, app.PANEL_SIDE)
     assert "80×48" in info and "test.png" in info
     opened = json.loads(map_json)
     assert (opened["width"], opened["height"], opened["scale"]) == (80, 48, 8) and len(opened["id"]) == 22
@@ -438,7 +440,8 @@ def test_uploaded_weights_join_the_dropdown(studio, tiny_weights, tmp_path):
     assert "MSSNet-custom" in note
     note = studio.model_note(dropdown.value)
     assert note.startswith("Weights file: `tiny.safetensors`") and "Runs on: " in note
-    assert note.split("Runs on: ")[1] in {mssnet.runtime.backend.backend_name(studio.studio.models.get(dropdown.value))}
+    runs_on = mssnet.runtime.compiled.backend_name(studio.studio.models.get(dropdown.value))
+    assert note.split("Runs on: ")[1] in {runs_on}
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(gr.Error, match="not a checkpoint"):

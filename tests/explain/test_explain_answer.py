@@ -11,7 +11,8 @@ from explain import panels
 from explain.answer import answer_markdown, why_markdown
 from explain.decision import decide
 from explain.studio import view_summary
-from mssnet.serve.session import Studio, load_source
+from mssnet.serve.session import Studio
+from mssnet.serve.source import load_source
 
 
 @pytest.fixture(scope="module")

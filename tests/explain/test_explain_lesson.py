@@ -74,7 +74,8 @@ def test_workflow_figure_draws_the_current_image(tiny_weights):
     from matplotlib.text import Text
 
     from explain.lesson import EXAMPLES_DIR, plot_workflow, workflow_figure
-    from mssnet.serve.session import Studio, load_source
+    from mssnet.serve.session import Studio
+    from mssnet.serve.source import load_source
 
     source = load_source(str(EXAMPLES_DIR / "siemens_star.png"))
     with Studio(tiny_weights) as studio:

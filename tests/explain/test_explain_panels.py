@@ -13,7 +13,8 @@ from PIL import Image
 from explain import panels
 from explain.studio import EXPLORE_MAPS
 from mssnet.image.io import png_by_content
-from mssnet.serve.session import SWEEP_FACTORS, Studio, load_source
+from mssnet.serve.session import SWEEP_FACTORS, Studio
+from mssnet.serve.source import load_source
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import pytest
 
 from explain.saliency_pair import PASS_BELOW, saliency_caption, saliency_check
 from explain.visual import compare_saliency, visual_saliency
-from mssnet.serve.session import Studio, load_source
+from mssnet.serve.session import Studio
+from mssnet.serve.source import load_source
 
 
 @pytest.fixture(scope="module")

@@ -58,7 +58,8 @@ def test_random_weights_check_same_window(tiny_weights, tmp_path):
     from PIL import Image
 
     from explain import report
-    from mssnet.serve.session import Studio, load_source
+    from mssnet.serve.session import Studio
+    from mssnet.serve.source import load_source
 
     y, x = np.mgrid[0:64, 0:64]
     path = tmp_path / "img.png"
@@ -78,7 +79,8 @@ def test_no_click_explains_the_strongest_sharpened_edge(tiny_weights, tmp_path):
     from PIL import Image
 
     from explain.window import explain_window, view_window, window_overlay
-    from mssnet.serve.session import Studio, load_source
+    from mssnet.serve.session import Studio
+    from mssnet.serve.source import load_source
 
     y, x = np.mgrid[0:64, 0:64]
     path = tmp_path / "img.png"

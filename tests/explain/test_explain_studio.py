@@ -25,7 +25,8 @@ from explain.studio import (
     sweep_row,
 )
 from explain.window import ATTRIBUTION_CROP, METHODS, crop_box, explain_window, window_box, window_overlay
-from mssnet.serve.session import Studio, load_source
+from mssnet.serve.session import Studio
+from mssnet.serve.source import load_source
 
 SMALL = 64
 

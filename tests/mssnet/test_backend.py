@@ -1,4 +1,4 @@
-"""Tests for mssnet.runtime.backend: OpenVINO parity with PyTorch, the fallback, the compiled-model cache."""
+"""Tests for mssnet.runtime backend, graph and compiled: OpenVINO parity with PyTorch, the fallback, the cache."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import torch
 from fakes import Identity
 
 from mssnet.model.network import MSSNet, MSSNetConfig
-from mssnet.runtime import backend
-from mssnet.runtime.backend import CompiledCache
+from mssnet.runtime import backend, compiled, graph
+from mssnet.runtime.compiled import CompiledCache
 from mssnet.runtime.inference import sharpen, sharpen_tensor, sharpen_tensor_stages
 
 
@@ -25,7 +25,7 @@ def random_model(seed: int = 0, config: MSSNetConfig = MSSNetConfig(4, 4, 4)) ->
 @pytest.fixture(autouse=True)
 def fresh_state(monkeypatch):
     """A private compiled-model cache and no memory of earlier warnings in every test."""
-    monkeypatch.setattr(backend, "_CACHE", CompiledCache())
+    monkeypatch.setattr(compiled, "_CACHE", CompiledCache())
     monkeypatch.setattr(backend, "_warned", set())
     monkeypatch.delenv(backend.ENV, raising=False)
 
@@ -50,7 +50,7 @@ def test_fp32_matches_pytorch(shape):
     pt = sharpen_tensor(model, x, precision="fp32", backend="torch")
     assert ov.shape == pt.shape == shape
     assert (ov - pt).abs().max().item() < 1e-4
-    assert backend.compiled_cache().compiles == 1  # it really ran in OpenVINO
+    assert compiled.compiled_cache().compiles == 1  # it really ran in OpenVINO
 
 
 def test_stages_match_pytorch():
@@ -66,7 +66,7 @@ def test_stages_match_pytorch():
     torch.testing.assert_close(out_ov, stages_ov[-1])
     # the raw stage outputs too: the first at half resolution, before the bicubic upsampling
     xp = rand(1, 3, 32, 48)
-    raw = backend.run_openvino(model, xp, "fp32", stages=True)
+    raw = compiled.run_openvino(model, xp, "fp32", stages=True)
     with torch.no_grad():
         ref = model.forward_stages(xp)
     assert [tuple(r.shape) for r in raw] == [(1, 3, 16, 24)] + [(1, 3, 32, 48)] * 5
@@ -84,10 +84,10 @@ def test_original_checkpoint_fidelity_through_openvino():
     model = MSSNet(MSSNetConfig.preset("small")).eval()
     model.load_state_dict(closed_form_state_dict(keys))
     x = torch.from_numpy(ref["input"])
-    outs = backend.run_openvino(model, x, "fp32", stages=True)
+    outs = compiled.run_openvino(model, x, "fp32", stages=True)
     for i, out in enumerate(outs):
         np.testing.assert_allclose(out.numpy(), ref[f"small_out{i}"], atol=1e-4, rtol=1e-4)
-    final = backend.run_openvino(model, x, "fp32", stages=False)
+    final = compiled.run_openvino(model, x, "fp32", stages=False)
     np.testing.assert_allclose(final[0].numpy(), ref["small_out5"], atol=1e-4, rtol=1e-4)
 
 
@@ -110,7 +110,7 @@ def test_numpy_edge_and_tiles_run_in_openvino():
     pt = sharpen(model, image, precision="fp32", tile=64, overlap=16, backend="torch")
     assert ov.dtype == np.uint8 and ov.shape == image.shape
     assert np.abs(ov.astype(int) - pt.astype(int)).max() <= 1
-    assert len(backend.compiled_cache()) >= 1
+    assert len(compiled.compiled_cache()) >= 1
 
 
 # --------------------------------------------------------------------------- choosing and falling back
@@ -128,8 +128,8 @@ def test_missing_openvino_falls_back_and_says_so_once(monkeypatch, caplog):
     warnings = [r for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "OpenVINO is not available" in warnings[0].getMessage()
     torch.testing.assert_close(y, sharpen_tensor(model, x, precision="fp32", backend="torch"))
-    assert backend.backend_name(model, "fp32").startswith("PyTorch ")
-    assert len(backend.compiled_cache()) == 0
+    assert compiled.backend_name(model, "fp32").startswith("PyTorch ")
+    assert len(compiled.compiled_cache()) == 0
 
 
 def test_compile_failure_runs_in_pytorch(monkeypatch, caplog):
@@ -141,7 +141,7 @@ def test_compile_failure_runs_in_pytorch(monkeypatch, caplog):
         calls.append((stages, precision))
         raise RuntimeError("unsupported operation")
 
-    monkeypatch.setattr(backend, "_compile", failing)
+    monkeypatch.setattr(compiled, "_compile", failing)
     x = rand(1, 3, 32, 32)
     with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         y1 = sharpen_tensor(model, x, precision="fp32", backend="openvino")
@@ -151,27 +151,27 @@ def test_compile_failure_runs_in_pytorch(monkeypatch, caplog):
     assert calls == [(False, "fp32")]  # a failed key is not compiled again
     warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "could not compile" in warnings[0] and "unsupported operation" in warnings[0]
-    assert "OpenVINO failed: 1" in backend.backend_name(model, "fp32", "openvino")
+    assert "OpenVINO failed: 1" in compiled.backend_name(model, "fp32", "openvino")
 
 
 def test_a_shape_that_fails_to_run_falls_back_alone(monkeypatch, caplog):
     needs_openvino()
     model = random_model()
-    real = backend._Compiled.__call__
+    real = compiled._Compiled.__call__
 
     def picky(self, x):
         if x.shape[-1] == 48:
             raise RuntimeError("no kernel for this shape")
         return real(self, x)
 
-    monkeypatch.setattr(backend._Compiled, "__call__", picky)
+    monkeypatch.setattr(compiled._Compiled, "__call__", picky)
     bad, good = rand(1, 3, 32, 48), rand(1, 3, 32, 32)
     with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         for _ in range(2):
             y = sharpen_tensor(model, bad, precision="fp32", backend="openvino")
     torch.testing.assert_close(y, sharpen_tensor(model, bad, precision="fp32", backend="torch"))
-    assert backend.run_openvino(model, bad, "fp32", False) is None
-    assert backend.run_openvino(model, good, "fp32", False) is not None  # other shapes still run
+    assert compiled.run_openvino(model, bad, "fp32", False) is None
+    assert compiled.run_openvino(model, good, "fp32", False) is not None  # other shapes still run
     warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "(1, 3, 32, 48)" in warnings[0]
 
@@ -180,8 +180,8 @@ def test_what_runs_where(monkeypatch):
     model = random_model()
     assert backend.resolve_backend(model, "torch") == "torch"
     assert backend.resolve_backend(Identity(), "auto") == "torch"  # not an MSSNet
-    assert backend.backend_name(model, "fp32", "torch") == f"PyTorch {torch.__version__.split('+')[0]} · fp32"
-    assert backend.backend_name(model, "bf16", "torch").endswith("· bf16 autocast")
+    assert compiled.backend_name(model, "fp32", "torch") == f"PyTorch {torch.__version__.split('+')[0]} · fp32"
+    assert compiled.backend_name(model, "bf16", "torch").endswith("· bf16 autocast")
     with backend.using("torch"):
         assert backend.default_backend() == "torch" and backend.resolve_backend(model) == "torch"
     assert backend.default_backend() == "auto"
@@ -198,7 +198,7 @@ def test_openvino_is_chosen_when_installed():
 
     model = random_model()
     assert backend.resolve_backend(model, "auto") == backend.resolve_backend(model, "openvino") == "openvino"
-    assert backend.backend_name(model, "fp32") == f"OpenVINO {openvino.__version__.split('-')[0]} · fp32"
+    assert compiled.backend_name(model, "fp32") == f"OpenVINO {openvino.__version__.split('-')[0]} · fp32"
 
 
 @pytest.mark.parametrize(("value", "error"), [("onnx", ValueError), (1, TypeError), ("Torch", ValueError)])
@@ -213,9 +213,9 @@ def test_bad_backend(value, error):
 def test_graph_refuses_other_modules_and_bad_shapes():
     needs_openvino()
     with pytest.raises(TypeError, match="MSSNet"):
-        backend.openvino_graph(Identity(), None, False)
+        graph.openvino_graph(Identity(), None, False)
     with pytest.raises(ValueError, match="multiples of 16"):
-        backend.openvino_graph(random_model(), (1, 3, 20, 32), False)
+        graph.openvino_graph(random_model(), (1, 3, 20, 32), False)
 
 
 def test_graph_is_derived_from_the_module():
@@ -229,7 +229,7 @@ def test_graph_is_derived_from_the_module():
     x = rand(1, 3, 32, 48)
     ov = sharpen_tensor(model, x, precision="fp32", backend="openvino")
     pt = sharpen_tensor(model, x, precision="fp32", backend="torch")
-    assert (ov - pt).abs().max().item() < 1e-4 and backend.compiled_cache().compiles == 1
+    assert (ov - pt).abs().max().item() < 1e-4 and compiled.compiled_cache().compiles == 1
 
 
 def test_graph_names_a_layer_it_cannot_translate():
@@ -237,7 +237,7 @@ def test_graph_names_a_layer_it_cannot_translate():
     model = random_model()
     model.fusion23 = torch.nn.Sequential(model.fusion23, torch.nn.Tanh())
     with pytest.raises(NotImplementedError, match="Tanh"):
-        backend.openvino_graph(model, None, False)
+        graph.openvino_graph(model, None, False)
 
 
 # --------------------------------------------------------------------------- the cache
@@ -249,16 +249,16 @@ def test_different_weights_get_different_compiled_models():
     x = rand(1, 3, 32, 32)
     ya = sharpen_tensor(a, x, precision="fp32", backend="openvino")
     yb = sharpen_tensor(b, x, precision="fp32", backend="openvino")
-    assert len(backend.compiled_cache()) == 2
+    assert len(compiled.compiled_cache()) == 2
     assert (ya - yb).abs().max().item() > 1e-3
     # the same weights in another module object share one compiled model
     c = random_model(0)
     sharpen_tensor(c, x, precision="fp32", backend="openvino")
-    assert len(backend.compiled_cache()) == 2
+    assert len(compiled.compiled_cache()) == 2
     # new weights loaded into a model in place: a new graph, never the stale one
     a.load_state_dict(b.state_dict())
     torch.testing.assert_close(sharpen_tensor(a, x, precision="fp32", backend="openvino"), yb)
-    assert backend.compiled_cache().compiles == 2
+    assert compiled.compiled_cache().compiles == 2
 
 
 def test_weights_key_follows_in_place_changes():
@@ -304,11 +304,11 @@ def test_cache_is_an_lru_bounded_in_count():
 
 def test_shapes_share_one_compilation_and_the_cache_stays_bounded(monkeypatch):
     needs_openvino()
-    monkeypatch.setattr(backend, "_CACHE", CompiledCache(maxsize=2))
+    monkeypatch.setattr(compiled, "_CACHE", CompiledCache(maxsize=2))
     model = random_model()
     for side in (16, 32, 48, 17):  # one dynamic-shape graph serves every shape
         sharpen_tensor(model, rand(1, 3, side, side), precision="fp32", backend="openvino")
-    cache = backend.compiled_cache()
+    cache = compiled.compiled_cache()
     assert cache.compiles == 1
     sharpen_tensor_stages(model, rand(1, 3, 16, 16), precision="fp32", backend="openvino")  # stages: a 2nd graph
     sharpen_tensor(model, rand(1, 3, 16, 16), precision="bf16", backend="openvino")  # bf16: a 3rd, evicts fp32
@@ -321,7 +321,8 @@ def test_pyramid_tiles_unchanged(precision):
     """The pyramid's tiles call sharpen_tensor: OpenVINO gives PyTorch's tiles (fp32: to 1e-4; bf16:
     no further from PyTorch fp32 than PyTorch's own bf16 autocast, plus a little)."""
     needs_openvino()
-    from mssnet.pyramid.pyramid import TileId, ZoomPyramid
+    from mssnet.pyramid.pyramid import ZoomPyramid
+    from mssnet.pyramid.tiles import TileId
 
     model = random_model()
     image = rand(1, 3, 40, 56)[0].permute(1, 2, 0).numpy()  # (40, 56, 3)
@@ -331,7 +332,7 @@ def test_pyramid_tiles_unchanged(precision):
             pyramid = ZoomPyramid(image, model, tile=64, margin=16, precision=prec)
             tiles[name] = np.concatenate([pyramid.get_tile(TileId(1, r, c)).ravel()
                                           for r in range(pyramid.grid(1)[0]) for c in range(pyramid.grid(1)[1])])
-    assert backend.compiled_cache().compiles == 1
+    assert compiled.compiled_cache().compiles == 1
     if precision == "fp32":
         assert np.abs(tiles["ov"] - tiles["pt"]).max() < 1e-4
     else:
@@ -369,27 +370,27 @@ def test_two_threads_share_one_compiled_model():
         t.start()
     for t in threads:
         t.join()
-    assert backend.compiled_cache().compiles == 1
+    assert compiled.compiled_cache().compiles == 1
     for i, want in enumerate(expected):
         assert (results[i] - want).abs().max().item() < 1e-4
 
 
 def test_prepare_compiles_ahead_what_the_passes_use():
     model = random_model()
-    assert backend.prepare(model, "fp32", backend="torch") is False
-    assert backend.compiled_cache().compiles == 0
+    assert compiled.prepare(model, "fp32", backend="torch") is False
+    assert compiled.compiled_cache().compiles == 0
     if not backend.openvino_available():
-        assert backend.prepare(model, "fp32") is False
+        assert compiled.prepare(model, "fp32") is False
         return
-    assert backend.prepare(model, "fp32") is True
+    assert compiled.prepare(model, "fp32") is True
     # final output, stages, and in a precision with per-shape graphs the final output of each static side
-    compiled = 2 + len(backend.STATIC_SIDES) * ("fp32" in backend.STATIC_PRECISIONS)
-    assert backend.compiled_cache().compiles == compiled
+    expected = 2 + len(compiled.STATIC_SIDES) * ("fp32" in compiled.STATIC_PRECISIONS)
+    assert compiled.compiled_cache().compiles == expected
     sharpen_tensor(model, rand(1, 3, 32, 32), precision="fp32")
     sharpen_tensor_stages(model, rand(1, 3, 16, 48), precision="fp32")
-    for side in backend.STATIC_SIDES:
+    for side in compiled.STATIC_SIDES:
         sharpen_tensor(model, rand(1, 3, side, side), precision="fp32")
-    assert backend.compiled_cache().compiles == compiled  # the passes found them compiled
+    assert compiled.compiled_cache().compiles == expected  # the passes found them compiled
 
 
 # --------------------------------------------------------------------------- graphs for one shape
@@ -398,50 +399,50 @@ def test_prepare_compiles_ahead_what_the_passes_use():
 @pytest.fixture
 def static_fp32(monkeypatch):
     """Per-shape graphs in fp32 too, so that the tests of them run on any CPU (bf16 needs native bf16)."""
-    monkeypatch.setattr(backend, "STATIC_PRECISIONS", ("fp32", "bf16"))
+    monkeypatch.setattr(compiled, "STATIC_PRECISIONS", ("fp32", "bf16"))
 
 
 def test_prepare_compiles_the_static_sides_in_their_precisions(static_fp32):
     model = random_model()
     if not backend.openvino_available():
         pytest.skip("OpenVINO is not installed")
-    assert backend.prepare(model, "fp32", stages=False) is True
-    dynamic = [k[-1] is None for k in backend.compiled_cache().keys()]
-    assert sorted(dynamic) == [False] * len(backend.STATIC_SIDES) + [True]
+    assert compiled.prepare(model, "fp32", stages=False) is True
+    dynamic = [k[-1] is None for k in compiled.compiled_cache().keys()]
+    assert sorted(dynamic) == [False] * len(compiled.STATIC_SIDES) + [True]
 
 
 def test_the_hot_shapes_are_the_pyramid_tile_and_the_studio_view():
-    from mssnet.pyramid.pyramid import DEFAULT_MARGIN, DEFAULT_TILE
+    from mssnet.pyramid.tiles import DEFAULT_MARGIN, DEFAULT_TILE
 
-    assert DEFAULT_TILE + 2 * DEFAULT_MARGIN in backend.STATIC_SIDES  # every interior tile's pass
-    side = backend.STATIC_SIDES[0]
+    assert DEFAULT_TILE + 2 * DEFAULT_MARGIN in compiled.STATIC_SIDES  # every interior tile's pass
+    side = compiled.STATIC_SIDES[0]
 
     def own(shape, stages=False):  # the graph a bf16 pass of this shape runs in
-        return backend.static_shape(shape, stages, "bf16")
+        return compiled.static_shape(shape, stages, "bf16")
 
     assert own((1, 3, side, side)) == (1, 3, side, side)
     assert own((1, 3, side, side), stages=True) is None  # the stages: one graph, any shape
     assert own((2, 3, side, side)) is None  # batches
     assert own((1, 3, side, side - 16)) is None  # edge tiles
     assert own((1, 3, side + 16, side + 16)) is None
-    assert backend.STATIC_PRECISIONS == ("bf16",)  # fp32 graphs per shape were no faster (bench/speed.py --dynamic)
-    assert backend.static_shape((1, 3, side, side), stages=False, precision="fp32") is None
+    assert compiled.STATIC_PRECISIONS == ("bf16",)  # fp32 graphs per shape were no faster (bench/speed.py --dynamic)
+    assert compiled.static_shape((1, 3, side, side), stages=False, precision="fp32") is None
 
 
 def test_a_static_side_runs_in_its_own_graph_and_matches_pytorch(static_fp32):
     needs_openvino()
     model = random_model()
-    side = backend.STATIC_SIDES[0]
+    side = compiled.STATIC_SIDES[0]
     x = rand(1, 3, side, side)
     ov = sharpen_tensor(model, x, precision="fp32", backend="openvino")
     assert (ov - sharpen_tensor(model, x, precision="fp32", backend="torch")).abs().max().item() < 1e-4
     edge = rand(1, 3, side, 176)  # an edge tile: the graph for any shape
     assert (sharpen_tensor(model, edge, precision="fp32", backend="openvino")
             - sharpen_tensor(model, edge, precision="fp32", backend="torch")).abs().max().item() < 1e-4
-    assert [k[-1] for k in backend.compiled_cache().keys()] == [(1, 3, side, side), None]
+    assert [k[-1] for k in compiled.compiled_cache().keys()] == [(1, 3, side, side), None]
     # the same shape again, bf16 included: no new compilation for fp32, one per precision
     sharpen_tensor(model, rand(1, 3, side, side, seed=2), precision="fp32", backend="openvino")
-    assert backend.compiled_cache().compiles == 2
+    assert compiled.compiled_cache().compiles == 2
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -450,11 +451,11 @@ def test_the_graph_depends_only_on_the_shape(static_fp32, precision):
     result whether it runs first, after other shapes, or after its graph was evicted."""
     needs_openvino()
     model = random_model()
-    side = backend.STATIC_SIDES[0]
+    side = compiled.STATIC_SIDES[0]
     x = rand(1, 3, side, side)
     first = sharpen_tensor(model, x, precision=precision, backend="openvino")
     sharpen_tensor(model, rand(1, 3, 48, 48), precision=precision, backend="openvino")
-    backend.compiled_cache().clear()
+    compiled.compiled_cache().clear()
     sharpen_tensor(model, rand(1, 3, 48, 48), precision=precision, backend="openvino")
     again = sharpen_tensor(model, x, precision=precision, backend="openvino")
     assert torch.equal(first, again)
@@ -463,7 +464,7 @@ def test_the_graph_depends_only_on_the_shape(static_fp32, precision):
 def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, caplog, static_fp32):
     needs_openvino()
     model = random_model()
-    real = backend._compile
+    real = compiled._compile
     calls = []
 
     def no_static(model, stages, precision, threads, shape=None):
@@ -472,8 +473,8 @@ def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, 
             raise RuntimeError("no static graph today")
         return real(model, stages, precision, threads, shape)
 
-    monkeypatch.setattr(backend, "_compile", no_static)
-    side = backend.STATIC_SIDES[0]
+    monkeypatch.setattr(compiled, "_compile", no_static)
+    side = compiled.STATIC_SIDES[0]
     x = rand(1, 3, side, side)
     with caplog.at_level(logging.WARNING, logger="mssnet.runtime.backend"):
         for _ in range(2):
@@ -482,4 +483,4 @@ def test_a_static_graph_that_fails_runs_in_the_graph_for_any_shape(monkeypatch, 
     assert calls == [(1, 3, side, side), None]  # tried once, then the dynamic graph
     warnings = [r.getMessage() for r in caplog.records if r.name == "mssnet.runtime.backend"]
     assert len(warnings) == 1 and "graph for any shape" in warnings[0]
-    assert "failed" not in backend.backend_name(model, "fp32", "openvino")  # still all OpenVINO
+    assert "failed" not in compiled.backend_name(model, "fp32", "openvino")  # still all OpenVINO

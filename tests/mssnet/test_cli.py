@@ -340,9 +340,9 @@ def test_backend_option_reaches_every_pass(tmp_path, tiny_weights, monkeypatch, 
     """--backend decides where the passes run, the pyramid's tiles (zoom) and sharpen alike."""
     if choice == "openvino":
         pytest.importorskip("openvino")
-    from mssnet.runtime import backend
+    from mssnet.runtime import backend, compiled
 
-    runs, real = [], backend.run_openvino
+    runs, real = [], compiled.run_openvino
 
     def spy(*args, **kwargs):
         runs.append(args[1].shape)

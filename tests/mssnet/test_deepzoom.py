@@ -16,17 +16,18 @@ from corpus import photo
 import mssnet
 from mssnet.__main__ import main as cli
 from mssnet.image.zoom import resample
-from mssnet.pyramid.pyramid import FillWorker, TileCache, ZoomPyramid
+from mssnet.pyramid.cache import TileCache
+from mssnet.pyramid.fill import FillWorker
+from mssnet.pyramid.pyramid import ZoomPyramid
 from mssnet.serve.deepzoom import (
     EDGE_GAIN_MAX,
     LAYERS,
     DeepZoomImage,
-    TileService,
     edge_gain_rgba,
     edge_strength_map,
-    parse_path,
     write_deep_zoom,
 )
+from mssnet.serve.tile_service import TileService, parse_path
 
 TILE = 64  # small tiles: several per level on a small image
 
@@ -356,7 +357,7 @@ def test_a_tile_that_cannot_be_made_is_503_and_logged(caplog):
     try:
         image_id = service.open(ZoomPyramid(photo(32, 32), Broken().eval(), tile=TILE, strength=1.0))
         level = service.image(image_id).max_level - 2
-        with caplog.at_level("ERROR", logger="mssnet.serve.deepzoom"):
+        with caplog.at_level("ERROR", logger="mssnet.serve.tile_service"):
             reply = run(service.respond(f"{image_id}/mssnet_files/{level}/0_0.png"))
         assert reply.status == 503 and "Retry-After" in reply.headers and b"Traceback" not in reply.body
         assert "this pass failed" in caplog.text

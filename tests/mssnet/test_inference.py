@@ -10,15 +10,9 @@ import torch
 from fakes import Identity
 
 from mssnet.model.network import MSSNet, MSSNetConfig
-from mssnet.runtime import inference, precision
-from mssnet.runtime.inference import (
-    resolve_precision,
-    sharpen,
-    sharpen_stages,
-    sharpen_tensor,
-    sharpen_tensor_stages,
-    tile_count,
-)
+from mssnet.runtime import inference, precision, tiling
+from mssnet.runtime.inference import resolve_precision, sharpen, sharpen_stages, sharpen_tensor, sharpen_tensor_stages
+from mssnet.runtime.tiling import tile_count
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +131,7 @@ def test_padding_is_reflect_at_bottom_and_right():
 @pytest.mark.parametrize("size", [1, 2, 5, 7, 15, 16, 17])
 def test_pad_to_multiple_tiny(size):
     x = torch.arange(size * 3, dtype=torch.float32).reshape(1, 1, size, 3)
-    padded = inference.pad_to_multiple(x)
+    padded = tiling.pad_to_multiple(x)
     assert padded.shape[-2:] == (-(-size // 16) * 16, 16)
     torch.testing.assert_close(padded[..., :size, :3], x)
     assert set(padded.unique().tolist()) <= set(x.unique().tolist())  # only pixels of the image
@@ -153,7 +147,7 @@ def test_pad_to_multiple_tiny(size):
     [(32, 64, 32), (512, 256, 128), (1040, 1024, 192), (4096, 1024, 192), (416, 320, 192), (96, 64, 48)],
 )
 def test_tile_layout_covers_with_overlap(length, tile, overlap):
-    side, starts = inference._tile_layout(length, tile, overlap)
+    side, starts = tiling._tile_layout(length, tile, overlap)
     assert side == length if length <= tile else side <= tile
     assert side % 16 == 0
     assert starts[0] == 0 and starts[-1] + side == length
@@ -162,8 +156,8 @@ def test_tile_layout_covers_with_overlap(length, tile, overlap):
 
 
 def test_ramp_weights_sum_to_one_and_image_borders_are_not_feathered():
-    first = inference._ramp(256, 96, rise=False, fall=True)
-    second = inference._ramp(256, 96, rise=True, fall=False)
+    first = tiling._ramp(256, 96, rise=False, fall=True)
+    second = tiling._ramp(256, 96, rise=True, fall=False)
     assert first[0] == 1 and second[-1] == 1  # image borders keep full weight
     torch.testing.assert_close(first[-96:] + second[:96], torch.ones(96))
     assert second[:40].max() == 0  # pixels next to a shared edge are dropped

@@ -1,4 +1,4 @@
-"""Tests for mssnet.pyramid.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
+"""Tests for mssnet.pyramid: views = regions of the whole-image zoom, seams, cache, tile counts, fill."""
 
 from __future__ import annotations
 
@@ -15,15 +15,12 @@ from PIL import Image
 from torch import nn
 
 from mssnet.model.network import MSSNet, MSSNetConfig
-from mssnet.pyramid.pyramid import (
-    FillWorker,
-    TileCache,
-    TileId,
-    ZoomPyramid,
-    downsample,
-    pyramid_level,
-    pyramid_zoom_image,
-)
+from mssnet.pyramid.cache import TileCache
+from mssnet.pyramid.fill import FillWorker
+from mssnet.pyramid.levels import pyramid_level, pyramid_zoom_image
+from mssnet.pyramid.pyramid import ZoomPyramid
+from mssnet.pyramid.resampling import downsample
+from mssnet.pyramid.tiles import TileId
 from mssnet.runtime.inference import sharpen
 
 
@@ -308,7 +305,8 @@ def test_process_with_a_filling_worker_exits_cleanly(tiny_weights, tmp_path):
         "import sys, numpy as np\n"
         f"sys.path.insert(0, {str(root)!r})\n"
         "from PIL import Image\n"
-        "from mssnet.serve.session import Studio, load_source\n"
+        "from mssnet.serve.session import Studio\n"
+        "from mssnet.serve.source import load_source\n"
         f"path = {str(tmp_path / 'img.png')!r}\n"
         "Image.fromarray(np.random.default_rng(0).integers(0, 256, (160, 160, 3), dtype=np.uint8)).save(path)\n"
         f"studio = Studio({str(tiny_weights)!r}, tile=64)\n"

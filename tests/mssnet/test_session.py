@@ -10,16 +10,10 @@ from PIL import Image
 
 import mssnet
 from mssnet.serve import memory
-from mssnet.serve.session import (
-    MAX_DOWNLOAD_PIXELS,
-    ModelRegistry,
-    ResultCache,
-    Studio,
-    View,
-    check_download_size,
-    check_view_request,
-    load_source,
-)
+from mssnet.serve.registry import ModelRegistry
+from mssnet.serve.session import MAX_DOWNLOAD_PIXELS, Studio, check_download_size
+from mssnet.serve.source import load_source
+from mssnet.serve.views import ResultCache, View, check_view_request
 
 SMALL = 32
 
@@ -200,7 +194,7 @@ def _source(tmp_path, rgb: np.ndarray, name: str = "img.png"):
 
 
 def test_opening_zoom_is_the_first_real_enlargement_or_the_fit():
-    from mssnet.serve.session import MIN_OPENING_ZOOM, opening_zoom
+    from mssnet.serve.source import MIN_OPENING_ZOOM, opening_zoom
 
     assert opening_zoom((4000, 3000), 256) == MIN_OPENING_ZOOM == 2.0  # a large photo: ×2, not "fit" (0.064)
     assert opening_zoom((512, 512), 256) == 2.0
@@ -210,7 +204,7 @@ def test_opening_zoom_is_the_first_real_enlargement_or_the_fit():
 
 
 def test_strongest_edges_center_finds_the_busy_corner(tmp_path):
-    from mssnet.serve.session import opening_view, strongest_edges_center
+    from mssnet.serve.source import opening_view, strongest_edges_center
 
     rgb = np.full((300, 400, 3), 90, np.uint8)
     rgb[200:280, 300:380] = (np.indices((80, 80)).sum(0) % 8 < 4)[..., None] * 255  # a checkerboard, lower right
@@ -283,7 +277,7 @@ def test_view_identity_names_image_weights_and_region(studio, source):
 def test_shown_views_tell_a_page_s_stale_results():
     from types import SimpleNamespace
 
-    from mssnet.serve.session import ShownViews
+    from mssnet.serve.views import ShownViews
 
     a, b = SimpleNamespace(identity=("img", "m", 2.0)), SimpleNamespace(identity=("img", "m", 3.0))
     shown = ShownViews(max_pages=2)

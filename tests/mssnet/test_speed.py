@@ -58,16 +58,16 @@ def test_registry_offers_both_bundled_weights_and_names_the_choice(tmp_path, mon
     import shutil
 
     from mssnet.model import weights
-    from mssnet.serve import session as studio
+    from mssnet.serve import registry as weights_registry
 
     bundled = {p: tmp_path / f"mssnet-{p}-zoom.safetensors" for p in ("small", "tiny")}
     for path in bundled.values():
         shutil.copy(tiny_weights, path)
-    monkeypatch.setattr(studio, "BUNDLED_WEIGHTS", bundled)
-    monkeypatch.setattr(studio, "list_weights", lambda: [])
+    monkeypatch.setattr(weights_registry, "BUNDLED_WEIGHTS", bundled)
+    monkeypatch.setattr(weights_registry, "list_weights", lambda: [])
     monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setenv(speed.ENV, env)
-    registry = studio.ModelRegistry()
+    registry = weights_registry.ModelRegistry()
     assert registry.labels == ["MSSNet-small · quality (bundled)", "MSSNet-tiny · fast (bundled)"]
     assert registry.choice.preset == preset and registry.default_label.startswith(f"MSSNet-{preset}")
     assert registry.paths[registry.default_label] == bundled[preset]
@@ -94,14 +94,14 @@ def test_choice_names_the_backend_it_measured(monkeypatch):
 
 def test_pass_seconds_runs_on_the_backend_it_is_given(monkeypatch):
     pytest.importorskip("openvino")
-    from mssnet.runtime import backend
+    from mssnet.runtime import backend, compiled
 
     monkeypatch.delenv(speed.ENV, raising=False)
     monkeypatch.delenv(backend.ENV, raising=False)
-    monkeypatch.setattr(backend, "_CACHE", backend.CompiledCache())
+    monkeypatch.setattr(compiled, "_CACHE", compiled.CompiledCache())
     model = MSSNet(MSSNetConfig(4, 4, 4)).eval()
     speed.pass_seconds(model, side=32, repeats=1, backend="torch")
-    assert backend.compiled_cache().compiles == 0
+    assert compiled.compiled_cache().compiles == 0
     speed.pass_seconds(model, side=32, repeats=1)  # the default: OpenVINO where installed
-    assert backend.compiled_cache().compiles == 1
+    assert compiled.compiled_cache().compiles == 1
     assert speed.choose_preset(model, side=32).backend.startswith("OpenVINO ")

@@ -29,7 +29,9 @@ from mssnet.model.strength import (
     optimal_strength,
     strength_at,
 )
-from mssnet.pyramid.pyramid import ZoomPyramid, enlarge_2x, pyramid_zoom_image
+from mssnet.pyramid.levels import pyramid_zoom_image
+from mssnet.pyramid.pyramid import ZoomPyramid
+from mssnet.pyramid.resampling import enlarge_2x
 from mssnet.train.calibrate import _training_crops, calibrate, calibrate_levels
 from mssnet.train.degrade import quantize8, shrink
 

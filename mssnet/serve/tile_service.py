@@ -1,0 +1,357 @@
+"""The tile service: the Deep Zoom layers of :mod:`mssnet.serve.deepzoom` over HTTP, without a web framework.
+
+* :func:`parse_path` — a request path parsed strictly into a :class:`TileRequest` (descriptor, tile or
+  exact view), anything else refused;
+* :class:`TileService` — images by unguessable id, tiles encoded once and cached as bytes in a
+  :class:`~mssnet.pyramid.cache.TileCache`, network work done off the caller's thread, newest request
+  first, bounded per image and in total. :meth:`TileService.respond` returns a :class:`Reply` that a
+  route turns into a response;
+* :func:`view_arguments` / :func:`exact_view` — the exact-view endpoint: any window of the image at any
+  zoom by the pyramid's rule (or plain bicubic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from ..image.checks import check_zoom
+from ..image.zoom import resample
+from ..pyramid.fill import FillWorker
+from ..pyramid.levels import MAX_LEVEL, pyramid_level
+from ..pyramid.pyramid import ZoomPyramid
+from .deepzoom import DEFAULT_OVERLAP, FORMAT, LAYERS, DeepZoomImage, encode_png
+
+__all__ = ["MAX_VIEW_PIXELS", "Reply", "TileRequest", "TileService", "exact_view", "parse_path", "view_arguments"]
+
+
+class TileRequest(NamedTuple):
+    """A parsed path: ``kind`` is "descriptor", "tile" or "view"."""
+
+    kind: str
+    id: str
+    layer: str = ""
+    level: int = 0
+    col: int = 0
+    row: int = 0
+
+
+_ID = r"[A-Za-z0-9_-]{22}"
+_LAYER = "|".join(LAYERS)
+_PATHS = (
+    (re.compile(rf"({_ID})/({_LAYER})\.dzi"), "descriptor"),
+    (re.compile(rf"({_ID})/({_LAYER})_files/(\d{{1,2}})/(\d{{1,6}})_(\d{{1,6}})\.{FORMAT}"), "tile"),
+    (re.compile(rf"({_ID})/view\.{FORMAT}"), "view"),
+)
+
+
+def parse_path(path: str) -> TileRequest | None:
+    """``"<id>/<layer>.dzi"``, ``"<id>/<layer>_files/<level>/<col>_<row>.png"`` or ``"<id>/view.png"``
+    -> :class:`TileRequest`; anything else (other characters, ``..``, other formats) -> None."""
+    if not isinstance(path, str) or len(path) > 120:
+        return None
+    for pattern, kind in _PATHS:
+        m = pattern.fullmatch(path)
+        if m:
+            g = m.groups()
+            if kind == "tile":
+                return TileRequest(kind, g[0], g[1], int(g[2]), int(g[3]), int(g[4]))
+            return TileRequest(kind, g[0], g[1] if kind == "descriptor" else "")
+    return None
+
+
+class Reply(NamedTuple):
+    """An HTTP answer without a framework."""
+
+    status: int
+    body: bytes
+    media_type: str = "text/plain; charset=utf-8"
+    headers: dict = {}
+
+
+def _error(status: int, text: str, retry: float | None = None) -> Reply:
+    headers = {"Cache-Control": "no-store"}
+    if retry is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    return Reply(status, text.encode(), headers=headers)
+
+
+_TILE_HEADERS = {"Cache-Control": "private, max-age=86400, immutable"}
+log = logging.getLogger(__name__)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a tile's outcome as seen (asyncio logs exceptions nobody retrieved: a dropped stale tile is none)."""
+    if not future.cancelled():
+        future.exception()
+
+
+class _Stale(Exception):
+    """A queued tile nobody asked for again within ``stale_seconds``."""
+
+
+@dataclass
+class _Job:
+    key: tuple
+    image_id: str
+    work: Callable[[], bytes]
+    future: Future = field(default_factory=Future)
+    asked: float = field(default_factory=time.monotonic)
+
+
+class _Entry(NamedTuple):
+    image: DeepZoomImage
+    name: str
+
+
+class TileService:
+    """Deep-zoom images by unguessable id, and their tiles on request.
+
+    * :meth:`open` registers a pyramid under a fresh 128-bit random id and starts its background
+      fill from the centre at once; the least recently used beyond ``max_images`` expire (their
+      pending tiles dropped; cached bytes age out of the shared :class:`TileCache`).
+    * Tiles that need no MSSNet pass are encoded on a small thread pool; tiles that do wait in
+      one queue served **newest request first** by one compute thread (the network uses every
+      core), which holds the background fill back while the queue is not empty. A request that
+      waited ``wait_seconds`` is answered 503 + ``Retry-After`` while its tile goes on being
+      made; a queued tile not asked for again within ``stale_seconds`` is dropped (a browser never
+      cancels an image request: stale ones must not delay what is on screen). At most
+      ``max_pending`` tiles queue in all and ``max_pending_per_image`` per image; beyond that
+      the answer is 503 + ``Retry-After`` at once.
+    * :meth:`respond` is the whole HTTP surface: unknown ids, bad paths, out-of-range tiles and
+      bad view parameters are 404/400, never an exception and never a file.
+    """
+
+    def __init__(self, *, max_images: int = 16, max_pending: int = 256, max_pending_per_image: int = 128,
+                 wait_seconds: float = 5.0, stale_seconds: float = 30.0, overlap: int = DEFAULT_OVERLAP,
+                 fill: FillWorker | None = None, light_workers: int = 2) -> None:
+        self.max_images, self.overlap, self.fill = max_images, overlap, fill
+        self.max_pending, self.max_pending_per_image = max_pending, max_pending_per_image
+        self.wait_seconds, self.stale_seconds = wait_seconds, stale_seconds
+        self._images: OrderedDict[str, _Entry] = OrderedDict()
+        self._queue: OrderedDict[tuple, _Job] = OrderedDict()  # newest last
+        self._cond = threading.Condition()
+        self._light = ThreadPoolExecutor(light_workers, thread_name_prefix="dzi-encode")
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.computed = self.rejected = self.dropped = 0
+
+    # ---- images
+
+    def open(self, pyramid: ZoomPyramid, name: str = "", center: tuple[float, float] | None = None,
+             zoom: float | None = None) -> str:
+        """Register ``pyramid`` -> its new id; the background fill starts right away around ``center`` (image px,
+        default the middle): the level of ``zoom`` (the first view's, when known) first, then level 1."""
+        image = DeepZoomImage(pyramid, self.overlap)
+        image_id = secrets.token_urlsafe(16)  # 128 random bits, 22 URL-safe characters
+        with self._cond:
+            self._images[image_id] = _Entry(image, name)
+            while len(self._images) > self.max_images:
+                old, _ = self._images.popitem(last=False)
+                self._drop_jobs(old)
+        if pyramid.fill is not None:
+            first = pyramid_level(zoom) if zoom is not None and zoom >= 1 else 1
+            pyramid.start_fill(center=center, levels=tuple(dict.fromkeys((max(first, 1), 1))))
+        return image_id
+
+    def image(self, image_id: str) -> DeepZoomImage | None:
+        """The image of an id (counts as a use), or None when unknown or expired."""
+        with self._cond:
+            entry = self._images.get(image_id)
+            if entry is None:
+                return None
+            self._images.move_to_end(image_id)
+            return entry.image
+
+    def info(self, image_id: str, prefix: str = "/dz") -> dict:
+        """The viewer info of an open id, URLs under ``prefix``."""
+        image = self.image(image_id)
+        if image is None:
+            raise KeyError(image_id)
+        base = f"{prefix}/{image_id}"
+        return {"id": image_id, **image.info(base), "view_url": f"{base}/view.{FORMAT}"}
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    def pending(self, image_id: str | None = None) -> int:
+        """Tiles queued for a network pass (one image, or all)."""
+        with self._cond:
+            return sum(1 for j in self._queue.values() if image_id is None or j.image_id == image_id)
+
+    # ---- the queue
+
+    def _drop_jobs(self, image_id: str) -> None:  # holds _cond
+        for key in [k for k, j in self._queue.items() if j.image_id == image_id]:
+            job = self._queue.pop(key)
+            job.future.set_exception(KeyError(image_id))
+            self.dropped += 1
+
+    def _submit(self, key: tuple, image_id: str, work: Callable[[], bytes]) -> Future | None:
+        """Queue a network tile (or ask again for a queued one) -> its future; None when full."""
+        with self._cond:
+            if self._closed:
+                return None
+            job = self._queue.pop(key, None)
+            if job is None:
+                mine = sum(1 for j in self._queue.values() if j.image_id == image_id)
+                if len(self._queue) >= self.max_pending or mine >= self.max_pending_per_image:
+                    self.rejected += 1
+                    return None
+                job = _Job(key, image_id, work)
+            job.asked = time.monotonic()
+            self._queue[key] = job  # to the end: the newest request goes first
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="dzi-mssnet", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+            return job.future
+
+    def _take(self) -> _Job | None:  # holds _cond
+        while self._queue:
+            _, job = self._queue.popitem(last=True)
+            if time.monotonic() - job.asked <= self.stale_seconds:
+                return job
+            job.future.set_exception(_Stale())
+            self.dropped += 1
+        return None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed)
+                if self._closed:
+                    return
+            with ExitStack() as held:  # the fill waits while tiles are asked for
+                if self.fill is not None:
+                    held.enter_context(self.fill.foreground())
+                while True:
+                    with self._cond:
+                        job = None if self._closed else self._take()
+                    if job is None:
+                        break
+                    try:
+                        job.future.set_result(job.work())
+                        self.computed += 1
+                    except BaseException as exc:  # answered to the request, the worker goes on
+                        job.future.set_exception(exc)
+
+    def close(self) -> None:
+        """Stop the compute thread (after its tile in progress) and the encoder pool."""
+        with self._cond:
+            self._closed = True
+            for job in self._queue.values():
+                job.future.set_exception(RuntimeError("the tile service was closed"))
+            self._queue.clear()
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(30)
+        self._light.shutdown(wait=False, cancel_futures=True)
+
+    # ---- HTTP
+
+    async def respond(self, path: str, query: Mapping[str, str] | None = None) -> Reply:
+        """Answer ``GET <prefix>/<path>?<query>`` (``path`` without the prefix). A failure while making a tile
+        (not the request's fault) is logged with its traceback and answered 503: the viewer asks again."""
+        try:
+            return await self._respond(path, query)
+        except Exception:  # noqa: BLE001 - logged in full; the client is told to retry, never shown a trace
+            log.exception("deep zoom: could not answer %s", path)
+            return _error(503, "could not make this tile now", retry=2)
+
+    async def _respond(self, path: str, query: Mapping[str, str] | None) -> Reply:
+        request = parse_path(path)
+        if request is None:
+            return _error(404, "not found")
+        image = self.image(request.id)
+        if image is None:
+            return _error(404, "unknown or expired image id")
+        if request.kind == "descriptor":
+            return Reply(200, image.descriptor().encode(), "application/xml", _TILE_HEADERS)
+        if request.kind == "view":
+            return await self._view(image, query or {})
+        _, _, layer, level, col, row = request
+        if not image.has_tile(level, col, row):
+            return _error(404, "no such tile")
+        loop = asyncio.get_running_loop()
+        make = lambda: image.tile_png(layer, level, col, row)  # noqa: E731
+        if image.ready(layer, level, col, row):
+            body = await loop.run_in_executor(self._light, make)
+            return Reply(200, body, "image/png", _TILE_HEADERS)
+        future = self._submit((*image.key, layer, level, col, row), request.id, make)
+        if future is None:
+            return _error(503, "busy: too many tiles queued", retry=2)
+        waiting = asyncio.wrap_future(future)
+        waiting.add_done_callback(_retrieve)  # a result nobody waits for any more is not an error
+        try:
+            body = await asyncio.wait_for(asyncio.shield(waiting), self.wait_seconds)
+        except asyncio.TimeoutError:
+            return _error(503, "still sharpening", retry=1)
+        except (_Stale, KeyError, RuntimeError, MemoryError) as exc:
+            return _error(503, f"not made: {type(exc).__name__}", retry=1)
+        return Reply(200, body, "image/png", _TILE_HEADERS)
+
+    async def _view(self, image: DeepZoomImage, query: Mapping[str, str]) -> Reply:
+        try:
+            args = view_arguments(image.pyramid.size, query)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        if args["layer"] == "mssnet":
+            zoom, (u0, v0), (w, h) = args["zoom"], args["origin"], args["size"]
+            center = ((u0 + w / 2) / zoom, (v0 + h / 2) / zoom)
+            if not image.pyramid.cached(zoom, center, (w, h)):
+                return _error(503, "tiles under this view are not sharpened yet", retry=1)
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(self._light, lambda: encode_png(exact_view(image.pyramid, **args)))
+        return Reply(200, body, "image/png", {"Cache-Control": "private, max-age=600"})
+
+
+#: Largest view the exact-view endpoint renders (px).
+MAX_VIEW_PIXELS = 4096 * 2304
+
+
+def view_arguments(size: tuple[int, int], query: Mapping[str, str]) -> dict:
+    """Query ``layer, zoom, u0, v0, w, h`` -> keyword arguments of :func:`exact_view`; ValueError if bad.
+
+    The view shows output pixels [u0, u0+w) × [v0, v0+h) of the image zoomed ``zoom`` times
+    (1…8, screen px per source px); it must lie inside the zoomed image."""
+    layer = query.get("layer", "mssnet")
+    if layer not in ("bicubic", "mssnet"):
+        raise ValueError("layer must be bicubic or mssnet")
+    try:
+        zoom = float(query["zoom"])
+        u0, v0, w, h = (int(query[k]) for k in ("u0", "v0", "w", "h"))
+    except (KeyError, ValueError):
+        raise ValueError("zoom, u0, v0, w and h are required numbers (u0, v0, w, h whole pixels)") from None
+    check_zoom(zoom, 1.0, float(1 << MAX_LEVEL))
+    if w < 1 or h < 1 or w * h > MAX_VIEW_PIXELS:
+        raise ValueError(f"w and h must be >= 1 and w·h <= {MAX_VIEW_PIXELS}")
+    width, height = size
+    if u0 < 0 or v0 < 0 or u0 + w > width * zoom + 1e-6 or v0 + h > height * zoom + 1e-6:
+        raise ValueError("the view must lie inside the zoomed image")
+    return {"layer": layer, "zoom": zoom, "origin": (u0, v0), "size": (w, h)}
+
+
+def exact_view(pyramid: ZoomPyramid, layer: str, zoom: float, origin: tuple[int, int], size: tuple[int, int]
+               ) -> np.ndarray:
+    """Output px [u0, u0+w) × [v0, v0+h) of the image at ``zoom`` by the pyramid's rule (``mssnet``,
+    :meth:`ZoomPyramid.view`) or plain bicubic -> (h, w, 3) float32."""
+    (u0, v0), (w, h) = origin, size
+    if layer == "bicubic":
+        return np.clip(resample(pyramid.image, u0 / zoom, v0 / zoom, zoom, (w, h)), 0.0, 1.0)
+    view = pyramid.view(zoom, ((u0 + w / 2) / zoom, (v0 + h / 2) / zoom), (w, h))
+    return view.sharpened
