@@ -26,6 +26,7 @@ from .edges import (
     sharpening_map,
     strongest_edge_window,
 )
+from .gallery_plots import plot_stage_changes, plot_stage_gallery, plot_zoom_sweep, stage_changes
 from .lesson import lesson_markdown
 from .measure import change_text, edge_strength, edge_strength_map
 from .metrics import psnr_y, rgb_to_y, ssim_y
@@ -39,11 +40,7 @@ from .plots import (
     plot_error_maps,
     plot_heatmap,
     plot_spectrum,
-    plot_stage_changes,
-    plot_stage_gallery,
-    plot_zoom_sweep,
     save_png,
-    stage_changes,
     symmetric_limit,
 )
 from .spectrum import radial_power_spectrum

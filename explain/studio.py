@@ -34,6 +34,7 @@ from mssnet.serve.views import View, check_view_request
 from mssnet.train import degrade
 
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window
+from .gallery_plots import plot_stage_changes, plot_stage_strength, plot_zoom_sweep, stage_changes
 from .measure import change_text, edge_strength
 from .metrics import psnr_y, ssim_y
 from .plots import (
@@ -43,10 +44,6 @@ from .plots import (
     plot_error_maps,
     plot_heatmap,
     plot_spectrum,
-    plot_stage_changes,
-    plot_stage_strength,
-    plot_zoom_sweep,
-    stage_changes,
 )
 
 __all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
@@ -225,7 +222,7 @@ def stage_strength_figure(table: StageTable) -> Figure:
 def stage_figures(view: View) -> tuple[Figure, StageTable, Figure, StageChanges]:
     """The Stages tab -> (edge strength per stage (plot), its table, what each stage changed (amplified,
     one scale), the changes table). The six stages' edge maps look alike, so the first figure plots
-    their edge strength instead (:func:`explain.plots.plot_stage_gallery` still draws the maps)."""
+    their edge strength instead (:func:`explain.gallery_plots.plot_stage_gallery` still draws the maps)."""
     changes = stage_changes_table(view)
     table = stage_table(view)
     return stage_strength_figure(table), table, stage_changes_figure(view, changes), changes

@@ -1,4 +1,4 @@
-"""Tests for explain.plots and explain.spectrum: figures, axes, rendering."""
+"""Tests for explain.plots, explain.gallery_plots and explain.spectrum: figures, axes, rendering."""
 
 import gc
 import weakref

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explain import plots
+from explain import gallery_plots, plots
 from explain.decision import decide, plot_decision
 from explain.lesson import plot_workflow
 from explain.saliency_pair import SaliencyCheck, plot_saliency_check
@@ -37,10 +37,11 @@ def _figures():
         "attribution": plots.plot_attribution(img, m, (8, 8, 16, 16), di=12.0),
         "error maps": plots.plot_error_maps(img, {"bicubic": img, "MSSNet": sharp}),
         "spectrum": plots.plot_spectrum(img, sharp, img, 2.0),
-        "stage gallery": plots.plot_stage_gallery(stages, names),
-        "stage changes": plots.plot_stage_changes(stages, img, names),
-        "stage strength": plots.plot_stage_strength(["input", *map(str, range(6))], list(np.linspace(0.1, 0.12, 7))),
-        "sweep": plots.plot_zoom_sweep([1, 2, 4], [0.1, 0.08, 0.06], [0.1, 0.09, 0.08]),
+        "stage gallery": gallery_plots.plot_stage_gallery(stages, names),
+        "stage changes": gallery_plots.plot_stage_changes(stages, img, names),
+        "stage strength": gallery_plots.plot_stage_strength(["input", *map(str, range(6))],
+                                                            list(np.linspace(0.1, 0.12, 7))),
+        "sweep": gallery_plots.plot_zoom_sweep([1, 2, 4], [0.1, 0.08, 0.06], [0.1, 0.09, 0.08]),
         "workflow": plot_workflow(img, img, stages, sharp, {"bicubic zoom": 0.01, "MSSNet": 0.5}, 2.0, names),
     }
 

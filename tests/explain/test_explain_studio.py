@@ -179,7 +179,7 @@ def test_stage_changes_and_sweep_pairs(studio, source):
     assert list(table.mean_abs_change) == list(mssnet.STAGE_NAMES) and table.busiest in mssnet.STAGE_NAMES
     assert all(v >= 0 for v in table.mean_abs_change.values()) and table.limit > 0
     fig = stage_changes_figure(view, table)
-    from explain.plots import amplification
+    from explain.gallery_plots import amplification
 
     n = amplification(table.limit)
     assert {ax.images[0].get_clim() for ax in fig.axes if ax.images} == {(-1 / n, 1 / n)}
