@@ -4,9 +4,9 @@
     python app.py --mcp           # also serve the API as an MCP server (or ZS_MCP=1; needs gradio[mcp])
     python app.py --weights model_03000E.pt
 
-Layout and wiring only: one builder per tab, thin :class:`Handlers` (None check, call the core, PNG paths
-out). State and computation live in :mod:`mssnet.serve` (the studio's images, models, the zoom pyramid's views) and
-:mod:`explain` (panels, attribution, text); the page script ``assets/ui/studio.js`` adds keys and panning.
+Layout, wiring and launch only: one builder per tab; every event is a method of :class:`explain.page.Page`
+(plain values in, ``{field: value}`` out), wired here by field name, the names of the components in ``ui``.
+The page script ``assets/ui/studio.js`` adds keys and panning; ``assets/ui/map.js`` draws the map.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import argparse
 import contextlib
 import functools
 import html
-import json
+import inspect
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,19 +29,15 @@ from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 
 import explain
-from explain import panels, report
-from explain.lesson import LESSON_STEPS, TABS, workflow_figure
-from explain.studio import view_summary
-from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
+from explain import page as events
+from explain import report
+from explain.lesson import LESSON_STEPS, TABS
+from explain.page import DZ_PREFIX, NO_IMAGE, PANEL_SIDE, Missing, Page
+from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES
 from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
-from mssnet.runtime import compiled
-from mssnet.runtime.compiled import backend_name
 from mssnet.serve.memory import limit_malloc_arenas
-from mssnet.serve.session import Studio
-from mssnet.serve.source import Source, load_source, opening_view
 from mssnet.serve.tile_service import TileService
-from mssnet.serve.views import ShownViews, View, rest_view
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
@@ -52,26 +47,12 @@ EXAMPLES = ("astronaut.png", "chelsea.png", "coffee.png", "siemens_star.png", "z
 OPENING_EXAMPLE, OPENING_ZOOM = "astronaut.png", 3.0
 #: The page's script and style sheet (viewer habits, 1:1 views, a projector-sized layout).
 UI_DIR = ROOT / "assets" / "ui"
-VIEWPORTS = (256, 384, 512)
-DEFAULT_VIEWPORT = 256
-#: The panels explain the middle square of the map's visible region, this many screen px a side at most.
-PANEL_SIDE = 384
-#: Pages whose current view is remembered (to drop panel results of views they have left).
-MAX_SESSIONS = 256
-#: Tabs whose action *Try it* runs once its view is on screen (Explore's panels follow every view anyway).
-TAB_ACTIONS = ("attribution", "stages", "sweep", "simulate")
-#: What the answer says before the first view of an image is explained.
-PENDING_ANSWER = "*Reading the map… the answer appears when MSSNet has sharpened the region on screen.*"
-STAGES_PENDING = "Press the button: the stages are shown for the current view."
-#: URL prefixes of the deep-zoom tiles and of the page's static files (assets/ui).
-DZ_PREFIX, UI_PREFIX = "/dz", "/zs/ui"
+#: URL prefix of the page's static files (assets/ui).
+UI_PREFIX = "/zs/ui"
 #: The map's markup (assets/ui/map.js draws OpenSeadragon into #viewer).
 VIEWER_HTML = '<div id="viewer" class="zs-map" data-zoom="" data-center-x="" data-center-y=""></div>'
-DEFAULT_ZOOM = 2.0
 QUEUE_SIZE = 16  # waiting events at most
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
-NO_IMAGE = "Upload or paste an image, or pick an example."
-NO_VIEW = "Load an image first: the window is chosen in the MSSNet view."
 #: Concurrency of the event groups: one MSSNet view at a time, one heavy job, light work 4 at a time.
 VIEW_EVENTS = {"concurrency_id": "view", "concurrency_limit": 1, "api_visibility": "private"}
 HEAVY_EVENTS = {"concurrency_id": "heavy", "concurrency_limit": 1, "api_visibility": "private"}
@@ -88,9 +69,10 @@ def user_errors(path: str | None = None) -> Iterator[None]:
         yield
     except gr.Error:
         raise
-    except (ValueError, TypeError, FileNotFoundError) as exc:  # ImageError, CheckpointError are ValueErrors
+    except (ValueError, TypeError, FileNotFoundError) as exc:  # Missing, ImageError, CheckpointError: ValueErrors
         message = str(exc).replace(str(path), Path(path).name) if path else str(exc)
-        raise gr.Error(html.escape(message), title="Cannot do that", print_exception=False) from None
+        title = {} if isinstance(exc, Missing) else {"title": "Cannot do that"}  # Missing: nothing to work on yet
+        raise gr.Error(html.escape(message), print_exception=False, **title) from None
     except (MemoryError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and "alloc" not in str(exc) and "out of memory" not in str(exc):
             raise
@@ -98,30 +80,10 @@ def user_errors(path: str | None = None) -> Iterator[None]:
                        print_exception=False) from None
 
 
-def _page(request: gr.Request | None) -> str | None:
-    """The page (Gradio session) an event came from; None outside a page (tests, direct calls)."""
-    return getattr(request, "session_hash", None)
-
-
-def need(value: Any, message: str = "Load an image first.") -> None:
-    """A button pressed before there is anything to work on: one ``gr.Error``."""
-    if value is None:
-        raise gr.Error(message, print_exception=False)
-
-
 def png_path(image: np.ndarray | Figure | None) -> str | None:
     """Image array (float, clipped, or uint8) or matplotlib figure (rendered at :data:`FIGURE_DPI`) -> PNG
     in Gradio's cache folder (served without a copy), named by its pixels -> its path; None stays None."""
     return explain.save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
-
-
-def _progress(progress: gr.Progress, text: str) -> Callable[[int, int], object]:
-    """The core's ``progress(done, total)`` shown in Gradio's bar as ``text`` (formatted with done, total)."""
-    return lambda done, total: progress(done / total, desc=text.format(done=done, total=total))
-
-
-# --------------------------------------------------------------------------- the upload component
-# The one place that touches Gradio internals; tests/app/test_app.py checks the assumption.
 
 
 def _upload_source(payload: Any) -> Any:
@@ -131,304 +93,59 @@ def _upload_source(payload: Any) -> Any:
 
 
 def image_input(**kwargs: Any) -> gr.Image:
-    """A ``gr.Image`` upload whose handlers receive the file untouched (its path). Gradio's own
-    preprocessing opens the file with Pillow and fails with a bare "Error" on corrupt or exotic files;
-    here ``mssnet.load_image`` decodes it (EXIF rotation, 16-bit, alpha) and says what is wrong.
-    Blocks calls ``block.preprocess(payload)``, so an instance attribute replaces it for this one."""
+    """A ``gr.Image`` upload whose handlers get the file untouched (its path): ``mssnet.load_image`` decodes it and
+    says what is wrong, where Gradio's Pillow preprocessing fails with a bare "Error". Blocks calls
+    ``block.preprocess(payload)``: the one use of Gradio internals, checked by tests/app/test_app.py."""
     component = gr.Image(type="filepath", image_mode=None, **kwargs)
     component.preprocess = _upload_source
     return component
 
 
-# --------------------------------------------------------------------------- handlers
+class Wiring:
+    """Wires :class:`~explain.page.Page` methods to the page's events by field name: inputs are the values of
+    ``ui``'s components, the method's ``{field: value}`` goes out as ``{component: value}``."""
 
+    def __init__(self, page: Page, ui: SimpleNamespace):
+        self.page, self.ui = page, ui
+        #: Fields whose value becomes a component update (the rest are plain values).
+        self.updates = {"tabs": lambda tab: gr.Tabs(selected=tab),
+                        "model": lambda label: gr.Dropdown(choices=page.studio.models.labels, value=label)}
 
-class Handlers:
-    """The event handlers: Gradio values in, the studio core called, PNG paths and text out."""
+    def components(self, fields: Sequence[str]) -> list[Any]:
+        return [getattr(self.ui, name) for name in fields]
 
-    def __init__(self, model_path: str | os.PathLike | None = None):
-        self.studio = Studio(model_path)
-        self.tiles = TileService(fill=self.studio.fill)
-        self.shown = ShownViews(MAX_SESSIONS)  # which view each page shows
+    def handler(self, fn: Callable[..., Any], n_inputs: int, plain: bool = False) -> Callable[..., Any]:
+        """``fn`` as a Gradio handler: its first ``n_inputs`` parameters take the inputs; a later parameter named
+        ``page`` gets the page's id, ``index`` the clicked (x, y), ``progress`` a ``progress(fraction, text)`` on
+        Gradio's bar. Errors become one ``gr.Error``; ``plain``: the result goes out as it is (the API)."""
+        param, signature = inspect.Parameter, inspect.signature(fn)
+        inputs = [p.replace(annotation=param.empty) for p in list(signature.parameters.values())[:n_inputs]]
+        wants = {name for name in ("page", "index", "progress") if name in signature.parameters}
+        extra = {"request": param("request", param.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request),
+                 "evt": param("evt", param.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.SelectData),
+                 "bar": param("progress", param.POSITIONAL_OR_KEYWORD, default=gr.Progress())}
+        extra = {k: p for k, p in extra.items() if k == "request" or {"evt": "index", "bar": "progress"}[k] in wants}
 
-    @staticmethod
-    def open(file: str | bytes) -> Source:
-        """An image file (path or bytes) -> :class:`Source`; a bad file raises one ``gr.Error``."""
-        with user_errors(file if isinstance(file, str) else None):
-            return load_source(file)
+        def run(*args: Any) -> Any:
+            got = {k: p.default for k, p in extra.items()} | dict(zip(extra, args[n_inputs:], strict=False))
+            special = {"page": getattr(got["request"], "session_hash", None),
+                       "index": getattr(got.get("evt"), "index", None),
+                       "progress": lambda fraction, text: got["bar"](fraction, desc=text)}
+            upload = next((v for v in args[:n_inputs] if isinstance(v, str) and os.path.isfile(v)), None)
+            with user_errors(upload):
+                out = fn(*args[:n_inputs], **{k: v for k, v in special.items() if k in wants})
+            return out if plain else {getattr(self.ui, k): self.updates.get(k, lambda v: v)(v) for k, v in out.items()}
 
-    def deep_zoom(self, source: Source, model_label: str | None = None, zoom: float | None = None,
-                  center: tuple[float, float] | None = None) -> dict:
-        """Open ``source`` on the tile service -> the viewer's info (id, size, layer URLs, where to open)."""
-        with user_errors():
-            pyramid = self.studio.pyramid(source, model_label)
-        image_id = self.tiles.open(pyramid, source.name, center, zoom)
-        info = self.tiles.info(image_id, DZ_PREFIX)
-        if zoom is not None:
-            info["open"] = {"zoom": float(zoom), "center": list(center or source.middle)}
-        return info
+        run.__signature__ = inspect.Signature([*inputs, *extra.values()])
+        run.__annotations__ = {"request": gr.Request, "evt": gr.SelectData}
+        run.__name__ = run.__qualname__ = fn.__name__
+        run.__doc__ = fn.__doc__
+        return run
 
-    def _opened(self, source: Source, model_label: str | None, zoom: float | None, center):
-        """-> (source, centre, zoom, info, map JSON); see :func:`mssnet.serve.source.opening_view` for None."""
-        zoom, center = opening_view(source, PANEL_SIDE, zoom, center)
-        dz = self.deep_zoom(source, model_label, zoom, center)
-        return source, center, zoom, report.source_markdown(source), json.dumps(dz)
-
-    def load(self, file: str | bytes | None, model_label: str | None = None, current: Source | None = None,
-             zoom: float | None = None):
-        """Input image -> (source, centre, zoom, info, map JSON); ``None`` clears. The image already shown
-        (an example set by *Try it*) changes nothing; a file that cannot be read keeps the previous image
-        and says why in the info line (no error badges)."""
-        if file is None:
-            return None, None, gr.skip(), NO_IMAGE, ""
-        try:
-            source = self.open(file)
-        except gr.Error as exc:
-            return (*(gr.skip(),) * 3, f"⚠️ **Cannot open that file.** {exc.message} The image before it stays.",
-                    gr.skip())
-        if current is not None and current.key == source.key:
-            return (gr.skip(),) * 5
-        return self._opened(source, model_label, zoom, None)
-
-    def try_it(self, number: int, model_label: str | None = None):
-        """A lesson step's "Try it" -> (source, centre, zoom, info, map JSON, tab, upload value, tab action): its
-        example everywhere (the upload shows it too), its zoom, centre and tab, whose action runs once the map
-        shows the view (:meth:`tab_action`)."""
-        t = next(s for s in LESSON_STEPS if s.number == number).try_it
-        source = self.open(str(t.path))
-        action = t.tab if t.tab in TAB_ACTIONS else None
-        return (*self._opened(source, model_label, t.zoom, t.center or source.middle), gr.Tabs(selected=t.tab),
-                str(t.path), action)
-
-    def reopen(self, source: Source | None, model_label: str | None, zoom: float, center):
-        """Another model: the same image and place on its own tiles -> map JSON."""
-        if source is None:
-            return gr.skip()
-        return json.dumps(self.deep_zoom(source, model_label, zoom, center))
-
-    def map_rest(self, source: Source | None, rest: str | None, model_label: str | None, shown: str | None = None,
-                 request: gr.Request = None):
-        """The map came to rest -> (centre, side, timing, view, cached) for the panels (the zoom slider follows the
-        map in the page itself: a late answer must not set it back). ``shown``: the map JSON of the page; a rest
-        of another map (an image replaced meanwhile) changes nothing."""
-        parsed = rest_view(source, rest, PANEL_SIDE, shown)
-        if parsed is None:
-            return (gr.skip(),) * 5
-        zoom, center, side = parsed
-        timing, view, cached = self.show_view(source, zoom, center, side, model_label)
-        self.shown.record(_page(request), view)
-        return center, side, timing, view, cached
-
-    def show_view(self, source: Source | None, zoom: float, center, viewport, model_label: str | None):
-        """A view for the panels -> (timing, view, cached)."""
-        if source is None:
-            return (gr.skip(),) * 3
-        with user_errors():
-            view, cached = self.studio.view(source, zoom, center, int(viewport), model_label)
-            runs_on = backend_name(self.studio.models.get(view.model_label))
-        return f"{report.timing_markdown(view, cached)}  \nRuns on: {runs_on}", view, cached
-
-    def _stale(self, view: View, request: gr.Request | None) -> bool:
-        """True when the page of ``request`` has moved on to another view since ``view`` was asked for: its
-        panel result is dropped, never shown beside a newer one."""
-        return self.shown.stale(_page(request), view)
-
-    def heat_maps(self, view: View | None, cached: bool = False, window=None, side: int = WINDOW_SIDES[1],
-                  request: gr.Request = None):
-        """-> (edge maps on one scale, edge gain, sharpening map, colour scales, timing, attribution view)."""
-        if view is None or self._stale(view, request):
-            return (gr.skip(),) * 6
-        maps = panels.explore_maps(view, png_path)  # first: the timing line then names the maps' time
-        return *maps, report.timing_markdown(view, bool(cached)), self.window_image(view, window, side)
-
-    def answer(self, view: View | None, request: gr.Request = None):
-        """The answer on the first screen for the view on screen -> (sentences, the "why?" list)."""
-        if view is None or self._stale(view, request):
-            return gr.skip(), gr.skip()
-        return panels.answer(view)
-
-    def decision(self, view: View | None, request: gr.Request = None):
-        """The decision panel, picture first -> (bar chart, the sentence, the numbers for the fold)."""
-        if view is None or self._stale(view, request):
-            return (gr.skip(),) * 3
-        return panels.decision_chart(view, png_path)
-
-    def visual_saliency(self, view: View | None, request: gr.Request = None):
-        """Where the eye looks vs where MSSNet sharpened -> (figure, markdown)."""
-        if view is None or self._stale(view, request):
-            return gr.skip(), gr.skip()
-        return panels.visual_saliency(view, png_path)
-
-    def saliency(self, view: View | None, request: gr.Request = None):
-        """Whole-view saliency in the form that passes the random-weights check, its random twin beside it ->
-        (figure or None, markdown); a view the page has left meanwhile is skipped (no network pass)."""
-        if view is None or self._stale(view, request):
-            return gr.skip(), gr.skip()
-        with user_errors():
-            shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), png_path)
-        return (gr.skip(), gr.skip()) if self._stale(view, request) else shown
-
-    def workflow(self, source: Source | None, view: View | None):
-        """The lesson's workflow figure for the current view (input region -> bicubic -> stages -> view)."""
-        need(view if source is not None else None)
-        return png_path(workflow_figure(source, view))
-
-    def window_image(self, view: View | None, window=None, side: int = WINDOW_SIDES[1]):
-        """The MSSNet view with the attribution window and its crop drawn -> PNG path."""
-        return None if view is None else png_path(window_overlay(view, window, int(side)))
-
-    def pick_window(self, view: View | None, side: int, evt: gr.SelectData):
-        """Click on a sharpened view -> window centre (viewport pixels) and the view with the window drawn."""
-        if view is None or evt is None or evt.index is None:
-            return gr.skip(), gr.skip()
-        window = (float(evt.index[0]) + 0.5, float(evt.index[1]) + 0.5)
-        return window, self.window_image(view, window, side)
-
-    def explain_window(self, view: View | None, window, method: str, steps: int, side: int, progress=gr.Progress()):
-        """Attribution for the window (None: the strongest sharpened edge) -> (figure, markdown, result kept)."""
-        need(view, NO_VIEW)
-        progress(0, desc=f"{method}: starting")
-        with user_errors():
-            return panels.attribution(self.studio.models.get(view.model_label), view, window, method, steps, side,
-                                      png_path, _progress(progress, method + ": gradient {done} of {total}"))
-
-    def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
-                       progress=gr.Progress()):
-        """The window explained with random weights (the sanity check) -> (figure, markdown); reuses the kept
-        result of *Explain this window* when it matches."""
-        need(view, NO_VIEW)
-        progress(0, desc=f"{method}: random weights")
-        with user_errors():
-            return panels.random_weights(self.studio.models.get(view.model_label), view, window, method, steps, side,
-                                         png_path, kept, _progress(progress, "gradient {done} of {total}"))
-
-    def stages(self, view: View | None):
-        """MSSNet's six outputs -> (edge strength per stage, table markdown, changes figure, changes markdown)."""
-        if view is None:
-            return None, "Load an image first; the stages are shown for the current view.", None, ""
-        return panels.stages(view, png_path)
-
-    def tab_action(self, tab: str | None, source: Source | None, view: View | None, center, side, model_label,
-                   zoom: float, window, method: str, steps: int, window_side: int, progress=gr.Progress()):
-        """After *Try it*, once its view is on screen: run the opened tab's action so it opens with content ->
-        (no pending action, stages ×4, sweep ×3, Simulate ×6, attribution ×3); other outputs unchanged."""
-        out: list[Any] = [None] + [gr.skip()] * 16
-        if tab is None or view is None:
-            return (gr.skip(), *out[1:])
-        if tab == "stages":
-            out[1:5] = self.stages(view)
-        elif tab == "sweep":
-            out[5:8] = self.sweep(source, center, side, model_label, progress)
-        elif tab == "simulate":
-            out[8:14] = self.simulate(source, zoom, center, side, model_label, progress)
-        elif tab == "attribution":
-            out[14:17] = self.explain_window(view, window, method, steps, window_side, progress)
-        return tuple(out)
-
-    def sweep(self, source: Source | None, center, viewport, model_label: str | None, progress=gr.Progress()):
-        """Bicubic + MSSNet at every zoom in SWEEP_FACTORS -> (gallery, plot, table)."""
-        need(source)
-        with user_errors():
-            return panels.sweep(self.studio, source, center, viewport, model_label, png_path,
-                                _progress(progress, "zoom {done} of {total}: bicubic + MSSNet"))
-
-    def simulate(self, source: Source | None, zoom: float, center, viewport, model_label: str | None,
-                 progress=gr.Progress()):
-        """-> (metrics markdown, ground truth, bicubic, MSSNet, error figure, spectrum figure)."""
-        need(source)
-        with user_errors():
-            return panels.simulation(self.studio.models.get(model_label), source, zoom, center, viewport, png_path,
-                                     progress=lambda f, desc: progress(f, desc=desc))
-
-    def download(self, source: Source | None, zoom: float, model_label: str | None, progress=gr.Progress()):
-        """Button: whole image zoomed and sharpened -> file for download (PNG)."""
-        need(source)
-        progress(0, desc="zoom pyramid of the whole image")
-        with user_errors():
-            return str(self.studio.zoom_full(source, zoom, model_label,
-                                             progress=_progress(progress, "MSSNet: tile {done} of {total}")))
-
-    def add_weights(self, file: str | None):
-        """A weights file uploaded -> (the model dropdown, the new file chosen; a note)."""
-        if file is None:
-            return gr.skip(), gr.skip()
-        with user_errors(file):
-            label, model = self.studio.models.add(file)
-        note = report.weights_loaded_markdown(file, model.config)
-        return gr.Dropdown(choices=self.studio.models.labels, value=label), note
-
-    def runtime(self, model_label: str | None) -> str:
-        """What the passes of a model run on (e.g. "OpenVINO 2026.4.1 · bf16"); its graphs compile meanwhile in the
-        background, so the first view does not wait for them."""
-        model = self.studio.models.get(model_label)
-        threading.Thread(target=compiled.prepare, args=(model,), name="compile-ahead", daemon=True).start()
-        return backend_name(model)
-
-    def model_note(self, model_label: str | None) -> str:
-        models = self.studio.models
-        note = report.weights_note(models.paths.get(model_label or models.default_label), models.why(model_label))
-        with user_errors():
-            return f"{note}  \nRuns on: {self.runtime(model_label)}"
-
-    # ------------------------------------------------------------------ API (gradio_client, MCP)
-
-    def api_zoom_sharpen(self, image: str | None, zoom: float = 2.0, center_x: float | None = None,
-                         center_y: float | None = None, viewport: int = DEFAULT_VIEWPORT, model: str | None = None):
-        """Zoom into an image: the view as an image viewer shows it (bicubic) and sharpened by MSSNet.
-
-        Args:
-            image: the image (file path or URL).
-            zoom: zoom factor, 1 to 8.
-            center_x: zoom centre, x in image pixels (empty: the image centre).
-            center_y: zoom centre, y in image pixels (empty: the image centre).
-            viewport: side of the square view in pixels (16 to 1024; 256, 384 and 512 are cached best).
-            model: weights to use (empty: the bundled default).
-
-        Returns:
-            The bicubic and MSSNet views (PNG) and a dict: source rectangle, level, strength, tiles, timings.
-        """
-        need(image, "No image given.")
-        source = self.open(image)
-        with user_errors():
-            view, cached = self.studio.view(source, zoom, source.center_at(center_x, center_y), viewport, model or None)
-        info = {**view_summary(view, cached), "backend": backend_name(self.studio.models.get(view.model_label))}
-        return png_path(view.bicubic), png_path(view.sharpened), info
-
-    def api_zoom_sharpen_full(self, image: str | None, zoom: float = 2.0, model: str | None = None,
-                              progress=gr.Progress()):
-        """Enlarge a whole image and sharpen it with MSSNet; returns a PNG.
-
-        Args:
-            image: the image (file path or URL).
-            zoom: zoom factor, 1 to 8; the output may have at most 4.2 megapixels.
-            model: weights to use (empty: the bundled default).
-
-        Returns:
-            The zoomed and sharpened image as a PNG file (alpha kept; 16-bit for 16-bit input).
-        """
-        need(image, "No image given.")
-        return self.download(self.open(image), zoom, model or None, progress)
-
-    def api_deep_zoom(self, image: str | None, model: str | None = None) -> dict:
-        """Open an image as a deep-zoom map: DZI layers (bicubic, MSSNet, edge gain) whose tiles the server
-        sharpens on request.
-
-        Args:
-            image: the image (file path or URL).
-            model: weights to use (empty: the bundled default).
-
-        Returns:
-            {"id", "width", "height", "scale" (the top level's zoom, 8), "layers": {"bicubic", "mssnet",
-            "edge_gain"}: DZI descriptor URLs, "view_url": the exact view at rest, ...}; the id expires with the
-            image (least recently used first).
-        """
-        need(image, "No image given.")
-        return self.deep_zoom(self.open(image), model or None)
-
-    def close(self) -> None:
-        """Stop the tile service and the studio's background work."""
-        self.tiles.close()
-        self.studio.close()
+    def on(self, trigger: Callable[..., Any], fn: Callable[..., dict], inputs: Sequence[str],
+           outputs: Sequence[str], **events: Any) -> Any:
+        """``trigger(fn)`` with ``inputs``/``outputs`` named by field -> the event (``.success`` chains on)."""
+        return trigger(self.handler(fn, len(inputs)), self.components(inputs), self.components(outputs), **events)
 
 
 # --------------------------------------------------------------------------- layout
@@ -443,10 +160,10 @@ def _figure(label: str, elem_id: str | None = None) -> gr.Image:
     return _image(label, elem_id, show_label=False, elem_classes="figure", buttons=[])
 
 
-def _controls(handlers: Handlers) -> SimpleNamespace:
+def _controls(page: Page) -> SimpleNamespace:
     """The left column: the answer, then image, examples, model, download. The page opens on an example."""
     ui = SimpleNamespace()
-    ui.answer = gr.Markdown(PENDING_ANSWER, elem_id="answer")
+    ui.answer = gr.Markdown(events.PENDING_ANSWER, elem_id="answer")
     with gr.Accordion("Why? The panels behind each claim", open=False, elem_id="why"):
         ui.why = gr.Markdown()
     ui.image_in = image_input(value=str(EXAMPLES_DIR / OPENING_EXAMPLE), label="Image: upload or paste",
@@ -454,11 +171,11 @@ def _controls(handlers: Handlers) -> SimpleNamespace:
     gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES],
                 inputs=[ui.image_in], label="Examples: photographs and test charts", examples_per_page=len(EXAMPLES))
     ui.info = gr.Markdown(NO_IMAGE, elem_id="image-info")
-    models = handlers.studio.models
+    models = page.studio.models
     with gr.Accordion("Model", open=False):
         ui.model = gr.Dropdown(models.labels, value=models.default_label, label="Weights",
                                info="Files in assets/weights, and any you upload here.")
-        ui.model_info = gr.Markdown(handlers.model_note(models.default_label))
+        ui.model_info = gr.Markdown(page.model_note(models.default_label)["model_info"])
         ui.weights_in = gr.File(label="Add weights: original MSSNet .pt or .safetensors",
                                 file_types=[".pt", ".pth", ".safetensors"], type="filepath")
     with gr.Accordion("Download the whole image", open=False):
@@ -565,145 +282,106 @@ TAB_BUILDERS = {"explore": _explore_tab, "attribution": _attribution_tab, "stage
                 "simulate": _simulate_tab, "lesson": _lesson_tab}
 
 
-def _clearable(ui: SimpleNamespace) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
-    """(what a new image or model empties, what a new view empties) as (component, empty value) pairs: the
-    panels that follow every view are recomputed; the others are emptied, never left beside a newer view."""
-    per_view = [(ui.attr_plot, None), (ui.attr_text, ""), (ui.random_plot, None), (ui.random_text, ""),
-                (ui.attr_kept, None), (ui.stages_plot, None), (ui.stages_text, STAGES_PENDING),
-                (ui.changes_plot, None), (ui.changes_text, ""), (ui.sweep_gallery, None), (ui.sweep_plot, None),
-                (ui.sweep_text, ""), (ui.sim_text, ""), (ui.sim_truth, None), (ui.sim_bicubic, None),
-                (ui.sim_sharp, None), (ui.sim_errors, None), (ui.sim_spectrum, None), (ui.workflow_plot, None)]
-    per_image = per_view + [
-        (ui.view, None), (ui.window, None), (ui.edges, None), (ui.edge_gain, None), (ui.sharpening, None),
-        (ui.map_scales, ""), (ui.saliency_plot, None), (ui.saliency_text, ""), (ui.visual_plot, None),
-        (ui.visual_text, ""), (ui.decision_plot, None), (ui.decision_text, ""), (ui.decision_table, ""),
-        (ui.answer, PENDING_ANSWER), (ui.why, ""), (ui.attr_view, None)]
-    return per_image, per_view
+# --------------------------------------------------------------------------- events
 
 
-def _clear(pairs: list[tuple[Any, Any]]) -> tuple[Callable[[], tuple], list[Any]]:
-    """-> (a handler returning the empty values, the components it empties)."""
-    values = tuple(v for _, v in pairs)
-    return (lambda: values), [c for c, _ in pairs]
-
-
-def _and_clear(handler: Callable[..., Any], empty: tuple) -> Callable[..., tuple]:
-    """``handler`` whose outputs are followed by ``empty``, unless it changed nothing (all skips): then skips."""
-    @functools.wraps(handler)
-    def run(*args):
-        out = handler(*args)
-        out = out if isinstance(out, tuple) else (out,)
-        unchanged = all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for v in out)
-        return out + ((gr.skip(),) * len(empty) if unchanged else empty)
-    return run
-
-
-def _wire_views(handlers: Handlers, ui: SimpleNamespace, demo: gr.Blocks) -> None:
+def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     """Page load, image, model and the map at rest -> the map's tiles, then the view the panels explain."""
-    maps = [ui.edges, ui.edge_gain, ui.sharpening, ui.map_scales, ui.timing, ui.attr_view]
-    shown = [ui.timing, ui.view, ui.view_cached]
-    per_image, per_view = _clearable(ui)
-    clear_image, image_outputs = _clear(per_image)
-    clear_view, view_outputs = _clear(per_view)
-
-    def panels(drawn):
-        """After a view: the answer, heat maps, decision and visual saliency, then (a network pass each) the
-        saliency and the action *Try it* asked for."""
-        drawn = drawn.success(clear_view, None, view_outputs, show_progress="hidden", **LIGHT_EVENTS)
-        drawn.success(handlers.answer, [ui.view], [ui.answer, ui.why], show_progress="hidden", **LIGHT_EVENTS)
-        maps_drawn = drawn.success(handlers.heat_maps, [ui.view, ui.view_cached, ui.window, ui.attr_window], maps,
-                                   show_progress="minimal", **LIGHT_EVENTS)
-        maps_drawn.success(handlers.decision, [ui.view], [ui.decision_plot, ui.decision_text, ui.decision_table],
-                           show_progress="hidden", **LIGHT_EVENTS)
-        maps_drawn.success(handlers.visual_saliency, [ui.view], [ui.visual_plot, ui.visual_text],
-                           show_progress="hidden", **LIGHT_EVENTS)
-        maps_drawn.success(handlers.saliency, [ui.view], [ui.saliency_plot, ui.saliency_text],
-                           show_progress="minimal", **HEAVY_EVENTS)
-        tab_outputs = [ui.tab_action, ui.stages_plot, ui.stages_text, ui.changes_plot, ui.changes_text,
-                       ui.sweep_gallery, ui.sweep_plot, ui.sweep_text, ui.sim_text, ui.sim_truth, ui.sim_bicubic,
-                       ui.sim_sharp, ui.sim_errors, ui.sim_spectrum, ui.attr_plot, ui.attr_text, ui.attr_kept]
-        maps_drawn.success(handlers.tab_action, [ui.tab_action, ui.source, ui.view, ui.center, ui.side, ui.model,
-                                                 ui.zoom, ui.window, ui.attr_method, ui.attr_steps, ui.attr_window],
-                           tab_outputs, **HEAVY_EVENTS)
-
-    opened = [ui.source, ui.center, ui.zoom, ui.info, ui.map_info]
+    page, ui, ev = w.page, w.ui, events
+    opened, view = [*ev.OPENED, *ev.PER_IMAGE], ["view"]
     # the page opens on the example already in the upload at the slider's zoom, a new image at opening_zoom,
     # both centred on the image's strongest edges; the panels follow when the map comes to rest
-    demo.load(lambda file, model, zoom: handlers.load(file, model, None, zoom), [ui.image_in, ui.model, ui.zoom],
-              opened, **LIGHT_EVENTS)
-    empty = clear_image()
-    ui.image_in.change(_and_clear(handlers.load, empty), [ui.image_in, ui.model, ui.source], opened + image_outputs,
-                       **LIGHT_EVENTS)
-    ui.model.change(_and_clear(handlers.reopen, empty), [ui.source, ui.model, ui.zoom, ui.center],
-                    [ui.map_info, *image_outputs], **LIGHT_EVENTS)
-    ui.model.change(handlers.model_note, [ui.model], [ui.model_info], **LIGHT_EVENTS)
-    panels(ui.map_rest_go.click(handlers.map_rest, [ui.source, ui.map_rest, ui.model, ui.map_info],
-                                [ui.center, ui.side, *shown], trigger_mode="always_last",
-                                show_progress="hidden", **VIEW_EVENTS))
+    w.on(demo.load, lambda file, model, zoom: page.load(file, model, None, zoom), ["image_in", "model", "zoom"],
+         opened, **LIGHT_EVENTS)
+    w.on(ui.image_in.change, page.load, ["image_in", "model", "source"], opened, **LIGHT_EVENTS)
+    w.on(ui.model.change, page.reopen, ["source", "model", "zoom", "center"], ["map_info", *ev.PER_IMAGE],
+         **LIGHT_EVENTS)
+    w.on(ui.model.change, page.model_note, ["model"], ["model_info"], **LIGHT_EVENTS)
     for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
-        button.click(clear_image, None, image_outputs, show_progress="hidden", **LIGHT_EVENTS).success(
-            lambda model, number=step.number: handlers.try_it(number, model), [ui.model],
-            [*opened, ui.tabs, ui.image_in, ui.tab_action], **LIGHT_EVENTS)
+        w.on(button.click, lambda model, number=step.number: page.try_it(number, model), ["model"],
+             [*opened, "tabs", "image_in", "tab_action"], **LIGHT_EVENTS)
+    # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (a network
+    # pass each) the saliency and the action *Try it* asked for
+    drawn = w.on(ui.map_rest_go.click, page.map_rest, ["source", "map_rest", "model", "map_info"],
+                 ["center", "side", "timing", "view", "view_cached", *ev.PER_VIEW],
+                 trigger_mode="always_last", show_progress="hidden", **VIEW_EVENTS)
+    quiet = {"show_progress": "hidden", **LIGHT_EVENTS}
+    w.on(drawn.success, page.answer, view, ["answer", "why"], **quiet)
+    maps = w.on(drawn.success, page.heat_maps, ["view", "view_cached", "window", "attr_window"], ev.MAPS,
+                show_progress="minimal", **LIGHT_EVENTS)
+    w.on(maps.success, page.decision, view, ["decision_plot", "decision_text", "decision_table"], **quiet)
+    w.on(maps.success, page.visual_saliency, view, ["visual_plot", "visual_text"], **quiet)
+    w.on(maps.success, page.saliency, view, ["saliency_plot", "saliency_text"],
+         show_progress="minimal", **HEAVY_EVENTS)
+    w.on(maps.success, page.tab_action, ["tab_action", "source", "view", "center", "side", "model", "zoom",
+                                         "window", "attr_method", "attr_steps", "attr_window"],
+         ["tab_action", *ev.STAGES, *ev.SWEEP, *ev.SIMULATE, *ev.EXPLAINED], **HEAVY_EVENTS)
 
 
-def _wire_tabs(handlers: Handlers, ui: SimpleNamespace) -> None:
+def _wire_tabs(w: Wiring) -> None:
     """The explanation tabs, the download and the weights upload."""
+    page, ui, ev = w.page, w.ui, events
     # a result is for one window: moving the window empties both, explaining it again empties the random one
-    explained = [ui.attr_plot, ui.attr_text, ui.attr_kept, ui.random_plot, ui.random_text]
-    ui.attr_view.select(handlers.pick_window, [ui.view, ui.attr_window], [ui.window, ui.attr_view],
-                        **LIGHT_EVENTS).success(lambda: (None, "", None, None, ""), None, explained, **LIGHT_EVENTS)
-    ui.attr_window.change(handlers.window_image, [ui.view, ui.window, ui.attr_window], [ui.attr_view],
+    w.on(ui.attr_view.select, page.pick_window, ["view", "attr_window"],
+         ["window", "attr_view", *ev.EXPLAINED, *ev.RANDOM], **LIGHT_EVENTS)
+    ui.attr_window.change(page.window_image, w.components(["view", "window", "attr_window"]), [ui.attr_view],
                           **LIGHT_EVENTS)
-    window_inputs = [ui.view, ui.window, ui.attr_method, ui.attr_steps, ui.attr_window]
-    ui.explain_btn.click(lambda: (None, ""), None, [ui.random_plot, ui.random_text], **LIGHT_EVENTS).then(
-        handlers.explain_window, window_inputs, [ui.attr_plot, ui.attr_text, ui.attr_kept], **HEAVY_EVENTS)
-    ui.random_btn.click(handlers.random_weights, [*window_inputs, ui.attr_kept], [ui.random_plot, ui.random_text],
-                        **HEAVY_EVENTS)
+    window = ["view", "window", "attr_method", "attr_steps", "attr_window"]
+    cleared = w.on(ui.explain_btn.click, lambda: {k: ev.PER_VIEW[k] for k in ev.RANDOM}, [], ev.RANDOM,
+                   **LIGHT_EVENTS)
+    w.on(cleared.then, page.explain_window, window, ev.EXPLAINED, **HEAVY_EVENTS)
+    w.on(ui.random_btn.click, page.random_weights, [*window, "attr_kept"], ev.RANDOM,
+         **HEAVY_EVENTS)
     for trigger in (ui.stages_tab.select, ui.stages_btn.click):
-        trigger(handlers.stages, [ui.view], [ui.stages_plot, ui.stages_text, ui.changes_plot, ui.changes_text],
-                **LIGHT_EVENTS)
-    ui.sweep_btn.click(handlers.sweep, [ui.source, ui.center, ui.side, ui.model],
-                       [ui.sweep_gallery, ui.sweep_plot, ui.sweep_text], **HEAVY_EVENTS)
-    ui.sim_btn.click(handlers.simulate, [ui.source, ui.zoom, ui.center, ui.side, ui.model],
-                     [ui.sim_text, ui.sim_truth, ui.sim_bicubic, ui.sim_sharp, ui.sim_errors, ui.sim_spectrum],
-                     **HEAVY_EVENTS)
-    ui.download_btn.click(handlers.download, [ui.source, ui.zoom, ui.model], [ui.download_file], **HEAVY_EVENTS)
-    ui.workflow_btn.click(handlers.workflow, [ui.source, ui.view], [ui.workflow_plot], **LIGHT_EVENTS)
-    ui.weights_in.upload(handlers.add_weights, [ui.weights_in], [ui.model, ui.model_info], **HEAVY_EVENTS)
+        w.on(trigger, page.stages, ["view"], ev.STAGES, **LIGHT_EVENTS)
+    w.on(ui.sweep_btn.click, page.sweep, ["source", "center", "side", "model"], ev.SWEEP, **HEAVY_EVENTS)
+    w.on(ui.sim_btn.click, page.simulate, ["source", "zoom", "center", "side", "model"], ev.SIMULATE, **HEAVY_EVENTS)
+    w.on(ui.download_btn.click, page.download, ["source", "zoom", "model"], ["download_file"], **HEAVY_EVENTS)
+    w.on(ui.workflow_btn.click, page.workflow, ["source", "view"], ["workflow_plot"], **LIGHT_EVENTS)
+    w.on(ui.weights_in.upload, page.add_weights, ["weights_in"], ["model", "model_info"], **HEAVY_EVENTS)
 
 
-def _api_endpoints(handlers: Handlers) -> None:
-    """API-only endpoints (gradio_client, MCP): hidden components with stable api_names."""
-    models = handlers.studio.models
+# --------------------------------------------------------------------------- the API (gradio_client, MCP)
+
+
+def _api_endpoints(w: Wiring) -> None:
+    """API-only endpoints (gradio_client, MCP): hidden components with stable api_names; the descriptions are the
+    docstrings of the page's ``api_*`` methods."""
+    page, models = w.page, w.page.studio.models
     with gr.Row(visible=False):
         image = image_input(label="image")
-        zoom = gr.Number(DEFAULT_ZOOM, label="zoom")
+        zoom = gr.Number(events.DEFAULT_ZOOM, label="zoom")
         cx, cy = gr.Number(None, label="center_x"), gr.Number(None, label="center_y")
-        viewport = gr.Number(DEFAULT_VIEWPORT, label="viewport", precision=0)
+        viewport = gr.Number(events.DEFAULT_VIEWPORT, label="viewport", precision=0)
         model = gr.Dropdown(models.labels, value=models.default_label, label="model")
         bicubic, sharp = gr.Image(label="bicubic", format="png"), gr.Image(label="mssnet", format="png")
         info, file = gr.JSON(label="info"), gr.File(label="png")
         view_btn, full_btn = gr.Button("api view"), gr.Button("api full")
-    view_btn.click(handlers.api_zoom_sharpen, [image, zoom, cx, cy, viewport, model], [bicubic, sharp, info],
+    api = functools.partial(w.handler, plain=True)
+    view_btn.click(api(page.api_zoom_sharpen, 6), [image, zoom, cx, cy, viewport, model], [bicubic, sharp, info],
                    api_name="zoom_sharpen", concurrency_id="view", concurrency_limit=1)
-    full_btn.click(handlers.api_zoom_sharpen_full, [image, zoom, model], [file], api_name="zoom_sharpen_full",
+    full_btn.click(api(page.api_zoom_sharpen_full, 3), [image, zoom, model], [file], api_name="zoom_sharpen_full",
                    concurrency_id="heavy", concurrency_limit=1)
     with gr.Row(visible=False):
         dz_image, dz_model = image_input(label="image"), gr.Dropdown(models.labels, value=None, label="model")
         dz_info, dz_btn = gr.JSON(label="deep zoom"), gr.Button("api deep zoom")
-    dz_btn.click(handlers.api_deep_zoom, [dz_image, dz_model], [dz_info], api_name="deep_zoom", concurrency_limit=4)
+    dz_btn.click(api(page.api_deep_zoom, 2), [dz_image, dz_model], [dz_info], api_name="deep_zoom",
+                 concurrency_limit=4)
+
+
+# --------------------------------------------------------------------------- the page
 
 
 def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     """The studio's ``gr.Blocks`` (queue configured). ``model_path``: default weights (None: bundled)."""
     limit_malloc_arenas()
-    handlers = Handlers(model_path)
+    page = Page(model_path, png_path)
     with gr.Blocks(title="Zoom & Sharpen", delete_cache=(1800, 3600)) as demo:
-        demo.studio, demo.handlers = handlers.studio, handlers  # for tests and benchmarks
+        demo.studio, demo.studio_page = page.studio, page  # for tests and benchmarks
         gr.Markdown(report.PAGE["intro"])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
-                ui = _controls(handlers)
+                ui = _controls(page)
             with gr.Column(scale=9):
                 _map(ui)
                 with gr.Tabs(elem_id="tabs") as ui.tabs:
@@ -714,9 +392,10 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
         ui.side, ui.tab_action = gr.State(PANEL_SIDE), gr.State(None)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
-        _api_endpoints(handlers)
-        _wire_views(handlers, ui, demo)
-        _wire_tabs(handlers, ui)
+        wiring = Wiring(page, ui)
+        _api_endpoints(wiring)
+        _wire_views(wiring, demo)
+        _wire_tabs(wiring)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
@@ -746,7 +425,7 @@ def launch_options(demo: gr.Blocks | None = None) -> dict[str, Any]:
                "css_paths": [UI_DIR / "studio.css"], "head": f"<script>{script}</script>",
                "ssr_mode": False}
     if demo is not None:
-        options["app_kwargs"] = {"routes": routes(demo.handlers.tiles)}
+        options["app_kwargs"] = {"routes": routes(demo.studio_page.tiles)}
     return options
 
 

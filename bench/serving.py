@@ -66,4 +66,4 @@ def running(weights: str | Path | None = None, **launch) -> Iterator[tuple[str, 
     finally:
         wait_idle(demo)
         demo.close()
-        demo.handlers.close()
+        demo.studio_page.close()

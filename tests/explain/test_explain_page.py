@@ -1,0 +1,349 @@
+"""The studio page's events without Gradio (explain.page.Page): plain values in, ``{field: value}`` out with only
+the fields that change, ``ValueError``/``Missing`` for what the user must be told.
+
+A tiny random MSSNet (wf=4) stands in for the bundled weights and views are 32-64 px, so the file runs in
+seconds. The Gradio side (wiring, gr.Error, the API endpoints) is tested in tests/app/test_app.py.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import explain
+import mssnet
+import mssnet.runtime.compiled
+import mssnet.serve.session
+import mssnet.serve.source
+from explain.lesson import LESSON_STEPS
+from explain.page import (
+    EXPLAINED,
+    MAPS,
+    NO_IMAGE,
+    OPENED,
+    PANEL_SIDE,
+    PENDING_ANSWER,
+    PER_IMAGE,
+    PER_VIEW,
+    RANDOM,
+    SIMULATE,
+    STAGES,
+    SWEEP,
+    TAB_ACTIONS,
+    Missing,
+    Page,
+)
+from explain.studio import EXPLORE_MAPS
+from explain.window import METHODS
+from mssnet.serve.source import Source
+
+SMALL = 64  # viewport side used throughout
+
+
+@pytest.fixture(scope="module")
+def page(tiny_weights, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("shown")
+    events = Page(tiny_weights, lambda image: explain.save_png(image, folder), fill=False)  # tiles: the views' own
+    yield events
+    events.close()
+
+
+def _png(path, array, mode=None):
+    Image.fromarray(array, mode).save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def image_path(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:48, 0:80]
+    rgb = np.stack([(x * 3) % 256, (y * 5) % 256, rng.integers(0, 256, (48, 80))], axis=2).astype(np.uint8)
+    return _png(tmp_path_factory.mktemp("img") / "test.png", rgb)
+
+
+@pytest.fixture(scope="module")
+def source(page, image_path):
+    return page.load(image_path)["source"]
+
+
+def _view(page, source, zoom=2.0, center=None, side=SMALL):
+    return page.studio.view(source, zoom, center, side, None)[0]
+
+
+def _rest(zoom, x=40, y=24, side=SMALL, map_id="x"):
+    return json.dumps({"id": map_id, "zoom": zoom, "center_x": x, "center_y": y, "width": side, "height": side})
+
+
+def _shape(path):
+    """(H, W, channels) of a PNG the page shows, as stored (no conversion)."""
+    assert isinstance(path, str) and path.endswith(".png"), path
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        return np.asarray(im).shape
+
+
+def _is_rgb_png(path, min_side=32):
+    """A PNG of an RGB(A) image or figure, at least ``min_side`` px a side."""
+    shape = _shape(path)
+    return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= min_side
+
+
+# --------------------------------------------------------------------------- images and the map
+
+
+def test_load_returns_source_info_and_the_map_and_empties_every_panel(page, image_path):
+    out = page.load(image_path)
+    source, center, zoom = out["source"], out["center"], out["zoom"]
+    assert set(OPENED) <= set(out) and {k: out[k] for k in PER_IMAGE} == PER_IMAGE
+    assert out["answer"] == PENDING_ANSWER
+    assert source.rgb.shape == (48, 80, 3) and source.rgb.dtype == np.float32
+    # a new image opens at opening_zoom (fills the panel square, ×2 at least), on its strongest edges
+    assert zoom == mssnet.serve.source.opening_zoom((80, 48), PANEL_SIDE) >= 2.0
+    assert center == mssnet.serve.source.strongest_edges_center(source, zoom, PANEL_SIDE)
+    assert "80×48" in out["info"] and "test.png" in out["info"]
+    opened = json.loads(out["map_info"])
+    assert (opened["width"], opened["height"], opened["scale"]) == (80, 48, 8) and len(opened["id"]) == 22
+    assert set(opened["layers"]) == {"bicubic", "mssnet", "edge_gain"} and opened["open"]["zoom"] == zoom
+    assert page.load(image_path, None, None, 3.0)["zoom"] == 3.0  # the page's opening keeps the slider's zoom
+    assert json.loads(page.load(image_path)["map_info"])["id"] != opened["id"]  # each opening: a fresh id
+    cleared = page.load(None)
+    assert (cleared["source"], cleared["center"], cleared["info"], cleared["map_info"]) == (None, None, NO_IMAGE, "")
+    assert "zoom" not in cleared  # the slider stays
+    assert page.load(image_path, None, source) == {}  # the image already shown: nothing changes
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"this is not an image at all", "not an image"),
+        (None, "truncated or corrupt"),  # a PNG cut in half
+    ],
+)
+def test_a_bad_file_is_said_in_the_info_line_and_keeps_the_image(page, image_path, tmp_path, data, message):
+    if data is None:
+        data = open(image_path, "rb").read()[:300]
+    path = tmp_path / "upload.png"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        page.open(str(path))
+    out = page.load(str(path))  # in the page: one message in the info line, the image and its panels kept
+    assert set(out) == {"info"} and message in out["info"] and "stays" in out["info"]
+
+
+def test_a_1x1_image_still_gives_a_view(page, tmp_path):
+    tiny = page.load(_png(tmp_path / "tiny.png", np.zeros((1, 1, 3), np.uint8)))
+    assert "Very small" in tiny["info"] and tiny["zoom"] == 8.0  # a 1 px image opens at the largest zoom
+    view = _view(page, tiny["source"], 8.0, tiny["center"], 32)
+    assert view.sharpened.shape == (32, 32, 3) and json.loads(tiny["map_info"])["max_level"] == 3
+
+
+def test_lesson_try_it_sets_image_everywhere_zoom_centre_and_tab(page):
+    for step in LESSON_STEPS:
+        out = page.try_it(step.number)
+        source, center, zoom = out["source"], out["center"], out["zoom"]
+        assert source.name == step.try_it.example and zoom == step.try_it.zoom
+        assert out["image_in"] == str(step.try_it.path) and out["tabs"] == step.try_it.tab
+        assert out["tab_action"] == (step.try_it.tab if step.try_it.tab in TAB_ACTIONS else None)
+        assert center == (step.try_it.center or (source.size[0] / 2, source.size[1] / 2))
+        assert step.try_it.example in out["info"] and out["answer"] == PENDING_ANSWER
+        opened = json.loads(out["map_info"])
+        assert opened["open"] == {"zoom": zoom, "center": list(center)} and opened["width"] == source.size[0]
+        # the upload now holds the example: its change event sees the same image and changes nothing
+        assert page.load(out["image_in"], None, source) == {}
+    view = _view(page, source, zoom, center)
+    assert _is_rgb_png(page.workflow(source, view)["workflow_plot"], 200)
+    with pytest.raises(Missing, match="Load an image"):
+        page.workflow(None, None)
+
+
+def test_another_model_reopens_the_map_and_empties_the_panels(page, source):
+    out = page.reopen(source, None, 2.0, (40.0, 24.0))
+    assert json.loads(out["map_info"])["open"] == {"zoom": 2.0, "center": [40.0, 24.0]}
+    assert {k: out[k] for k in PER_IMAGE} == PER_IMAGE
+    assert page.reopen(None, None, 2.0, None) == {}
+
+
+# --------------------------------------------------------------------------- the map at rest and its panels
+
+
+def test_rest_gives_the_view_its_timing_and_empties_the_per_view_panels(page, source):
+    out = page.map_rest(source, _rest(7.0, 60, 30), None)  # level 3: not computed before
+    assert out["side"] == SMALL and out["center"] == (60.0, 30.0)  # the middle square of what is visible
+    view = out["view"]
+    assert view.zoom == 7.0 and view.viewport == SMALL and {k: out[k] for k in PER_VIEW} == PER_VIEW
+    assert "Runs on: " in out["timing"] and out["view_cached"] is False and "cached" not in out["timing"]
+    again = page.map_rest(source, _rest(7.0, 60, 30), None)  # same view: from the cache
+    assert again["view"] is view and again["view_cached"] is True and "cached" in again["timing"]
+    assert page.map_rest(None, _rest(3.0), None) == {}
+    assert page.map_rest(source, "not json", None) == {}
+
+
+def test_panels_of_a_view_the_page_has_left_are_dropped(page, source):
+    first = page.map_rest(source, _rest(2.0), None, None, "a")["view"]
+    assert page.answer(first, "a") != {}  # still the page's view
+    second = page.map_rest(source, _rest(2.5), None, None, "a")["view"]
+    assert first.identity != second.identity
+    for handler in (page.heat_maps, page.answer, page.decision, page.saliency, page.visual_saliency):
+        assert handler(first, page="a") == {}  # a late result of the first view: dropped
+    assert page.answer(second, "a")["answer"].startswith(("MSSNet", "These weights"))
+    assert page.answer(first, "b") != {}  # another page's view is its own
+    # a rest of a map the page has replaced (another id) changes nothing
+    assert page.map_rest(source, _rest(3.0), None, json.dumps({"id": "y"}), "a") == {}
+
+
+def test_heat_maps_are_rendered_once_per_view(page, source):
+    view = _view(page, source, 6.0, (9.0, 9.0))  # level 3, left of what the test above computed
+    out = page.heat_maps(view, True)
+    assert set(out) == set(MAPS)
+    maps, scales = [out[k] for k in MAPS[:3]], json.loads(out["map_scales"])
+    assert len(maps) == len(EXPLORE_MAPS) == 3 and all(_is_rgb_png(m, 200) for m in maps)
+    before, after = scales["edges"]  # both edge maps on one scale, read from the figure
+    assert before == after and before[0] == 0 and before[1] > 0
+    low, high = scales["edge_gain"][0]  # the signed map: centred on 0
+    assert low == -high and high > 0
+    assert _shape(out["attr_view"]) == (SMALL, SMALL, 3)
+    assert out["timing"].count("heat maps") == 1 and "cached" in out["timing"]  # told by the state, not the text
+    assert "cached" not in page.heat_maps(view, False)["timing"]
+    assert page.heat_maps(view, True)["edges"] == out["edges"]  # rendered once, kept with the view
+
+
+def test_answer_decision_and_saliencies_once_per_view(page, source):
+    view = _view(page, source, 2.5)
+    out = page.answer(view)
+    assert "edge strength" in out["answer"] and "decision panel" in out["why"]
+    decision = page.decision(view)
+    assert _is_rgb_png(decision["decision_plot"], 200)
+    assert "|" in decision["decision_table"] and "|" not in decision["decision_text"]
+    assert page.decision(view) == decision
+    saliency = page.saliency(view)
+    assert _is_rgb_png(saliency["saliency_plot"], 200) and "random-weights check" in saliency["saliency_text"]
+    assert page.saliency(view) == saliency
+    visual = page.visual_saliency(view)
+    assert _is_rgb_png(visual["visual_plot"], 200) and "correlation" in visual["visual_text"].lower()
+    for handler in (page.decision, page.saliency, page.visual_saliency, page.answer, page.heat_maps):
+        assert handler(None) == {}
+
+
+# --------------------------------------------------------------------------- the tabs' actions
+
+
+def test_events_without_an_image_do_nothing_or_say_so(page):
+    assert page.stages(None)["stages_plot"] is None
+    for handler, args in ((page.sweep, (None, None, SMALL, None)),
+                          (page.simulate, (None, 2.0, None, SMALL, None)),
+                          (page.download, (None, 2.0, None)),
+                          (page.explain_window, (None, None, "SmoothGrad", 4, 16))):
+        with pytest.raises(Missing, match="Load an image"):
+            handler(*args)
+
+
+def test_bad_values_raise_value_errors(page, source):
+    with pytest.raises(ValueError, match="unknown model"):
+        page.map_rest(source, _rest(2.0), "no such model")
+    view = _view(page, source)
+    with pytest.raises(ValueError, match="unknown attribution method"):
+        page.explain_window(view, None, "no such method", 4, 8)
+    with pytest.raises(ValueError, match="above"):
+        page.simulate(source, 1.0, None, SMALL, None)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_attribution_for_a_clicked_window(page, source, method):
+    view = _view(page, source)
+    picked = page.pick_window(view, 8, (10, 50))
+    assert picked["window"] == (10.5, 50.5) and _shape(picked["attr_view"]) == (SMALL, SMALL, 3)
+    assert all(picked[k] == PER_VIEW[k] for k in EXPLAINED + RANDOM)  # a result is for one window
+    assert page.pick_window(view, 8, None) == {}
+    out = page.explain_window(view, picked["window"], method, 2, 8)
+    assert set(out) == set(EXPLAINED) and _is_rgb_png(out["attr_plot"], 200) and "Diffusion Index" in out["attr_text"]
+    random = page.random_weights(view, picked["window"], method, 2, 8, out["attr_kept"])  # reuses the trained one
+    assert set(random) == set(RANDOM) and _is_rgb_png(random["random_plot"], 200)
+    assert "random weights" in random["random_text"]
+
+
+def test_random_weights_compare_with_the_window_explained_last(page, source):
+    """Window A -> explain -> window B -> explain -> random weights: the comparison quotes B, never A."""
+    view = _view(page, source)
+    kept_a = page.explain_window(view, (12.5, 12.5), "SmoothGrad", 2, 8)["attr_kept"]
+    kept_b = page.explain_window(view, (44.5, 40.5), "SmoothGrad", 2, 8)["attr_kept"]
+    assert kept_a[1].gain != kept_b[1].gain
+    text = page.random_weights(view, (44.5, 40.5), "SmoothGrad", 2, 8, kept_b)["random_text"]
+    assert f"(trained: {kept_b[1].gain:+.3f})" in text
+    text = page.random_weights(view, (44.5, 40.5), "SmoothGrad", 2, 8, kept_a)["random_text"]  # another window's
+    assert f"(trained: {kept_b[1].gain:+.3f})" in text and f"(trained: {kept_a[1].gain:+.3f})" not in text
+
+
+def test_try_it_runs_the_tab_it_opens_once_its_view_is_shown(page, source):
+    view = _view(page, source)
+    args = (source, view, None, SMALL, None, 2.0, None, "SmoothGrad", 2, 8)
+    stages = page.tab_action("stages", *args)
+    assert set(stages) == {"tab_action", *STAGES} and stages["tab_action"] is None
+    assert _is_rgb_png(stages["stages_plot"], 100)
+    attribution = page.tab_action("attribution", *args)
+    assert set(attribution) == {"tab_action", *EXPLAINED} and _is_rgb_png(attribution["attr_plot"], 100)
+    assert page.tab_action(None, *args) == {} and page.tab_action("stages", source, None, *args[2:]) == {}
+
+
+def test_stages_sweep_and_simulate(page, source):
+    view = _view(page, source)
+    stages = page.stages(view)
+    assert _is_rgb_png(stages["stages_plot"], 200) and stages["stages_text"].count("scale") >= 6
+    assert _is_rgb_png(stages["changes_plot"], 200) and "changed the image most" in stages["changes_text"]
+
+    progress = []
+    sweep = page.sweep(source, None, 32, None, lambda fraction, text: progress.append((fraction, text)))
+    assert set(sweep) == set(SWEEP) and _is_rgb_png(sweep["sweep_plot"], 200) and "×8" in sweep["sweep_text"]
+    assert len(sweep["sweep_gallery"]) == len(mssnet.serve.session.SWEEP_FACTORS)
+    height, width, _ = _shape(sweep["sweep_gallery"][0][0])  # the whole bicubic | MSSNet pair at 1:1, labels above
+    assert width == 2 * 32 + 6 and height > 32
+    assert progress[-1][0] == 1.0 and "bicubic + MSSNet" in progress[-1][1]
+
+    sim = page.simulate(source, 2.5, None, SMALL, None)
+    assert set(sim) == set(SIMULATE) and "PSNR" in sim["sim_text"]
+    assert _shape(sim["sim_truth"]) == _shape(sim["sim_bicubic"]) == _shape(sim["sim_sharp"]) == (48, 64, 3)
+    assert _is_rgb_png(sim["sim_errors"], 200) and _is_rgb_png(sim["sim_spectrum"], 200)
+
+
+def test_download_is_a_png_of_the_whole_image(page, source):
+    path = page.download(source, 1.5, None)["download_file"]
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size == (120, 72)
+    big = Source("big", "big.png", np.zeros((1000, 1000, 3), np.float32), None, 8, "RGB",
+                 np.zeros((8, 8, 3), np.uint8), 0.008)
+    with pytest.raises(ValueError, match="limit"):
+        page.download(big, 4.0, None)
+
+
+# --------------------------------------------------------------------------- models and the API
+
+
+def test_uploaded_weights_join_the_models(page, tiny_weights, tmp_path):
+    out = page.add_weights(str(tiny_weights))
+    label = out["model"]
+    assert label.startswith("uploaded: ") and label in page.studio.models.labels
+    assert "MSSNet-custom" in out["model_info"]
+    note = page.model_note(label)["model_info"]
+    assert note.startswith("Weights file: `tiny.safetensors`") and "Runs on: " in note
+    assert note.split("Runs on: ")[1] == mssnet.runtime.compiled.backend_name(page.studio.models.get(label))
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        page.add_weights(str(bad))
+    assert page.add_weights(None) == {}
+
+
+def test_zoom_sharpen_gives_both_views_and_reuses_tiles(page, image_path):
+    bicubic, sharp, info = page.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
+    assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
+    assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
+    assert info["level"] == 1 and info["backend"].startswith(("OpenVINO", "PyTorch"))
+    again = page.api_zoom_sharpen(image_path, 1.5, 10.0, None, 32, None)[2]  # level 1 again: tiles reused
+    assert again["level"] == 1 and again["tiles"]["computed"] == 0 and again["tiles"]["reused"] >= 1
+    assert page.api_zoom_sharpen(image_path, 3.0, None, None, 32, None)[2]["level"] == 2
+
+
+def test_missing_default_weights_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such weights file"):
+        Page(tmp_path / "missing.safetensors", lambda image: None)
