@@ -17,6 +17,7 @@ import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
+from pngs import make_test_image, png_shape
 
 import app
 import mssnet
@@ -44,17 +45,10 @@ def api(page):
                               (("api_zoom_sharpen", 6), ("api_zoom_sharpen_full", 3), ("api_deep_zoom", 2))})
 
 
-def _png(path, array, mode=None):
-    Image.fromarray(array, mode).save(path)
-    return str(path)
-
 
 @pytest.fixture(scope="module")
 def image_path(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:48, 0:80]
-    rgb = np.stack([(x * 3) % 256, (y * 5) % 256, rng.integers(0, 256, (48, 80))], axis=2).astype(np.uint8)
-    return _png(tmp_path_factory.mktemp("img") / "test.png", rgb)
+    return make_test_image(tmp_path_factory.mktemp("img"))
 
 
 @pytest.fixture(scope="module")
@@ -64,20 +58,6 @@ def source(page, image_path):
 
 def _select(x, y):
     return gr.SelectData(None, {"index": [x, y], "value": None})
-
-
-def _shape(path):
-    """(H, W, channels) of a PNG the handlers return for display, as stored (no conversion)."""
-    assert isinstance(path, str) and path.endswith(".png"), path
-    with Image.open(path) as im:
-        assert im.format == "PNG"
-        return np.asarray(im).shape
-
-
-def _is_rgb_png(path, min_side=32):
-    """A PNG of an RGB(A) image or figure, at least ``min_side`` px a side."""
-    shape = _shape(path)
-    return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= min_side
 
 
 # --------------------------------------------------------------------------- build
@@ -282,7 +262,7 @@ def test_display_pngs_are_written_once(tmp_path, monkeypatch):
 
 def test_api_zoom_sharpen(api, image_path):
     bicubic, sharp, info = api.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
-    assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
+    assert png_shape(bicubic) == png_shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
     assert info["level"] == 1 and info["backend"].startswith(("OpenVINO", "PyTorch"))
     again = api.api_zoom_sharpen(image_path, 1.5, 10.0, None, 32, None)[2]  # level 1 again: tiles reused

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from pngs import is_rgb_png, make_test_image, png_shape, write_png
 
 import explain
 import mssnet
@@ -49,17 +50,10 @@ def page(tiny_weights, tmp_path_factory):
     events.close()
 
 
-def _png(path, array, mode=None):
-    Image.fromarray(array, mode).save(path)
-    return str(path)
-
 
 @pytest.fixture(scope="module")
 def image_path(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:48, 0:80]
-    rgb = np.stack([(x * 3) % 256, (y * 5) % 256, rng.integers(0, 256, (48, 80))], axis=2).astype(np.uint8)
-    return _png(tmp_path_factory.mktemp("img") / "test.png", rgb)
+    return make_test_image(tmp_path_factory.mktemp("img"))
 
 
 @pytest.fixture(scope="module")
@@ -73,20 +67,6 @@ def _view(page, source, zoom=2.0, center=None, side=SMALL):
 
 def _rest(zoom, x=40, y=24, side=SMALL, map_id="x"):
     return json.dumps({"id": map_id, "zoom": zoom, "center_x": x, "center_y": y, "width": side, "height": side})
-
-
-def _shape(path):
-    """(H, W, channels) of a PNG the page shows, as stored (no conversion)."""
-    assert isinstance(path, str) and path.endswith(".png"), path
-    with Image.open(path) as im:
-        assert im.format == "PNG"
-        return np.asarray(im).shape
-
-
-def _is_rgb_png(path, min_side=32):
-    """A PNG of an RGB(A) image or figure, at least ``min_side`` px a side."""
-    shape = _shape(path)
-    return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= min_side
 
 
 # --------------------------------------------------------------------------- images and the map
@@ -133,7 +113,7 @@ def test_a_bad_file_is_said_in_the_info_line_and_keeps_the_image(page, image_pat
 
 
 def test_a_1x1_image_still_gives_a_view(page, tmp_path):
-    tiny = page.load(_png(tmp_path / "tiny.png", np.zeros((1, 1, 3), np.uint8)))
+    tiny = page.load(write_png(tmp_path / "tiny.png", np.zeros((1, 1, 3), np.uint8)))
     assert "Very small" in tiny["info"] and tiny["zoom"] == 8.0  # a 1 px image opens at the largest zoom
     view = _view(page, tiny["source"], 8.0, tiny["center"], 32)
     assert view.sharpened.shape == (32, 32, 3) and json.loads(tiny["map_info"])["max_level"] == 3
@@ -153,7 +133,7 @@ def test_lesson_try_it_sets_image_everywhere_zoom_centre_and_tab(page):
         # the upload now holds the example: its change event sees the same image and changes nothing
         assert page.load(out["image_in"], None, source) == {}
     view = _view(page, source, zoom, center)
-    assert _is_rgb_png(page.workflow(source, view)["workflow_plot"], 200)
+    assert is_rgb_png(page.workflow(source, view)["workflow_plot"], 200)
     with pytest.raises(Missing, match="Load an image"):
         page.workflow(None, None)
 
@@ -198,12 +178,12 @@ def test_heat_maps_are_rendered_once_per_view(page, source):
     out = page.heat_maps(view, True)
     assert set(out) == set(MAPS)
     maps, scales = [out[k] for k in MAPS[:3]], json.loads(out["map_scales"])
-    assert len(maps) == len(EXPLORE_MAPS) == 3 and all(_is_rgb_png(m, 200) for m in maps)
+    assert len(maps) == len(EXPLORE_MAPS) == 3 and all(is_rgb_png(m, 200) for m in maps)
     before, after = scales["edges"]  # both edge maps on one scale, read from the figure
     assert before == after and before[0] == 0 and before[1] > 0
     low, high = scales["edge_gain"][0]  # the signed map: centred on 0
     assert low == -high and high > 0
-    assert _shape(out["attr_view"]) == (SMALL, SMALL, 3)
+    assert png_shape(out["attr_view"]) == (SMALL, SMALL, 3)
     assert out["timing"].count("heat maps") == 1 and "cached" in out["timing"]  # told by the state, not the text
     assert "cached" not in page.heat_maps(view, False)["timing"]
     assert page.heat_maps(view, True)["edges"] == out["edges"]  # rendered once, kept with the view
@@ -214,14 +194,14 @@ def test_answer_decision_and_saliencies_once_per_view(page, source):
     out = page.answer(view)
     assert "edge strength" in out["answer"] and "decision panel" in out["why"]
     decision = page.decision(view)
-    assert _is_rgb_png(decision["decision_plot"], 200)
+    assert is_rgb_png(decision["decision_plot"], 200)
     assert "|" in decision["decision_table"] and "|" not in decision["decision_text"]
     assert page.decision(view) == decision
     saliency = page.saliency(view)
-    assert _is_rgb_png(saliency["saliency_plot"], 200) and "random-weights check" in saliency["saliency_text"]
+    assert is_rgb_png(saliency["saliency_plot"], 200) and "random-weights check" in saliency["saliency_text"]
     assert page.saliency(view) == saliency
     visual = page.visual_saliency(view)
-    assert _is_rgb_png(visual["visual_plot"], 200) and "correlation" in visual["visual_text"].lower()
+    assert is_rgb_png(visual["visual_plot"], 200) and "correlation" in visual["visual_text"].lower()
     for handler in (page.decision, page.saliency, page.visual_saliency, page.answer, page.heat_maps):
         assert handler(None) == {}
 
@@ -253,13 +233,14 @@ def test_bad_values_raise_value_errors(page, source):
 def test_attribution_for_a_clicked_window(page, source, method):
     view = _view(page, source)
     picked = page.pick_window(view, 8, (10, 50))
-    assert picked["window"] == (10.5, 50.5) and _shape(picked["attr_view"]) == (SMALL, SMALL, 3)
+    assert picked["window"] == (10.5, 50.5) and png_shape(picked["attr_view"]) == (SMALL, SMALL, 3)
     assert all(picked[k] == PER_VIEW[k] for k in EXPLAINED + RANDOM)  # a result is for one window
     assert page.pick_window(view, 8, None) == {}
     out = page.explain_window(view, picked["window"], method, 2, 8)
-    assert set(out) == set(EXPLAINED) and _is_rgb_png(out["attr_plot"], 200) and "Diffusion Index" in out["attr_text"]
+    assert set(out) == set(EXPLAINED) and is_rgb_png(out["attr_plot"], 200)
+    assert "Diffusion Index" in out["attr_text"]
     random = page.random_weights(view, picked["window"], method, 2, 8, out["attr_kept"])  # reuses the trained one
-    assert set(random) == set(RANDOM) and _is_rgb_png(random["random_plot"], 200)
+    assert set(random) == set(RANDOM) and is_rgb_png(random["random_plot"], 200)
     assert "random weights" in random["random_text"]
 
 
@@ -280,30 +261,30 @@ def test_try_it_runs_the_tab_it_opens_once_its_view_is_shown(page, source):
     args = (source, view, None, SMALL, None, 2.0, None, "SmoothGrad", 2, 8)
     stages = page.tab_action("stages", *args)
     assert set(stages) == {"tab_action", *STAGES} and stages["tab_action"] is None
-    assert _is_rgb_png(stages["stages_plot"], 100)
+    assert is_rgb_png(stages["stages_plot"], 100)
     attribution = page.tab_action("attribution", *args)
-    assert set(attribution) == {"tab_action", *EXPLAINED} and _is_rgb_png(attribution["attr_plot"], 100)
+    assert set(attribution) == {"tab_action", *EXPLAINED} and is_rgb_png(attribution["attr_plot"], 100)
     assert page.tab_action(None, *args) == {} and page.tab_action("stages", source, None, *args[2:]) == {}
 
 
 def test_stages_sweep_and_simulate(page, source):
     view = _view(page, source)
     stages = page.stages(view)
-    assert _is_rgb_png(stages["stages_plot"], 200) and stages["stages_text"].count("scale") >= 6
-    assert _is_rgb_png(stages["changes_plot"], 200) and "changed the image most" in stages["changes_text"]
+    assert is_rgb_png(stages["stages_plot"], 200) and stages["stages_text"].count("scale") >= 6
+    assert is_rgb_png(stages["changes_plot"], 200) and "changed the image most" in stages["changes_text"]
 
     progress = []
     sweep = page.sweep(source, None, 32, None, lambda fraction, text: progress.append((fraction, text)))
-    assert set(sweep) == set(SWEEP) and _is_rgb_png(sweep["sweep_plot"], 200) and "×8" in sweep["sweep_text"]
+    assert set(sweep) == set(SWEEP) and is_rgb_png(sweep["sweep_plot"], 200) and "×8" in sweep["sweep_text"]
     assert len(sweep["sweep_gallery"]) == len(mssnet.serve.session.SWEEP_FACTORS)
-    height, width, _ = _shape(sweep["sweep_gallery"][0][0])  # the whole bicubic | MSSNet pair at 1:1, labels above
+    height, width, _ = png_shape(sweep["sweep_gallery"][0][0])  # the whole bicubic | MSSNet pair at 1:1, labels above
     assert width == 2 * 32 + 6 and height > 32
     assert progress[-1][0] == 1.0 and "bicubic + MSSNet" in progress[-1][1]
 
     sim = page.simulate(source, 2.5, None, SMALL, None)
     assert set(sim) == set(SIMULATE) and "PSNR" in sim["sim_text"]
-    assert _shape(sim["sim_truth"]) == _shape(sim["sim_bicubic"]) == _shape(sim["sim_sharp"]) == (48, 64, 3)
-    assert _is_rgb_png(sim["sim_errors"], 200) and _is_rgb_png(sim["sim_spectrum"], 200)
+    assert png_shape(sim["sim_truth"]) == png_shape(sim["sim_bicubic"]) == png_shape(sim["sim_sharp"]) == (48, 64, 3)
+    assert is_rgb_png(sim["sim_errors"], 200) and is_rgb_png(sim["sim_spectrum"], 200)
 
 
 def test_download_is_a_png_of_the_whole_image(page, source):
@@ -336,7 +317,7 @@ def test_uploaded_weights_join_the_models(page, tiny_weights, tmp_path):
 
 def test_zoom_sharpen_gives_both_views_and_reuses_tiles(page, image_path):
     bicubic, sharp, info = page.api_zoom_sharpen(image_path, 2.0, 10.0, None, 32, None)
-    assert _shape(bicubic) == _shape(sharp) == (32, 32, 3)
+    assert png_shape(bicubic) == png_shape(sharp) == (32, 32, 3)
     assert info["rect"][0] == 2.0 and info["viewport"] == 32  # x clamped: centre 10 - 16/2
     assert info["level"] == 1 and info["backend"].startswith(("OpenVINO", "PyTorch"))
     again = page.api_zoom_sharpen(image_path, 1.5, 10.0, None, 32, None)[2]  # level 1 again: tiles reused
