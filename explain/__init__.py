@@ -4,19 +4,7 @@ Pure functions over tensors (NCHW float RGB in [0, 1]) or numpy images; nothing
 here imports the app or Gradio, and nothing is loaded at import time.
 """
 
-from .attribution import (
-    IG_METHODS,
-    attribution_shares,
-    blur_path_attribution,
-    correction_energy_objective,
-    diffusion_index,
-    edge_gain_objective,
-    gaussian_blur,
-    gini,
-    integrated_gradients,
-    saliency,
-    smoothgrad,
-)
+from .attribution import IG_METHODS, blur_path_attribution, gaussian_blur, integrated_gradients, saliency, smoothgrad
 from .edges import (
     edge_gain,
     edge_magnitude,
@@ -30,6 +18,7 @@ from .gallery_plots import plot_stage_changes, plot_stage_gallery, plot_zoom_swe
 from .lesson import lesson_markdown
 from .measure import change_text, edge_strength, edge_strength_map
 from .metrics import psnr_y, rgb_to_y, ssim_y
+from .objectives import correction_energy_objective, edge_gain_objective
 from .plots import (
     MIN_TEXT_PT,
     edge_scale,
@@ -44,6 +33,7 @@ from .plots import (
     symmetric_limit,
 )
 from .spectrum import radial_power_spectrum
+from .spread import attribution_shares, diffusion_index, gini
 
 __all__ = [
     "IG_METHODS",

@@ -16,69 +16,33 @@ Methods
   Super-Resolution Networks with Local Attribution Maps", CVPR 2021): from the
   input blurred with a Gaussian of ``sigma`` to the input itself, by shrinking the
   blur, ``sigma(alpha) = (1 - alpha) * sigma``.
-* :func:`diffusion_index` - LAM's Diffusion Index: how spread out an attribution is.
 
-Objectives (what to explain)
-----------------------------
-MSSNet is residual: ``output = input + correction``. An objective on the output
-alone mostly explains the skip connection (even random weights pass the input's
-edges through), so the builders here explain the network's *contribution*:
-
-* :func:`edge_gain_objective` - edge magnitude gained inside a window;
-* :func:`correction_energy_objective` - energy of the correction inside a window.
+What to explain (the objectives ``fn``) is in :mod:`explain.objectives`; how spread out an
+attribution is (Gini, LAM's Diffusion Index, shares near a window) in :mod:`explain.spread`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from mssnet.runtime.tiling import pad_to_multiple
 from mssnet.train.degrade import gaussian_blur
 
-from .edges import edge_magnitude
+from .objectives import Objective
 
-__all__ = [
-    "IG_METHODS",
-    "Autocast",
-    "attribution_shares",
-    "blur_path_attribution",
-    "correction_energy_objective",
-    "diffusion_index",
-    "edge_gain_objective",
-    "gaussian_blur",
-    "gini",
-    "integrated_gradients",
-    "saliency",
-    "smoothgrad",
-]
+__all__ = ["IG_METHODS", "blur_path_attribution", "gaussian_blur", "integrated_gradients", "saliency", "smoothgrad"]
 
-Objective = Callable[[Tensor], Tensor]
 Progress = Callable[[int, int], None] | None
-Window = Sequence[int]
 
 #: Quadrature rules for :func:`integrated_gradients` (captum's names).
 IG_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 
 
 # --------------------------------------------------------------------------- checks
-
-class Autocast(nn.Module):
-    """``model`` run in bf16 autocast, its output back in fp32 (objectives and edge maps on it stay fp32)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: Tensor) -> Tensor:
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            return self.model(x).float()
-
 
 def _check_inputs(fn: object, x: object) -> Tensor:
     if not callable(fn):
@@ -292,164 +256,3 @@ def blur_path_attribution(
         return attr
     gap = _no_grad_eval(fn, x) - _no_grad_eval(fn, edges[0])
     return attr, attr.flatten(1).sum(1) - gap
-
-
-# ---------------------------------------------------------------- diffusion index
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0: all equal; -> 1: all in one)."""
-    v = np.sort(np.asarray(values, dtype=np.float64).ravel())
-    if v.size == 0:
-        raise ValueError("gini needs at least one value")
-    if v[0] < 0:
-        raise ValueError(f"gini needs non-negative values; got minimum {v[0]}")
-    v = v + 1e-7  # as in LAM: an all-zero map counts as uniform
-    i = np.arange(1, v.size + 1)
-    return float(np.sum((2 * i - v.size - 1) * v) / (v.size * np.sum(v)))
-
-
-def diffusion_index(attr: Tensor | np.ndarray) -> float | np.ndarray:
-    """LAM's Diffusion Index ``(1 - Gini) * 100`` of an attribution map, in [0, 100].
-
-    attr: (C, H, W) or (H, W) -> float; (B, C, H, W) -> (B,) array. As in LAM's
-    code, the map is ``|attr summed over channels|`` normalised by its maximum.
-    Near 0: the attribution sits on a few pixels; 100: spread evenly over the image
-    (the network looked far from the window).
-    """
-    if isinstance(attr, Tensor):
-        attr = attr.detach().double().cpu().numpy()
-    if not isinstance(attr, np.ndarray):
-        raise TypeError(f"attr must be a tensor or array; got {type(attr).__name__}")
-    if attr.ndim == 4:
-        return np.array([diffusion_index(a) for a in attr])
-    if attr.ndim == 3:
-        attr = attr.sum(0)
-    if attr.ndim != 2:
-        raise ValueError(f"attr must be (B, C, H, W), (C, H, W) or (H, W); got {attr.shape}")
-    if not np.all(np.isfinite(attr)):
-        raise ValueError("attr contains NaN or inf")
-    mag = np.abs(attr)
-    peak = mag.max()
-    return (1.0 - gini(mag / peak if peak > 0 else mag)) * 100.0
-
-
-def attribution_shares(attr: Tensor | np.ndarray, window: Window) -> tuple[float, float]:
-    """Where the influence sits: shares (0..1) of ``|attr summed over channels|`` inside the
-    ``window = (x0, y0, w, h)`` and inside the window grown by its size on every side.
-
-    attr: (C, H, W) or (H, W). An all-zero map gives (0, 0)."""
-    if isinstance(attr, Tensor):
-        attr = attr.detach().double().cpu().numpy()
-    attr = np.asarray(attr, dtype=np.float64)
-    if attr.ndim == 3:
-        attr = attr.sum(0)
-    if attr.ndim != 2:
-        raise ValueError(f"attr must be (C, H, W) or (H, W); got {attr.shape}")
-    x0, y0, w, h = _check_window(window)
-    mag = np.abs(attr)
-    total = float(mag.sum())
-    if total == 0:
-        return 0.0, 0.0
-    inside = float(mag[y0:y0 + h, x0:x0 + w].sum())
-    near = float(mag[max(y0 - h, 0):y0 + 2 * h, max(x0 - w, 0):x0 + 2 * w].sum())
-    return inside / total, near / total
-
-
-# --------------------------------------------------------------------- objectives
-def _check_window(window: object) -> tuple[int, int, int, int]:
-    if not isinstance(window, (tuple, list)) or len(window) != 4:
-        raise TypeError(f"window must be (x0, y0, w, h); got {window!r}")
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window):
-        raise TypeError(f"window values must be ints; got {window!r}")
-    x0, y0, w, h = (int(v) for v in window)
-    if x0 < 0 or y0 < 0 or w < 1 or h < 1:
-        raise ValueError(f"window needs x0, y0 >= 0 and w, h >= 1; got {(x0, y0, w, h)}")
-    return x0, y0, w, h
-
-
-def _check_model(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module (MSSNet); got {type(model).__name__}")
-    return model
-
-
-def _final_output(model: nn.Module, x: Tensor) -> Tensor:
-    """Run the model's final output on any size: padded like ``mssnet.sharpen`` (reflect,
-    right/bottom, to a multiple of 16) and cropped back.
-
-    x: (B, 3, H, W) -> (B, 3, H, W). The input goes in as ``channels_last`` (faster on CPU,
-    as in ``mssnet.runtime.inference``). Differentiable: the attribution methods take gradients here.
-    """
-    h, w = x.shape[-2:]
-    x = pad_to_multiple(x)  # (B, 3, Hp, Wp)
-    try:
-        p = next(model.parameters())
-        x = x.to(device=p.device, dtype=p.dtype)
-    except StopIteration:
-        pass
-    out = model(x.contiguous(memory_format=torch.channels_last))  # (B, 3, Hp, Wp)
-    return out[..., :h, :w]
-
-
-def _window_slice(x: Tensor, window: tuple[int, int, int, int]) -> tuple[slice, slice]:
-    x0, y0, w, h = window
-    H, W = x.shape[-2:]
-    if x0 + w > W or y0 + h > H:
-        raise ValueError(f"window (x0={x0}, y0={y0}, w={w}, h={h}) does not fit in an image of {W}x{H} (WxH)")
-    return slice(y0, y0 + h), slice(x0, x0 + w)
-
-
-def _check_objective_input(x: Tensor) -> None:
-    if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != 3:
-        got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"objective input must be (B, 3, H, W); got {got}")
-
-
-def edge_gain_objective(model: nn.Module, window: Window, positive: bool = False,
-                        strength: float = 1.0) -> Objective:
-    """``fn(x) = sum over window of edge_magnitude(out) - edge_magnitude(x)`` with
-    ``out = x + strength · (model(x) - x)`` (the zoom pipeline's calibrated strength;
-    1 = the model's output as is).
-
-    x: (B, 3, H, W), any H, W (reflect-padded to multiples of 16 inside, cropped
-    back) -> (B,). Uses the final output only. ``window = (x0, y0, w, h)`` in the
-    pixels of ``x``. The plain difference (default) counts edges the network
-    softened as negative; ``positive=True`` sums only the gains (ReLU per pixel).
-    The edges of the input cancel the skip connection's pass-through, so this
-    explains what the network *added*. The output is not clamped to [0, 1].
-    """
-    model = _check_model(model)
-    win = _check_window(window)
-
-    def fn(x: Tensor) -> Tensor:
-        _check_objective_input(x)
-        rows, cols = _window_slice(x, win)
-        out = _final_output(model, x).to(x.dtype)
-        if strength != 1.0:
-            out = x + strength * (out - x)
-        gain = edge_magnitude(out) - edge_magnitude(x)  # (B, 1, H, W)
-        gain = gain[..., rows, cols]
-        if positive:
-            gain = F.relu(gain)
-        return gain.flatten(1).sum(1)
-
-    return fn
-
-
-def correction_energy_objective(model: nn.Module, window: Window) -> Objective:
-    """``fn(x) = sum over window and channels of (model(x) - x)^2``.
-
-    x: (B, 3, H, W), any H, W (reflect-padded to multiples of 16 inside) -> (B,).
-    Final output only; ``window = (x0, y0, w, h)``. Explains how much the network
-    changed the window, whatever the direction of the change.
-    """
-    model = _check_model(model)
-    win = _check_window(window)
-
-    def fn(x: Tensor) -> Tensor:
-        _check_objective_input(x)
-        rows, cols = _window_slice(x, win)
-        corr = _final_output(model, x).to(x.dtype) - x  # (B, 3, H, W)
-        corr = corr[..., rows, cols]
-        return (corr * corr).flatten(1).sum(1)
-
-    return fn

@@ -16,10 +16,10 @@ from mssnet.serve.session import MAX_DOWNLOAD_PIXELS, SWEEP_FACTORS
 from mssnet.serve.source import Source
 from mssnet.serve.views import View
 
-from .attribution import attribution_shares
 from .decision import Decision, decision_sentence, decision_table_markdown
 from .measure import NAME, change_text
 from .sanity import RandomisationCheck
+from .spread import attribution_shares
 from .studio import Simulation, StageChanges, StageTable, SweepRow
 from .window import WindowExplanation
 

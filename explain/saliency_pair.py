@@ -2,7 +2,7 @@
 
 The map shown is the **signed** input gradient of the view's total gradient gain (the sum of the
 edge-strength change map of :mod:`explain.measure`, ``edge_strength_map(x + α (model(x) − x)) −
-edge_strength_map(x)``, over the view: :func:`explain.attribution.edge_gain_objective`), summed over RGB, averaged
+edge_strength_map(x)``, over the view: :func:`explain.objectives.edge_gain_objective`), summed over RGB, averaged
 over noisy copies of the input (SmoothGrad) and over a few pixels (a Gaussian of
 :data:`SMOOTH_PX`), so it is neither speckle nor a glow. The same map is made with the network's
 weights re-initialised (:func:`explain.sanity.randomized_copy`): a map that looks the same for
@@ -32,9 +32,10 @@ from torch import nn
 from mssnet.runtime.inference import resolve_precision
 from mssnet.serve.views import View
 
-from .attribution import Autocast, edge_gain_objective, smoothgrad
+from .attribution import smoothgrad
 from .edges import luminance
 from .measure import NAME
+from .objectives import Autocast, edge_gain_objective
 from .plots import MIN_TEXT_PT, SIGNED_CMAP, _new_figure, readable_text
 from .sanity import randomized_copy, spearman
 
@@ -54,7 +55,7 @@ PATTERN_FROM = 0.3
 def signed_saliency(model: nn.Module, image: np.ndarray, strength: float, n: int = 4, noise: float = 0.05,
                     smooth: float = SMOOTH_PX, seed: int = 0, precision: str = "fp32") -> tuple[np.ndarray, float]:
     """The shown form: SmoothGrad (``n`` copies, Gaussian ``noise`` in image units, ``seed``) of
-    :func:`explain.attribution.edge_gain_objective` over the whole ``image``, signed, summed over RGB,
+    :func:`explain.objectives.edge_gain_objective` over the whole ``image``, signed, summed over RGB,
     Gaussian-averaged over ``smooth``
     px (0: not). image (H, W, 3) float in [0, 1] -> (map (H, W) float32, the objective at ``image``)."""
     if image.ndim != 3 or image.shape[2] != 3:

@@ -27,9 +27,11 @@ from torch import Tensor, nn
 from mssnet.serve.source import draw_box
 from mssnet.serve.views import View
 
-from .attribution import blur_path_attribution, diffusion_index, edge_gain_objective, saliency, smoothgrad
+from .attribution import blur_path_attribution, saliency, smoothgrad
 from .edges import strongest_edge_window
+from .objectives import edge_gain_objective
 from .plots import plot_attribution
+from .spread import diffusion_index
 
 __all__ = ["ATTRIBUTION_CROP", "METHODS", "WINDOW_SIDES", "WindowExplanation", "attribution_figure", "crop_box",
            "explain_window", "view_window", "window_box", "window_overlay"]
