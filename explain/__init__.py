@@ -1,7 +1,8 @@
 """Explain what MSSNet sharpened: edge maps, attribution, spectra, metrics, plots, lesson.
 
 Pure functions over tensors (NCHW float RGB in [0, 1]) or numpy images; nothing
-here imports the app or Gradio, and nothing is loaded at import time.
+here imports the app or Gradio, and nothing is loaded at import time. The names imported
+below are the package's public API.
 """
 
 from .attribution import IG_METHODS, blur_path_attribution, gaussian_blur, integrated_gradients, saliency, smoothgrad
@@ -34,52 +35,3 @@ from .plots import (
 )
 from .spectrum import radial_power_spectrum
 from .spread import attribution_shares, diffusion_index, gini
-
-__all__ = [
-    "IG_METHODS",
-    "MIN_TEXT_PT",
-    "attribution_shares",
-    "change_text",
-    "edge_strength",
-    "edge_strength_map",
-    "blur_path_attribution",
-    "correction_energy_objective",
-    "diffusion_index",
-    "edge_gain",
-    "edge_gain_objective",
-    "edge_magnitude",
-    "edge_mask",
-    "edge_scale",
-    # plots
-    "figure_to_array",
-    "gaussian_blur",
-    "gini",
-    "integrated_gradients",
-    # lesson
-    "lesson_markdown",
-    # edges
-    "luminance",
-    "mean_edge_energy",
-    "plot_attribution",
-    "plot_edge_gain",
-    "plot_edge_pair",
-    "plot_error_maps",
-    "plot_heatmap",
-    "plot_spectrum",
-    "plot_stage_changes",
-    "plot_stage_gallery",
-    "plot_zoom_sweep",
-    "save_png",
-    "psnr_y",
-    # spectrum, metrics
-    "radial_power_spectrum",
-    "rgb_to_y",
-    # attribution
-    "saliency",
-    "sharpening_map",
-    "smoothgrad",
-    "ssim_y",
-    "stage_changes",
-    "strongest_edge_window",
-    "symmetric_limit",
-]

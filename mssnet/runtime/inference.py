@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -217,22 +218,21 @@ def sharpen_tensor(
     return _run(model, x, precision, tile, progress, overlap, stages=False, backend=backend)[0]
 
 
-def sharpen_tensor_stages(
-    model: nn.Module,
-    x: Tensor,
-    precision: str = "auto",
-    tile: int | None = None,
-    progress: Progress | None = None,
-    overlap: int | None = None,
-    backend: str | None = None,
-) -> tuple[Tensor, list[Tensor]]:
+def sharpen_tensor_stages(model: nn.Module, x: Tensor, **options: Any) -> tuple[Tensor, list[Tensor]]:
     """:func:`sharpen_tensor` and MSSNet's six stage outputs -> ``(output, stages)``.
 
+    ``options``: :func:`sharpen_tensor`'s keywords (precision, tile, progress, overlap, backend).
     Each stage (B, 3, H, W) float32 in [0, 1], the first (half resolution inside the
     model) upsampled with bicubic interpolation; ``output`` is the last stage.
     """
-    outs = _run(model, x, precision, tile, progress, overlap, stages=True, backend=backend)
+    outs = _run(model, x, **_options(**options), stages=True)
     return outs[-1], outs
+
+
+def _options(precision: str = "auto", tile: int | None = None, progress: Progress | None = None,
+             overlap: int | None = None, backend: str | None = None) -> dict[str, Any]:
+    """:func:`sharpen_tensor`'s keywords with their defaults (a TypeError names an unknown one)."""
+    return {"precision": precision, "tile": tile, "progress": progress, "overlap": overlap, "backend": backend}
 
 
 def _image_to_tensor(image: np.ndarray) -> tuple[Tensor, np.ndarray | None]:
@@ -313,29 +313,18 @@ def sharpen(
         kept).
     """
     x, alpha = _image_to_tensor(image)
-    y = sharpen_tensor(model, x, precision=precision, tile=tile, progress=progress, overlap=overlap,
-                       backend=backend)
+    y = sharpen_tensor(model, x, precision, tile, progress, overlap, backend)
     return _tensor_to_image(y, image, alpha)
 
 
-def sharpen_stages(
-    model: nn.Module,
-    image: np.ndarray,
-    precision: str = "auto",
-    tile: int | None = None,
-    progress: Progress | None = None,
-    overlap: int | None = None,
-    backend: str | None = None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
+def sharpen_stages(model: nn.Module, image: np.ndarray, **options: Any) -> tuple[np.ndarray, list[np.ndarray]]:
     """:func:`sharpen` and MSSNet's six stage outputs -> ``(image, stages)``.
 
-    ``image`` as :func:`sharpen` returns it; ``stages``: six (H, W, 3) float32 arrays in
-    [0, 1], the first (half resolution inside the model) upsampled to (H, W) with bicubic
-    interpolation.
+    ``options``: :func:`sharpen_tensor`'s keywords. ``image`` as :func:`sharpen` returns it;
+    ``stages``: six (H, W, 3) float32 arrays in [0, 1], the first (half resolution inside the
+    model) upsampled to (H, W) with bicubic interpolation.
     """
     x, alpha = _image_to_tensor(image)
-    y, stage_tensors = sharpen_tensor_stages(
-        model, x, precision=precision, tile=tile, progress=progress, overlap=overlap, backend=backend
-    )
+    y, stage_tensors = sharpen_tensor_stages(model, x, **options)
     stage_images = [s[0].permute(1, 2, 0).cpu().numpy() for s in stage_tensors]  # six (H, W, 3)
     return _tensor_to_image(y, image, alpha), stage_images

@@ -1,4 +1,4 @@
-"""Tests for explain.attribution, explain.objectives and explain.spread: faithfulness properties, shapes, caller state, bad input."""
+"""Tests for explain.attribution, .objectives and .spread: faithfulness, shapes, caller state, bad input."""
 
 import numpy as np
 import pytest
