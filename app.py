@@ -49,8 +49,9 @@ OPENING_EXAMPLE, OPENING_ZOOM = "astronaut.png", 3.0
 UI_DIR = ROOT / "assets" / "ui"
 #: URL prefix of the page's static files (assets/ui).
 UI_PREFIX = "/zs/ui"
-#: The map's markup (assets/ui/map.js draws OpenSeadragon into #viewer).
+#: The map's markup (assets/ui/map.js draws OpenSeadragon into #viewer) and what mounts it (assets/ui/studio.js).
 VIEWER_HTML = '<div id="viewer" class="zs-map" data-zoom="" data-center-x="" data-center-y=""></div>'
+MOUNT_MAP = "window.zsStudio.mount(element, props, watch, trigger);"
 QUEUE_SIZE = 16  # waiting events at most
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
 #: Concurrency of the event groups: one MSSNet view at a time, one heavy job, light work 4 at a time.
@@ -189,11 +190,8 @@ def _map(ui: SimpleNamespace) -> None:
     """The centre of the page: the zoom slider over the deep-zoom map (assets/ui/map.js). Zooming, panning,
     the curtain and the edge-gain layer run in the browser; the server only makes tiles."""
     ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=OPENING_ZOOM, step=0.05, label="Zoom ×", elem_id="zoom")
-    ui.map = gr.HTML(VIEWER_HTML, elem_id="viewer-box", padding=False)
-    with gr.Row(elem_classes="zs-hidden"):  # the page script's way in and out (assets/ui/studio.js)
-        ui.map_info = gr.Textbox(elem_id="deep-zoom-info", show_label=False, container=False)
-        ui.map_rest = gr.Textbox(elem_id="map-rest", show_label=False, container=False)
-        ui.map_rest_go = gr.Button("rest", elem_id="map-rest-go")
+    # its value: the map JSON from the server; the page adds "rest" (the region on screen) and fires input
+    ui.map_info = gr.HTML("", html_template=VIEWER_HTML, js_on_load=MOUNT_MAP, elem_id="viewer-box", padding=False)
     with gr.Accordion("Details: timing and tiles", open=False, elem_id="details"):
         ui.timing = gr.Markdown("", elem_id="timing")
         gr.Markdown(report.PAGE["shortcuts"], elem_id="shortcuts")
@@ -302,7 +300,7 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
              [*opened, "tabs", "image_in", "tab_action"], **LIGHT_EVENTS)
     # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (a network
     # pass each) the saliency and the action *Try it* asked for
-    drawn = w.on(ui.map_rest_go.click, page.map_rest, ["source", "map_rest", "model", "map_info"],
+    drawn = w.on(ui.map_info.input, page.map_rest, ["source", "map_info", "model"],
                  ["center", "side", "timing", "view", "view_cached", *ev.PER_VIEW],
                  trigger_mode="always_last", show_progress="hidden", **VIEW_EVENTS)
     quiet = {"show_progress": "hidden", **LIGHT_EVENTS}

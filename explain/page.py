@@ -147,13 +147,18 @@ class Page:
             return {}
         return {**PER_IMAGE, "map_info": json.dumps(self.deep_zoom(source, model_label, zoom, center))}
 
-    def map_rest(self, source: Source | None, rest: str | None, model_label: str | None, shown: str | None = None,
+    def map_rest(self, source: Source | None, map_state: str | None, model_label: str | None,
                  page: str | None = None) -> Fields:
-        """The map came to rest (``rest``: the page's JSON) -> ``center``, ``side`` and the view the panels explain
-        (``timing``, ``view``, ``view_cached``), with :data:`PER_VIEW` emptied. The zoom slider follows the map in
-        the page itself (a late answer must not set it back). ``shown``: the map JSON of the page; a rest of
-        another map (an image replaced meanwhile) changes nothing."""
-        parsed = rest_view(source, rest, PANEL_SIDE, shown)
+        """The map came to rest -> ``center``, ``side`` and the view the panels explain (``timing``, ``view``,
+        ``view_cached``), with :data:`PER_VIEW` emptied. ``map_state``: the map's value as the page wrote it, the
+        map JSON of :meth:`deep_zoom` with ``rest`` (the region on screen: id, zoom, center_x, center_y, width,
+        height); a rest of another map (an image replaced meanwhile) or a value without one changes nothing.
+        The zoom slider follows the map in the page itself (a late answer must not set it back)."""
+        try:
+            rest = json.dumps(json.loads(map_state or "")["rest"])
+        except (ValueError, KeyError, TypeError):
+            return {}
+        parsed = rest_view(source, rest, PANEL_SIDE, map_state)
         if parsed is None:
             return {}
         zoom, center, side = parsed

@@ -1,16 +1,16 @@
-// Zoom & Sharpen: the studio page's glue around the deep-zoom map (loaded by app.launch_options).
+// Zoom & Sharpen: the studio page's glue around the deep-zoom map (loaded in the page head by app.launch_options).
 //
-// The map itself is assets/ui/map.js (served with OpenSeadragon under /zs/ui/). This script
-// - opens it in #viewer from the JSON the server writes into the hidden #deep-zoom-info textbox
-//   (polled: a new image or model is a new JSON) and reopens it if Gradio re-renders #viewer;
-// - ties the zoom slider (#zoom: its range and number inputs) to the map both ways, in the browser
-//   only: the slider moves the map, and the wheel, pinch and keys move the slider;
-// - when the map comes to rest, writes the region on screen into #map-rest and clicks #map-rest-go,
-//   so the server explains what is visible (only when that region changed).
+// The map is a gr.HTML component (#viewer-box) whose value is the map JSON the server writes (the image's id,
+// size, layer URLs, where to open); its js_on_load calls zsStudio.mount(element, props, watch, trigger). Then
+// - the map (assets/ui/map.js, served with OpenSeadragon under /zs/ui/) opens in #viewer from that value and
+//   follows each new one (a new image or model);
+// - the zoom slider (#zoom: its range and number inputs) and the map follow each other, in the browser only:
+//   the slider moves the map, and the wheel, pinch and keys move the slider;
+// - when the map comes to rest, the region on screen goes into the component's value as "rest" and an input
+//   event tells the server, which explains what is visible (only when that region changed).
 (() => {
   "use strict";
   const UI = window.ZS_UI_PREFIX || "/zs/ui/";
-  const POLL_MS = 200;
   const FOLLOW_MS = 80; // the slider follows the map at most this often while it moves
   const HANDS_OFF_MS = 400; // after the slider itself was used, the map does not write into it
   const $ = (selector) => document.querySelector(selector);
@@ -31,34 +31,35 @@
   const ready = (window.OpenSeadragon ? Promise.resolve() : script(UI + "openseadragon/openseadragon.min.js"))
     .then(() => (window.ZSMap ? null : script(UI + "map.js")));
 
-  // ------------------------------------------------------------------ the map follows #deep-zoom-info
-  function poll() {
-    const box = $("#deep-zoom-info textarea");
-    const viewer = $("#viewer");
-    const text = box?.value?.trim() ?? "";
-    if (map && (!viewer || map.element !== viewer || !viewer.isConnected)) { // Gradio drew #viewer anew
-      map.close();
-      map = null;
-      shownInfo = "";
+  // ------------------------------------------------------------------ the map follows the component's value
+  function mount(element, props, watch, trigger) {
+    const viewer = element.querySelector("#viewer");
+    if (map && !map.element.isConnected) { map.close(); map = null; shownInfo = ""; } // Gradio drew it anew
+    let told = "";
+    function show() {
+      const text = typeof props.value === "string" ? props.value.trim() : "";
+      if (!viewer || !text || text === shownInfo) return;
+      let info;
+      try {
+        info = JSON.parse(text);
+      } catch {
+        return;
+      }
+      if (!info?.id || !info.layers || info.rest) return; // a value the page wrote itself: nothing new to show
+      shownInfo = text;
+      if (map && map.element === viewer) map.load(info);
+      else map = window.ZSMap.open(viewer, info, { keys: true, onView: follow, onRest: tell, onOpen: opened });
     }
-    if (map && map.info && Number.isFinite(map.zoom())) { // the map is the truth: a slider set by anyone else follows it
-      const r = range(), z = map.zoom(), step = Number(r?.step) || 0.05;
-      const target = Math.min(Number(r?.max ?? 8), Math.max(Number(r?.min ?? 1), z));
-      if (r && Math.abs(Number(r.value) - target) > step / 2 + 1e-9 && !followTimer) follow({ zoom: z });
+    function tell(state) { // the map at rest -> the server's explanation
+      const text = JSON.stringify(state);
+      if (text === told || !shownInfo) return;
+      told = text;
+      props.value = JSON.stringify({ ...JSON.parse(shownInfo), rest: state });
+      trigger("input");
     }
-    if (!viewer || !text || text === shownInfo) return;
-    let info;
-    try {
-      info = JSON.parse(text);
-    } catch {
-      return; // half-written: the next poll reads it whole
-    }
-    if (!info?.id || !info.layers) return;
-    shownInfo = text;
-    if (map) map.load(info);
-    else map = window.ZSMap.open(viewer, info, { keys: true, onView: follow, onRest: tellServer });
+    ready.then(() => { show(); watch("value", show); }).catch((err) => console.error("Zoom & Sharpen:", err));
   }
-  ready.then(() => setInterval(poll, POLL_MS)).catch((err) => console.error("Zoom & Sharpen:", err));
+  const opened = (m) => follow({ zoom: m.zoom() }); // the slider shows the zoom the map opened at
 
   // ------------------------------------------------------------------ slider -> map
   function fromSlider(e) {
@@ -106,17 +107,5 @@
     }
   }
 
-  // ------------------------------------------------------------------ map at rest -> the server's explanation
-  let told = "";
-  function tellServer(state) {
-    const box = $("#map-rest textarea, #map-rest input"), go = $("#map-rest-go");
-    const text = JSON.stringify(state);
-    if (!box || !go || text === told) return;
-    told = text;
-    box.value = text;
-    box.dispatchEvent(new Event("input", { bubbles: true }));
-    setTimeout(() => go.click(), 0);
-  }
-
-  window.zsStudio = { get map() { return map; } }; // for tests and benchmarks
+  window.zsStudio = { mount, get map() { return map; } }; // mount: for the component; map: tests, benchmarks
 })();

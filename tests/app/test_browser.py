@@ -49,6 +49,7 @@ def page(server):
             pytest.skip(f"Chromium does not start: {str(exc).splitlines()[0]}")
         try:
             page = browser.new_page(viewport=PROJECTOR)
+            page.on("request", lambda r: SENT.append(r.post_data or "") if r.method == "POST" else None)
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(server[0], wait_until="domcontentloaded")
             page.wait_for_selector("#zoom input[type=range]")
@@ -56,6 +57,28 @@ def page(server):
             yield page
         finally:
             browser.close()
+
+
+SENT: list[str] = []  # the bodies of the page's POST requests (Gradio's event queue)
+
+
+def _info(page) -> dict:
+    """The map JSON the server wrote into the map component (the map shows it)."""
+    return page.evaluate("() => zsStudio.map.info")
+
+
+def _rests_sent() -> list[dict]:
+    """The regions at rest the page sent the server, in order: the map component's value carries them."""
+    rests = []
+    for body in SENT:
+        try:
+            data = json.loads(body).get("data", [])
+        except (ValueError, AttributeError):
+            continue
+        for value in data:
+            if isinstance(value, str) and '"rest"' in value:
+                rests.append(json.loads(value)["rest"])
+    return rests
 
 
 def _map(page) -> dict:
@@ -78,6 +101,15 @@ def _wait_settled(page) -> None:
     _wait_map(page, "Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0'")
 
 
+def _wait_until(page, condition, seconds: float = 60) -> None:
+    """Wait (letting the page's events in) until ``condition()`` holds on this side."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page did not get there in time")
+
+
 def _number(page) -> float:
     return float(page.locator("#zoom input[type=number]").input_value())
 
@@ -96,7 +128,7 @@ def _png(data: bytes) -> np.ndarray:
 
 def test_opens_sharpened_map_on_a_projector(page):
     _wait_settled(page)
-    info = json.loads(page.evaluate("() => document.querySelector('#deep-zoom-info textarea').value"))
+    info = _info(page)
     state = _map(page)
     assert state["id"] == info["id"]
     assert float(state["zoom"]) == pytest.approx(info["open"]["zoom"], abs=0.01)
@@ -225,7 +257,7 @@ def test_edge_gain_layer_shows_with_its_colour_bar(page):
     assert page.evaluate("() => zsStudio.map.viewer.world.getItemAt(2).getOpacity()") > 0
     bar = page.locator("#viewer .zs-colourbar")
     assert bar.is_visible()
-    info = json.loads(page.evaluate("() => document.querySelector('#deep-zoom-info textarea').value"))
+    info = _info(page)
     assert page.locator("#viewer .zs-bar-high").inner_text().startswith("+")
     assert page.locator("#viewer .zs-bar-low").inner_text().startswith("−")
     assert info["edge_gain_unit"] in page.locator("#viewer .zs-bar-unit").inner_text()
@@ -260,7 +292,8 @@ def test_at_rest_the_map_is_the_servers_view(page, server):
     assert _psnr(shot[keep], want[keep]) >= 40.0
 
     # the region on screen went to the server
-    rest = json.loads(page.evaluate("() => document.querySelector('#map-rest textarea').value"))
+    _wait_until(page, lambda: any(r["id"] == state["id"] for r in _rests_sent()))
+    rest = [r for r in _rests_sent() if r["id"] == state["id"]][-1]
     assert rest["id"] == state["id"] and rest["zoom"] == pytest.approx(float(state["zoom"]), abs=1e-3)
     assert rest["width"] > 0 and rest["height"] > 0
 
@@ -275,7 +308,7 @@ def test_upload_opens_a_new_image(page):
     page.evaluate("() => zsStudio.map.zoomTo(6, {immediately: true})")
     page.locator("#image-in input[type=file]").set_input_files(str(EXAMPLES / "chelsea.png"))
     _wait_map(page, "d.id !== arg", old["id"])
-    info = json.loads(page.evaluate("() => document.querySelector('#deep-zoom-info textarea').value"))
+    info = _info(page)
     state = _map(page)
     assert state["id"] == info["id"]
     assert float(state["zoom"]) == pytest.approx(info["open"]["zoom"], abs=0.01)
@@ -283,4 +316,4 @@ def test_upload_opens_a_new_image(page):
     assert float(state["centerX"]) == pytest.approx(cx, abs=1.0)
     assert float(state["centerY"]) == pytest.approx(cy, abs=1.0)
     _wait_settled(page)
-    page.wait_for_function("(id) => document.querySelector('#map-rest textarea')?.value.includes(id)", arg=info["id"])
+    _wait_until(page, lambda: any(r["id"] == info["id"] for r in _rests_sent()))

@@ -65,8 +65,10 @@ def _view(page, source, zoom=2.0, center=None, side=SMALL):
     return page.studio.view(source, zoom, center, side, None)[0]
 
 
-def _rest(zoom, x=40, y=24, side=SMALL, map_id="x"):
-    return json.dumps({"id": map_id, "zoom": zoom, "center_x": x, "center_y": y, "width": side, "height": side})
+def _rest(zoom, x=40, y=24, side=SMALL, map_id="x", shown="x"):
+    """The map component's value at rest: the map JSON (its id: ``shown``) with the region on screen."""
+    rest = {"id": map_id, "zoom": zoom, "center_x": x, "center_y": y, "width": side, "height": side}
+    return json.dumps({"id": shown, "layers": {}, "rest": rest})
 
 
 # --------------------------------------------------------------------------- images and the map
@@ -161,16 +163,17 @@ def test_rest_gives_the_view_its_timing_and_empties_the_per_view_panels(page, so
 
 
 def test_panels_of_a_view_the_page_has_left_are_dropped(page, source):
-    first = page.map_rest(source, _rest(2.0), None, None, "a")["view"]
+    first = page.map_rest(source, _rest(2.0), None, "a")["view"]
     assert page.answer(first, "a") != {}  # still the page's view
-    second = page.map_rest(source, _rest(2.5), None, None, "a")["view"]
+    second = page.map_rest(source, _rest(2.5), None, "a")["view"]
     assert first.identity != second.identity
     for handler in (page.heat_maps, page.answer, page.decision, page.saliency, page.visual_saliency):
         assert handler(first, page="a") == {}  # a late result of the first view: dropped
     assert page.answer(second, "a")["answer"].startswith(("MSSNet", "These weights"))
     assert page.answer(first, "b") != {}  # another page's view is its own
     # a rest of a map the page has replaced (another id) changes nothing
-    assert page.map_rest(source, _rest(3.0), None, json.dumps({"id": "y"}), "a") == {}
+    assert page.map_rest(source, _rest(3.0, shown="y"), None, "a") == {}
+    assert page.map_rest(source, json.dumps({"id": "x", "layers": {}}), None, "a") == {}  # no region: nothing
 
 
 def test_heat_maps_are_rendered_once_per_view(page, source):
