@@ -371,8 +371,8 @@ def data_url_bytes(url: str) -> bytes:
 def png_by_content(image: np.ndarray, folder: str | os.PathLike) -> Path:
     """Float (clipped) or uint8 image -> a PNG in ``folder`` named by its pixels -> its path.
 
-    An image written twice is encoded once; fast zlib level 1 (about 4x faster than the default,
-    files ~10 % larger); written whole under a temporary name, then renamed, so a reader never
+    An image written twice is encoded once, with zlib level 1 (faster than the default for slightly
+    larger files, bench/README.md); written whole under a temporary name, then renamed, so a reader never
     sees half a file."""
     u8 = np.ascontiguousarray(to_uint8(image))
     digest = hashlib.sha1(u8.data)

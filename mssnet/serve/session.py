@@ -48,9 +48,8 @@ __all__ = [
 
 
 #: Budget of the pyramids' shared tiles (float tiles and the map's encoded PNG tiles together), and how many
-#: pyramids ((image, model) pairs) are kept. With 512 MiB of tiles, a crowd asking for the ×4 and ×8 tiles of
-#: five images took the server to 1495 MiB (``python bench/load.py --tiles --rounds 5``); 384 MiB leaves room
-#: under 1.5 GB.
+#: pyramids ((image, model) pairs) are kept: the budget keeps a crowd's server under 1.5 GB (the load
+#: measured with ``python bench/load.py --tiles``, bench/README.md).
 TILE_BYTES = 384 * 2**20
 MAX_PYRAMIDS = 8
 #: Tiles the background fill computes per image at most (pixels): level 1 of a 1 MP image, then more.
