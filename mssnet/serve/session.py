@@ -19,7 +19,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -170,14 +169,6 @@ class Studio:
             return None
         view, _ = self.view(source, zoom, center, viewport, model_label)
         return view
-
-    @staticmethod
-    def bicubic_view(source: Source, zoom: float, center, viewport: int) -> tuple[np.ndarray, float]:
-        """What a plain viewer shows (no MSSNet) -> (view (v, v, 3) float32, seconds)."""
-        zoom, center, viewport = check_view_request(source, zoom, center, viewport)
-        t0 = time.perf_counter()
-        view = bicubic_zoom(source.rgb, zoom, center=center, viewport=(viewport, viewport)).view
-        return view, time.perf_counter() - t0
 
     def sweep(self, source: Source, center, viewport: int, model_label: str | None = None,
               factors: tuple[float, ...] = SWEEP_FACTORS) -> Iterator[SweepStep]:
