@@ -92,7 +92,7 @@ def throughput(log: Path) -> float:
     return float(np.median(rates[1:] if len(rates) > 1 else rates))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mssnet.train.gpu", description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", required=True, help="a pack written by python -m mssnet.train.photos pack")
     p.add_argument("--out", required=True, help="folder for the weights, logs and score table")
@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--compile", action="store_true", help="torch.compile the training forward pass")
     p.add_argument("--score-bundled", action="store_true", help="also score the weights the runs started from")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(args.work or tempfile.mkdtemp(prefix="mssnet-gpu-"))
