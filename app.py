@@ -28,12 +28,22 @@ import numpy as np
 from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 
-import explain
 from explain import page as events
-from explain import report
-from explain.lesson import LESSON_STEPS, TABS
-from explain.page import DZ_PREFIX, NO_IMAGE, PANEL_SIDE, Missing, Page
-from explain.window import DEFAULT_STEPS, METHODS, WINDOW_SIDES
+from explain.page import (
+    DEFAULT_STEPS,
+    DZ_PREFIX,
+    LESSON_STEPS,
+    METHODS,
+    NO_IMAGE,
+    PAGE,
+    PANEL_SIDE,
+    TABS,
+    WINDOW_SIDES,
+    Missing,
+    Page,
+    lesson_markdown,
+    save_png,
+)
 from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
 from mssnet.serve.memory import limit_malloc_arenas
@@ -84,7 +94,7 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 def png_path(image: np.ndarray | Figure | None) -> str | None:
     """Image array (float, clipped, or uint8) or matplotlib figure (rendered at :data:`FIGURE_DPI`) -> PNG
     in Gradio's cache folder (served without a copy), named by its pixels -> its path; None stays None."""
-    return explain.save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
+    return save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
 
 
 def _upload_source(payload: Any) -> Any:
@@ -180,7 +190,7 @@ def _controls(page: Page) -> SimpleNamespace:
         ui.weights_in = gr.File(label="Add weights: original MSSNet .pt or .safetensors",
                                 file_types=[".pt", ".pth", ".safetensors"], type="filepath")
     with gr.Accordion("Download the whole image", open=False):
-        gr.Markdown(report.PAGE["download"])
+        gr.Markdown(PAGE["download"])
         ui.download_btn = gr.Button("Zoom & sharpen the whole image")
         ui.download_file = gr.File(label="Zoomed and sharpened PNG", interactive=False)
     return ui
@@ -194,18 +204,18 @@ def _map(ui: SimpleNamespace) -> None:
     ui.map_info = gr.HTML("", html_template=VIEWER_HTML, js_on_load=MOUNT_MAP, elem_id="viewer-box", padding=False)
     with gr.Accordion("Details: timing and tiles", open=False, elem_id="details"):
         ui.timing = gr.Markdown("", elem_id="timing")
-        gr.Markdown(report.PAGE["shortcuts"], elem_id="shortcuts")
+        gr.Markdown(PAGE["shortcuts"], elem_id="shortcuts")
 
 
 def _explore_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(report.PAGE["maps"])
+    gr.Markdown(PAGE["maps"])
     ui.edges = _figure("Edge strength: bicubic and MSSNet", "map-edges")
     ui.saliency_plot = _figure("Saliency of the view's edge-strength change", "map-saliency")
     ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _figure("Edge gain", "map-edge-gain")
     ui.sharpening = _figure("Sharpening map", "map-sharpening")
     ui.map_scales = gr.Textbox(label="Colour scales of the maps (JSON)", elem_id="map-scales", elem_classes="zs-hidden")
-    gr.Markdown(report.PAGE["decision"])
+    gr.Markdown(PAGE["decision"])
     ui.decision_plot = _figure("Decision panel", "decision-plot")
     ui.decision_text = gr.Markdown(elem_id="decision-text")
     with gr.Accordion("The numbers behind the bars", open=False):
@@ -215,12 +225,12 @@ def _explore_tab(ui: SimpleNamespace) -> None:
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(report.PAGE["attribution"])
+    gr.Markdown(PAGE["attribution"])
     with gr.Row(equal_height=False):
         ui.attr_view = _image("Window: click to move", "attr-view", buttons=[])
         with gr.Column(min_width=300):
             ui.attr_method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method",
-                                      info=report.PAGE["methods"])
+                                      info=PAGE["methods"])
             ui.attr_window = gr.Radio(list(WINDOW_SIDES), value=WINDOW_SIDES[1], label="Window (px)")
             ui.attr_steps = gr.Slider(4, 64, value=DEFAULT_STEPS, step=4, label="Steps",
                                       info="More steps: smoother, slower (one gradient each).")
@@ -235,7 +245,7 @@ def _attribution_tab(ui: SimpleNamespace) -> None:
 
 
 def _stages_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(report.PAGE["stages"])
+    gr.Markdown(PAGE["stages"])
     ui.stages_btn = gr.Button("Show the stages of the current view")
     ui.stages_plot = _figure("Edge maps of the six stage outputs", "stages-plot")
     ui.stages_text = gr.Markdown()
@@ -244,7 +254,7 @@ def _stages_tab(ui: SimpleNamespace) -> None:
 
 
 def _sweep_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(report.PAGE["sweep"])
+    gr.Markdown(PAGE["sweep"])
     ui.sweep_btn = gr.Button("Run every zoom level", variant="primary")
     ui.sweep_plot = _image("Sharpness vs zoom", "sweep-plot", show_label=False)
     ui.sweep_text = gr.Markdown()
@@ -253,7 +263,7 @@ def _sweep_tab(ui: SimpleNamespace) -> None:
 
 
 def _simulate_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(report.PAGE["simulate"])
+    gr.Markdown(PAGE["simulate"])
     ui.sim_btn = gr.Button("Run the simulation", variant="primary")
     ui.sim_text = gr.Markdown()
     with gr.Row():
@@ -266,8 +276,8 @@ def _simulate_tab(ui: SimpleNamespace) -> None:
 
 
 def _lesson_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(explain.lesson_markdown(), elem_id="lesson")
-    gr.Markdown(report.PAGE["try_it"])
+    gr.Markdown(lesson_markdown(), elem_id="lesson")
+    gr.Markdown(PAGE["try_it"])
     with gr.Row():
         ui.try_buttons = [gr.Button(f"{step.number}. {step.title}", size="sm", min_width=160)
                           for step in LESSON_STEPS]
@@ -376,7 +386,7 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     page = Page(model_path, png_path)
     with gr.Blocks(title="Zoom & Sharpen", delete_cache=(1800, 3600)) as demo:
         demo.studio, demo.studio_page = page.studio, page  # for tests and benchmarks
-        gr.Markdown(report.PAGE["intro"])
+        gr.Markdown(PAGE["intro"])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 ui = _controls(page)

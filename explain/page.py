@@ -24,9 +24,17 @@ from mssnet.serve.tile_service import TileService
 from mssnet.serve.views import ShownViews, View, rest_view
 
 from . import panels, report
-from .lesson import LESSON_STEPS, workflow_figure
+from .lesson import LESSON_STEPS, TABS, lesson_markdown, workflow_figure
+from .plots import save_png
+from .report import PAGE
 from .studio import view_summary
-from .window import WINDOW_SIDES, window_overlay
+from .window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
+
+__all__ = [  # the events, and what the layout shows beside them (texts, the lesson, choices, saving figures)
+    "DEFAULT_STEPS", "DEFAULT_VIEWPORT", "DEFAULT_ZOOM", "DZ_PREFIX", "LESSON_STEPS", "METHODS", "NO_IMAGE", "PAGE",
+    "PANEL_SIDE", "PENDING_ANSWER", "PER_IMAGE", "PER_VIEW", "TABS", "WINDOW_SIDES", "Missing", "Page",
+    "lesson_markdown", "save_png",
+]
 
 #: The panels explain the middle square of the map's visible region, this many screen px a side at most.
 PANEL_SIDE = 384
