@@ -11,18 +11,28 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .tiles import TileId
 
-if TYPE_CHECKING:
-    from .pyramid import ZoomPyramid
-
-__all__ = ["FILL_BUDGET_PIXELS", "FillWorker"]
+__all__ = ["FILL_BUDGET_PIXELS", "FillWorker", "Fillable"]
 
 
 #: Tiles the background fill computes per image at most, in pixels.
 FILL_BUDGET_PIXELS = 8_000_000
+
+
+class Fillable(Protocol):
+    """What the worker asks of a pyramid (:class:`mssnet.pyramid.pyramid.ZoomPyramid` is one)."""
+
+    image_key: Any
+
+    def fill_order(self, center: tuple[float, float] | None, levels: Sequence[int], budget_pixels: int
+                   ) -> list[TileId]: ...
+
+    def is_cached(self, tid: TileId) -> bool: ...
+
+    def get_tile(self, tid: TileId, computed: list[TileId] | None = None) -> Any: ...
 
 
 #: Workers whose thread runs; stopped at interpreter exit (see :func:`_stop_fill_workers`).
@@ -52,7 +62,7 @@ class FillWorker:
 
     def __init__(self, budget_pixels: int = FILL_BUDGET_PIXELS) -> None:
         self.budget_pixels = int(budget_pixels)
-        self._jobs: OrderedDict[int, tuple[ZoomPyramid, deque[TileId]]] = OrderedDict()
+        self._jobs: OrderedDict[int, tuple[Fillable, deque[TileId]]] = OrderedDict()
         self._cond = threading.Condition()
         self._foreground = 0
         self._stopping = False
@@ -74,7 +84,7 @@ class FillWorker:
                 self._foreground -= 1
                 self._cond.notify_all()
 
-    def submit(self, pyramid: ZoomPyramid, center: tuple[float, float] | None, levels: Sequence[int]) -> None:
+    def submit(self, pyramid: Fillable, center: tuple[float, float] | None, levels: Sequence[int]) -> None:
         """Replace the pyramid's pending tiles with those around ``center``."""
         order = pyramid.fill_order(center, levels, self.budget_pixels)
         with self._cond:
@@ -89,7 +99,7 @@ class FillWorker:
                 _RUNNING_WORKERS.add(self)
             self._cond.notify_all()
 
-    def cancel(self, pyramid: ZoomPyramid) -> None:
+    def cancel(self, pyramid: Fillable) -> None:
         with self._cond:
             self._jobs.pop(id(pyramid), None)
 
@@ -114,7 +124,7 @@ class FillWorker:
             thread.join(timeout)
         _RUNNING_WORKERS.discard(self)
 
-    def _next(self) -> tuple[ZoomPyramid, TileId] | None:
+    def _next(self) -> tuple[Fillable, TileId] | None:
         """Next tile, round-robin over pyramids; waits for work and for no foreground view."""
         with self._cond:
             self._busy = False
