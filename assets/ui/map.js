@@ -13,14 +13,15 @@
 // moves again. State for scripts and tests is written on the element: data-zoom, data-center-x,
 // data-center-y, data-pending, data-at-rest, data-curtain, data-clip-x, data-edge-gain, data-id,
 // data-loading (tile requests in flight or queued), data-mssnet-tiles (MSSNet tiles arrived).
+// Only OpenSeadragon's public API is used: options, methods, events and documented members.
 (() => {
   "use strict";
   const REST_MS = 300; // no movement for this long: the map is at rest
   const RETRY_S = 1; // a 503 without Retry-After is asked again after this
   const GIVE_UP = 8; // errors other than 503 (a tile that is not there) are tried this often
+  const TIMEOUT_MS = 25000; // a tile request unanswered by then fails (before OpenSeadragon's own 30 s on a job)
   const KEY_STEP = 1.25; // one + or - key
   const OSD = () => window.OpenSeadragon;
-
 
   const MARKUP = `
 <div class="zs-osd"></div>
@@ -70,7 +71,6 @@
       immediateRender: false,
       blendTime: 0,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
-      crossOriginPolicy: false,
     });
 
     // the exact view lies on the drawn canvas, under OpenSeadragon's navigator
@@ -80,22 +80,19 @@
     let items = null; // {bicubic, mssnet, edge_gain}: TiledImages, once opened
     let split = 0.5; // the curtain, as a fraction of the width
     let gain = { visible: false, opacity: Number(gainOpacity.value) };
-    const pending = new Map(); // MSSNet tiles the server is still sharpening: key -> {tile, item, timer, armed}
+    const pending = new Map(); // MSSNet tiles the server is still sharpening: URL -> {tile, tries, timer, unloaded}
     let restTimer = 0, rest = null; // rest: the exact view on screen or being fetched ({key, abort})
     let lastView = "", lastRest = "";
     let loaded = 0; // tiles arrived since the map last had nothing to load
     let mssnetTiles = 0; // MSSNet tiles arrived since the image opened
-    let closed = false;
+    let closed = false, opening = 0; // opening: the latest load() (an older one that answers late opens nothing)
 
     const set = (name, value) => { if (container.dataset[name] !== String(value)) container.dataset[name] = value; };
 
     // ----------------------------------------------------------------- geometry
     const base = () => items?.bicubic;
     const scaleOf = () => base().source.dimensions.x / data.width; // DZI px per source px (8)
-    function zoom() {
-      if (!base()) return NaN;
-      return base().viewportToImageZoom(viewer.viewport.getZoom(true)) * scaleOf();
-    }
+    const zoom = () => (base() ? base().viewportToImageZoom(viewer.viewport.getZoom(true)) * scaleOf() : NaN);
     function center() {
       const p = base().viewportToImageCoordinates(viewer.viewport.getCenter(true));
       return [p.x / scaleOf(), p.y / scaleOf()];
@@ -127,8 +124,7 @@
       viewer.viewport.applyConstraints(immediately);
     }
     function panTo([x, y], immediately = false) {
-      if (!base()) return;
-      viewer.viewport.panTo(base().imageToViewportCoordinates(x * scaleOf(), y * scaleOf()), immediately);
+      if (base()) viewer.viewport.panTo(base().imageToViewportCoordinates(x * scaleOf(), y * scaleOf()), immediately);
     }
 
     // ----------------------------------------------------------------- curtain and layers
@@ -146,10 +142,7 @@
       if (!old || Math.abs(old.x - x) > 1e-3) items.mssnet.setClip(new $.Rect(x, 0, dims.x - x, dims.y));
       set("clipX", (x / scaleOf()).toFixed(2));
     }
-    function setCurtain(fraction) {
-      split = Math.min(1, Math.max(0, fraction));
-      applyCurtain();
-    }
+    function setCurtain(fraction) { split = Math.min(1, Math.max(0, fraction)); applyCurtain(); }
     function setEdgeGain(visibleNow, opacity = gain.opacity) {
       gain = { visible: !!visibleNow, opacity: Number(opacity) };
       gainOn.checked = gain.visible;
@@ -172,9 +165,7 @@
       const r = container.getBoundingClientRect();
       setCurtain((e.clientX - r.left) / r.width);
     });
-    const endDrag = () => { dragging = false; };
-    curtain.addEventListener("pointerup", endDrag);
-    curtain.addEventListener("pointercancel", endDrag);
+    for (const type of ["pointerup", "pointercancel"]) curtain.addEventListener(type, () => { dragging = false; });
     curtain.addEventListener("keydown", (e) => {
       const step = { ArrowLeft: -0.05, ArrowRight: 0.05 }[e.key];
       if (step === undefined) return;
@@ -184,31 +175,57 @@
     });
     gainOn.addEventListener("change", () => setEdgeGain(gainOn.checked));
     gainOpacity.addEventListener("input", () => setEdgeGain(true, gainOpacity.value));
-    for (const el of [part("zs-tools"), curtain]) { // the map below never sees these pointers
-      el.addEventListener("wheel", (e) => e.stopPropagation());
+    // the map below never sees these pointers
+    for (const el of [part("zs-tools"), curtain]) el.addEventListener("wheel", (e) => e.stopPropagation());
+
+    // ----------------------------------------------------------------- tile requests
+    // Every tile comes through Source, OpenSeadragon's DZI tile source with its documented download hooks
+    // overridden: an MSSNet tile still being sharpened (503) finishes at once as a blank stand-in (no slot held).
+    let requests = 0; // tile requests in flight (OpenSeadragon empties its queue on every drawn frame)
+    class Source extends $.DziTileSource {
+      constructor(options, sharpened) {
+        super(options);
+        Object.assign(this, { sharpened, floor: super.getClosestLevel() }); // floor: OSD's last-resort level
+        if (sharpened) this.minLevel = this.floor; // TileSource#minLevel, a documented member
+      }
+      // OpenSeadragon draws the "closest level" (read from here once) in every gap of a layer. For MSSNet it is
+      // level 0, one pixel, which never exists: gaps show the bicubic layer; minLevel bounds the fallback instead.
+      getClosestLevel() { return this.sharpened ? 0 : super.getClosestLevel(); }
+      tileExists(level, x, y) { return (level > 0 || !this.sharpened) && super.tileExists(level, x, y); }
+      downloadTileAbort(job) { job.userData.dropped = true; job.userData.stop?.abort(); }
+      async downloadTileStart(job) { // job: the documented context (its userData is ours)
+        const stop = (job.userData.stop = new AbortController()), timer = setTimeout(() => stop.abort(), TIMEOUT_MS);
+        requests += 1;
+        const answer = await fetch(job.src, { signal: stop.signal }).catch(() => null); // null: no answer in time
+        const blob = answer?.ok ? await answer.blob().catch(() => null) : null;
+        requests -= 1;
+        clearTimeout(timer);
+        if (job.userData.dropped) return; // OpenSeadragon aborted the job and failed it itself
+        if (blob?.size) { job.finish(blob, null, "rasterBlob"); return; }
+        const status = answer?.status ?? 0, tries = (pending.get(job.src)?.tries || 0) + (status === 503 ? 0 : 1);
+        if (!this.sharpened || tries >= GIVE_UP) { job.fail(`HTTP ${status}`, null); return; }
+        const blank = Object.assign(document.createElement("canvas"), { width: 1, height: 1 }); // transparent
+        const retryAfter = Number(answer?.headers.get("Retry-After")) || RETRY_S;
+        job.finish(blank.getContext("2d"), { status, retryAfter, tries }, "context2d"); // "tile-loaded": tileRequest
+      }
     }
+    const sourceOf = (url, sharpened) => fetch(url).then(async (answer) => { // the layer's DZI descriptor
+      if (!answer.ok) throw new Error(`HTTP ${answer.status} for ${url}`);
+      return new Source(Source.prototype.configure($.parseXml(await answer.text()), url), sharpened);
+    });
 
     // ----------------------------------------------------------------- MSSNet tiles still being sharpened
-    const keyOf = (tile) => `${tile.level}/${tile.x}_${tile.y}`;
     // While tiles are pending, the MSSNet layer draws only the level the view needs: where a tile of it is
     // missing, the bicubic layer below shows at full resolution (OpenSeadragon would otherwise stretch a
     // coarser sharpened level over the gap, and the curtain would compare bicubic with a blurred MSSNet).
-    // Both knobs are OpenSeadragon's (the tile source's minLevel, the layer's forced cutoff level).
-    function neededLevel() {
-      const src = items.mssnet.source, iz = zoom() / scaleOf(); // screen px per DZI px
-      const coarser = Math.max(0, Math.ceil(Math.log2(0.501 / iz) - 1e-9)); // levels below the top that suffice
-      return Math.min(src.maxLevel, Math.max(0, src.maxLevel - coarser));
-    }
     function limitFallback() {
       if (!items) return;
-      const layer = items.mssnet, src = layer.source;
-      layer.zsLevels ??= { min: src.minLevel, cut: layer.savedCutOffLevel };
-      const [min, cut] = pending.size ? [neededLevel(), neededLevel()] : [layer.zsLevels.min, layer.zsLevels.cut];
-      if (src.minLevel === min && layer.savedCutOffLevel === cut) return;
-      src.minLevel = min;
-      layer.savedCutOffLevel = cut;
+      const layer = items.mssnet, src = layer.source, iz = zoom() / scaleOf(); // screen px per DZI px
+      const coarser = Math.max(0, Math.ceil(Math.log2(0.501 / iz) - 1e-9)); // levels below the top that suffice
+      const min = pending.size ? Math.max(0, src.maxLevel - coarser) : src.floor; // needed level, or OSD's own
+      if (src.minLevel === min) return;
+      src.minLevel = min; // the layer's own Source (see above)
       layer.setClip(layer.getClip()); // a fresh look at its tiles
-      viewer.forceRedraw();
     }
     function showPending() {
       limitFallback();
@@ -216,38 +233,27 @@
       badge.textContent = pending.size ? `MSSNet: ${pending.size} tile${pending.size > 1 ? "s" : ""} sharpening` : "";
       if (pending.size === 0 && rest && rest.waiting) fetchRest(); // the view it waits for may be there now
     }
-    viewer.addHandler("tile-load-failed", (e) => {
+    viewer.addHandler("tile-loaded", (e) => {
+      const after = e.tileRequest?.retryAfter, tile = e.tile, key = tile.getUrl();
+      if (!after) loaded += 1;
       if (!items || e.tiledImage !== items.mssnet) return;
-      const tile = e.tile, key = keyOf(tile);
-      const status = e.tileRequest?.status ?? 0;
-      const entry = pending.get(key) || { tile, tries: 0 };
-      entry.tries += 1;
-      if (status !== 503 && entry.tries >= GIVE_UP) { pending.delete(key); showPending(); return; }
-      const after = Number(e.tileRequest?.getResponseHeader?.("Retry-After")) || RETRY_S;
-      clearTimeout(entry.timer);
-      entry.armed = 0;
-      entry.timer = setTimeout(() => { // ask again if it is still wanted: OSD re-requests a tile that "exists"
-        tile.exists = true;
-        entry.armed = performance.now();
-        items?.mssnet.setClip(items.mssnet.getClip()); // marks the layer for a fresh look at its tiles
-        viewer.forceRedraw();
+      clearTimeout(pending.get(key)?.timer);
+      if (!after) { set("mssnetTiles", ++mssnetTiles); if (pending.delete(key)) showPending(); return; }
+      const entry = { tile, tries: e.tileRequest.tries, unloaded: 0 }; // a blank stand-in, until Retry-After
+      entry.timer = setTimeout(() => {
+        entry.unloaded = $.now();
+        tile.unload(true); // Tile#unload: no longer loaded, its data erased
+        e.tiledImage.setClip(e.tiledImage.getClip()); // a fresh look at its tiles: asked for if still wanted
       }, after * 1000);
       pending.set(key, entry);
       showPending();
     });
-    viewer.addHandler("tile-loaded", (e) => {
-      loaded += 1;
-      if (!items || e.tiledImage !== items.mssnet) return;
-      set("mssnetTiles", ++mssnetTiles);
-      if (pending.delete(keyOf(e.tile))) showPending();
-    });
-    const sweep = setInterval(() => { // a re-armed tile nobody asked for again is off screen: not pending
-      const now = performance.now();
-      let changed = false;
-      for (const [key, entry] of pending) {
-        if (entry.armed && !entry.tile.loading && now - entry.armed > 1000) { pending.delete(key); changed = true; }
-      }
-      if (changed) showPending();
+    viewer.addHandler("tile-load-failed", (e) => // an MSSNet tile given up after GIVE_UP errors: not pending
+      e.tiledImage === items?.mssnet && pending.delete(e.tile.getUrl()) && showPending());
+    const sweep = setInterval(() => { // an unloaded stand-in OSD no longer visits (Tile#lastTouchTime): off screen
+      const now = $.now(), before = pending.size, gone = (p) => now - Math.max(p.unloaded, p.tile.lastTouchTime) > 1000;
+      pending.forEach((p, key) => p.unloaded && gone(p) && pending.delete(key));
+      if (pending.size !== before) showPending();
       showProgress();
     }, 250);
     function clearPending() {
@@ -255,16 +261,11 @@
       pending.clear();
       showPending();
     }
-    function loading() {
-      const l = viewer.imageLoader;
-      return l ? (l.jobsInProgress || 0) + (l.jobQueue?.length || 0) : 0;
-    }
     function showProgress() {
-      const n = loading();
-      set("loading", n);
+      set("loading", requests);
       if (!options.progress) return;
-      if (n === 0) { loaded = 0; bar.style.width = "0"; return; }
-      bar.style.width = `${(100 * loaded) / (loaded + n)}%`;
+      if (requests === 0) { loaded = 0; bar.style.width = "0"; return; }
+      bar.style.width = `${(100 * loaded) / (loaded + requests)}%`;
     }
 
     // ----------------------------------------------------------------- the exact view at rest
@@ -394,18 +395,16 @@
       hideRest();
       clearPending();
       lastView = lastRest = "";
-      mssnetTiles = 0;
-      set("mssnetTiles", 0);
+      set("mssnetTiles", (mssnetTiles = 0));
       set("atRest", "0");
       part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;
       part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)}`;
       part("zs-bar-unit").textContent = `blue: MSSNet lowered edge strength, red: raised · ${info.edge_gain_unit || ""}`;
-      const L = info.layers;
-      viewer.open([
-        { tileSource: L.bicubic },
-        { tileSource: L.mssnet, loadTilesWithAjax: true }, // its 503 status and Retry-After are readable
-        { tileSource: L.edge_gain, opacity: 0 },
-      ]);
+      const mine = ++opening, L = info.layers;
+      Promise.all([sourceOf(L.bicubic, false), sourceOf(L.mssnet, true), sourceOf(L.edge_gain, false)]).then(
+        ([b, m, g]) => mine === opening && !closed && viewer.open([{ tileSource: b }, { tileSource: m },
+                                                                   { tileSource: g, opacity: 0 }]),
+        (err) => console.warn("Zoom & Sharpen: the map cannot open", err.message));
     }
     const fmt = (x) => (x === undefined || x === null ? "?" : Number(x).toPrecision(3).replace(/\.?0+$/, ""));
     viewer.addHandler("open", () => {
