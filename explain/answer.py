@@ -1,10 +1,11 @@
 """The answer to "how does the network decide which edges to sharpen?", for the region on screen.
 
 :func:`answer_markdown` gives two or three plain sentences: how MSSNet learned what to sharpen (the
-bundled weights' training recipe, ``assets/weights/README.md``) and what it did in this view, in the
-one measure (:mod:`explain.measure`) per structure class (:mod:`explain.decision`). :func:`why_markdown`
-lists the panels that back each claim. Both take the studio's :class:`mssnet.serve.views.View`, the object
-every panel gets; no network pass (the decision panel's numbers, computed once per view when passed).
+bundled weights' training recipe, ``assets/weights/README.md``) and what it did in this view, as shares
+of the added sharpness per structure class (:mod:`explain.measure`, :mod:`explain.decision`).
+:func:`why_markdown` lists the panels that back each claim. Both take the studio's
+:class:`mssnet.serve.views.View`, the object every panel gets; no network pass (the decision panel's
+numbers, computed once per view when passed).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from mssnet.serve.views import View
 
 from .decision import Decision, decide
-from .measure import DEFINITION, NAME, NEAR_ZERO, UNCHANGED_PCT, change_phrase, format_pct
+from .measure import ADDED, ADDED_DEFINITION, DEFINITION, NAME, NEAR_ZERO, change_phrase
 
-__all__ = ["LEARNED", "answer_markdown", "why_markdown"]
+__all__ = ["LEARNED", "answer_markdown", "shares_part", "why_markdown", "zoom_text"]
 
 #: How the bundled weights learned what to sharpen (assets/weights/README.md).
 LEARNED = ("MSSNet learned from pairs of pictures: a photograph, and the same photograph shrunk and enlarged "
@@ -30,51 +31,50 @@ def _bundled(label: str) -> bool:
     return label.startswith("MSSNet-") or "zoom" in label.lower()
 
 
-def _class_part(decision: Decision) -> str:
-    """'+24 % on corners and fine texture, +9 % on edges and lines and +35 % in flat areas' — the classes
-    large enough to speak for, largest change first; near-zero and unchanged classes said as such."""
-    parts = []
-    classes = sorted((s for s in decision.structure.values() if s.large_enough),
-                     key=lambda s: -(s.pct if s.pct is not None else -1e9))
-    for s in classes:
-        where = ("in " if s.name == "flat areas" else "on ") + s.name
-        pct = s.pct
-        if pct is None:
-            parts.append(f"almost no edges {where} before or after" if s.after < NEAR_ZERO else
-                         f"a little {NAME} {where}, which had almost none")
-        else:
-            parts.append(f"{format_pct(pct)} {where}" + (" (unchanged)" if abs(pct) < UNCHANGED_PCT else ""))
-    if not parts:
+def zoom_text(zoom: float) -> str:
+    """The zoom as the slider shows it (two decimals at most): 3.0 -> '×3', 5.8594 -> '×5.86'."""
+    return "×" + f"{zoom:.2f}".rstrip("0").rstrip(".")
+
+
+def shares_part(decision: Decision) -> str:
+    """'71 % went to edges and lines, 24 % to corners and fine texture and 5 % to flat areas': the view's added
+    sharpness split by structure class, whole per cents summing to 100; '' when MSSNet added none."""
+    if decision.added <= 0:
         return ""
+    shares = decision.shares()
+    parts = [f"{shares[name]} % {'went to' if not k else 'to'} {name}"
+             for k, name in enumerate(n for n, s in decision.structure.items() if s.pixels)]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def answer_markdown(view: View, decision: Decision | None = None) -> str:
-    """Two or three sentences: how MSSNet learned what to sharpen, and what it did in this view (the whole
-    view's change of edge strength and each structure class's). ``decision``: the view's
-    :func:`explain.decision.decide` when already computed. -> Markdown."""
+    """Two or three sentences: how MSSNet learned what to sharpen, where the sharpness it added in this view went
+    (shares per structure class that add up to 100 %) and the whole view's change of edge strength against the
+    bicubic view. ``decision``: the view's :func:`explain.decision.decide` when already computed. -> Markdown."""
     learned = LEARNED if _bundled(view.model_label) else LEARNED_OTHER
+    at = zoom_text(view.zoom)
     if view.level == 0:
-        return (f"{learned} At ×{view.zoom:g} nothing is enlarged, so there is no blur to undo and MSSNet leaves "
+        return (f"{learned} At {at} nothing is enlarged, so there is no blur to undo and MSSNet leaves "
                 "the image as it is: zoom in to see what it sharpens.")
     if decision is None:
         decision = decide(view.bicubic, view.sharpened)
-    whole = change_phrase(decision.before, decision.after)
-    here = f"Here, at ×{view.zoom:g}, it {whole} over the view"
-    classes = _class_part(decision)
-    if classes:
-        here += f" ({classes})"
-    return f"{learned} {here}."
+    whole = f"Over the view it {change_phrase(decision.before, decision.after)} against bicubic."
+    if decision.before < NEAR_ZERO and decision.after < NEAR_ZERO:
+        return f"{learned} Here, at {at}, the view has almost no edges: there is nothing for MSSNet to sharpen."
+    shares = shares_part(decision)
+    if not shares:
+        return f"{learned} Here, at {at}, MSSNet made no edge steeper. {whole}"
+    return f"{learned} Here, at {at}, **of the {ADDED} MSSNet gave the view, {shares}.** {whole}"
 
 
 def why_markdown(view: View) -> str:
     """The panels that back each claim of :func:`answer_markdown`, as a Markdown list (for a fold)."""
-    lines = [f"- **The measure.** {DEFINITION}",
+    lines = [f"- **The measures.** {ADDED_DEFINITION} {DEFINITION}",
              "- **How it learned** — the *Lesson* (input → model → output) and the model card "
              "(`assets/weights/README.md`): photographs shrunk and enlarged back, the network trained to undo it.",
-             f"- **How much, per kind of pixel** — the *decision panel*: the bars give the change of {NAME} for "
-             "edges and lines, corners and fine texture, flat areas, by contrast and by orientation; the table "
-             "under it the numbers.",
+             f"- **Where the {ADDED} went** — the *decision panel*: the bars give each class's share of it (edges "
+             "and lines, corners and fine texture, flat areas; by contrast and by orientation); the table under it "
+             f"the numbers, with each class's {NAME} before and after.",
              f"- **Where** — the *edge maps*: {NAME} of both views on one scale, and the change map (red: stronger, "
              "blue: weaker).",
              "- **What in the input drove it** — the *saliency* pair: a map that passes the random-weights check, "

@@ -1,6 +1,6 @@
 """The decision panel: which kinds of pixels MSSNet changed, and by how much.
 
-The studio's direct answer to "how does the network decide what to sharpen?". Every
+Where MSSNet put the sharpness it added: the numbers behind the answer. Every
 pixel of the **bicubic** view (what MSSNet was given) is put into classes read from its
 structure tensor (no network pass), and the change of the one measure, edge strength
 (:mod:`explain.measure`), is computed per class:
@@ -19,10 +19,10 @@ structure tensor (no network pass), and the change of the one measure, edge stre
 The structure tensor ``J = G_sigma * [Ix², IxIy; IxIy, Iy²]`` uses the Sobel gradient of
 :mod:`explain.edges` (units: intensity change per pixel) and a Gaussian window of
 :data:`TENSOR_SIGMA`; with eigenvalues ``l1 >= l2``, the strength is ``sqrt(l1 + l2)`` and
-the coherence ``(l1 - l2) / (l1 + l2)`` in [0, 1]. Per class: the edge strength of its pixels
-in the bicubic view and in MSSNet's view and their relative change, the class's share of the
-view's change (points of per cent, they add up to the whole view's change), and the mean
-``|sharpened - bicubic|`` (RGB distance, :func:`explain.edges.sharpening_map`).
+the coherence ``(l1 - l2) / (l1 + l2)`` in [0, 1]. Per class: its share of the view's **added
+sharpness** (:func:`explain.measure.added_map`; the structure classes split the view, so their shares
+add up to 100 %), the edge strength of its pixels in the bicubic view and in MSSNet's view with their
+change, and the mean ``|sharpened - bicubic|`` (RGB distance, :func:`explain.edges.sharpening_map`).
 """
 
 from __future__ import annotations
@@ -38,15 +38,15 @@ from mssnet.image.metrics import sobel_gradients
 
 from .edges import luminance, sharpening_map
 from .measure import (
+    ADDED,
     NAME,
-    NEAR_ZERO,
-    UNCHANGED_PCT,
+    added_map,
     change_pct,
     change_phrase,
     change_text,
     edge_strength_map,
-    format_pct,
     rms,
+    whole_percents,
 )
 from .plots import MIN_TEXT_PT, _new_figure, _to_numpy, readable_text
 
@@ -105,7 +105,7 @@ class ClassStats:
     before: float  # edge strength of the class's pixels in the bicubic view
     after: float  # ... in MSSNet's view
     mean_change: float  # mean |sharpened - bicubic| (RGB distance)
-    points: float = 0.0  # this class's part of the whole view's relative change, in points of per cent
+    added: float = 0.0  # share (0..1) of the whole view's added sharpness that lies on this class's pixels
 
     @property
     def pct(self) -> float | None:
@@ -133,9 +133,15 @@ class Decision:
     labels: np.ndarray  # (H, W) uint8: index into STRUCTURES
     before: float = 0.0  # edge strength of the whole bicubic view
     after: float = 0.0  # ... of MSSNet's view
+    added: float = 0.0  # mean added sharpness over the view (explain.measure.added_map), 0: none anywhere
 
     def groups(self) -> dict[str, dict[str, ClassStats]]:
         return {"structure": self.structure, "contrast": self.contrast, "orientation (edges)": self.orientation}
+
+    def shares(self) -> dict[str, int]:
+        """Each structure class's share of the view's added sharpness, whole per cents summing to 100 (all 0
+        when MSSNet added none): the classes split the view, so their shares add up."""
+        return whole_percents({name: s.added for name, s in self.structure.items()})
 
     @property
     def pct(self) -> float | None:
@@ -148,15 +154,14 @@ class Decision:
 
 
 def _stats(name: str, mask: np.ndarray, change: np.ndarray, before: np.ndarray, after: np.ndarray,
-           view_before: float) -> ClassStats:
+           added: np.ndarray) -> ClassStats:
     n = int(mask.sum())
     if n == 0:
         return ClassStats(name, 0, 0.0, 0.0, 0.0, 0.0)
+    total = float(added.sum())
     b, a = rms(before, mask), rms(after, mask)
-    share = n / mask.size
-    # the view's mean square is the share-weighted sum of the classes' mean squares
-    points = 100.0 * share * (a * a - b * b) / (2 * view_before * view_before) if view_before > 0 else 0.0
-    return ClassStats(name, n, share, b, a, float(change[mask].mean()), points)
+    return ClassStats(name, n, n / mask.size, b, a, float(change[mask].mean()),
+                      float(added[mask].sum()) / total if total > 0 else 0.0)
 
 
 def decide(bicubic: np.ndarray, sharpened: np.ndarray, flat_below: float = FLAT_BELOW,
@@ -177,9 +182,10 @@ def decide(bicubic: np.ndarray, sharpened: np.ndarray, flat_below: float = FLAT_
     change = sharpening_map(before, after)
     g0, g1 = edge_strength_map(before), edge_strength_map(after)
     view_before = rms(g0)
+    added = added_map(g0, g1)
 
     def stats(name: str, mask: np.ndarray) -> ClassStats:
-        return _stats(name, mask, change, g0, g1, view_before)
+        return _stats(name, mask, change, g0, g1, added)
 
     flat = strength < flat_below
     edges = ~flat & (coherence >= coherence_edge)
@@ -191,7 +197,7 @@ def decide(bicubic: np.ndarray, sharpened: np.ndarray, flat_below: float = FLAT_
     a = np.abs(np.degrees(angle))  # 0: gradient along x (vertical edge), 90: along y (horizontal edge)
     orient = (edges & (a > 67.5), edges & (a < 22.5), edges & (a >= 22.5) & (a <= 67.5))
     orientation = {name: stats(name, m) for name, m in zip(ORIENTATIONS, orient, strict=True)}
-    return Decision(structure, contrast, orientation, labels, view_before, rms(g1))
+    return Decision(structure, contrast, orientation, labels, view_before, rms(g1), float(added.mean()))
 
 
 def _pct(share: float) -> str:
@@ -199,31 +205,19 @@ def _pct(share: float) -> str:
 
 
 def decision_sentence(decision: Decision) -> str:
-    """One sentence that follows the numbers: the change of edge strength of the whole view, then of
-    each structure class large enough to speak for (:attr:`ClassStats.large_enough`), in the one measure.
-    Near-zero, tied, negative and empty cases are said as they are, never as a ratio."""
+    """One sentence that follows the numbers: where the view's added sharpness went, as shares of it per
+    structure class that add up to 100 % (each with its share of the view's pixels), then the whole view's
+    change of edge strength against the bicubic view. Never a per-class relative change."""
     if decision.labels.size == 0:
         return "The view has no pixels to classify."
-    clauses = [_class_clause(s) for s in decision.structure.values() if s.large_enough]
-    text = f"MSSNet {change_phrase(decision.before, decision.after)} over the whole view"
-    text += (": " + "; ".join(clauses) if clauses else "") + "."
-    small = [s.name for s in decision.structure.values() if s.pixels and not s.large_enough]
-    if small:
-        text += f" Too few pixels to say for {' and '.join(small)}."
-    return text
-
-
-def _class_clause(s: ClassStats) -> str:
-    """'+20 % on edges and lines (14 % of the view)' and the near-zero and unchanged cases."""
-    where = f"{s.name} ({_pct(s.share)} of the view)"
-    pct = s.pct
-    if pct is None:
-        if s.after < NEAR_ZERO:
-            return f"{where} had almost no edges before and after"
-        return f"{where} went from almost no edges ({s.before:.4f}) to {s.after:.4f}"
-    if abs(pct) < UNCHANGED_PCT:
-        return f"{where} unchanged (±0 %)"
-    return f"{format_pct(pct)} on {where}"
+    whole = f"Over the whole view MSSNet {change_phrase(decision.before, decision.after)} against the bicubic view."
+    if decision.added <= 0:
+        return f"MSSNet added no sharpness in this view: no pixel's edges got steeper. {whole}"
+    shares = decision.shares()
+    parts = [f"{shares[name]} % {'went to' if k == 0 else 'to'} {name} ({_pct(s.share)} of the view)"
+             for k, (name, s) in enumerate((n, s) for n, s in decision.structure.items() if s.pixels)]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Of the {ADDED} MSSNet gave this view, {listed}. {whole}"
 
 
 #: Colours of the structure classes in the map and the bars (edges, corners and fine texture, flat).
@@ -232,12 +226,11 @@ GROUP_COLOR = "#7f7f7f"
 
 
 def plot_decision(decision: Decision, bicubic: np.ndarray | None = None) -> Figure:
-    """The decision panel as a picture: bars of the change of edge strength (per cent) per class —
-    structure in the map's colours, then contrast and orientation in gray — with the whole view's change
-    as a dashed line, beside a small map of the structure classes (over the bicubic view when given).
-    8.8 × 5 inches (845 px wide at 96 dpi), text at least :data:`explain.plots.MIN_TEXT_PT`.
-    Two axes: the map and the bars. A class with almost no edges before gets no bar but its numbers;
-    an empty class says "none"; a class too small to speak for is marked "(few px)"."""
+    """The decision panel as a picture: bars of each class's share of the view's added sharpness (per cent) —
+    structure in the map's colours (their shares add up to 100 %), then contrast and orientation in gray (parts
+    of the same whole) — beside a small map of the structure classes (over the bicubic view when given).
+    8.8 × 5 inches (845 px wide at 96 dpi), text at least :data:`explain.plots.MIN_TEXT_PT`. Two axes: the map
+    and the bars. An empty class says "none"; a class too small to speak for is marked "(few px)"."""
     fig = _new_figure((8.8, 5.0))
     ax_map, ax = fig.subplots(1, 2, width_ratios=(1, 1.9))
     if bicubic is not None:
@@ -247,54 +240,48 @@ def plot_decision(decision: Decision, bicubic: np.ndarray | None = None) -> Figu
                   alpha=0.55 if bicubic is not None else 1.0, interpolation="nearest")
     ax_map.set_title("the classes\n(colours as the bars)")
     ax_map.set_axis_off()
-    rows = []  # (label, stats, colour)
+    shares = decision.shares()
+    rows = []  # (label, stats, colour, per cent)
     for group, classes in decision.groups().items():
         for k, (name, stats) in enumerate(classes.items()):
-            colour = STRUCTURE_COLORS[k] if group == "structure" else GROUP_COLOR
-            rows.append((name, stats, colour))
-    values = [s.pct if s.pct is not None else 0.0 for _, s, _ in rows]
-    span = max([abs(v) for v in values] + [abs(decision.pct or 0.0), 1.0])
+            structure = group == "structure"
+            rows.append((name, stats, STRUCTURE_COLORS[k] if structure else GROUP_COLOR,
+                         shares[name] if structure else 100 * stats.added))
     y = np.arange(len(rows))[::-1]
-    ax.barh(y, values, color=[c for _, _, c in rows], height=0.7)
+    ax.barh(y, [v for *_, v in rows], color=[c for _, _, c, _ in rows], height=0.7)
     ax.axvline(0, color="black", lw=0.8)
-    if decision.pct is not None:
-        ax.axvline(decision.pct, color="black", ls="--", lw=1.2)
-    for yi, value, (_, stats, _) in zip(y, values, rows, strict=True):
-        if stats.pixels == 0:
-            label = "none"
-        elif stats.pct is None:
-            label = f"{stats.before:.4f} → {stats.after:.4f}"
-        else:
-            label = format_pct(stats.pct)
+    for yi, (_, stats, _, value) in zip(y, rows, strict=True):
+        label = "none" if stats.pixels == 0 else f"{value:.0f} %"
         if stats.pixels and not stats.large_enough:
             label += " (few px)"
-        ax.text(value + (0.03 * span if value >= 0 else -0.03 * span), yi, label, va="center",
-                ha="left" if value >= 0 else "right", fontsize=MIN_TEXT_PT)
-    ax.set_yticks(y, [name for name, _, _ in rows])
-    for tick, (_, _, colour) in zip(ax.get_yticklabels(), rows, strict=True):
+        ax.text(value + 2, yi, label, va="center", ha="left", fontsize=MIN_TEXT_PT)
+    ax.set_yticks(y, [name for name, *_ in rows])
+    for tick, (_, _, colour, _) in zip(ax.get_yticklabels(), rows, strict=True):
         if colour != GROUP_COLOR:
             tick.set_color(colour)
-    low = min(0.0, min(values)) - 0.5 * span
-    ax.set_xlim(low if min(values) < 0 else -0.05 * span, max(0.0, max(values)) + 0.7 * span)
+    ax.set_xlim(0, 130)
     for k in (3, 6):  # between the groups
         ax.axhline(len(rows) - k - 0.5, color="#cccccc", lw=1)
-    ax.set_xlabel(f"change of {NAME} (%)")
-    whole = "" if decision.pct is None else f"\n(dashed: whole view, {format_pct(decision.pct)})"
-    ax.set_title(f"{NAME.capitalize()}: MSSNet vs bicubic{whole}")
+    ax.set_xlabel(f"share of the view's {ADDED} (%)")
+    none = "" if decision.added > 0 else "\n(MSSNet added none here)"
+    ax.set_title(f"Where MSSNet added sharpness{none}")
     return readable_text(fig)
 
 
 def decision_table_markdown(decision: Decision) -> str:
-    """The numbers behind the bars, as a Markdown table: per class its share of the view, edge strength
-    before and after, the change, its points of the whole view's change, and the mean |change| of RGB."""
-    rows = [f"| class | share of the view | {NAME}: bicubic | {NAME}: MSSNet | change | points of the view's "
-            "change | mean \\|RGB change\\| |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-            f"| whole view | 100 % | {decision.before:.4f} | {decision.after:.4f} | {decision.text} | | |"]
+    """The numbers behind the bars, as a Markdown table: per class its share of the view, its share of the
+    view's added sharpness, edge strength before and after with the change, and the mean |change| of RGB."""
+    shares = decision.shares()
+    rows = [f"| class | share of the view | share of the {ADDED} | {NAME}: bicubic | {NAME}: MSSNet | change | "
+            "mean \\|RGB change\\| |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| whole view | 100 % | {100 if decision.added > 0 else 0} % | {decision.before:.4f} | "
+            f"{decision.after:.4f} | {decision.text} | |"]
     for group, classes in decision.groups().items():
         for stats in classes.values():
             if stats.pixels == 0:
-                rows.append(f"| {stats.name} ({group}) | 0 % | | | | | |")
+                rows.append(f"| {stats.name} ({group}) | 0 % | 0 % | | | | |")
                 continue
-            rows.append(f"| {stats.name} ({group}) | {100 * stats.share:.0f} % | {stats.before:.4f} | "
-                        f"{stats.after:.4f} | {stats.text} | {stats.points:+.1f} | {stats.mean_change:.4f} |")
+            added = shares[stats.name] if group == "structure" else round(100 * stats.added)
+            rows.append(f"| {stats.name} ({group}) | {100 * stats.share:.0f} % | {added} % | {stats.before:.4f} | "
+                        f"{stats.after:.4f} | {stats.text} | {stats.mean_change:.4f} |")
     return "\n".join(rows)

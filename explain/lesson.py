@@ -82,9 +82,9 @@ LESSON_STEPS: list[LessonStep] = [
                "The two edge-strength maps share one colour scale: the brighter one has the stronger edges. In the "
                "change map red marks edges MSSNet made stronger, blue edges it weakened.",
                TryIt("astronaut.png", 4.0, (200.0, 150.0), "explore")),
-    LessonStep(3, "How it decides: the decision panel",
+    LessonStep(3, "Where it adds sharpness",
                "Pixels are sorted into edges and lines, corners and fine texture, and flat areas. The bars show "
-               "the change of edge strength of each kind: which MSSNet sharpened most.",
+               "each kind's share of the sharpness MSSNet added; the coloured bars add up to 100 %.",
                TryIt("fine_text.png", 3.0, None, "explore")),
     LessonStep(4, "Which pixels drove one window",
                "Click an edge, then *Explain this window*. Red pixels raised the gradient MSSNet added in the window, "

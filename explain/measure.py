@@ -31,7 +31,8 @@ from torch import Tensor
 
 from mssnet.image.metrics import edge_strength_map
 
-__all__ = ["DEFINITION", "NAME", "NEAR_ZERO", "UNCHANGED_PCT", "change_pct", "change_phrase", "change_text",
+__all__ = ["ADDED", "ADDED_DEFINITION", "added_map", "whole_percents",
+           "DEFINITION", "NAME", "NEAR_ZERO", "UNCHANGED_PCT", "change_pct", "change_phrase", "change_text",
            "edge_strength", "edge_strength_map", "format_pct", "rms"]
 
 #: The measure's name, as every panel writes it.
@@ -40,6 +41,14 @@ NAME = "edge strength"
 DEFINITION = ("**Edge strength** is how steeply the brightness changes from one pixel to the next in a region: "
               "the root mean square of the Sobel gradient of the luma, in intensity change per pixel (0 = flat); "
               "it rises when a blurred edge gets narrower.")
+#: What MSSNet added, as every panel names it, and how it is measured.
+ADDED = "added sharpness"
+ADDED_DEFINITION = ("**Added sharpness** is where the edges got steeper: per pixel, how much the squared edge "
+                    "strength rose from the bicubic view to MSSNet's (pixels where it fell count 0). Shares of it "
+                    "add up to 100 %.")
+#: Per-pixel gains of squared edge strength up to this count as none (far below a gray level's step:
+#: (1/255)² ≈ 1.5e-5).
+ADDED_FLOOR = 1e-9
 #: Below this edge strength (intensity change per pixel; a gray level, 1/255, every four pixels) a region
 #: has almost no edges, and a relative change of it says nothing: it is given in absolute numbers.
 NEAR_ZERO = 0.001
@@ -65,6 +74,32 @@ def edge_strength(image: Image, mask: np.ndarray | None = None) -> float:
     ``mask`` pixels, a bool (H, W) array; an empty mask gives 0). image: (H, W, 3) or (H, W) array (float
     in [0, 1] or uint8), or one (3, H, W) / (1, 3, H, W) tensor -> float, intensity change per pixel."""
     return rms(edge_strength_map(_as_array(image)), mask)
+
+
+def added_map(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Per-pixel added sharpness: ``after² − before²`` of two :func:`edge_strength_map` maps (H, W) where it
+    exceeds :data:`ADDED_FLOOR` and a ten-thousandth of ``before²`` (float32 rounding of equal images), else 0
+    -> (H, W) float64, in squared intensity change per pixel."""
+    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    if before.shape != after.shape:
+        raise ValueError(f"the two maps must have the same shape; got {before.shape} and {after.shape}")
+    gain = after * after - before * before
+    return np.where(gain > ADDED_FLOOR + 1e-4 * before * before, gain, 0.0)
+
+
+def whole_percents(shares: dict[str, float]) -> dict[str, int]:
+    """Shares (>= 0, summing to 1, or all 0) -> whole per cents that sum to exactly 100 (largest remainder);
+    all 0 stays all 0."""
+    if any(v < 0 for v in shares.values()):
+        raise ValueError(f"shares must be >= 0; got {shares}")
+    total = sum(shares.values())
+    if total <= 0:
+        return {k: 0 for k in shares}
+    exact = {k: 100.0 * v / total for k, v in shares.items()}
+    out = {k: int(math.floor(v)) for k, v in exact.items()}
+    for k in sorted(exact, key=lambda k: out[k] - exact[k])[:100 - sum(out.values())]:
+        out[k] += 1
+    return out
 
 
 def rms(strength: np.ndarray, mask: np.ndarray | None = None) -> float:

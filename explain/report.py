@@ -33,8 +33,9 @@ __all__ = ["PAGE", "decision_markdown", "fmt_seconds", "randomisation_markdown",
 PAGE = {
     "maps": ("### Where the edges changed\nBoth edge maps share one colour scale: the brighter one has the stronger"
              " edges. Signed maps are red/blue around white = 0."),
-    "decision": ("### How MSSNet decided\nThe bicubic view's pixels sorted by structure, contrast and orientation, and "
-                 "how much MSSNet changed the edge strength of each kind."),
+    "decision": ("### Where the network added sharpness\nThe bicubic view's pixels sorted by structure, contrast and "
+                 "orientation, and each kind's share of the sharpness MSSNet added (the structure bars add up to "
+                 "100 %)."),
     "attribution": ("The **window** (green) starts on the view's strongest sharpened edge; click the view "
                     "here to move it (the view is the middle of the map when it is still), then press *Explain "
                     "this window*. The attribution is computed on the blue crop around it."),

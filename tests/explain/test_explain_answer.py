@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
 
 from explain import panels
-from explain.answer import answer_markdown, why_markdown
+from explain.answer import answer_markdown, why_markdown, zoom_text
 from explain.decision import decide
 from explain.studio import view_summary
 from mssnet.serve.session import Studio
@@ -24,26 +25,37 @@ def view(tiny_weights):
         yield v
 
 
-def test_answer_says_how_it_learned_and_what_it_did(view):
+def _percents(text: str) -> list[int]:
+    """The whole per cents of the answer's bold sentence (the shares)."""
+    return [int(p) for p in re.findall(r"(\d+) % (?:went )?to ", text.split("**")[1])]
+
+
+def test_answer_says_how_it_learned_and_where_the_added_sharpness_went(view):
     text = answer_markdown(view)
     assert "shrunk and enlarged again" in text or "not trained by the studio" in text
-    assert "edge strength" in text and "over the view" in text and "×" not in text.split("Here")[1][:1]
     d = decide(view.bicubic, view.sharpened)
-    assert f"{d.structure['edges and lines'].share * 100:.0f} %" in text or "edges and lines" in text
-    assert "more edge strength" not in text
+    shares = d.shares()
+    assert f"{shares['edges and lines']} % went to edges and lines" in text
+    assert sum(_percents(text)) == 100 and len(_percents(text)) == 3  # absolute shares that add up
+    assert "Here, at ×2," in text and "against bicubic" in text and "more edge strength" not in text
     why = why_markdown(view)
-    assert why.startswith("- **The measure.**") and "decision panel" in why and "random-weights" in why
+    assert why.startswith("- **The measures.**") and "decision panel" in why and "random-weights" in why
+
+
+def test_the_zoom_is_written_as_the_slider_shows_it():
+    assert (zoom_text(3.0), zoom_text(5.8594), zoom_text(2.5)) == ("×3", "×5.86", "×2.5")
 
 
 def test_answer_ties_negative_near_zero_and_x1(view):
     flat = np.full_like(view.bicubic, 0.5)
     same = dataclasses.replace(view, bicubic=flat, sharpened=flat, rendered={})
     text = answer_markdown(same)
-    assert "almost no edge strength" in text and "%" not in text.split("Here")[1]
+    assert "almost no edges" in text and "%" not in text.split("Here")[1]
     tie = dataclasses.replace(view, sharpened=view.bicubic, rendered={})
-    assert "left edge strength unchanged" in answer_markdown(tie)
+    assert "made no edge steeper" in answer_markdown(tie) and "left edge strength unchanged" in answer_markdown(tie)
     softer = dataclasses.replace(view, bicubic=view.sharpened, sharpened=view.bicubic, rendered={})
     assert "lowered edge strength by" in answer_markdown(softer)
+    assert sum(_percents(answer_markdown(softer))) == 100
     at1 = dataclasses.replace(view, level=0, strengths=(), rendered={})
     assert "no blur to undo" in answer_markdown(at1)
 
@@ -64,7 +76,7 @@ def test_new_panels(view, tmp_path, tiny_weights):
     answer, why = panels.answer(view)
     assert panels.answer(view) == (answer, why)  # made once per view
     path, summary, table = panels.decision_chart(view, save)
-    assert path.endswith(".png") and summary.startswith("**MSSNet") and table.startswith("| class |")
+    assert path.endswith(".png") and summary.startswith("**Of the added sharpness") and table.startswith("| class |")
     path, text = panels.visual_saliency(view, save)
     assert path.endswith(".png") and "rank correlation" in text
     model = mssnet.load_model(tiny_weights)

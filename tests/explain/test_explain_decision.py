@@ -51,32 +51,36 @@ def test_classes_of_step_texture_and_flat():
     edges, texture, flat = (d.structure[n] for n in STRUCTURES)
     # the narrower step has more edge strength (RMS gradient), though its summed gradient is its contrast
     assert edges.pct > 10 and 0 < texture.pct < edges.pct and flat.pct is None and flat.mean_change < 1e-4
-    # the classes' points add up to the whole view's change
-    assert sum(c.points for c in d.structure.values()) == pytest.approx(d.pct, rel=0.1)
+    # shares of the added sharpness: absolute, they add up to 100 %, and the edges carry the most here
+    shares = d.shares()
+    assert sum(shares.values()) == 100 and shares["flat areas"] == 0
+    assert shares["edges and lines"] > shares["corners and fine texture"]
+    assert sum(s.added for s in d.structure.values()) == pytest.approx(1.0)
 
 
 def test_sentence_follows_the_numbers():
     bicubic, sharp = _scene()
-    text = decision_sentence(decide(bicubic, sharp))
-    assert text.startswith("MSSNet raised edge strength by") and "on edges and lines" in text
-    assert "flat areas (53 % of the view) had almost no edges before and after" in text
+    d = decide(bicubic, sharp)
+    text = decision_sentence(d)
+    shares = d.shares()
+    assert text.startswith(f"Of the added sharpness MSSNet gave this view, {shares['edges and lines']} % went to "
+                           "edges and lines (14 % of the view)")
+    assert "0 % to flat areas (53 % of the view)" in text and "raised edge strength by" in text
     assert "more" not in text and "×" not in text  # no ratios
-    # nothing changed anywhere: a tie, said as one
+    # nothing changed anywhere: none added, said as such
     text = decision_sentence(decide(bicubic, bicubic))
-    assert "left edge strength unchanged" in text and "raised" not in text
-    # softened: a negative change is a fall, never "more"
-    text = decision_sentence(decide(sharp, bicubic))
-    assert text.startswith("MSSNet lowered edge strength by") and "−" in text
+    assert "added no sharpness" in text and "left edge strength unchanged" in text
+    # softened overall: the fall is said, and the little that was added still splits into 100 %
+    d = decide(sharp, bicubic)
+    assert "lowered edge strength by" in decision_sentence(d) and sum(d.shares().values()) == 100
 
 
-def test_tiny_classes_are_not_described():
+def test_tiny_classes_are_marked_in_the_figure():
     import dataclasses
 
     d = decide(*_scene())
     d.structure["flat areas"] = dataclasses.replace(d.structure["flat areas"], pixels=10, share=0.001,
                                                     before=0.01, after=0.05)
-    text = decision_sentence(d)
-    assert "Too few pixels to say for flat areas" in text and "+400 %" not in text
     assert "(few px)" in [t.get_text() for t in plot_decision(d).axes[1].texts][2]
 
 
@@ -87,7 +91,8 @@ def test_figure_report_and_bad_input():
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert fig.get_size_inches()[0] * 96 <= 940
     bars = fig.axes[1].patches
-    assert len(bars) == 9 and bars[0].get_width() == pytest.approx(d.structure["edges and lines"].pct)
+    assert len(bars) == 9 and bars[0].get_width() == d.shares()["edges and lines"]
+    assert sum(b.get_width() for b in bars[:3]) == 100  # the structure bars add up
     text = report.decision_markdown(d)
     assert decision_sentence(d) in text and "| corners and fine texture (structure) |" in text
     assert "edge energy" not in text and "+" in d.structure["edges and lines"].text
