@@ -29,21 +29,7 @@ from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 
 from explain import page as events
-from explain.page import (
-    DEFAULT_STEPS,
-    DZ_PREFIX,
-    LESSON_STEPS,
-    METHODS,
-    NO_IMAGE,
-    PAGE,
-    PANEL_SIDE,
-    TABS,
-    WINDOW_SIDES,
-    Missing,
-    Page,
-    lesson_markdown,
-    save_png,
-)
+from explain.page import Missing, Page
 from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
 from mssnet.serve.memory import limit_malloc_arenas
@@ -94,7 +80,7 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 def png_path(image: np.ndarray | Figure | None) -> str | None:
     """Image array (float, clipped, or uint8) or matplotlib figure (rendered at :data:`FIGURE_DPI`) -> PNG
     in Gradio's cache folder (served without a copy), named by its pixels -> its path; None stays None."""
-    return save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
+    return events.save_png(image, Path(get_upload_folder()) / "zoom-sharpen", FIGURE_DPI)
 
 
 def _upload_source(payload: Any) -> Any:
@@ -181,7 +167,7 @@ def _controls(page: Page) -> SimpleNamespace:
                               sources=["upload", "clipboard"], height=150, elem_id="image-in")
     gr.Examples([[str(EXAMPLES_DIR / name)] for name in EXAMPLES],
                 inputs=[ui.image_in], label="Examples: photographs and test charts", examples_per_page=len(EXAMPLES))
-    ui.info = gr.Markdown(NO_IMAGE, elem_id="image-info")
+    ui.info = gr.Markdown(events.NO_IMAGE, elem_id="image-info")
     models = page.studio.models
     with gr.Accordion("Model", open=False):
         ui.model = gr.Dropdown(models.labels, value=models.default_label, label="Weights",
@@ -190,7 +176,7 @@ def _controls(page: Page) -> SimpleNamespace:
         ui.weights_in = gr.File(label="Add weights: original MSSNet .pt or .safetensors",
                                 file_types=[".pt", ".pth", ".safetensors"], type="filepath")
     with gr.Accordion("Download the whole image", open=False):
-        gr.Markdown(PAGE["download"])
+        gr.Markdown(events.PAGE["download"])
         ui.download_btn = gr.Button("Zoom & sharpen the whole image")
         ui.download_file = gr.File(label="Zoomed and sharpened PNG", interactive=False)
     return ui
@@ -204,18 +190,18 @@ def _map(ui: SimpleNamespace) -> None:
     ui.map_info = gr.HTML("", html_template=VIEWER_HTML, js_on_load=MOUNT_MAP, elem_id="viewer-box", padding=False)
     with gr.Accordion("Details: timing and tiles", open=False, elem_id="details"):
         ui.timing = gr.Markdown("", elem_id="timing")
-        gr.Markdown(PAGE["shortcuts"], elem_id="shortcuts")
+        gr.Markdown(events.PAGE["shortcuts"], elem_id="shortcuts")
 
 
 def _explore_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(PAGE["maps"])
+    gr.Markdown(events.PAGE["maps"])
     ui.edges = _figure("Edge strength: bicubic and MSSNet", "map-edges")
     ui.saliency_plot = _figure("Saliency of the view's edge-strength change", "map-saliency")
     ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _figure("Edge gain", "map-edge-gain")
     ui.sharpening = _figure("Sharpening map", "map-sharpening")
     ui.map_scales = gr.Textbox(label="Colour scales of the maps (JSON)", elem_id="map-scales", elem_classes="zs-hidden")
-    gr.Markdown(PAGE["decision"])
+    gr.Markdown(events.PAGE["decision"])
     ui.decision_plot = _figure("Decision panel", "decision-plot")
     ui.decision_text = gr.Markdown(elem_id="decision-text")
     with gr.Accordion("The numbers behind the bars", open=False):
@@ -225,14 +211,14 @@ def _explore_tab(ui: SimpleNamespace) -> None:
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(PAGE["attribution"])
+    gr.Markdown(events.PAGE["attribution"])
     with gr.Row(equal_height=False):
         ui.attr_view = _image("Window: click to move", "attr-view", buttons=[])
         with gr.Column(min_width=300):
-            ui.attr_method = gr.Radio(list(METHODS), value=next(iter(METHODS)), label="Method",
-                                      info=PAGE["methods"])
-            ui.attr_window = gr.Radio(list(WINDOW_SIDES), value=WINDOW_SIDES[1], label="Window (px)")
-            ui.attr_steps = gr.Slider(4, 64, value=DEFAULT_STEPS, step=4, label="Steps",
+            ui.attr_method = gr.Radio(list(events.METHODS), value=next(iter(events.METHODS)), label="Method",
+                                      info=events.PAGE["methods"])
+            ui.attr_window = gr.Radio(list(events.WINDOW_SIDES), value=events.WINDOW_SIDES[1], label="Window (px)")
+            ui.attr_steps = gr.Slider(4, 64, value=events.DEFAULT_STEPS, step=4, label="Steps",
                                       info="More steps: smoother, slower (one gradient each).")
             with gr.Row():
                 ui.explain_btn = gr.Button("Explain this window", variant="primary")
@@ -245,7 +231,7 @@ def _attribution_tab(ui: SimpleNamespace) -> None:
 
 
 def _stages_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(PAGE["stages"])
+    gr.Markdown(events.PAGE["stages"])
     ui.stages_btn = gr.Button("Show the stages of the current view")
     ui.stages_plot = _figure("Edge maps of the six stage outputs", "stages-plot")
     ui.stages_text = gr.Markdown()
@@ -254,7 +240,7 @@ def _stages_tab(ui: SimpleNamespace) -> None:
 
 
 def _sweep_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(PAGE["sweep"])
+    gr.Markdown(events.PAGE["sweep"])
     ui.sweep_btn = gr.Button("Run every zoom level", variant="primary")
     ui.sweep_plot = _image("Sharpness vs zoom", "sweep-plot", show_label=False)
     ui.sweep_text = gr.Markdown()
@@ -263,7 +249,7 @@ def _sweep_tab(ui: SimpleNamespace) -> None:
 
 
 def _simulate_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(PAGE["simulate"])
+    gr.Markdown(events.PAGE["simulate"])
     ui.sim_btn = gr.Button("Run the simulation", variant="primary")
     ui.sim_text = gr.Markdown()
     with gr.Row():
@@ -276,11 +262,11 @@ def _simulate_tab(ui: SimpleNamespace) -> None:
 
 
 def _lesson_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(lesson_markdown(), elem_id="lesson")
-    gr.Markdown(PAGE["try_it"])
+    gr.Markdown(events.lesson_markdown(), elem_id="lesson")
+    gr.Markdown(events.PAGE["try_it"])
     with gr.Row():
         ui.try_buttons = [gr.Button(f"{step.number}. {step.title}", size="sm", min_width=160)
-                          for step in LESSON_STEPS]
+                          for step in events.LESSON_STEPS]
     ui.workflow_btn = gr.Button("Draw the workflow of the current view")
     ui.workflow_plot = _figure("Input → bicubic → MSSNet → view", "lesson-workflow")
 
@@ -305,16 +291,17 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     w.on(ui.model.change, page.reopen, ["source", "model", "zoom", "center"], ["map_info", *ev.PER_IMAGE],
          **LIGHT_EVENTS)
     w.on(ui.model.change, page.model_note, ["model"], ["model_info"], **LIGHT_EVENTS)
-    for step, button in zip(LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
+    for step, button in zip(events.LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
         w.on(button.click, lambda model, number=step.number: page.try_it(number, model), ["model"],
              [*opened, "tabs", "image_in", "tab_action"], **LIGHT_EVENTS)
-    # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (a network
-    # pass each) the saliency and the action *Try it* asked for
+    # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (network
+    # passes each) the answer's check against the truth, the saliency and the action *Try it* asked for
     drawn = w.on(ui.map_info.input, page.map_rest, ["source", "map_info", "model"],
                  ["center", "side", "timing", "view", "view_cached", *ev.PER_VIEW],
                  trigger_mode="always_last", show_progress="hidden", **VIEW_EVENTS)
     quiet = {"show_progress": "hidden", **LIGHT_EVENTS}
-    w.on(drawn.success, page.answer, view, ["answer", "why"], **quiet)
+    said = w.on(drawn.success, page.answer, view, ["answer", "why"], **quiet)
+    w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **HEAVY_EVENTS)
     maps = w.on(drawn.success, page.heat_maps, ["view", "view_cached", "window", "attr_window"], ev.MAPS,
                 show_progress="minimal", **LIGHT_EVENTS)
     w.on(maps.success, page.decision, view, ["decision_plot", "decision_text", "decision_table"], **quiet)
@@ -386,19 +373,19 @@ def build_demo(model_path: str | os.PathLike | None = None) -> gr.Blocks:
     page = Page(model_path, png_path)
     with gr.Blocks(title="Zoom & Sharpen", delete_cache=(1800, 3600)) as demo:
         demo.studio, demo.studio_page = page.studio, page  # for tests and benchmarks
-        gr.Markdown(PAGE["intro"])
+        gr.Markdown(events.PAGE["intro"])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 ui = _controls(page)
             with gr.Column(scale=9):
                 _map(ui)
                 with gr.Tabs(elem_id="tabs") as ui.tabs:
-                    for tab_id, build in TAB_BUILDERS.items():  # titles: the lesson's TABS, which its steps name
-                        with gr.Tab(TABS[tab_id], id=tab_id) as tab:
+                    for tab_id, build in TAB_BUILDERS.items():  # titles: the lesson's events.TABS, which its steps name
+                        with gr.Tab(events.TABS[tab_id], id=tab_id) as tab:
                             build(ui)
                         setattr(ui, f"{tab_id}_tab", tab)
         ui.source, ui.center, ui.window = gr.State(None), gr.State(None), gr.State(None)
-        ui.side, ui.tab_action = gr.State(PANEL_SIDE), gr.State(None)
+        ui.side, ui.tab_action = gr.State(events.PANEL_SIDE), gr.State(None)
         ui.view, ui.view_cached = gr.State(None), gr.State(False)
         wiring = Wiring(page, ui)
         _api_endpoints(wiring)
@@ -419,7 +406,7 @@ def routes(service: TileService) -> list[Any]:
         reply = await service.respond(request.path_params["path"], request.query_params)
         return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
-    return [Route(DZ_PREFIX + "/{path:path}", tile, methods=["GET"]),
+    return [Route(events.DZ_PREFIX + "/{path:path}", tile, methods=["GET"]),
             Mount(UI_PREFIX, StaticFiles(directory=UI_DIR, follow_symlink=False), name="zs-ui")]
 
 

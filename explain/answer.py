@@ -13,17 +13,16 @@ from __future__ import annotations
 from mssnet.serve.views import View
 
 from .decision import Decision, decide
-from .measure import ADDED, ADDED_DEFINITION, DEFINITION, NAME, NEAR_ZERO, change_phrase
+from .measure import ADDED, ADDED_DEFINITION, DEFINITION, NAME, NEAR_ZERO, change_text
+from .truth import TruthCheck, truth_sentence
 
 __all__ = ["LEARNED", "answer_markdown", "shares_part", "why_markdown", "zoom_text"]
 
 #: How the bundled weights learned what to sharpen (assets/weights/README.md).
-LEARNED = ("MSSNet learned from pairs of pictures: a photograph, and the same photograph shrunk and enlarged "
-           "again, which blurs it. It learned the correction that undoes that blur.")
+LEARNED = "MSSNet learned this from photographs shrunk and enlarged again: it undoes that blur."
 #: The same for weights the studio did not train (e.g. the original GoPro checkpoints).
 LEARNED_OTHER = ("These weights were not trained by the studio on zoom blur (the original MSSNet weights learned to "
-                 "remove camera-motion blur from pairs of blurred and sharp video frames), so they sharpen what "
-                 "that blur takes away, which is not quite what zooming does.")
+                 "remove camera-motion blur), so they sharpen what that blur takes away, not quite what zooming does.")
 
 
 def _bundled(label: str) -> bool:
@@ -37,34 +36,37 @@ def zoom_text(zoom: float) -> str:
 
 
 def shares_part(decision: Decision) -> str:
-    """'71 % went to edges and lines, 24 % to corners and fine texture and 5 % to flat areas': the view's added
-    sharpness split by structure class, whole per cents summing to 100; '' when MSSNet added none."""
+    """'71 % of the sharpness MSSNet added went to edges and lines, 24 % to corners and fine texture and 5 % to
+    flat areas': the view's added sharpness split by structure class, whole per cents summing to 100; '' when
+    MSSNet added none."""
     if decision.added <= 0:
         return ""
     shares = decision.shares()
-    parts = [f"{shares[name]} % {'went to' if not k else 'to'} {name}"
+    parts = [f"{shares[name]} % " + (f"of the sharpness MSSNet added went to {name}" if not k else f"to {name}")
              for k, name in enumerate(n for n, s in decision.structure.items() if s.pixels)]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def answer_markdown(view: View, decision: Decision | None = None) -> str:
-    """Two or three sentences: how MSSNet learned what to sharpen, where the sharpness it added in this view went
-    (shares per structure class that add up to 100 %) and the whole view's change of edge strength against the
-    bicubic view. ``decision``: the view's :func:`explain.decision.decide` when already computed. -> Markdown."""
+def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCheck | None = None) -> str:
+    """The decision statement for the view, shortest first: where the sharpness MSSNet added went (shares per
+    structure class that add up to 100 %, in bold), with ``truth`` (:func:`explain.truth.truth_check` of this
+    spot) how much of the lost detail it put back and how much it invented, the whole view's change of edge
+    strength against bicubic, and how MSSNet learned it. ``decision``: the view's :func:`explain.decision.decide`
+    when already computed. -> Markdown."""
     learned = LEARNED if _bundled(view.model_label) else LEARNED_OTHER
     at = zoom_text(view.zoom)
     if view.level == 0:
-        return (f"{learned} At {at} nothing is enlarged, so there is no blur to undo and MSSNet leaves "
-                "the image as it is: zoom in to see what it sharpens.")
+        return (f"At {at} nothing is enlarged, so there is no blur to undo and MSSNet leaves the image as it is: "
+                "zoom in to see what it sharpens.")
     if decision is None:
         decision = decide(view.bicubic, view.sharpened)
-    whole = f"Over the view it {change_phrase(decision.before, decision.after)} against bicubic."
     if decision.before < NEAR_ZERO and decision.after < NEAR_ZERO:
-        return f"{learned} Here, at {at}, the view has almost no edges: there is nothing for MSSNet to sharpen."
+        return f"At {at} this view has almost no edges: there is nothing for MSSNet to sharpen."
     shares = shares_part(decision)
-    if not shares:
-        return f"{learned} Here, at {at}, MSSNet made no edge steeper. {whole}"
-    return f"{learned} Here, at {at}, **of the {ADDED} MSSNet gave the view, {shares}.** {whole}"
+    lead = f"**At {at}, {shares}.**" if shares else f"At {at}, MSSNet made no edge steeper."
+    checked = f" {truth_sentence(truth)}" if truth is not None else ""
+    whole = f" Over the view: {change_text(decision.before, decision.after)} against bicubic."
+    return f"{lead}{checked}{whole} {learned}"
 
 
 def why_markdown(view: View) -> str:
@@ -83,7 +85,8 @@ def why_markdown(view: View) -> str:
              f"MSSNet's {NAME} gain, with their correlation.",
              "- **Coarse to fine** — the *Stages*: what each of MSSNet's six stages changed and its "
              f"{NAME}.",
-             "- **Is it right?** — *Simulate*: the same zoom on a crop whose true detail is known, scored by PSNR."]
+             "- **Is it right?** — the answer's last sentence and *Simulate*: the same zoom on a crop whose true "
+             "detail is known; the detail put back and invented against it, and PSNR."]
     if view.level == 0:
         lines.insert(1, "- At ×1 no MSSNet pass runs; the panels show the image itself.")
     return "\n".join(lines)

@@ -202,6 +202,14 @@ class Page:
             return {}
         return dict(zip(("answer", "why"), panels.answer(view), strict=True))
 
+    def truth(self, view: View | None, source: Source | None, page: str | None = None) -> Fields:
+        """The answer again, with its check against the truth at the end (about one MSSNet pass); a view the page
+        has left meanwhile is skipped, also when it left during the pass."""
+        if source is None or not self._fresh(view, page) or view.source_key != source.key:
+            return {}
+        text = panels.checked_answer(view, self.studio.models.get(view.model_label), source)
+        return {"answer": text} if self._fresh(view, page) else {}
+
     def decision(self, view: View | None, page: str | None = None) -> Fields:
         """The decision panel, picture first: bar chart, the sentence, the numbers for the fold."""
         if not self._fresh(view, page):

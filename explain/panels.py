@@ -28,6 +28,7 @@ from .decision import decide, decision_table_markdown, plot_decision
 from .plots import colour_scales
 from .saliency_pair import plot_saliency_check, saliency_check, saliency_check_markdown
 from .sanity import random_weights_check
+from .truth import TRUTH_SIDE, TruthCheck, truth_check
 from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .window import WindowExplanation, attribution_figure, explain_window
 
@@ -83,6 +84,28 @@ def answer(view: View) -> tuple[str, str]:
     """The answer for the region on screen (no network pass) -> (two or three sentences as Markdown, the
     "why?" list of the panels behind each claim as Markdown, for a fold); made once per view."""
     return view.rendering("answer", lambda: (answer_markdown(view, _decided(view)), why_markdown(view)))
+
+
+def truth(view: View, model: nn.Module, source: Source) -> TruthCheck | None:
+    """The answer's check against the truth for this view: the same zoom on the :data:`~explain.truth.TRUTH_SIDE`
+    px of the photograph around its centre (:func:`explain.studio.simulate`, about one MSSNet pass) -> a
+    :class:`~explain.truth.TruthCheck`, None at ×1 or on a photo too small to check; made once per view."""
+    def make() -> TruthCheck | bool:
+        if view.level == 0:
+            return False
+        x0, y0, w, h = view.rect
+        try:
+            sim = panels.simulate(model, source, view.zoom, (x0 + w / 2, y0 + h / 2), TRUTH_SIDE)
+        except ValueError:
+            return False
+        return truth_check(sim.truth, sim.bicubic, sim.sharpened, sim.zoom, sim.shave)
+
+    return view.rendering("truth", make) or None
+
+
+def checked_answer(view: View, model: nn.Module, source: Source) -> str:
+    """:func:`answer`'s sentences with the check against the truth at the end (:func:`truth`)."""
+    return answer_markdown(view, _decided(view), truth(view, model, source))
 
 
 def saliency_pair(view: View, model: nn.Module, save: Save, n: int = 4) -> tuple[str | None, str]:

@@ -169,7 +169,8 @@ def test_panels_of_a_view_the_page_has_left_are_dropped(page, source):
     assert first.identity != second.identity
     for handler in (page.heat_maps, page.answer, page.decision, page.saliency, page.visual_saliency):
         assert handler(first, page="a") == {}  # a late result of the first view: dropped
-    assert page.answer(second, "a")["answer"].startswith(("MSSNet", "These weights"))
+    assert page.truth(first, source, "a") == {}
+    assert page.answer(second, "a")["answer"].startswith(("**At ×2.5,", "At ×2.5,"))
     assert page.answer(first, "b") != {}  # another page's view is its own
     # a rest of a map the page has replaced (another id) changes nothing
     assert page.map_rest(source, _rest(3.0, shown="y"), None, "a") == {}
@@ -196,6 +197,10 @@ def test_answer_decision_and_saliencies_once_per_view(page, source):
     view = _view(page, source, 2.5)
     out = page.answer(view)
     assert "edge strength" in out["answer"] and "decision panel" in out["why"]
+    checked = page.truth(view, source)["answer"]  # the same answer, checked against the truth at the end
+    assert checked.split("Checked")[0] in out["answer"] and "Checked on the real photo" in checked
+    assert "detail the zoom removed" in checked or "nothing to put back" in checked
+    assert page.truth(view, None) == {}
     decision = page.decision(view)
     assert is_rgb_png(decision["decision_plot"], 200)
     assert "|" in decision["decision_table"] and "|" not in decision["decision_text"]
