@@ -82,7 +82,7 @@
     let gain = { visible: false, opacity: Number(gainOpacity.value) };
     const pending = new Map(); // MSSNet tiles the server is still sharpening: URL -> {tile, tries, timer, unloaded}
     let restTimer = 0, rest = null; // rest: the exact view on screen or being fetched ({key, abort})
-    let lastView = "", lastRest = "";
+    let lastView = "";
     let loaded = 0; // tiles arrived since the map last had nothing to load
     let mssnetTiles = 0; // MSSNet tiles arrived since the image opened
     let closed = false, opening = 0; // opening: the latest load() (an older one that answers late opens nothing)
@@ -297,8 +297,7 @@
           viewer.forceRedraw();
         }
       }
-      const s = state(), key = JSON.stringify(s);
-      if (key !== lastRest) { lastRest = key; options.onRest?.(s); }
+      options.onRest?.(state()); // each time the map comes to rest (the caller tells repeats apart)
       if (!exact || (rest && rest.key === restKey())) return;
       hideRest();
       rest = { key: restKey() };
@@ -394,7 +393,7 @@
       items = null;
       hideRest();
       clearPending();
-      lastView = lastRest = "";
+      lastView = "";
       set("mssnetTiles", (mssnetTiles = 0));
       set("atRest", "0");
       part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;

@@ -7,7 +7,9 @@
 // - the zoom slider (#zoom: its range and number inputs) and the map follow each other, in the browser only:
 //   the slider moves the map, and the wheel, pinch and keys move the slider;
 // - when the map comes to rest, the region on screen goes into the component's value as "rest" and an input
-//   event tells the server, which explains what is visible (only when that region changed).
+//   event tells the server, which explains what is visible (only when that region changed);
+// - the answer (#answer) carries data-state: "pending" while the map moves or its view at rest is being
+//   explained ("Updating for ×6…" above it), "fresh" once its text is about the zoom at rest ("At ×6, …").
 (() => {
   "use strict";
   const UI = window.ZS_UI_PREFIX || "/zs/ui/";
@@ -48,9 +50,12 @@
       if (!info?.id || !info.layers || info.rest) return; // a value the page wrote itself: nothing new to show
       shownInfo = text;
       if (map && map.element === viewer) map.load(info);
-      else map = window.ZSMap.open(viewer, info, { keys: true, onView: follow, onRest: tell, onOpen: opened });
+      else map = window.ZSMap.open(viewer, info, { keys: true, onView: moved, onRest: tell, onOpen: opened });
     }
     function tell(state) { // the map at rest -> the server's explanation
+      atRest = state.zoom;
+      restView = lastView;
+      answerState();
       const text = JSON.stringify(state);
       if (text === told || !shownInfo) return;
       told = text;
@@ -58,8 +63,33 @@
       trigger("input");
     }
     ready.then(() => { show(); watch("value", show); }).catch((err) => console.error("Zoom & Sharpen:", err));
+    const answer = $("#answer"); // a new text from the server: is it about the view at rest?
+    if (answer) new MutationObserver(() => answerState()).observe(answer, { childList: true, subtree: true,
+      characterData: true });
   }
-  const opened = (m) => follow({ zoom: m.zoom() }); // the slider shows the zoom the map opened at
+  const opened = (m) => { follow({ zoom: m.zoom() }); answerState(m.zoom()); }; // the slider shows it too
+  let lastView = null, restView = null; // the map's view now, and when it came to rest
+  function moved(view) {
+    lastView = view;
+    follow(view);
+    const r = restView, still = r && Math.abs(view.zoom - r.zoom) < 1e-4 && // the map aligning itself to the
+      Math.hypot(view.center[0] - r.center[0], view.center[1] - r.center[1]) < 0.5; // pixels is no move
+    if (still) return;
+    atRest = restView = null;
+    answerState(view.zoom);
+  }
+
+  // ------------------------------------------------------------------ is the answer about the view at rest?
+  let atRest = null; // the zoom of the view at rest, null while the map moves
+  const shown = (z) => `×${Number(z).toFixed(2).replace(/\.?0+$/, "")}`; // as the answer and the slider write it
+  function answerState(zoom = atRest) {
+    const box = $("#answer");
+    if (!box) return;
+    const about = /\bAt ×([\d.]+)/.exec(box.innerText || "")?.[1];
+    const fresh = atRest !== null && about !== undefined && shown(about) === shown(atRest);
+    box.dataset.state = fresh ? "fresh" : "pending";
+    if (!fresh && zoom !== null && zoom !== undefined) box.dataset.pendingText = `Updating for ${shown(zoom)}…`;
+  }
 
   // ------------------------------------------------------------------ slider -> map
   function fromSlider(e) {

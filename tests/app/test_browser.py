@@ -13,6 +13,7 @@ on a busy two-core machine.
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -317,3 +318,17 @@ def test_upload_opens_a_new_image(page):
     assert float(state["centerY"]) == pytest.approx(cy, abs=1.0)
     _wait_settled(page)
     _wait_until(page, lambda: any(r["id"] == info["id"] for r in _rests_sent()))
+
+
+def test_the_answer_says_when_it_is_updating_and_when_it_is_fresh(page):
+    page.evaluate("() => zsStudio.map.zoomTo(3, {immediately: true})")
+    page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'fresh'")
+    assert "At ×3," in page.locator("#answer").inner_text()
+    page.evaluate("() => zsStudio.map.zoomTo(2.5, {immediately: true})")
+    page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'pending'", timeout=500)
+    assert page.evaluate("() => document.querySelector('#answer').dataset.pendingText") == "Updating for ×2.5…"
+    page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'fresh'")
+    text = page.locator("#answer").inner_text()
+    assert text.startswith("At ×2.5,") and _number(page) == 2.5
+    shares = [int(p) for p in re.findall(r"(\d+) % (?:of the sharpness MSSNet added went )?to ", text)]
+    assert len(shares) == 3 and sum(shares) == 100
