@@ -97,19 +97,19 @@ def test_build_wires_the_map_events(tiny_weights):
 def test_rest_view_is_the_middle_square_of_the_visible_region(page, source):
     rest = json.dumps({"id": "x", "zoom": 3.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
     # 80 px ×3: no larger than the image
-    assert mssnet.serve.views.rest_view(source, rest, app.PANEL_SIDE) == (3.0, (40.0, 20.0), 240)
+    assert mssnet.serve.views.rest_view(source, rest, app.events.PANEL_SIDE) == (3.0, (40.0, 20.0), 240)
     wide = json.dumps({"id": "x", "zoom": 8.0, "center_x": 40, "center_y": 20, "width": 900, "height": 500})
-    assert mssnet.serve.views.rest_view(source, wide, app.PANEL_SIDE)[2] == app.PANEL_SIDE
+    assert mssnet.serve.views.rest_view(source, wide, app.events.PANEL_SIDE)[2] == app.events.PANEL_SIDE
     small = json.dumps({"id": "x", "zoom": 0.5, "center_x": -5, "center_y": 99, "width": 200, "height": 100})
     # zoom and centre clamped, ≤ the image
-    assert mssnet.serve.views.rest_view(source, small, app.PANEL_SIDE) == (1.0, (0.0, 48.0), 80)
+    assert mssnet.serve.views.rest_view(source, small, app.events.PANEL_SIDE) == (1.0, (0.0, 48.0), 80)
     for bad in ("", "{}", "not json", json.dumps({"zoom": "nan", "center_x": 1, "center_y": 1, "width": 9,
                                                   "height": 9})):
-        assert mssnet.serve.views.rest_view(source, bad, app.PANEL_SIDE) is None
+        assert mssnet.serve.views.rest_view(source, bad, app.events.PANEL_SIDE) is None
     # the rest of the map the page shows, or of another one (an image replaced meanwhile)
-    assert (mssnet.serve.views.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "x"}))
+    assert (mssnet.serve.views.rest_view(source, rest, app.events.PANEL_SIDE, json.dumps({"id": "x"}))
             == (3.0, (40.0, 20.0), 240))
-    assert mssnet.serve.views.rest_view(source, rest, app.PANEL_SIDE, json.dumps({"id": "y"})) is None
+    assert mssnet.serve.views.rest_view(source, rest, app.events.PANEL_SIDE, json.dumps({"id": "y"})) is None
 
 
 class Request:
@@ -151,7 +151,7 @@ def test_launch_options_carry_the_page_script_style_and_routes(tiny_weights):
     assert all(Path(p).exists() for p in options["css_paths"])
     demo = app.build_demo(tiny_weights)
     paths = [r.path for r in app.launch_options(demo)["app_kwargs"]["routes"]]
-    assert paths == [app.DZ_PREFIX + "/{path:path}", app.UI_PREFIX]
+    assert paths == [app.events.DZ_PREFIX + "/{path:path}", app.UI_PREFIX]
     demo.studio_page.close()
 
 
