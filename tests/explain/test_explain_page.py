@@ -6,6 +6,7 @@ seconds. The Gradio side (wiring, gr.Error, the API endpoints) is tested in test
 """
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -201,6 +202,12 @@ def test_answer_decision_and_saliencies_once_per_view(page, source):
     assert checked.split("Checked")[0] in out["answer"] and "Checked on the real photo" in checked
     assert "detail the zoom removed" in checked or "nothing to put back" in checked
     assert page.truth(view, None) == {}
+    # one quantity, one number: the answer's shares are the decision panel's (sentence and table)
+    decision = page.decision(view)
+    for name in ("edges and lines", "corners and fine texture", "flat areas"):
+        share = re.search(rf"(\d+) % (?:of the sharpness MSSNet added went )?to {name}", checked).group(1)
+        assert f"{share} % {'went ' if name == 'edges and lines' else ''}to {name}" in decision["decision_text"]
+        assert re.search(rf"\| {name} \(structure\) \| \d+ % \| {share} % \|", decision["decision_table"])
     decision = page.decision(view)
     assert is_rgb_png(decision["decision_plot"], 200)
     assert "|" in decision["decision_table"] and "|" not in decision["decision_text"]
