@@ -10,19 +10,43 @@ numbers, computed once per view when passed).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mssnet.serve.views import View
 
 from .decision import Decision, decide
 from .measure import ADDED, ADDED_DEFINITION, DEFINITION, NAME, NEAR_ZERO, change_text
 from .truth import TruthCheck, truth_sentence
 
-__all__ = ["LEARNED", "answer_markdown", "shares_part", "why_markdown", "zoom_text"]
+__all__ = ["LEARNED", "LOCAL_WINDOW", "Locality", "answer_markdown", "locality_sentence", "shares_part", "why_markdown",
+           "zoom_text"]
 
 #: How the bundled weights learned what to sharpen (assets/weights/README.md).
 LEARNED = "MSSNet learned this from photographs shrunk and enlarged again: it undoes that blur."
 #: The same for weights the studio did not train (e.g. the original GoPro checkpoints).
 LEARNED_OTHER = ("These weights were not trained by the studio on zoom blur (the original MSSNet weights learned to "
                  "remove camera-motion blur), so they sharpen what that blur takes away, not quite what zooming does.")
+
+
+#: Side of the window (screen px) whose attribution says how local the decision is.
+LOCAL_WINDOW = 8
+
+
+@dataclass(frozen=True)
+class Locality:
+    """How local the decision is: ``near`` (0..1), the share of the input gradient of the edge strength MSSNet
+    added in a ``side`` px window at the strongest sharpened edge that lies within ``side`` px of the window."""
+
+    near: float
+    side: int
+
+
+def locality_sentence(local: Locality) -> str:
+    """'It decides from what is close: at the strongest sharpened edge here, 83 % of what drove the change lies
+    within 8 px of it.'"""
+    how = "close" if local.near >= 0.5 else "far and near"
+    return (f"It decides from what is {how}: at the strongest sharpened edge here, {100 * local.near:.0f} % of what "
+            f"drove the change lies within {local.side} px of it.")
 
 
 def _bundled(label: str) -> bool:
@@ -47,10 +71,12 @@ def shares_part(decision: Decision) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCheck | None = None) -> str:
+def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCheck | None = None,
+                    local: Locality | None = None) -> str:
     """The decision statement for the view, shortest first: where the sharpness MSSNet added went (shares per
     structure class that add up to 100 %, in bold), with ``truth`` (:func:`explain.truth.truth_check` of this
-    spot) how much of the lost detail it put back and how much it invented, the whole view's change of edge
+    spot) how much of the lost detail it put back and how much it invented, with ``local`` how local its decision
+    is (:class:`Locality`), the whole view's change of edge
     strength against bicubic, and how MSSNet learned it. ``decision``: the view's :func:`explain.decision.decide`
     when already computed. -> Markdown."""
     learned = LEARNED if _bundled(view.model_label) else LEARNED_OTHER
@@ -64,9 +90,10 @@ def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCh
         return f"At {at} this view has almost no edges: there is nothing for MSSNet to sharpen."
     shares = shares_part(decision)
     lead = f"**At {at}, {shares}.**" if shares else f"At {at}, MSSNet made no edge steeper."
+    rule = f" {locality_sentence(local)}" if local is not None and shares else ""
     checked = f" {truth_sentence(truth)}" if truth is not None else ""
     whole = f" Over the view: {change_text(decision.before, decision.after)} against bicubic."
-    return f"{lead}{checked}{whole} {learned}"
+    return f"{lead}{rule}{checked}{whole} {learned}"
 
 
 def why_markdown(view: View) -> str:

@@ -23,11 +23,12 @@ from mssnet.serve.views import View
 
 from . import report
 from . import studio as panels
-from .answer import answer_markdown, why_markdown
+from .answer import LOCAL_WINDOW, Locality, answer_markdown, why_markdown
 from .decision import decide, decision_table_markdown, plot_decision
 from .plots import colour_scales
 from .saliency_pair import plot_saliency_check, saliency_check, saliency_check_markdown
 from .sanity import random_weights_check
+from .spread import attribution_shares
 from .truth import TRUTH_SIDE, TruthCheck, truth_check
 from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .window import WindowExplanation, attribution_figure, explain_window
@@ -103,9 +104,26 @@ def truth(view: View, model: nn.Module, source: Source) -> TruthCheck | None:
     return view.rendering("truth", make) or None
 
 
+def locality(view: View, model: nn.Module) -> Locality | None:
+    """How local MSSNet's decision is at the view's strongest sharpened edge: one input gradient of the edge
+    strength it added in a :data:`LOCAL_WINDOW` px window there (:func:`explain.window.explain_window`, gradient
+    saliency) -> the share of it within that many screen px of the window; None at ×1 or with nothing attributed.
+    Made once per view."""
+    def make() -> Locality | bool:
+        if view.level == 0:
+            return False
+        found = explain_window(model, view, None, "Gradient saliency", side=LOCAL_WINDOW)
+        if found.attribution is None or not np.abs(found.attribution).sum() > 0:
+            return False
+        return Locality(attribution_shares(found.attribution, found.local_window)[1], LOCAL_WINDOW)
+
+    return view.rendering("locality", make) or None
+
+
 def checked_answer(view: View, model: nn.Module, source: Source) -> str:
-    """:func:`answer`'s sentences with the check against the truth at the end (:func:`truth`)."""
-    return answer_markdown(view, _decided(view), truth(view, model, source))
+    """:func:`answer`'s sentences with how local the decision is (:func:`locality`) after the shares and the check
+    against the truth (:func:`truth`) after that."""
+    return answer_markdown(view, _decided(view), truth(view, model, source), locality(view, model))
 
 
 def saliency_pair(view: View, model: nn.Module, save: Save, n: int = 4) -> tuple[str | None, str]:

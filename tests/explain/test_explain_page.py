@@ -199,8 +199,10 @@ def test_answer_decision_and_saliencies_once_per_view(page, source):
     out = page.answer(view)
     assert "edge strength" in out["answer"] and "decision panel" in out["why"]
     checked = page.truth(view, source)["answer"]  # the same answer, checked against the truth at the end
-    assert checked.split("Checked")[0] in out["answer"] and "Checked on the real photo" in checked
+    assert checked.split("**")[1] == out["answer"].split("**")[1] and "Checked on the real photo" in checked
     assert "detail the zoom removed" in checked or "nothing to put back" in checked
+    near = re.search(r"(\d+) % of what drove the change lies within 8 px of it", checked)  # how local it decides
+    assert near and 0 <= int(near.group(1)) <= 100
     assert page.truth(view, None) == {}
     # one quantity, one number: the answer's shares are the decision panel's (sentence and table)
     decision = page.decision(view)
