@@ -206,7 +206,7 @@ def _explore_tab(ui: SimpleNamespace) -> None:
     ui.decision_text = gr.Markdown(elem_id="decision-text")
     with gr.Accordion("The numbers behind the bars", open=False):
         ui.decision_table = gr.Markdown(elem_id="decision-table")
-    ui.visual_plot = _figure("Where the eye looks and where MSSNet sharpened", "map-visual")
+    ui.visual_plot = _figure("A model of where the eye looks, and where MSSNet added sharpness", "map-visual")
     ui.visual_text = gr.Markdown(elem_id="visual-text")
 
 

@@ -124,7 +124,7 @@ def plot_visual_saliency(bicubic: np.ndarray, comparison: SaliencyComparison) ->
     axes = fig.subplots(1, 2)
     gray = luminance(np.clip(_to_numpy(bicubic, "bicubic"), 0, 1))
     im = None
-    for ax, m, title in ((axes[0], comparison.visual, "where the eye looks\n(visual saliency)"),
+    for ax, m, title in ((axes[0], comparison.visual, "a model of where the eye looks\n(spectral residual)"),
                          (axes[1], comparison.focus, f"where MSSNet raised\n{NAME}")):
         ax.imshow(gray, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         im = ax.imshow(m, cmap="inferno", vmin=0, vmax=1, alpha=0.65, interpolation="bilinear")
@@ -139,9 +139,10 @@ def plot_visual_saliency(bicubic: np.ndarray, comparison: SaliencyComparison) ->
 def visual_saliency_markdown(comparison: SaliencyComparison) -> str:
     """What the comparison shows for this view, from its numbers."""
     rho = comparison.correlation
-    return (f"**Where the eye looks vs where MSSNet sharpens.** Left: visual saliency, computed from the image's "
-            f"own contrast (its spectral residual), with no network; right: where MSSNet raised {NAME}. They "
-            f"mark {_agreement(rho)} (rank correlation {rho:+.2f}; {100 * comparison.top_overlap:.0f} % of the "
-            "most conspicuous fifth of the view is among the fifth MSSNet sharpened most, 20 % by chance). "
+    return (f"**A model of where the eye looks vs where MSSNet sharpens.** Left: visual saliency, computed "
+            f"from the image's own contrast (its spectral residual), with no network; right: where MSSNet raised "
+            f"{NAME}. They mark {_agreement(rho)} (rank correlation {rho:+.2f}; "
+            f"{100 * comparison.top_overlap:.0f} % of the most conspicuous fifth of the view is among the fifth "
+            "MSSNet sharpened most, 20 % by chance). "
             "MSSNet was never told where people look: it learned to undo zoom blur wherever an edge was "
             "blurred; where the two agree, it is because conspicuous places are where the edges are.")
