@@ -12,23 +12,19 @@ on a busy two-core machine.
 
 import io
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-from playwright.sync_api import Error as PlaywrightError  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from chromium import projector_page  # noqa: E402 (tests/chromium.py)
 
-from bench.serving import CHROMIUM_ARGS, PROJECTOR, running  # noqa: E402
+from bench.serving import running  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
-CHROMIUM = os.environ.get("ZS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT_MS = 180_000  # a two-core machine shared with training can be slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 
@@ -41,23 +37,13 @@ def server(tiny_weights):
 
 @pytest.fixture(scope="module")
 def page(server):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium binary at {CHROMIUM} (set ZS_CHROMIUM)")
-    with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except PlaywrightError as exc:
-            pytest.skip(f"Chromium does not start: {str(exc).splitlines()[0]}")
-        try:
-            page = browser.new_page(viewport=PROJECTOR)
-            page.on("request", lambda r: SENT.append(r.post_data or "") if r.method == "POST" else None)
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(server[0], wait_until="domcontentloaded")
-            page.wait_for_selector("#zoom input[type=range]")
-            page.wait_for_function("() => document.querySelector('#viewer')?.dataset.zoom")
-            yield page
-        finally:
-            browser.close()
+    def listen(page):
+        page.on("request", lambda r: SENT.append(r.post_data or "") if r.method == "POST" else None)
+
+    with projector_page(server[0], TIMEOUT_MS, listen) as page:
+        page.wait_for_selector("#zoom input[type=range]")
+        page.wait_for_function("() => document.querySelector('#viewer')?.dataset.zoom")
+        yield page
 
 
 SENT: list[str] = []  # the bodies of the page's POST requests (Gradio's event queue)

@@ -11,9 +11,7 @@ Skipped when Playwright or a Chromium binary is missing (``ZS_CHROMIUM`` names a
 """
 
 import math
-import os
 import re
-import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -21,14 +19,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-from playwright.sync_api import Error as PlaywrightError  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from chromium import projector_page  # noqa: E402 (tests/chromium.py)
 
-from bench.serving import CHROMIUM_ARGS, PROJECTOR, running  # noqa: E402
+from bench.serving import running  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
-CHROMIUM = os.environ.get("ZS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT_MS = 60_000  # a busy two-core machine can be slow
 MAP_JS = Path(__file__).resolve().parents[2] / "assets" / "ui" / "map.js"
 MSSNET_TILES = "**/mssnet_files/**"
@@ -68,22 +64,10 @@ def server(tiny_weights):
 
 @pytest.fixture(scope="module")
 def page(server):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium binary at {CHROMIUM} (set ZS_CHROMIUM)")
-    with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except PlaywrightError as exc:
-            pytest.skip(f"Chromium does not start: {str(exc).splitlines()[0]}")
-        try:
-            page = browser.new_page(viewport=PROJECTOR)
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(server[0], wait_until="domcontentloaded")
-            page.wait_for_function("() => window.zsStudio?.map && document.querySelector('#viewer')?.dataset.id")
-            _wait_settled(page)
-            yield page
-        finally:
-            browser.close()
+    with projector_page(server[0], TIMEOUT_MS) as page:
+        page.wait_for_function("() => window.zsStudio?.map && document.querySelector('#viewer')?.dataset.id")
+        _wait_settled(page)
+        yield page
 
 
 class Sharpening:
