@@ -21,18 +21,10 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 from chromium import projector_page  # noqa: E402 (tests/chromium.py)
 
-from bench.serving import running  # noqa: E402
-
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 TIMEOUT_MS = 180_000  # a two-core machine shared with training can be slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
-
-
-@pytest.fixture(scope="module")
-def server(tiny_weights):
-    with running(tiny_weights) as (url, demo):
-        yield url, demo
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,6 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 from chromium import projector_page  # noqa: E402 (tests/chromium.py)
 
-from bench.serving import running  # noqa: E402
-
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 TIMEOUT_MS = 60_000  # a busy two-core machine can be slow
@@ -54,12 +52,6 @@ RECORD = """() => {
         if (text && seen.badges.at(-1) !== text) seen.badges.push(text);
     }).observe(el, {attributes: true, subtree: true, childList: true, characterData: true});
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tiny_weights):
-    with running(tiny_weights) as (url, demo):
-        yield url, demo
 
 
 @pytest.fixture(scope="module")
