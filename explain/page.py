@@ -203,8 +203,8 @@ class Page:
         return dict(zip(("answer", "why"), panels.answer(view), strict=True))
 
     def truth(self, view: View | None, source: Source | None, page: str | None = None) -> Fields:
-        """The answer again, with its check against the truth at the end (about one MSSNet pass); a view the page
-        has left meanwhile is skipped, also when it left during the pass."""
+        """The answer again, with how local the decision is and its check against the truth (about one MSSNet pass
+        and one gradient); a view the page has left meanwhile is skipped, also when it left during the pass."""
         if source is None or not self._fresh(view, page) or view.source_key != source.key:
             return {}
         text = panels.checked_answer(view, self.studio.models.get(view.model_label), source)
