@@ -76,10 +76,10 @@ def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCh
     """The decision statement for the view, shortest first: where the sharpness MSSNet added went (shares per
     structure class that add up to 100 %, in bold), with ``truth`` (:func:`explain.truth.truth_check` of this
     spot) how much of the lost detail it put back and how much it invented, with ``local`` how local its decision
-    is (:class:`Locality`), the whole view's change of edge
-    strength against bicubic, and how MSSNet learned it. ``decision``: the view's :func:`explain.decision.decide`
-    when already computed. -> Markdown."""
-    learned = LEARNED if _bundled(view.model_label) else LEARNED_OTHER
+    is (:class:`Locality`), the whole view's change of edge strength against bicubic, and, for weights the studio
+    did not train, what they learned instead (how the bundled ones learned: :func:`why_markdown`). ``decision``:
+    the view's :func:`explain.decision.decide` when already computed. -> Markdown."""
+    learned = "" if _bundled(view.model_label) else f" {LEARNED_OTHER}"  # the bundled weights': in the "why?" list
     at = zoom_text(view.zoom)
     if view.level == 0:
         return (f"At {at} nothing is enlarged, so there is no blur to undo and MSSNet leaves the image as it is: "
@@ -93,14 +93,14 @@ def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCh
     rule = f" {locality_sentence(local)}" if local is not None and shares else ""
     checked = f" {truth_sentence(truth)}" if truth is not None else ""
     whole = f" Over the view: {change_text(decision.before, decision.after)} against bicubic."
-    return f"{lead}{rule}{checked}{whole} {learned}"
+    return f"{lead}{rule}{checked}{whole}{learned}"
 
 
 def why_markdown(view: View) -> str:
     """The panels that back each claim of :func:`answer_markdown`, as a Markdown list (for a fold)."""
     lines = [f"- **The measures.** {ADDED_DEFINITION} {DEFINITION}",
-             "- **How it learned** — the *Lesson* (input → model → output) and the model card "
-             "(`assets/weights/README.md`): photographs shrunk and enlarged back, the network trained to undo it.",
+             f"- **How it learned** — {LEARNED} The *Lesson* (input → model → output) and the model card "
+             "(`assets/weights/README.md`).",
              f"- **Where the {ADDED} went** — the *decision panel*: the bars give each class's share of it (edges "
              "and lines, corners and fine texture, flat areas; by contrast and by orientation); the table under it "
              f"the numbers, with each class's {NAME} before and after.",
