@@ -30,3 +30,17 @@ def is_rgb_png(path, min_side=32):
     """A PNG of an RGB(A) image or figure, at least ``min_side`` px a side."""
     shape = png_shape(path)
     return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= min_side
+
+
+#: Files that are no image, with the words the error about each names: (bytes or None, message). None stands
+#: for a PNG cut in half (see :func:`bad_file`).
+BAD_FILES = [(b"", "empty"), (b"this is not an image at all", "not an image"), (None, "truncated or corrupt")]
+
+
+def bad_file(data, image_path, folder):
+    """One of :data:`BAD_FILES` written as ``folder/upload.png`` (None: the first 300 bytes of ``image_path``)."""
+    if data is None:
+        data = open(image_path, "rb").read()[:300]
+    path = folder / "upload.png"
+    path.write_bytes(data)
+    return path

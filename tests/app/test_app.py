@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
-from pngs import make_test_image, png_shape
+from pngs import BAD_FILES, bad_file, make_test_image, png_shape
 
 import app
 import mssnet
@@ -210,21 +210,11 @@ def test_missing_default_weights_is_a_clear_error(tmp_path):
 # --------------------------------------------------------------------------- loading
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"", "empty"),
-        (b"this is not an image at all", "not an image"),
-        (None, "truncated or corrupt"),  # a PNG cut in half
-    ],
-)
+@pytest.mark.parametrize(("data", "message"), BAD_FILES)
 def test_bad_uploads_become_gr_error(api, image_path, tmp_path, data, message):
     """The API says what is wrong with a file in one gr.Error (the page says it in its info line instead:
     tests/explain/test_explain_page.py)."""
-    if data is None:
-        data = open(image_path, "rb").read()[:300]
-    path = tmp_path / "upload.png"
-    path.write_bytes(data)
+    path = bad_file(data, image_path, tmp_path)
     for endpoint in (api.api_deep_zoom, api.api_zoom_sharpen, api.api_zoom_sharpen_full):
         with pytest.raises(gr.Error) as err:
             endpoint(str(path))

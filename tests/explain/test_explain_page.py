@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from pngs import is_rgb_png, make_test_image, png_shape, write_png
+from pngs import BAD_FILES, bad_file, is_rgb_png, make_test_image, png_shape, write_png
 
 import explain
 import mssnet
@@ -96,19 +96,9 @@ def test_load_returns_source_info_and_the_map_and_empties_every_panel(page, imag
     assert page.load(image_path, None, source) == {}  # the image already shown: nothing changes
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"", "empty"),
-        (b"this is not an image at all", "not an image"),
-        (None, "truncated or corrupt"),  # a PNG cut in half
-    ],
-)
+@pytest.mark.parametrize(("data", "message"), BAD_FILES)
 def test_a_bad_file_is_said_in_the_info_line_and_keeps_the_image(page, image_path, tmp_path, data, message):
-    if data is None:
-        data = open(image_path, "rb").read()[:300]
-    path = tmp_path / "upload.png"
-    path.write_bytes(data)
+    path = bad_file(data, image_path, tmp_path)
     with pytest.raises(ValueError, match=message):
         page.open(str(path))
     out = page.load(str(path))  # in the page: one message in the info line, the image and its panels kept
