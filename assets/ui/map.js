@@ -274,9 +274,14 @@
       rest = null;
       set("atRest", "0");
     }
+    // the element's top-left corner in device px of the page: fractional wherever the layout above it is
+    function corner() {
+      const r = osdBox.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+      return { x: r.left * dpr, y: r.top * dpr };
+    }
     function restKey() {
-      const v = visible(), dpr = window.devicePixelRatio || 1;
-      return [data.id, (v.z * dpr).toFixed(9), (v.o.x * dpr).toFixed(3), (v.o.y * dpr).toFixed(3),
+      const v = visible(), dpr = window.devicePixelRatio || 1, c = corner();
+      return [data.id, (v.z * dpr).toFixed(9), (c.x + v.o.x * dpr).toFixed(3), (c.y + v.o.y * dpr).toFixed(3),
               size().w, size().h, dpr].join(" ");
     }
     function scheduleRest() {
@@ -289,9 +294,9 @@
       const dpr = window.devicePixelRatio || 1, z = zoom() * dpr;
       // below zoom 1 the map is the image itself; the exact view has no edge-gain layer
       const exact = data.view_url && !gain.visible && z >= 1 - 1e-9 && z <= 8 + 1e-9;
-      if (exact) { // the image's corner on a whole device pixel: the exact view then needs no resampling
-        const o = origin();
-        const dx = o.x * dpr - Math.round(o.x * dpr), dy = o.y * dpr - Math.round(o.y * dpr);
+      if (exact) { // the image's corner on a whole device pixel of the page: the exact view needs no resampling
+        const o = origin(), c = corner(), px = c.x + o.x * dpr, py = c.y + o.y * dpr;
+        const dx = px - Math.round(px), dy = py - Math.round(py);
         if (Math.abs(dx) > 1e-6 || Math.abs(dy) > 1e-6) {
           viewer.viewport.panBy(viewer.viewport.deltaPointsFromPixels(new $.Point(dx / dpr, dy / dpr), true), true);
           viewer.forceRedraw();
@@ -304,15 +309,17 @@
       fetchRest();
     }
     function viewRequest(layer) {
-      const v = visible(), dpr = window.devicePixelRatio || 1;
-      const ox = Math.round(v.o.x * dpr), oy = Math.round(v.o.y * dpr);
-      const x0 = Math.round(v.x0 * dpr), y0 = Math.round(v.y0 * dpr);
-      const w = Math.floor(v.x1 * dpr) - x0, h = Math.floor(v.y1 * dpr) - y0;
+      // in whole device px of the page: the image's corner and the part of it the element shows
+      const v = visible(), dpr = window.devicePixelRatio || 1, c = corner(), eps = 1e-6;
+      const ox = Math.round(c.x + v.o.x * dpr), oy = Math.round(c.y + v.o.y * dpr);
+      const x0 = Math.ceil(c.x + v.x0 * dpr - eps), y0 = Math.ceil(c.y + v.y0 * dpr - eps);
+      const w = Math.floor(c.x + v.x1 * dpr + eps) - x0, h = Math.floor(c.y + v.y1 * dpr + eps) - y0;
       const url = new URL(data.view_url, location.href);
       for (const [k, val] of Object.entries({ layer, zoom: v.z * dpr, u0: x0 - ox, v0: y0 - oy, w, h })) {
         url.searchParams.set(k, String(val));
       }
-      return { url: url.href, x0: x0 / dpr, y0: y0 / dpr, w: w / dpr, h: h / dpr, ok: w > 0 && h > 0 };
+      // where it lies in the element (CSS px)
+      return { url: url.href, x0: (x0 - c.x) / dpr, y0: (y0 - c.y) / dpr, w: w / dpr, h: h / dpr, ok: w > 0 && h > 0 };
     }
     async function fetchRest() {
       const mine = rest;
