@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from mssnet.runtime import compiled
+from mssnet.runtime import background, compiled
 from mssnet.serve.session import Studio
 from mssnet.serve.source import Source, load_source, opening_view
 from mssnet.serve.tile_service import TileService
@@ -332,7 +331,7 @@ class Page:
         models = self.studio.models
         note = report.weights_note(models.paths.get(model_label or models.default_label), models.why(model_label))
         model = models.get(model_label)
-        threading.Thread(target=compiled.prepare, args=(model,), name="compile-ahead", daemon=True).start()
+        background.start(compiled.prepare, model, name="compile-ahead")
         return {"model_info": f"{note}  \nRuns on: {compiled.backend_name(model)}"}
 
     # ------------------------------------------------------------------ the API (gradio_client, MCP)

@@ -1,18 +1,17 @@
 """The background fill: :class:`FillWorker`, one thread filling the tiles around the last view of every
 pyramid attached to it, round-robin, yielding to views between tiles; running workers are stopped
-at interpreter exit.
+at interpreter exit (:mod:`mssnet.runtime.background`).
 """
 
 from __future__ import annotations
 
-import atexit
 import threading
-import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from ..runtime import background
 from .tiles import TileId
 
 __all__ = ["FILL_BUDGET_PIXELS", "FillWorker", "Fillable"]
@@ -33,20 +32,6 @@ class Fillable(Protocol):
     def is_cached(self, tid: TileId) -> bool: ...
 
     def get_tile(self, tid: TileId, computed: list[TileId] | None = None) -> Any: ...
-
-
-#: Workers whose thread runs; stopped at interpreter exit (see :func:`_stop_fill_workers`).
-_RUNNING_WORKERS: weakref.WeakSet[FillWorker] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_fill_workers(timeout: float = 60.0) -> None:
-    """Stop every running :class:`FillWorker` and join its thread before the interpreter tears down.
-
-    A daemon thread left inside a PyTorch call while the process exits aborts it ("terminate
-    called without an active exception"): the worker finishes its tile in progress and ends."""
-    for worker in list(_RUNNING_WORKERS):
-        worker.stop(timeout)
 
 
 class FillWorker:
@@ -96,7 +81,7 @@ class FillWorker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="pyramid-fill", daemon=True)
                 self._thread.start()
-                _RUNNING_WORKERS.add(self)
+                background.end_at_exit(self, lambda worker: worker.stop(background.END_TIMEOUT_S))
             self._cond.notify_all()
 
     def cancel(self, pyramid: Fillable) -> None:
@@ -122,7 +107,7 @@ class FillWorker:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-        _RUNNING_WORKERS.discard(self)
+        background.forget(self)
 
     def _next(self) -> tuple[Fillable, TileId] | None:
         """Next tile, round-robin over pyramids; waits for work and for no foreground view."""

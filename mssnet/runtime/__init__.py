@@ -7,7 +7,8 @@
 * :mod:`~mssnet.runtime.graph` — MSSNet as an OpenVINO graph, derived from the module;
 * :mod:`~mssnet.runtime.compiled` — the compiled graphs, cached, and a pass run in them;
 * :mod:`~mssnet.runtime.precision` — ``"auto"`` turned into fp32 or bf16 for a device;
-* :mod:`~mssnet.runtime.speed` — which bundled weights suit this machine, measured.
+* :mod:`~mssnet.runtime.speed` — which bundled weights suit this machine, measured;
+* :mod:`~mssnet.runtime.background` — threads that run passes, ended before the interpreter tears down.
 """
 
 from .backend import BACKENDS, default_backend, using

@@ -33,6 +33,7 @@ from ..image.zoom import resample
 from ..pyramid.fill import FillWorker
 from ..pyramid.levels import MAX_LEVEL, pyramid_level
 from ..pyramid.pyramid import ZoomPyramid
+from ..runtime import background
 from .deepzoom import DEFAULT_OVERLAP, FORMAT, LAYERS, DeepZoomImage, encode_png
 
 __all__ = ["MAX_VIEW_PIXELS", "Reply", "TileRequest", "TileService", "exact_view", "parse_path", "view_arguments"]
@@ -216,6 +217,7 @@ class TileService:
             self._queue[key] = job  # to the end: the newest request goes first
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="dzi-mssnet", daemon=True)
+                background.end_at_exit(self, TileService.close)
                 self._thread.start()
             self._cond.notify_all()
             return job.future
@@ -258,8 +260,9 @@ class TileService:
             self._queue.clear()
             self._cond.notify_all()
             thread = self._thread
-        if thread is not None:
-            thread.join(30)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(background.END_TIMEOUT_S)
+        background.forget(self)
         self._light.shutdown(wait=False, cancel_futures=True)
 
     # ---- HTTP
