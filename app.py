@@ -242,7 +242,7 @@ def _stages_tab(ui: SimpleNamespace) -> None:
 def _sweep_tab(ui: SimpleNamespace) -> None:
     gr.Markdown(events.PAGE["sweep"])
     ui.sweep_btn = gr.Button("Run every zoom level", variant="primary")
-    ui.sweep_plot = _image("Sharpness vs zoom", "sweep-plot", show_label=False)
+    ui.sweep_plot = _image("Put back and invented at every zoom", "sweep-plot", show_label=False)
     ui.sweep_text = gr.Markdown()
     ui.sweep_gallery = gr.Gallery(label="Bicubic | MSSNet at each zoom", show_label=False, columns=1, height="auto",
                                   format="png", object_fit="none", elem_id="sweep-gallery")  # whole pairs at 1:1

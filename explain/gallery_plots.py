@@ -4,7 +4,7 @@ figure per call, object API, readable text)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -63,34 +63,28 @@ def _map_grid(maps: Sequence[np.ndarray], titles: Sequence[str], cmap: str, limi
     return fig
 
 
-def plot_zoom_sweep(
-    factors: Sequence[float],
-    sharpness_bicubic: Sequence[float],
-    sharpness_mssnet: Sequence[float],
-    sharpness_original: Sequence[float] | None = None,
-    ylabel: str = "edge strength",
-) -> Figure:
-    """Sharpness against zoom factor for bicubic and MSSNet (log2 x axis). One axis."""
+def plot_zoom_sweep(factors: Sequence[float], series: Mapping[str, tuple[Sequence[float], str]], ylabel: str,
+                    title: str) -> Figure:
+    """Curves against the zoom factor (log2 x axis): ``series`` maps a label to (one value per factor, colour).
+    One axis; ``ValueError`` for no factors, a factor ≤ 0 or a curve of another length."""
     f = np.asarray(factors, dtype=float)
-    series = [("bicubic zoom", sharpness_bicubic, "tab:blue"), ("MSSNet", sharpness_mssnet, "tab:orange")]
-    if sharpness_original is not None:
-        series.append(("original", sharpness_original, "black"))
     if f.ndim != 1 or f.size == 0 or np.any(f <= 0):
         raise ValueError(f"factors must be a non-empty list of positive numbers; got {factors!r}")
-    for label, values, _ in series:
+    for label, (values, _) in series.items():
         if len(values) != f.size:
             raise ValueError(f"{label}: need {f.size} values, one per factor; got {len(values)}")
-    fig = _new_figure((6.4, 4.2))
+    fig = _new_figure((6.4, 4.4 + 0.35 * len(series)))
     ax = fig.add_subplot()
-    for label, values, color in series:
-        ax.plot(f, np.asarray(values, dtype=float), "o-", label=label, color=color)
+    for label, (values, colour) in series.items():
+        ax.plot(f, np.asarray(values, dtype=float), "o-", label=label, color=colour)
     ax.set_xscale("log", base=2)
-    ax.set_xticks(f, [f"x{v:g}" for v in f])
-    ax.set_xlabel("zoom factor")
+    ax.set_xticks(f, [f"×{v:g}" for v in f])
+    ax.minorticks_off()
+    ax.set_xlabel("zoom")
     ax.set_ylabel(ylabel)
-    ax.set_title("Sharpness vs zoom level")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below: it covers no curve
     return readable_text(fig)
 
 

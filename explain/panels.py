@@ -29,7 +29,7 @@ from .plots import colour_scales
 from .saliency_pair import plot_saliency_check, saliency_check, saliency_check_markdown
 from .sanity import random_weights_check
 from .spread import attribution_shares
-from .truth import TRUTH_SIDE, TruthCheck, truth_check
+from .truth import TruthCheck
 from .visual import compare_saliency, plot_visual_saliency, visual_saliency_markdown
 from .window import WindowExplanation, attribution_figure, explain_window
 
@@ -94,12 +94,7 @@ def truth(view: View, model: nn.Module, source: Source) -> TruthCheck | None:
     def make() -> TruthCheck | bool:
         if view.level == 0:
             return False
-        x0, y0, w, h = view.rect
-        try:
-            sim = panels.simulate(model, source, view.zoom, (x0 + w / 2, y0 + h / 2), TRUTH_SIDE)
-        except ValueError:
-            return False
-        return truth_check(sim.truth, sim.bicubic, sim.sharpened, sim.zoom, sim.shave)
+        return panels.check_against_truth(model, source, view.zoom, _centre(view)) or False
 
     return view.rendering("truth", make) or None
 
@@ -182,13 +177,20 @@ def random_weights(model: nn.Module, view: View, window, method: str, steps: int
     return save(figure), report.randomisation_markdown(check)
 
 
+def _centre(view: View) -> tuple[float, float]:
+    x0, y0, w, h = view.rect
+    return x0 + w / 2, y0 + h / 2
+
+
 def sweep(studio: Studio, source: Source, center, viewport: int, model_label: str | None, save: Save,
           progress: Progress = None) -> tuple[list[tuple[str, str]], str, str]:
-    """Bicubic + MSSNet at every zoom of :data:`SWEEP_FACTORS` -> (gallery of labelled whole pairs at
-    1:1 as (path, caption), plot path, Markdown table)."""
+    """Bicubic + MSSNet at every zoom of :data:`SWEEP_FACTORS`, each zoom checked against the truth on the same
+    crop (about one pass each) -> (gallery of labelled whole pairs at 1:1 as (path, caption), plot path,
+    Markdown table)."""
     gallery, rows, t0 = [], [], time.perf_counter()
+    model = studio.models.get(model_label)
     for i, step in enumerate(studio.sweep(source, center, viewport, model_label)):
-        rows.append(panels.sweep_row(step))
+        rows.append(panels.sweep_row(step, model, source, _centre(step.view)))
         gallery.append((save(panels.sweep_pair_image(step.view, step.factor)), f"×{step.factor:g}: bicubic | MSSNet"))
         if progress is not None:
             progress(i + 1, len(SWEEP_FACTORS))

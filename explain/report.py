@@ -49,8 +49,9 @@ PAGE = {
                  "the zoom centre."),
     "try_it": "### Try it\nEach button opens the step's image at its zoom and centre, on its tab.",
     "sweep": ("Bicubic and MSSNet at zoom " + ", ".join(f"×{f:g}" for f in SWEEP_FACTORS) + " around the "
-              "same centre, with the chosen viewport. Results go to the cache, so the slider is instant at "
-              "these zooms afterwards."),
+              "same centre. The plot checks every zoom on the same crop of the photo: how much detail the zoom "
+              "removes, how much of it MSSNet puts back, how much of what it adds is invented. The views go to "
+              "the cache, so the slider is instant at these zooms afterwards."),
     "download": (f"Zooms the *whole* image by the slider's factor and sharpens it in tiles (PNG, at most "
                  f"{MAX_DOWNLOAD_PIXELS / 1e6:.1f} MP)."),
     "intro": ("# Zoom & Sharpen\n*When you zoom into an image, how does a neural network decide which edges to "
@@ -243,22 +244,33 @@ def _stages_claim(table: StageTable) -> str:
             f"({change_text(values[names.index(best)], values[names.index(best) + 1])}{tail}).")
 
 
+def _pc(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
 def sweep_markdown(rows: Sequence[SweepRow], seconds: float) -> str:
-    """The sweep's table of edge strengths and times, with what the numbers show."""
-    lines = [f"| zoom | {NAME}: bicubic | {NAME}: MSSNet | change | MSSNet time |",
-             "| ---: | ---: | ---: | ---: | ---: |"]
+    """The sweep's checks against the truth (the same crop at every zoom) as a table, with what its numbers show."""
+    lines = ["| zoom | the zoom removed (of the photo's detail) | MSSNet put back (of what was removed) | "
+             "invented (of what MSSNet added) | view: MSSNet time |", "| ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         took = "cached" if row.seconds is None else fmt_seconds(row.seconds)
-        lines.append(f"| ×{row.factor:g} | {row.bicubic_strength:.4f} | {row.mssnet_strength:.4f} | "
-                     f"{change_text(row.bicubic_strength, row.mssnet_strength)} | {took} |")
+        c = row.check
+        cells = ("–", "–", "–") if c is None else (_pc(c.removed), _pc(c.put_back), _pc(c.invented))
+        lines.append(f"| ×{row.factor:g} | " + " | ".join(cells) + f" | {took} |")
+    checked = [r for r in rows if r.check is not None]
     claim = ""
-    if len(rows) >= 2:
-        first, last = rows[0], rows[-1]
-        falls = last.bicubic_strength < first.bicubic_strength
-        claim = (f"From ×{first.factor:g} to ×{last.factor:g} bicubic's {NAME} "
-                 f"{'falls' if falls else 'does not fall'} "
-                 f"({change_text(first.bicubic_strength, last.bicubic_strength)}); "
-                 f"the gap between the curves is what MSSNet puts back.  \n\n")
+    if checked:
+        first, last = checked[0], checked[-1]
+        claim = (f"Every zoom is checked on the same {first.check.side} px of the photo around the view's centre, "
+                 "shrunk by the zoom and zoomed back (as *Simulate* does). ")
+    if len(checked) >= 2:
+        a, b = first.check, last.check
+        claim += (f"At ×{first.factor:g} the zoom removed {_pc(a.removed)} of its detail and MSSNet put back "
+                  f"{_pc(a.put_back)} of that; at ×{last.factor:g} it removed {_pc(b.removed)} and MSSNet put back "
+                  f"{_pc(b.put_back)}. Of what MSSNet added, {_pc(a.invented)} (×{first.factor:g}) and "
+                  f"{_pc(b.invented)} (×{last.factor:g}) is not in the photo.")
+    if claim:
+        claim += "  \nThe pictures below are the views at each zoom: the further you zoom, the smaller the region.\n\n"
     return claim + "\n".join(lines) + f"\n\nTime: total {fmt_seconds(seconds)}"
 
 

@@ -6,9 +6,11 @@
 * :func:`stage_changes_table` / :func:`stage_changes_figure` — what each stage changed;
 * :func:`sweep_pair_image` — one zoom of the sweep as a labelled bicubic | MSSNet pair;
 * :func:`stage_table` — edge strength (:mod:`explain.measure`) of MSSNet's six stage outputs (:class:`StageTable`);
-* :func:`sweep_row` — edge strength of both views at one zoom of a sweep (:class:`SweepRow`);
+* :func:`sweep_row` — one zoom of a sweep checked against the truth on the same crop at every zoom
+  (:class:`SweepRow`);
 * :func:`simulate` — treat the image as ground truth, shrink a crop by the zoom, enlarge it
-  back with bicubic and with MSSNet, and score both (:class:`Simulation`).
+  back with bicubic and with MSSNet, and score both (:class:`Simulation`);
+  :func:`check_against_truth` — the same run as detail put back and invented (:mod:`explain.truth`).
 
 :mod:`explain.report` turns the result objects into the text the app shows.
 """
@@ -45,13 +47,14 @@ from .plots import (
     plot_heatmap,
     plot_spectrum,
 )
+from .truth import TRUTH_SIDE, TruthCheck, truth_check
 
 __all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
            "StageTable", "SweepRow", "default_window_center", "edge_pair_figure",
            "explore_map_figures", "heat_map_figures", "simulate", "simulation_figures",
            "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_strength_figure", "stage_table",
            "sweep_figure",
-           "sweep_pair_image", "sweep_row", "view_summary"]
+           "sweep_pair_image", "sweep_row", "view_summary", "check_against_truth", "SWEEP_CURVES"]
 
 #: The heat maps of a view: name -> (title, caption, signed).
 HEAT_MAPS = {
@@ -251,24 +254,47 @@ def sweep_pair_image(view: View, factor: float, gap: int = 6) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SweepRow:
-    """One zoom of the sweep: edge strength of both views, MSSNet's time (None: came from the cache)."""
+    """One zoom of the sweep: the check against the truth on the sweep's one crop (None at ×1 or where Simulate
+    cannot run) and the view's MSSNet time (None: came from the cache)."""
 
     factor: float
-    bicubic_strength: float
-    mssnet_strength: float
+    check: TruthCheck | None
     seconds: float | None
 
 
-def sweep_row(step: SweepStep) -> SweepRow:
-    view = step.view
-    return SweepRow(step.factor, edge_strength(view.bicubic), edge_strength(view.sharpened),
-                    None if step.cached else view.seconds["MSSNet"])
+def sweep_row(step: SweepStep, model: nn.Module, source: Source, center: tuple[float, float]) -> SweepRow:
+    """``step``'s zoom checked on the :data:`~explain.truth.TRUTH_SIDE` px of the photograph around ``center``: the
+    same region at every zoom of the sweep."""
+    check = check_against_truth(model, source, step.factor, center) if step.factor >= SIMULATE_MIN_ZOOM else None
+    return SweepRow(step.factor, check, None if step.cached else step.view.seconds["MSSNet"])
+
+
+#: The sweep's curves: label -> (share of a :class:`~explain.truth.TruthCheck`, colour).
+SWEEP_CURVES = {"removed by the zoom (% of the photo's detail)": ("removed", "tab:blue"),
+                "put back by MSSNet (% of what was removed)": ("put_back", "tab:green"),
+                "invented by MSSNet (% of what it added)": ("invented", "tab:red")}
 
 
 def sweep_figure(rows: list[SweepRow]) -> Figure:
-    """Edge strength of bicubic and MSSNet against the zoom."""
-    return plot_zoom_sweep([r.factor for r in rows], [r.bicubic_strength for r in rows],
-                           [r.mssnet_strength for r in rows])
+    """The checked zooms' shares (:data:`SWEEP_CURVES`) against the zoom, in per cent."""
+    checked = [r for r in rows if r.check is not None]
+    series = {label: ([100 * getattr(r.check, name) for r in checked], colour)
+              for label, (name, colour) in SWEEP_CURVES.items()}
+    side = checked[0].check.side if checked else TRUTH_SIDE
+    return plot_zoom_sweep([r.factor for r in checked], series, "% (same crop at every zoom)",
+                           f"The same {side} px of the photo at every zoom")
+
+
+def check_against_truth(model: nn.Module, source: Source, zoom: float, center,
+                        side: int = TRUTH_SIDE) -> TruthCheck | None:
+    """The zoom where the truth is known: the ``side`` px of the photograph around ``center`` shrunk ×zoom and
+    enlarged back (:func:`simulate`, about one MSSNet pass) -> :func:`~explain.truth.truth_check`; None where
+    Simulate cannot run (a zoom below :data:`SIMULATE_MIN_ZOOM`, a photo smaller than :data:`SIMULATE_MIN_SIDE`)."""
+    try:
+        sim = simulate(model, source, zoom, center, side)
+    except ValueError:
+        return None
+    return truth_check(sim.truth, sim.bicubic, sim.sharpened, sim.zoom, sim.shave)
 
 
 @dataclass

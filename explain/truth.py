@@ -6,14 +6,15 @@ where the truth is known, as *Simulate* does (:func:`explain.studio.simulate`): 
 is the truth, shrunk by the zoom and enlarged back with bicubic and with MSSNet (the pyramid's rule). Per pixel,
 in squared edge strength (:func:`explain.measure.added_map`'s unit):
 
+* **detail** — what the photograph has: ``truth²``;
 * **lost** — what the zoom took away: ``max(truth² − bicubic², 0)``;
 * **added** — what MSSNet added: :func:`explain.measure.added_map` of bicubic and MSSNet;
 * **put back** — the part of the added that matches lost detail, ``min(added, lost)`` after both are summed over
   a small window (:data:`MATCH_RADIUS`: an edge put back one pixel off still counts);
 * **invented** — the rest of the added, detail the truth does not have there.
 
-``put_back`` is the share of the lost detail put back (0..1) and ``invented`` the share of the added that is
-invented (0..1).
+``removed`` is the share of the photograph's detail the zoom took away, ``put_back`` the share of the lost detail
+put back and ``invented`` the share of the added that is invented (each 0..1).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class TruthCheck:
     added: float  # mean detail MSSNet added (against bicubic)
     put_back: float  # share of the lost detail MSSNet put back (0 when nothing was lost)
     invented: float  # share of MSSNet's added detail that the truth does not have (0 when nothing was added)
+    detail: float  # mean detail the photograph has (the truth's squared edge strength)
+
+    @property
+    def removed(self) -> float:
+        """Share of the photograph's detail the zoom took away (0..1; 0 for a flat crop)."""
+        return min(1.0, self.lost / self.detail) if self.detail > 0 else 0.0
 
 
 def _box(a: np.ndarray, radius: int) -> np.ndarray:
@@ -73,7 +80,8 @@ def truth_check(truth: np.ndarray, bicubic: np.ndarray, sharpened: np.ndarray, z
     total_lost, total_added = float(lost_w.sum()), float(added_w.sum())
     return TruthCheck(zoom, min(h, w), float(lost.mean()), float(added.mean()),
                       float(matched.sum()) / total_lost if total_lost > 0 else 0.0,
-                      1.0 - float(matched.sum()) / total_added if total_added > 0 else 0.0)
+                      1.0 - float(matched.sum()) / total_added if total_added > 0 else 0.0,
+                      float((e_t * e_t)[inner].mean()))
 
 
 def truth_sentence(check: TruthCheck) -> str:

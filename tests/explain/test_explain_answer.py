@@ -46,7 +46,7 @@ def test_locality_and_truth_come_after_the_shares(view):
     from explain.answer import Locality, locality_sentence
     from explain.truth import TruthCheck
 
-    local, truth = Locality(0.83, 8), TruthCheck(2.0, 192, 0.01, 0.008, 0.41, 0.03)
+    local, truth = Locality(0.83, 8), TruthCheck(2.0, 192, 0.01, 0.008, 0.41, 0.03, 0.05)
     text = answer_markdown(view, None, truth, local)
     lead, rest = text.split("**")[1], text.split("**")[2]
     assert sum(_percents("**" + lead + "**")) == 100

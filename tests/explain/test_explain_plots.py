@@ -85,10 +85,14 @@ def test_stage_gallery_has_six_panels_and_colour_bar():
 
 
 def test_zoom_sweep_and_attribution(images):
-    fig = plot_zoom_sweep([1, 2, 4, 8], [0.1, 0.05, 0.03, 0.02], [0.1, 0.08, 0.05, 0.03])
-    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
+    curves = {"put back": ([10, 20, 30, 40], "tab:green"), "invented": ([1, 2, 3, 4], "tab:red")}
+    fig = plot_zoom_sweep([1, 2, 4, 8], curves, "%", "same crop")
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2 and fig.axes[0].get_title() == "same crop"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["×1", "×2", "×4", "×8"]
     with pytest.raises(ValueError):
-        plot_zoom_sweep([1, 2], [0.1], [0.1, 0.2])
+        plot_zoom_sweep([1, 2], {"short": ([0.1], "k")}, "%", "t")
+    with pytest.raises(ValueError):
+        plot_zoom_sweep([], {}, "%", "t")
     fig = plot_attribution(images[1], torch.randn(1, 3, 32, 32), (8, 8, 16, 16), di=42.0)
     assert len(fig.axes) == 5 and "42.0" in fig.get_suptitle()  # image, signed + bar, magnitude + bar
     lo, hi = fig.axes[1].images[0].get_clim()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explain import gallery_plots, plots
+from explain import gallery_plots, plots, studio
 from explain.decision import decide, plot_decision
 from explain.lesson import plot_workflow
 from explain.saliency_pair import SaliencyCheck, plot_saliency_check
@@ -41,7 +41,9 @@ def _figures():
         "stage changes": gallery_plots.plot_stage_changes(stages, img, names),
         "stage strength": gallery_plots.plot_stage_strength(["input", *map(str, range(6))],
                                                             list(np.linspace(0.1, 0.12, 7))),
-        "sweep": gallery_plots.plot_zoom_sweep([1, 2, 4], [0.1, 0.08, 0.06], [0.1, 0.09, 0.08]),
+        "sweep": gallery_plots.plot_zoom_sweep(
+            [1.5, 2, 4], {label: ([10, 30, 50], colour) for label, (_, colour) in studio.SWEEP_CURVES.items()},
+            "% (same crop at every zoom)", "The same 192 px of the photo at every zoom"),
         "workflow": plot_workflow(img, img, stages, sharp, {"bicubic zoom": 0.01, "MSSNet": 0.5}, 2.0, names),
     }
 

@@ -24,7 +24,7 @@ from explain.studio import (
     sweep_pair_image,
     sweep_row,
 )
-from explain.truth import truth_check
+from explain.truth import TRUTH_SIDE, truth_check
 from explain.window import ATTRIBUTION_CROP, METHODS, crop_box, explain_window, window_box, window_overlay
 from mssnet.serve.session import Studio
 from mssnet.serve.source import load_source
@@ -114,15 +114,28 @@ def test_heat_maps_and_stage_table(studio, source):
     assert "finer and finer" not in text  # the claim is computed from the numbers, not canned
 
 
-def test_sweep_rows_know_cached_views(tiny_weights, source):
+def test_sweep_rows_check_the_same_crop_at_every_zoom_and_know_cached_views(tiny_weights, source):
     studio = Studio(tiny_weights, fill=False)  # nothing computed yet
-    first = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
-    again = [sweep_row(s) for s in studio.sweep(source, None, 32, factors=(1.5, 3.0))]
-    assert [r.factor for r in first] == [1.5, 3.0] and all(r.seconds is not None for r in first)
+    model = studio.models.get(None)
+
+    def rows():
+        return [sweep_row(s, model, source, source.middle)
+                for s in studio.sweep(source, None, 32, factors=(1.0, 1.5, 3.0))]
+
+    first, again = rows(), rows()
+    assert [r.factor for r in first] == [1.0, 1.5, 3.0] and all(r.seconds is not None for r in first[1:])
     assert all(r.seconds is None for r in again)
-    assert again[0].bicubic_strength == pytest.approx(first[0].bicubic_strength, rel=1e-9)
-    assert again[0].bicubic_strength > 0
-    assert "| ×3 |" in report.sweep_markdown(again, 0.5) and "cached" in report.sweep_markdown(again, 0.5)
+    assert first[0].check is None  # ×1: nothing removed, nothing to check
+    one, three = first[1].check, first[2].check
+    assert one.side == three.side == min(TRUTH_SIDE, *source.size)  # one region at every zoom
+    assert 0 < one.removed < three.removed <= 1  # a larger zoom removes more of the same crop's detail
+    assert again[2].check == three  # the check is a function of the crop and the zoom
+    text = report.sweep_markdown(again, 0.5)
+    assert "| ×3 |" in text and "cached" in text and "| ×1 | – | – | – |" in text
+    for check in (one, three):  # the sentence's numbers are the table's
+        for share in (check.removed, check.put_back, check.invented):
+            assert f"{100 * share:.0f} %" in text.split("\n\n")[0]
+            assert f"| {100 * share:.0f} % |" in text
 
 
 def test_simulate_scores_match_skimage_on_y(studio, source):
