@@ -59,7 +59,9 @@ PAGE = {
     "shortcuts": ("**On the map:** wheel or pinch zooms about the pointer · drag pans · `+` / `−` zoom · `1`–`8` zoom "
                   "×1–×8 · drag the curtain's handle to compare · *Edge gain* shows where MSSNet raised (red) or "
                   "lowered (blue) edge strength · click the overview to go there. The slider and its number box zoom "
-                  "the map too; the panels below explain the middle of what is on screen once the map is still."),
+                  "the map too; the panels below explain the middle of what is on screen once the map is still. "
+                  "**MSSNet at strength α:** the right side is the bicubic view plus α × MSSNet's correction; α was "
+                  "measured on training photos as the strength that brings each 2× step closest to the real photo."),
 }
 
 #: Diffusion Index bounds of "concentrated" and "moderately spread".

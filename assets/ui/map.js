@@ -361,6 +361,13 @@
     }
 
     // ----------------------------------------------------------------- each drawn frame
+    // the right side is bicubic + α × MSSNet's correction, α of the pyramid level in view
+    function labelStrength(z) {
+      const alphas = data.strengths || [], k = Math.min(alphas.length, Math.ceil(Math.log2(z) - 1e-9));
+      const text = k >= 1 ? `MSSNet at strength α ${Number(alphas[k - 1]).toFixed(2)}` : "MSSNet";
+      const label = part("zs-label-right");
+      if (label.textContent !== text) label.textContent = text;
+    }
     function onViewChange() {
       if (!items) return;
       applyCurtain();
@@ -369,6 +376,7 @@
       const key = `${z.toFixed(5)} ${cx.toFixed(3)} ${cy.toFixed(3)}`;
       if (key !== lastView) {
         lastView = key;
+        labelStrength(z);
         set("zoom", z.toFixed(4));
         set("centerX", cx.toFixed(2));
         set("centerY", cy.toFixed(2));

@@ -214,7 +214,8 @@ class DeepZoomImage:
         return {"width": w, "height": h, "scale": 1 << self.top, "tile_size": self.tile_size,
                 "overlap": self.overlap, "format": FORMAT, "max_level": self.max_level,
                 "layers": {name: f"{base}/{name}.dzi" for name in LAYERS},
-                "edge_gain_max": EDGE_GAIN_MAX, "edge_gain_unit": EDGE_GAIN_UNIT}
+                "edge_gain_max": EDGE_GAIN_MAX, "edge_gain_unit": EDGE_GAIN_UNIT,
+                "strengths": [round(float(a), 4) for a in self.pyramid.alphas[:self.top]]}  # α of levels 1…top
 
 
 def _check_layer(layer: str) -> None:

@@ -12,6 +12,7 @@ on a busy two-core machine.
 
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -128,7 +129,11 @@ def test_opens_sharpened_map_on_a_projector(page):
     sources = page.evaluate("() => [...document.scripts].map(s => s.src).filter(Boolean)")
     assert any(s.endswith("/zs/ui/openseadragon/openseadragon.min.js") for s in sources), sources
     assert page.locator("#viewer .zs-label-left").inner_text() == "Bicubic"
-    assert page.locator("#viewer .zs-label-right").inner_text() == "MSSNet"
+    # the right side names its strength: α of the pyramid level in view, from the map JSON
+    zoom, strengths = float(_map(page)["zoom"]), _info(page)["strengths"]
+    level = min(len(strengths), math.ceil(math.log2(zoom) - 1e-9))
+    want = f"MSSNet at strength α {strengths[level - 1]:.2f}" if level >= 1 else "MSSNet"
+    assert page.locator("#viewer .zs-label-right").inner_text() == want
 
 
 def test_wheel_zooms_the_map_and_the_slider_follows(page):

@@ -199,6 +199,9 @@ def test_service_answers_descriptor_tiles_and_view(service, deep, model):
     assert len(image_id) == 22 and image_id != service.open(pyramid, "photo.png")  # 128 random bits each
     info = service.info(image_id)
     assert info["layers"]["mssnet"] == f"/dz/{image_id}/mssnet.dzi" and (info["width"], info["height"]) == (56, 40)
+    # the strength α of every level the map shows (its right side's label)
+    assert info["strengths"] == [round(float(a), 4) for a in pyramid.alphas[:len(info["strengths"])]]
+    assert 1 << len(info["strengths"]) == info["scale"]
     d = run(service.respond(f"{image_id}/mssnet.dzi"))
     assert d.status == 200 and d.media_type == "application/xml" and b"TileSize" in d.body
     n = deep.max_level
