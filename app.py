@@ -111,10 +111,13 @@ class Wiring:
     def components(self, fields: Sequence[str]) -> list[Any]:
         return [getattr(self.ui, name) for name in fields]
 
-    def handler(self, fn: Callable[..., Any], n_inputs: int, plain: bool = False) -> Callable[..., Any]:
+    def handler(self, fn: Callable[..., Any], n_inputs: int, plain: bool = False,
+                outputs: Sequence[str] = ()) -> Callable[..., Any]:
         """``fn`` as a Gradio handler: its first ``n_inputs`` parameters take the inputs; a later parameter named
         ``page`` gets the page's id, ``index`` the clicked (x, y), ``progress`` a ``progress(fraction, text)`` on
-        Gradio's bar. Errors become one ``gr.Error``; ``plain``: the result goes out as it is (the API)."""
+        Gradio's bar. Errors become one ``gr.Error``; ``plain``: the result goes out as it is (the API); else an
+        empty result leaves every one of ``outputs`` as it is."""
+        skipped = self.components(outputs)
         param, signature = inspect.Parameter, inspect.signature(fn)
         inputs = [p.replace(annotation=param.empty) for p in list(signature.parameters.values())[:n_inputs]]
         wants = {name for name in ("page", "index", "progress") if name in signature.parameters}
@@ -131,7 +134,11 @@ class Wiring:
             upload = next((v for v in args[:n_inputs] if isinstance(v, str) and os.path.isfile(v)), None)
             with user_errors(upload):
                 out = fn(*args[:n_inputs], **{k: v for k, v in special.items() if k in wants})
-            return out if plain else {getattr(self.ui, k): self.updates.get(k, lambda v: v)(v) for k, v in out.items()}
+            if plain:
+                return out
+            if not out:  # nothing changes (Gradio would take an empty dict for the first output's value)
+                return {component: gr.skip() for component in skipped}
+            return {getattr(self.ui, k): self.updates.get(k, lambda v: v)(v) for k, v in out.items()}
 
         run.__signature__ = inspect.Signature([*inputs, *extra.values()])
         run.__annotations__ = {"request": gr.Request, "evt": gr.SelectData}
@@ -142,7 +149,8 @@ class Wiring:
     def on(self, trigger: Callable[..., Any], fn: Callable[..., dict], inputs: Sequence[str],
            outputs: Sequence[str], **events: Any) -> Any:
         """``trigger(fn)`` with ``inputs``/``outputs`` named by field -> the event (``.success`` chains on)."""
-        return trigger(self.handler(fn, len(inputs)), self.components(inputs), self.components(outputs), **events)
+        return trigger(self.handler(fn, len(inputs), outputs=outputs), self.components(inputs),
+                       self.components(outputs), **events)
 
 
 # --------------------------------------------------------------------------- layout

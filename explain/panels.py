@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import nn
 
+from mssnet.image.zoom import source_rect
 from mssnet.serve.session import SWEEP_FACTORS, Studio
 from mssnet.serve.source import Source
 from mssnet.serve.views import View
@@ -204,6 +205,11 @@ def simulation(model: nn.Module, source: Source, zoom: float, center, viewport: 
     maps, spectrum) as paths."""
     sim = panels.simulate(model, source, zoom, center, viewport, progress=progress)
     if progress is not None:
+        progress(0.7, "the answer's check against the truth")
+    x0, y0, w, h = source_rect(source.size, sim.zoom, (viewport, viewport), center)  # the view's, as the answer
+    check = panels.check_against_truth(model, source, sim.zoom, (x0 + w / 2, y0 + h / 2))
+    if progress is not None:
         progress(0.8, "error maps and spectrum")
     figures = panels.simulation_figures(sim)
-    return report.simulation_markdown(sim), *(save(a) for a in (sim.truth, sim.bicubic, sim.sharpened, *figures))
+    return report.simulation_markdown(sim, check), *(save(a) for a in (sim.truth, sim.bicubic, sim.sharpened,
+                                                                      *figures))

@@ -21,7 +21,7 @@ from .measure import NAME, change_text
 from .sanity import RandomisationCheck
 from .spread import attribution_shares
 from .studio import Simulation, StageChanges, StageTable, SweepRow
-from .truth import truth_check
+from .truth import TruthCheck, truth_sentence
 from .window import WindowExplanation
 
 __all__ = ["PAGE", "decision_markdown", "fmt_seconds", "randomisation_markdown",
@@ -276,14 +276,16 @@ def sweep_markdown(rows: Sequence[SweepRow], seconds: float) -> str:
     return claim + "\n".join(lines) + f"\n\nTime: total {fmt_seconds(seconds)}"
 
 
-def simulation_markdown(sim: Simulation) -> str:
-    """Simulate's scores and how to read its figures."""
+def simulation_markdown(sim: Simulation, check: TruthCheck | None = None) -> str:
+    """Simulate's scores and how to read its figures; ``check``: the answer's check against the truth for the
+    same zoom and centre (:func:`explain.studio.check_against_truth`), said in the answer's words."""
     cw, ch = sim.size
     verdict = "closer to" if sim.psnr[1] > sim.psnr[0] else "further from"
+    said = "" if check is None else f" {truth_sentence(check)}"
     return (f"The {cw}×{ch} px crop around the zoom centre is the **ground truth**. It was shrunk "
             f"×{sim.zoom:.2f} and enlarged back with bicubic (the blur of zooming); MSSNet enlarged and sharpened "
             f"it {_steps_phrase(sim.zoom)}. "
-            f"MSSNet's result is **{verdict}** the truth than bicubic. {_put_back(sim)}\n\n"
+            f"MSSNet's result is **{verdict}** the truth than bicubic.{said}\n\n"
             "| | PSNR (Y) | SSIM (Y) |\n| --- | ---: | ---: |\n"
             f"| bicubic | {sim.psnr[0]:.2f} dB | {sim.ssim[0]:.4f} |\n"
             f"| MSSNet | {sim.psnr[1]:.2f} dB ({sim.gain_db:+.2f}) | "
@@ -292,17 +294,6 @@ def simulation_markdown(sim: Simulation) -> str:
             "shrunk image could hold) that follows the black curve is recovered detail; power above it "
             "is invented. Borders of "
             f"{sim.shave} px are left out of the scores.  \nTime: blur + MSSNet {fmt_seconds(sim.seconds)}")
-
-
-def _put_back(sim: Simulation) -> str:
-    """The answer's measure of the same run (:func:`explain.truth.truth_check`): detail put back and invented."""
-    check = truth_check(sim.truth, sim.bicubic, sim.sharpened, sim.zoom, sim.shave)
-    if check.lost <= 0:
-        return "The zoom removed almost no detail here."
-    if check.added <= 0:
-        return "MSSNet added no sharpness here."
-    return (f"It put back **{100 * check.put_back:.0f} %** of the detail the zoom removed; "
-            f"{100 * check.invented:.0f} % of what it added is not in the truth (halos, ringing).")
 
 
 def weights_note(path: Path | None, why: str | None = None) -> str:

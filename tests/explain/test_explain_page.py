@@ -213,6 +213,30 @@ def test_answer_decision_and_saliencies_once_per_view(page, source):
         assert handler(None) == {}
 
 
+def test_one_quantity_one_number_in_every_panel(page, source):
+    """The answer, Simulate and Every zoom level check the same view against the truth with one function: their
+    put-back and invented shares are the same numbers; the answer's shares are the decision panel's."""
+    zoom, center = 2.0, (50.0, 30.0)  # ×2 is one of the sweep's zooms
+    view, _ = page.studio.view(source, zoom, center, SMALL, None)
+    checked = page.truth(view, source)["answer"]
+    said = re.search(r"put back (\d+) % of the detail the zoom removed; (\d+) % of what it added", checked)
+    assert said, checked
+    simulated = page.simulate(source, zoom, center, SMALL, None)["sim_text"]
+    assert said.group(0) in simulated
+    sweep = page.sweep(source, center, SMALL, None)["sweep_text"]
+    row = re.search(r"\| ×2 \| \d+ % \| (\d+) % \| (\d+) % \|", sweep)
+    assert row and row.groups() == said.groups(), sweep
+    decision = page.decision(view)["decision_text"].split("**")[1]
+    named = 0
+    for name in ("edges and lines", "corners and fine texture", "flat areas"):
+        share = re.search(rf"(\d+) % (?:of the sharpness MSSNet added went )?to {name}", checked.split("**")[1])
+        assert (share is None) == (name not in decision)  # a class without added sharpness is left out of both
+        if share:
+            named += 1
+            assert f"{share.group(1)} % {'went ' if name == 'edges and lines' else ''}to {name}" in decision
+    assert named >= 1
+
+
 # --------------------------------------------------------------------------- the tabs' actions
 
 
