@@ -50,9 +50,11 @@ VIEWER_HTML = '<div id="viewer" class="zs-map" data-zoom="" data-center-x="" dat
 MOUNT_MAP = "window.zsStudio.mount(element, props, watch, trigger);"
 QUEUE_SIZE = 16  # waiting events at most
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
-#: Concurrency of the event groups: one MSSNet view at a time, one heavy job, light work 4 at a time.
+#: Concurrency of the event groups: one MSSNet view at a time, one heavy job, one answer check, light work 4 at a time.
 VIEW_EVENTS = {"concurrency_id": "view", "concurrency_limit": 1, "api_visibility": "private"}
 HEAVY_EVENTS = {"concurrency_id": "heavy", "concurrency_limit": 1, "api_visibility": "private"}
+#: The answer's check against the truth: its own queue, never behind a panel's or a tab's passes.
+ANSWER_EVENTS = {"concurrency_id": "answer", "concurrency_limit": 1, "api_visibility": "private"}
 LIGHT_EVENTS = {"concurrency_limit": 4, "api_visibility": "private"}
 
 
@@ -270,13 +272,19 @@ def _simulate_tab(ui: SimpleNamespace) -> None:
 
 
 def _lesson_tab(ui: SimpleNamespace) -> None:
-    gr.Markdown(events.lesson_markdown(), elem_id="lesson")
-    gr.Markdown(events.PAGE["try_it"])
-    with gr.Row():
-        ui.try_buttons = [gr.Button(f"{step.number}. {step.title}", size="sm", min_width=160)
-                          for step in events.LESSON_STEPS]
+    """Part 1: the task, then each step in its own block beside its *Try it* button, then the glossary; part 2
+    ("Going deeper") with the workflow figure of the current view after its input → model → output section."""
+    gr.Markdown(events.lesson_markdown(0), elem_id="lesson")
+    ui.try_buttons = []  # one per step, in order (the wiring zips them with the steps)
+    for step in events.LESSON_STEPS:
+        with gr.Row(equal_height=False, variant="panel", elem_classes="lesson-step"):
+            gr.Markdown(step.markdown, scale=3, min_width=320)
+            with gr.Column(scale=1, min_width=200):
+                ui.try_buttons.append(gr.Button(step.try_it.label, variant="primary"))
+    gr.Markdown(events.lesson_markdown(1))
     ui.workflow_btn = gr.Button("Draw the workflow of the current view")
     ui.workflow_plot = _figure("Input → bicubic → MSSNet → view", "lesson-workflow")
+    gr.Markdown(events.lesson_markdown(2))
 
 
 #: One builder per tab, in the page's order (keys: the tab ids of :data:`explain.lesson.TABS`).
@@ -299,9 +307,11 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     w.on(ui.model.change, page.reopen, ["source", "model", "zoom", "center"], ["map_info", *ev.PER_IMAGE],
          **LIGHT_EVENTS)
     w.on(ui.model.change, page.model_note, ["model"], ["model_info"], **LIGHT_EVENTS)
-    for step, button in zip(events.LESSON_STEPS, ui.try_buttons, strict=True):  # the lesson's "Try it" steps
+    # the lesson's "Try it" steps; the page scrolls up to the map they open (the step may sit far down the lesson)
+    to_map = "(model) => { document.querySelector('#zoom')?.scrollIntoView({block: 'start'}); return model; }"
+    for step, button in zip(events.LESSON_STEPS, ui.try_buttons, strict=True):
         w.on(button.click, lambda model, number=step.number: page.try_it(number, model), ["model"],
-             [*opened, "tabs", "image_in", "tab_action"], **LIGHT_EVENTS)
+             [*opened, "tabs", "image_in", "tab_action"], js=to_map, **LIGHT_EVENTS)
     # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (network
     # passes each) the answer's check against the truth, the saliency and the action *Try it* asked for
     drawn = w.on(ui.map_info.input, page.map_rest, ["source", "map_info", "model"],
@@ -309,7 +319,7 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
                  trigger_mode="always_last", show_progress="hidden", **VIEW_EVENTS)
     quiet = {"show_progress": "hidden", **LIGHT_EVENTS}
     said = w.on(drawn.success, page.answer, view, ["answer", "why"], **quiet)
-    w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **HEAVY_EVENTS)
+    w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **ANSWER_EVENTS)
     maps = w.on(drawn.success, page.heat_maps, ["view", "view_cached", "window", "attr_window"], ev.MAPS,
                 show_progress="minimal", **LIGHT_EVENTS)
     w.on(maps.success, page.decision, view, ["decision_plot", "decision_text", "decision_table"], **quiet)

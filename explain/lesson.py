@@ -1,16 +1,20 @@
 """The guided lesson: its text, numbered steps with "Try it" payloads, and the workflow figure.
 
-The text (``lesson.md`` next to this file) answers three things, citing only the four sources
-listed at its end: the task the user performs; how the app goes from input through
-MSSNet to output; the papers and code it builds on, with their links. :data:`LESSON_STEPS`
-are short numbered steps, each with a :class:`TryIt` (example image, zoom, centre, tab) that
-the app turns into a button; :func:`lesson_markdown` puts them into the text.
-:func:`plot_workflow` draws input region → bicubic enlargement → MSSNet's stages → the view
-with the current image's own pixels, sizes and times.
+The text (``lesson.md`` next to this file) is in two parts. Part 1 is a 45-minute class for 16-year-olds:
+what the user does, the numbered steps (:data:`LESSON_STEPS`: each asks for a prediction, then says what to
+look at, and names a :class:`TryIt` — example image, zoom, centre, tab — that the app turns into a button
+beside the step) and a glossary. Part 2, "Going deeper", answers how the app goes from input through MSSNet
+to output, defines the measures (quoting :mod:`explain.measure`), says what attribution and its sanity check
+can and cannot tell, and lists the papers and code it builds on, citing only the links of
+:data:`REQUIRED_LINKS`. :func:`lesson_markdown` gives the whole text, or the sections the Lesson tab lays
+out around the steps' buttons and the workflow figure. ``LESSON_PLAN.md`` at the repository root is the
+printable plan of the class. :func:`plot_workflow` draws input region → bicubic enlargement → MSSNet's
+stages → the view with the current image's own pixels, sizes and times.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +22,20 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from .measure import ADDED_DEFINITION, DEFINITION
 from .plots import _new_figure, _to_numpy, readable_text
 
 __all__ = ["EXAMPLES_DIR", "LESSON_PATH", "LESSON_STEPS", "REQUIRED_LINKS", "TABS", "LessonStep", "TryIt",
-           "lesson_markdown", "plot_workflow", "workflow_figure"]
+           "lesson_markdown", "plot_workflow", "steps_markdown", "workflow_figure"]
 
 #: Where the lesson text lives, and the examples its steps open.
 LESSON_PATH = Path(__file__).with_name("lesson.md")
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
-#: Where the numbered steps go in the text.
-STEPS_MARKER = "<!-- steps -->"
+#: Where the numbered steps go in the text, where the Lesson tab puts the workflow figure, and where the
+#: measures' definitions (as every panel states them) go.
+STEPS_MARKER, WORKFLOW_MARKER, MEASURES_MARKER = "<!-- steps -->", "<!-- workflow -->", "<!-- measures -->"
+#: The headings of the lesson's two parts.
+PART_1, PART_2 = "## Part 1", "## Part 2"
 
 #: The links the lesson must contain (and the only ones it may contain).
 REQUIRED_LINKS = (
@@ -65,55 +73,87 @@ class TryIt:
 
 @dataclass(frozen=True)
 class LessonStep:
-    """One numbered step: a title, two or three sentences, and what to try."""
+    """One numbered step: a title, the question to answer before pressing (``predict``), what to look at
+    once the button has opened the view (``look``), and what the button opens (``try_it``)."""
 
     number: int
     title: str
-    text: str
+    predict: str
+    look: str
     try_it: TryIt
+
+    @property
+    def markdown(self) -> str:
+        """The step as the Lesson tab shows it beside its button: heading, prediction, what to look at."""
+        return f"#### {self.number}. {self.title}\n**Before you press:** {self.predict}  \n**Look:** {self.look}"
 
 
 LESSON_STEPS: list[LessonStep] = [
-    LessonStep(1, "Zoom in and compare",
-               "Drag the divider of the comparison: left is what any viewer shows, right is MSSNet. The spokes "
-               "of the star get finer towards the centre, so each zoom blurs a different ring.",
-               TryIt("siemens_star.png", 3.0, None, "explore")),
-    LessonStep(2, "See where the edges changed",
-               "The two edge-strength maps share one colour scale: the brighter one has the stronger edges. In the "
-               "change map red marks edges MSSNet made stronger, blue edges it weakened.",
-               TryIt("astronaut.png", 4.0, (200.0, 150.0), "explore")),
-    LessonStep(3, "Where it adds sharpness",
-               "Pixels are sorted into edges and lines, corners and fine texture, and flat areas. The bars show "
-               "each kind's share of the sharpness MSSNet added; the coloured bars add up to 100 %.",
-               TryIt("fine_text.png", 3.0, None, "explore")),
-    LessonStep(4, "Which pixels drove one window",
-               "Click an edge, then *Explain this window*. Red pixels raised the gradient MSSNet added in the window, "
-               "blue lowered "
-               "it. Then press *Same window, random weights*: what stays the same was not learned.",
-               TryIt("chelsea.png", 3.0, (240.0, 120.0), "attribution")),
+    LessonStep(1, "Bigger is not sharper",
+               "zoomed ×4, will small print get sharper, or just bigger and blurrier?",
+               "Drag the divider across a word (bicubic left, MSSNet right). Which side has crisper strokes?",
+               TryIt("fine_text.png", 4.0, (115.0, 185.0), "explore")),
+    LessonStep(2, "Which parts get sharpened?",
+               "will the network sharpen the whole face evenly? If not, where most: skin, background, or eyes, "
+               "teeth and hair?",
+               "Tick *Edge gain* on the map: red where MSSNet made edges stronger, blue weaker. Below it, the "
+               "brighter edge map has the stronger edges.",
+               TryIt("astronaut.png", 4.0, (225.0, 130.0), "explore")),
+    LessonStep(3, "Where the network added sharpness",
+               "fur looks like fine texture. Which kind of pixel gets most of the added sharpness: edges and "
+               "lines, corners and fine texture, or flat areas?",
+               "Scroll to *Where the network added sharpness*: the coloured bars add up to 100 %.",
+               TryIt("chelsea.png", 3.0, (175.0, 115.0), "explore")),
+    LessonStep(4, "What did the network look at?",
+               "to sharpen the small green window, does the network use pixels from all over the picture, or "
+               "only those next to it?",
+               "Middle map: red pixels raised the sharpness added in the window, blue lowered it. Are they near "
+               "it? The text says how much comes from inside.",
+               TryIt("coffee.png", 3.0, (245.0, 280.0), "attribution")),
     LessonStep(5, "Coarse to fine",
-               "Each panel shows what one stage changed, amplified on one scale, and the plot its edge strength: "
-               "see which stage did the most for this view.",
-               TryIt("zone_plate.png", 2.0, None, "stages")),
-    LessonStep(6, "Every zoom level",
-               "Bicubic and MSSNet side by side at each zoom: the further you zoom, the more bicubic smears and the "
-               "more MSSNet has to put back.",
-               TryIt("coffee.png", 2.0, None, "sweep")),
+               "MSSNet works in six stages, from a half-size copy to full size. Which stages change the picture "
+               "most: the first ones or the last ones?",
+               "In *What each stage changed* each panel is one stage. Where is the colour? The text names the "
+               "stage that changed the image most.",
+               TryIt("chelsea.png", 4.0, (175.0, 115.0), "stages")),
+    LessonStep(6, "Zoom further and further",
+               "the more you zoom, the more detail is lost. Will MSSNet put back more or less of it at ×8 than "
+               "at ×2?",
+               "The same spot from ×1 to ×8, bicubic beside MSSNet. At which zoom does MSSNet help most? The plot "
+               "and the table give the numbers.",
+               TryIt("coffee.png", 2.0, (240.0, 270.0), "sweep")),
     LessonStep(7, "Check against the truth",
-               "Simulate shrinks a crop, enlarges it back both ways and measures which result is closer to the "
-               "original: the honest test of any sharpening.",
-               TryIt("astronaut.png", 2.0, None, "simulate")),
+               "Simulate shrinks a piece of the photo and zooms it back, so the real picture is known. Will "
+               "MSSNet beat bicubic? Will it invent detail?",
+               "Compare *Ground truth* with both results; the text says how much lost detail MSSNet put back and "
+               "how much it invented.",
+               TryIt("astronaut.png", 3.0, (225.0, 130.0), "simulate")),
 ]
 
 
 def steps_markdown(steps: Sequence[LessonStep] = LESSON_STEPS) -> str:
-    """The numbered steps as Markdown, each with its "Try it" line."""
-    return "\n".join(f"{s.number}. **{s.title}.** {s.text}  \n   *{s.try_it.label}*" for s in steps)
+    """The numbered steps as Markdown, each with its "Try it" line (the whole text; the tab shows buttons)."""
+    return "\n\n".join(f"{s.markdown}  \n*{s.try_it.label}*" for s in steps)
 
 
-def lesson_markdown() -> str:
-    """The lesson as Markdown (read fresh from ``lesson.md`` on every call, steps filled in)."""
-    return LESSON_PATH.read_text(encoding="utf-8").replace(STEPS_MARKER, steps_markdown())
+def _text() -> str:
+    """``lesson.md`` (read fresh on every call) with the measures' definitions filled in."""
+    measures = f"- {DEFINITION}\n- {ADDED_DEFINITION}"
+    return LESSON_PATH.read_text(encoding="utf-8").replace(MEASURES_MARKER, measures)
+
+
+def lesson_markdown(section: int | None = None) -> str:
+    """The lesson as Markdown: the whole text with the steps filled in (``section`` None), or one of the three
+    sections the Lesson tab lays out around the steps' buttons and the workflow figure: 0 before the steps,
+    1 between the steps and the workflow figure, 2 after it."""
+    head, rest = _text().split(STEPS_MARKER)
+    middle, tail = rest.split(WORKFLOW_MARKER)
+    if section is None:
+        return re.sub(r"\n{3,}", "\n\n", head + steps_markdown() + middle + tail)
+    sections = (head, middle, tail)
+    if section not in range(len(sections)):
+        raise ValueError(f"section must be None, 0, 1 or 2; got {section!r}")
+    return sections[section].strip()
 
 
 def _fmt_seconds(seconds: float) -> str:

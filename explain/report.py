@@ -47,7 +47,6 @@ PAGE = {
     "simulate": ("The honest check: treat the image as ground truth, shrink a crop by the zoom factor, enlarge it back"
                  " with bicubic and with MSSNet, and measure how close each gets. Uses the zoom slider's factor and "
                  "the zoom centre."),
-    "try_it": "### Try it\nEach button opens the step's image at its zoom and centre, on its tab.",
     "sweep": ("Bicubic and MSSNet at zoom " + ", ".join(f"×{f:g}" for f in SWEEP_FACTORS) + " around the "
               "same centre. The plot checks every zoom on the same crop of the photo: how much detail the zoom "
               "removes, how much of it MSSNet puts back, how much of what it adds is invented. The views go to "
