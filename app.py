@@ -243,7 +243,7 @@ def _attribution_tab(ui: SimpleNamespace) -> None:
 def _stages_tab(ui: SimpleNamespace) -> None:
     gr.Markdown(events.PAGE["stages"])
     ui.stages_btn = gr.Button("Show the stages of the current view")
-    ui.stages_plot = _figure("Edge maps of the six stage outputs", "stages-plot")
+    ui.stages_plot = _figure("Each stage checked against the truth", "stages-plot")
     ui.stages_text = gr.Markdown()
     ui.changes_plot = _figure("What each stage changed", "stages-changes")
     ui.changes_text = gr.Markdown()
@@ -346,7 +346,7 @@ def _wire_tabs(w: Wiring) -> None:
     w.on(ui.random_btn.click, page.random_weights, [*window, "attr_kept"], ev.RANDOM,
          **HEAVY_EVENTS)
     for trigger in (ui.stages_tab.select, ui.stages_btn.click):
-        w.on(trigger, page.stages, ["view"], ev.STAGES, **LIGHT_EVENTS)
+        w.on(trigger, page.stages, ["view", "source"], ev.STAGES, **HEAVY_EVENTS)
     w.on(ui.sweep_btn.click, page.sweep, ["source", "center", "side", "model"], ev.SWEEP, **HEAVY_EVENTS)
     w.on(ui.sim_btn.click, page.simulate, ["source", "zoom", "center", "side", "model"], ev.SIMULATE, **HEAVY_EVENTS)
     w.on(ui.download_btn.click, page.download, ["source", "zoom", "model"], ["download_file"], **HEAVY_EVENTS)

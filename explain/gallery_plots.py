@@ -11,10 +11,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .edges import edge_magnitude, luminance
-from .measure import NAME, change_text, rms
-from .plots import MIN_TEXT_PT, SIGNED_CMAP, Image, _new_figure, _to_numpy, readable_text, symmetric_limit
+from .measure import NAME, rms
+from .plots import SIGNED_CMAP, Image, _new_figure, _to_numpy, readable_text, symmetric_limit
 
-__all__ = ["amplification", "plot_stage_changes", "plot_stage_gallery", "plot_stage_strength", "plot_zoom_sweep",
+__all__ = ["amplification", "plot_stage_changes", "plot_stage_gallery", "plot_stage_checks", "plot_zoom_sweep",
            "stage_changes"]
 
 
@@ -63,6 +63,29 @@ def _map_grid(maps: Sequence[np.ndarray], titles: Sequence[str], cmap: str, limi
     return fig
 
 
+def _curves(x: np.ndarray, ticks: Sequence[str], series: Mapping[str, tuple[Sequence[float], str]], xlabel: str,
+            ylabel: str, title: str, log2: bool = False) -> Figure:
+    """Curves over ``x`` (one value per point each; ``series``: label -> (values, colour)), the legend below the
+    axes where it covers no curve. One axis; ``ValueError`` for a curve of another length."""
+    for label, (values, _) in series.items():
+        if len(values) != x.size:
+            raise ValueError(f"{label}: need {x.size} values, one per point; got {len(values)}")
+    fig = _new_figure((6.4, 4.4 + 0.35 * len(series)))
+    ax = fig.add_subplot()
+    for label, (values, colour) in series.items():
+        ax.plot(x, np.asarray(values, dtype=float), "o-", label=label, color=colour)
+    if log2:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(x, list(ticks))
+    ax.minorticks_off()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    return readable_text(fig)
+
+
 def plot_zoom_sweep(factors: Sequence[float], series: Mapping[str, tuple[Sequence[float], str]], ylabel: str,
                     title: str) -> Figure:
     """Curves against the zoom factor (log2 x axis): ``series`` maps a label to (one value per factor, colour).
@@ -70,22 +93,17 @@ def plot_zoom_sweep(factors: Sequence[float], series: Mapping[str, tuple[Sequenc
     f = np.asarray(factors, dtype=float)
     if f.ndim != 1 or f.size == 0 or np.any(f <= 0):
         raise ValueError(f"factors must be a non-empty list of positive numbers; got {factors!r}")
-    for label, (values, _) in series.items():
-        if len(values) != f.size:
-            raise ValueError(f"{label}: need {f.size} values, one per factor; got {len(values)}")
-    fig = _new_figure((6.4, 4.4 + 0.35 * len(series)))
-    ax = fig.add_subplot()
-    for label, (values, colour) in series.items():
-        ax.plot(f, np.asarray(values, dtype=float), "o-", label=label, color=colour)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(f, [f"×{v:g}" for v in f])
-    ax.minorticks_off()
-    ax.set_xlabel("zoom")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below: it covers no curve
-    return readable_text(fig)
+    return _curves(f, [f"×{v:g}" for v in f], series, "zoom", ylabel, title, log2=True)
+
+
+def plot_stage_checks(stages: Sequence[str], series: Mapping[str, tuple[Sequence[float], str]], title: str
+                      ) -> Figure:
+    """Per cent shares after each stage, coarse to fine (``series``: label -> (one value per stage, colour)).
+    One axis; ``ValueError`` for no stage or a curve of another length."""
+    if not stages:
+        raise ValueError("need at least one stage")
+    return _curves(np.arange(len(stages), dtype=float), [str(k + 1) for k in range(len(stages))], series,
+                   "after stage (1–6: coarse to fine)", "%", title)
 
 
 def _gray_full(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -156,25 +174,3 @@ def plot_stage_changes(stages: Sequence[Image], model_input: Image, names: Seque
     return readable_text(fig)
 
 
-def plot_stage_strength(names: Sequence[str], strengths: Sequence[float]) -> Figure:
-    """Edge strength of MSSNet's input and of each stage output, in order (a small line plot with the
-    change from the input written at each point). 7 × 3.6 inches, one axis."""
-    if len(names) != len(strengths) or not names:
-        raise ValueError(f"need one strength per name; got {len(names)} names and {len(strengths)} values")
-    fig = _new_figure((7.0, 3.8))
-    ax = fig.add_subplot()
-    x = np.arange(len(names))
-    values = np.asarray(strengths, dtype=float)
-    ax.plot(x, values, "o-", color="tab:orange")
-    base = values[0]
-    for xi, v in zip(x[1:], values[1:], strict=True):
-        ax.annotate(change_text(base, v).replace(f" {NAME}", ""), (xi, v), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=MIN_TEXT_PT)
-    ax.set_xticks(x, ["in"] + [str(k) for k in range(1, len(names))])
-    ax.set_xlabel("input, then stages 1–6 (coarse to fine)")
-    ax.set_ylabel(NAME)
-    pad = max(float(np.ptp(values)), 1e-4 * max(float(values.max()), 1e-6))
-    ax.set_ylim(values.min() - 0.3 * pad, values.max() + 0.6 * pad)
-    ax.set_title(f"{NAME.capitalize()} at each stage")
-    ax.grid(alpha=0.3)
-    return readable_text(fig)

@@ -266,12 +266,14 @@ class Page:
                                     self.save, kept, _steps(progress, "gradient {done} of {total}"))
         return dict(zip(RANDOM, out, strict=True))
 
-    def stages(self, view: View | None) -> Fields:
-        """MSSNet's six outputs -> :data:`STAGES` (edge strength per stage, table, changes figure, its text)."""
-        if view is None:
+    def stages(self, view: View | None, source: Source | None) -> Fields:
+        """MSSNet's six outputs -> :data:`STAGES` (each stage checked against the truth: plot and text; what each
+        changed in this view: figure and text)."""
+        if view is None or source is None:
             return dict(zip(STAGES, (None, "Load an image first; the stages are shown for the current view.",
                                      None, ""), strict=True))
-        return dict(zip(STAGES, panels.stages(view, self.save), strict=True))
+        model = self.studio.models.get(view.model_label)
+        return dict(zip(STAGES, panels.stages(view, model, source, self.save), strict=True))
 
     def sweep(self, source: Source | None, center, viewport, model_label: str | None,
               progress: Progress = None) -> Fields:
@@ -295,7 +297,7 @@ class Page:
         ``tab_action`` is then cleared."""
         if tab is None or view is None:
             return {}
-        actions = {"stages": lambda: self.stages(view),
+        actions = {"stages": lambda: self.stages(view, source),
                    "sweep": lambda: self.sweep(source, center, side, model_label, progress),
                    "simulate": lambda: self.simulate(source, zoom, center, side, model_label, progress),
                    "attribution": lambda: self.explain_window(view, window, method, steps, window_side, progress)}

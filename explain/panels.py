@@ -143,13 +143,15 @@ def visual_saliency(view: View, save: Save) -> tuple[str, str]:
     return view.rendering("visual saliency", make)
 
 
-def stages(view: View, save: Save) -> tuple[str, str, str, str]:
-    """-> (edge strength of the input and each stage output (plot), their table with what the numbers show,
-    what each stage changed (amplified ×N, one scale), its text)."""
+def stages(view: View, model: nn.Module, source: Source, save: Save) -> tuple[str | None, str, str, str]:
+    """-> (each stage checked against the truth on one 2× step (plot; None for a photo too small), the text with
+    its table, what each stage changed in this view (amplified ×N, one scale), its text). About one MSSNet pass."""
     t0 = time.perf_counter()
-    gallery, table, changed, changes = panels.stage_figures(view)
-    gallery, changed = save(gallery), save(changed)
-    return gallery, report.stages_markdown(table, time.perf_counter() - t0), changed, \
+    checks = panels.stage_checks(model, source, _centre(view))
+    changes = panels.stage_changes_table(view)
+    plot = None if checks is None else save(panels.stage_checks_figure(checks))
+    changed = save(panels.stage_changes_figure(view, changes))
+    return plot, report.stages_markdown(view, checks, time.perf_counter() - t0), changed, \
         report.stage_changes_markdown(changes)
 
 

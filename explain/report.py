@@ -20,7 +20,7 @@ from .decision import Decision, decision_sentence, decision_table_markdown
 from .measure import NAME, change_text
 from .sanity import RandomisationCheck
 from .spread import attribution_shares
-from .studio import Simulation, StageChanges, StageTable, SweepRow
+from .studio import Simulation, StageChanges, StageChecks, SweepRow
 from .truth import TruthCheck, truth_sentence
 from .window import WindowExplanation
 
@@ -42,8 +42,8 @@ PAGE = {
                     "this window*. The attribution is computed on the blue crop around it."),
     "methods": ("Blur path (LAM): from a blurred input to the real one. Saliency: one gradient. SmoothGrad: gradients"
                 " of noisy copies, averaged."),
-    "stages": ("MSSNet's six outputs, coarse to fine, for the current view: how the network builds the result scale "
-               "by scale."),
+    "stages": ("MSSNet's six outputs, coarse to fine: how much of the lost detail each stage has put back and how "
+               "much it invents (checked where the truth is known), and what each changed in the current view."),
     "simulate": ("The honest check: treat the image as ground truth, shrink a crop by the zoom factor, enlarge it back"
                  " with bicubic and with MSSNet, and measure how close each gets. Uses the zoom slider's factor and "
                  "the zoom centre."),
@@ -211,38 +211,33 @@ def randomisation_markdown(check: RandomisationCheck) -> str:
             f"(trained: {check.trained.gain:+.3f}).")
 
 
-def stages_markdown(table: StageTable, seconds: float) -> str:
-    """The stage table and what its numbers show for this view (computed, nothing canned)."""
-    level = len(table.steps)
-    rows = [f"| output | {NAME} | vs MSSNet's input |", "| --- | ---: | ---: |",
-            f"| input ({'2× bicubic of level ' + str(level - 1) if level else 'the image'}) | "
-            f"{table.input_strength:.4f} | |"]
-    for name, value in table.strengths.items():
-        rows.append(f"| {name} | {value:.4f} | {table.change(name)} |")
-    steps = (f"This ×{table.zoom:.2f} view is cut from pyramid level {level}. The stages shown are those of the "
-             f"MSSNet pass that produced the tile under the view's centre (the tile plus its context margin): "
-             f"its input is the 2× bicubic enlargement of level {level - 1}"
-             + (" (the image)" if level == 1 else " (already sharpened)") + ", in level pixels.  \n"
-             if level else "At ×1 the view is the image: no pass runs; the stages show what MSSNet would do to it.  \n")
-    applied = ("" if table.strength == 1.0 or not level else f"The level keeps input + {table.strength:.2f} × "
-               f"(final stage − input): the correction strength calibrated for level {level}.  \n")
-    return (steps + _stages_claim(table) + "  \n" + applied + "\n" + "\n".join(rows)
-            + f"\n\nTime: figure {fmt_seconds(seconds)}")
-
-
-def _stages_claim(table: StageTable) -> str:
-    """What the stage numbers show: where edge strength rose from the input, and by how much."""
-    names = list(table.strengths)
-    values = [table.input_strength, *table.strengths.values()]
-    steps = {names[k]: values[k + 1] - values[k] for k in range(len(names))}
-    final = change_text(table.input_strength, values[-1])
-    best = max(steps, key=steps.__getitem__)
-    if values[-1] <= values[0] * 1.005 and max(steps.values()) <= values[0] * 0.005:
-        return f"Here no stage raised edge strength measurably (the last stage: {final} against the input)."
-    share = steps[best] / (values[-1] - values[0]) if values[-1] > values[0] else None
-    tail = "" if share is None or not 0 < share <= 1.5 else f", {100 * min(share, 1):.0f} % of the total"
-    return (f"Here the last stage has {final} against MSSNet's input; the largest step is **{best}** "
-            f"({change_text(values[names.index(best)], values[names.index(best) + 1])}{tail}).")
+def stages_markdown(view: View, checks: StageChecks | None, seconds: float) -> str:
+    """The Stages tab's text: each stage checked against the truth (:class:`~explain.studio.StageChecks`) as a
+    sentence and a table computed from its numbers, and which pass the view's stage maps come from."""
+    level = view.level
+    maps = (f"The maps below are this ×{view.zoom:.2f} view's own: the MSSNet pass that made the tile under its "
+            f"centre, at pyramid level {level}, whose input is the 2× bicubic enlargement of level {level - 1}"
+            + (" (the image)." if level == 1 else " (already sharpened).")
+            if level else "At ×1 the view is the image: no pass runs; the maps show what MSSNet would do to it.")
+    if checks is None:
+        return f"The photo is too small to check the stages against the truth. {maps}"
+    names = list(checks.stages)
+    first, last = checks.stages[names[0]], checks.stages[names[-1]]
+    gains = {names[k]: checks.stages[names[k]].put_back - (checks.stages[names[k - 1]].put_back if k else 0.0)
+             for k in range(len(names))}
+    best = max(gains, key=gains.__getitem__)
+    claim = (f"Checked on {checks.side} px of the photo around the view's centre, shrunk ×2 and enlarged back (one "
+             f"2× step, as *Simulate* does): after **{names[0]}** MSSNet has put back {_pc(first.put_back)} of the "
+             f"detail the step removed, after **{names[-1]}** {_pc(last.put_back)}; the stage that put back most "
+             f"is **{best}** (+{100 * gains[best]:.0f} points). Of what the last stage added, "
+             f"{_pc(last.invented)} is not in the photo. The level keeps input + {checks.strength:.2f} × (last stage "
+             f"− input): {truth_sentence(checks.result).split(': ', 1)[1]}")
+    rows = ["| after stage | put back (of what the step removed) | invented (of what it added) |",
+            "| --- | ---: | ---: |"]
+    rows += [f"| {name} | {_pc(c.put_back)} | {_pc(c.invented)} |" for name, c in checks.stages.items()]
+    rows.append(f"| kept (α = {checks.strength:.2f}) | {_pc(checks.result.put_back)} | "
+                f"{_pc(checks.result.invented)} |")
+    return claim + "  \n" + maps + "\n\n" + "\n".join(rows) + f"\n\nTime: {fmt_seconds(seconds)}"
 
 
 def _pc(share: float) -> str:

@@ -5,7 +5,7 @@
   :func:`edge_pair_figure` — both edge maps in one figure with one colour bar;
 * :func:`stage_changes_table` / :func:`stage_changes_figure` — what each stage changed;
 * :func:`sweep_pair_image` — one zoom of the sweep as a labelled bicubic | MSSNet pair;
-* :func:`stage_table` — edge strength (:mod:`explain.measure`) of MSSNet's six stage outputs (:class:`StageTable`);
+* :func:`stage_checks` — MSSNet's six stage outputs checked against the truth on one 2× step (:class:`StageChecks`);
 * :func:`sweep_row` — one zoom of a sweep checked against the truth on the same crop at every zoom
   (:class:`SweepRow`);
 * :func:`simulate` — treat the image as ground truth, shrink a crop by the zoom, enlarge it
@@ -29,14 +29,16 @@ from torch import nn
 
 from mssnet.image.zoom import source_rect
 from mssnet.model.network import STAGE_NAMES
+from mssnet.model.strength import level_strengths
 from mssnet.pyramid.levels import pyramid_level, pyramid_zoom_image
+from mssnet.runtime.inference import sharpen_stages
 from mssnet.serve.session import SweepStep
 from mssnet.serve.source import Source
 from mssnet.serve.views import View, check_view_request
 from mssnet.train import degrade
 
 from .edges import edge_gain, edge_magnitude, sharpening_map, strongest_edge_window
-from .gallery_plots import plot_stage_changes, plot_stage_strength, plot_zoom_sweep, stage_changes
+from .gallery_plots import plot_stage_changes, plot_stage_checks, plot_zoom_sweep, stage_changes
 from .measure import change_text, edge_strength
 from .metrics import psnr_y, ssim_y
 from .plots import (
@@ -50,9 +52,9 @@ from .plots import (
 from .truth import TRUTH_SIDE, TruthCheck, truth_check
 
 __all__ = ["EXPLORE_MAPS", "HEAT_MAPS", "SIMULATE_MIN_SIDE", "SIMULATE_MIN_ZOOM", "Simulation", "StageChanges",
-           "StageTable", "SweepRow", "default_window_center", "edge_pair_figure",
+           "StageChecks", "STAGE_CURVES", "SweepRow", "default_window_center", "edge_pair_figure",
            "explore_map_figures", "heat_map_figures", "simulate", "simulation_figures",
-           "stage_changes_figure", "stage_changes_table", "stage_figures", "stage_strength_figure", "stage_table",
+           "stage_changes_figure", "stage_changes_table", "stage_checks", "stage_checks_figure",
            "sweep_figure",
            "sweep_pair_image", "sweep_row", "view_summary", "check_against_truth", "SWEEP_CURVES"]
 
@@ -147,30 +149,49 @@ def _full_size_strength(image: np.ndarray, size: tuple[int, int]) -> float:
 
 
 @dataclass(frozen=True)
-class StageTable:
-    """Edge strength (:mod:`explain.measure`) of the last step's input and of each of MSSNet's six stage
-    outputs, every one at the final stage's size."""
+class StageChecks:
+    """MSSNet's six stage outputs checked against the truth on one 2× step (:mod:`explain.truth`): the ``side`` px
+    crop of the photograph shrunk ×2 and enlarged back with bicubic is MSSNet's input; each stage's output (as the
+    network gives it, before the strength α) and the level's result (input + α × (last stage − input)) against
+    the crop."""
 
-    input_strength: float
-    strengths: dict[str, float]  # stage name -> edge strength
-    strength: float  # α applied to the final stage
-    zoom: float
-    steps: tuple[float, ...]
-
-    def ratio(self, name: str) -> float | None:
-        """A stage's edge strength over the input's (None when the input has no edges)."""
-        return self.strengths[name] / self.input_strength if self.input_strength > 0 else None
-
-    def change(self, name: str) -> str:
-        """'+3.1 % edge strength': the stage output against MSSNet's input."""
-        return change_text(self.input_strength, self.strengths[name])
+    side: int
+    stages: dict[str, TruthCheck]  # stage name -> its output's check
+    result: TruthCheck  # what the level keeps, at the calibrated strength
+    strength: float  # α of a 2× step from the image (level 1)
 
 
-def stage_table(view: View) -> StageTable:
-    size = view.stages[-1].shape[:2]
-    strengths = {name: _full_size_strength(stage, size) for name, stage in zip(STAGE_NAMES, view.stages, strict=True)}
-    return StageTable(_full_size_strength(view.model_input, size), strengths, view.last_strength, view.zoom,
-                      view.steps)
+#: The Stages plot's curves: label -> (share of a :class:`~explain.truth.TruthCheck`, colour).
+STAGE_CURVES = {"put back (% of the detail the 2× step removed)": ("put_back", "tab:green"),
+                "invented (% of what the stage added)": ("invented", "tab:red")}
+
+
+def stage_checks(model: nn.Module, source: Source, center, side: int = TRUTH_SIDE) -> StageChecks | None:
+    """One 2× step where the truth is known, stage by stage (one MSSNet pass on at most ``side``² px) ->
+    :class:`StageChecks`; None for a photo smaller than :data:`SIMULATE_MIN_SIDE`."""
+    w, h = source.size
+    cw, ch = min(side, w), min(side, h)
+    if min(cw, ch) < SIMULATE_MIN_SIDE:
+        return None
+    x0, y0, _, _ = source_rect((w, h), 1.0, (cw, ch), center)
+    x0, y0 = int(round(x0)), int(round(y0))
+    truth = source.rgb[y0:y0 + ch, x0:x0 + cw]
+    x = torch.from_numpy(np.ascontiguousarray(truth)).permute(2, 0, 1)[None]
+    bicubic = np.ascontiguousarray(degrade.enlarge(degrade.shrink(x, 2.0), (ch, cw))[0].permute(1, 2, 0).numpy())
+    strength = float(level_strengths(model, 1)[0])
+    final, stages = sharpen_stages(model, bicubic)
+    result = np.clip(bicubic + strength * (final - bicubic), 0.0, 1.0)
+    shave = 2
+    checks = {name: truth_check(truth, bicubic, np.clip(stage, 0, 1), 2.0, shave)
+              for name, stage in zip(STAGE_NAMES, stages, strict=True)}
+    return StageChecks(min(cw, ch), checks, truth_check(truth, bicubic, result, 2.0, shave), strength)
+
+
+def stage_checks_figure(checks: StageChecks) -> Figure:
+    """Put back and invented after each stage (:data:`STAGE_CURVES`), in per cent."""
+    series = {label: ([100 * getattr(c, name) for c in checks.stages.values()], colour)
+              for label, (name, colour) in STAGE_CURVES.items()}
+    return plot_stage_checks(list(checks.stages), series, f"Stage by stage, checked on {checks.side} px of the photo")
 
 
 @dataclass(frozen=True)
@@ -215,20 +236,6 @@ def stage_changes_figure(view: View, table: StageChanges | None = None) -> Figur
     amplified (the factor is written on the figure)."""
     limit = None if table is None else table.limit
     return plot_stage_changes(view.stages, view.model_input, STAGE_NAMES, limit=limit)
-
-
-def stage_strength_figure(table: StageTable) -> Figure:
-    """Edge strength of MSSNet's input and of each stage output (a small plot)."""
-    return plot_stage_strength(["input", *table.strengths], [table.input_strength, *table.strengths.values()])
-
-
-def stage_figures(view: View) -> tuple[Figure, StageTable, Figure, StageChanges]:
-    """The Stages tab -> (edge strength per stage (plot), its table, what each stage changed (amplified,
-    one scale), the changes table). The six stages' edge maps look alike, so the first figure plots
-    their edge strength instead (:func:`explain.gallery_plots.plot_stage_gallery` still draws the maps)."""
-    changes = stage_changes_table(view)
-    table = stage_table(view)
-    return stage_strength_figure(table), table, stage_changes_figure(view, changes), changes
 
 
 def sweep_pair_image(view: View, factor: float, gap: int = 6) -> np.ndarray:

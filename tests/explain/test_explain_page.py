@@ -241,7 +241,7 @@ def test_one_quantity_one_number_in_every_panel(page, source):
 
 
 def test_events_without_an_image_do_nothing_or_say_so(page):
-    assert page.stages(None)["stages_plot"] is None
+    assert page.stages(None, None)["stages_plot"] is None
     for handler, args in ((page.sweep, (None, None, SMALL, None)),
                           (page.simulate, (None, 2.0, None, SMALL, None)),
                           (page.download, (None, 2.0, None)),
@@ -300,8 +300,9 @@ def test_try_it_runs_the_tab_it_opens_once_its_view_is_shown(page, source):
 
 def test_stages_sweep_and_simulate(page, source):
     view = _view(page, source)
-    stages = page.stages(view)
+    stages = page.stages(view, source)
     assert is_rgb_png(stages["stages_plot"], 200) and stages["stages_text"].count("scale") >= 6
+    assert "put back" in stages["stages_text"] and "invented" in stages["stages_text"]
     assert is_rgb_png(stages["changes_plot"], 200) and "changed the image most" in stages["changes_text"]
 
     progress = []

@@ -58,11 +58,11 @@ def test_explore_maps_made_once_with_scales_from_the_figures(setup):
 
 
 def test_decision_and_stages(setup):
-    _, _, view, save, _ = setup
+    studio, source, view, save, _ = setup
     figure, text = panels.decision(view, save)
     assert os.path.isfile(figure) and text
-    gallery, table, changed, changes = panels.stages(view, save)
-    assert os.path.isfile(gallery) and os.path.isfile(changed) and text and "changed" in changes
+    plot, table, changed, changes = panels.stages(view, studio.models.get(None), source, save)
+    assert os.path.isfile(plot) and os.path.isfile(changed) and "put back" in table and "changed" in changes
 
 
 def test_attribution_and_random_weights_reuse_the_trained_result(setup):

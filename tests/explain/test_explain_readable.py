@@ -39,8 +39,10 @@ def _figures():
         "spectrum": plots.plot_spectrum(img, sharp, img, 2.0),
         "stage gallery": gallery_plots.plot_stage_gallery(stages, names),
         "stage changes": gallery_plots.plot_stage_changes(stages, img, names),
-        "stage strength": gallery_plots.plot_stage_strength(["input", *map(str, range(6))],
-                                                            list(np.linspace(0.1, 0.12, 7))),
+        "stage checks": gallery_plots.plot_stage_checks(
+            names, {label: (list(np.linspace(10, 60, 6)), colour)
+                    for label, (_, colour) in studio.STAGE_CURVES.items()},
+            "Stage by stage, checked on 192 px of the photo"),
         "sweep": gallery_plots.plot_zoom_sweep(
             [1.5, 2, 4], {label: ([10, 30, 50], colour) for label, (_, colour) in studio.SWEEP_CURVES.items()},
             "% (same crop at every zoom)", "The same 192 px of the photo at every zoom"),

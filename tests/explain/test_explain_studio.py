@@ -20,7 +20,8 @@ from explain.studio import (
     simulation_figures,
     stage_changes_figure,
     stage_changes_table,
-    stage_table,
+    stage_checks,
+    stage_checks_figure,
     sweep_pair_image,
     sweep_row,
 )
@@ -94,7 +95,7 @@ def test_explain_window_at_strength_0_and_per_step(tiny_weights, tmp_path, sourc
     assert "α = 0.50" in text and "tile (row 0, column 0) of level 1" in text
 
 
-def test_heat_maps_and_stage_table(studio, source):
+def test_heat_maps(studio, source):
     view, _ = studio.view(source, 4.0, None, SMALL)
     figures = heat_map_figures(view)
     assert set(figures) == {"edge_before", "edge_after", "edge_gain", "sharpening"}
@@ -104,14 +105,25 @@ def test_heat_maps_and_stage_table(studio, source):
     assert some["sharpening"].axes[0].images[0].get_clim() == figures["sharpening"].axes[0].images[0].get_clim()
     with pytest.raises(ValueError, match="unknown heat maps"):
         heat_map_figures(view, ("edge_before", "edges"))
-    table = stage_table(view)
-    assert list(table.strengths) == list(mssnet.STAGE_NAMES) and table.steps == (2.0, 2.0)
-    name = mssnet.STAGE_NAMES[-1]
-    assert table.ratio(name) == pytest.approx(table.strengths[name] / table.input_strength)
-    text = report.stages_markdown(table, 0.01)
+
+
+def test_stages_are_checked_against_the_truth_on_one_2x_step(studio, source):
+    model = studio.models.get(None)
+    checks = stage_checks(model, source, source.middle)
+    assert list(checks.stages) == list(mssnet.STAGE_NAMES) and checks.side == min(TRUTH_SIDE, *source.size)
+    shares = [(c.put_back, c.invented) for c in checks.stages.values()]
+    assert all(0 <= a <= 1 and 0 <= b <= 1 for a, b in shares)
+    assert all(c.lost == checks.result.lost for c in checks.stages.values())  # one truth, one input: one loss
+    assert checks.strength == mssnet.model.strength.level_strengths(model, 1)[0]
+    view, _ = studio.view(source, 4.0, None, SMALL)
+    text = report.stages_markdown(view, checks, 0.01)
     assert "pyramid level 2" in text and "2× bicubic enlargement of level 1" in text
-    assert f"{table.input_strength:.4f}" in text and table.change(name) in text
-    assert "finer and finer" not in text  # the claim is computed from the numbers, not canned
+    for name, check in checks.stages.items():  # the table is the checks' numbers
+        assert f"| {name} | {100 * check.put_back:.0f} % | {100 * check.invented:.0f} % |" in text
+    best = max(range(6), key=lambda k: shares[k][0] - (shares[k - 1][0] if k else 0.0))
+    assert f"the stage that put back most is **{mssnet.STAGE_NAMES[best]}**" in text  # computed, not canned
+    assert isinstance(stage_checks_figure(checks), Figure)
+    assert "too small to check" in report.stages_markdown(view, None, 0.01)
 
 
 def test_sweep_rows_check_the_same_crop_at_every_zoom_and_know_cached_views(tiny_weights, source):
