@@ -317,18 +317,22 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     drawn = w.on(ui.map_info.input, page.map_rest, ["source", "map_info", "model"],
                  ["center", "side", "timing", "view", "view_cached", *ev.PER_VIEW],
                  trigger_mode="always_last", show_progress="hidden", **VIEW_EVENTS)
-    quiet = {"show_progress": "hidden", **LIGHT_EVENTS}
+    # each step of the chain runs for the latest view even while it still runs for an earlier one (Gradio's
+    # default, "once", would drop the newer view's step and leave its panel stale)
+    latest = {"trigger_mode": "always_last"}
+    quiet = {"show_progress": "hidden", **latest, **LIGHT_EVENTS}
     said = w.on(drawn.success, page.answer, view, ["answer", "why"], **quiet)
-    w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **ANSWER_EVENTS)
+    w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **latest,
+         **ANSWER_EVENTS)
     maps = w.on(drawn.success, page.heat_maps, ["view", "view_cached", "window", "attr_window"], ev.MAPS,
-                show_progress="minimal", **LIGHT_EVENTS)
+                show_progress="minimal", **latest, **LIGHT_EVENTS)
     w.on(maps.success, page.decision, view, ["decision_plot", "decision_text", "decision_table"], **quiet)
     w.on(maps.success, page.visual_saliency, view, ["visual_plot", "visual_text"], **quiet)
     w.on(maps.success, page.saliency, view, ["saliency_plot", "saliency_text"],
-         show_progress="minimal", **HEAVY_EVENTS)
+         show_progress="minimal", **latest, **HEAVY_EVENTS)
     w.on(maps.success, page.tab_action, ["tab_action", "source", "view", "center", "side", "model", "zoom",
                                          "window", "attr_method", "attr_steps", "attr_window"],
-         ["tab_action", *ev.STAGES, *ev.SWEEP, *ev.SIMULATE, *ev.EXPLAINED], **HEAVY_EVENTS)
+         ["tab_action", *ev.STAGES, *ev.SWEEP, *ev.SIMULATE, *ev.EXPLAINED], **latest, **HEAVY_EVENTS)
 
 
 def _wire_tabs(w: Wiring) -> None:

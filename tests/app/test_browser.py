@@ -314,7 +314,14 @@ def test_the_answer_says_when_it_is_updating_and_when_it_is_fresh(page):
     page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'pending'", timeout=500)
     assert page.evaluate("() => document.querySelector('#answer').dataset.pendingText") == "Updating for ×2.5…"
     page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'fresh'")
-    text = page.locator("#answer").inner_text()
+    text = page.locator("#answer .prose").first.inner_text()  # the text itself, not Gradio's hidden status line
     assert text.startswith("At ×2.5,") and _number(page) == 2.5
     shares = [int(p) for p in re.findall(r"(\d+) % (?:of the sharpness MSSNet added went )?to ", text)]
     assert len(shares) == 3 and sum(shares) == 100
+    # a new view while the last one is still being checked: the newest view's check arrives all the same
+    page.evaluate("() => zsStudio.map.zoomTo(2.2, {immediately: true})")
+    page.wait_for_function("() => document.querySelector('#answer').innerText.includes('At ×2.2,')")  # checking…
+    page.evaluate("() => zsStudio.map.zoomTo(2.7, {immediately: true})")
+    page.wait_for_function("() => { const t = document.querySelector('#answer .prose')?.innerText || '';"
+                           " return t.startsWith('At ×2.7,') && t.includes('Checked on the real photo')"
+                           " && t.includes('shrunk ×2.7'); }", timeout=TIMEOUT_MS)
