@@ -224,10 +224,15 @@ class Page:
 
     def saliency(self, view: View | None, page: str | None = None) -> Fields:
         """Whole-view saliency in the form that passes the random-weights check, its random twin beside it; a
-        view the page has left meanwhile is skipped (no network pass), also when it left during the passes."""
+        view the page has left meanwhile is skipped (no network pass), and its passes stop when it leaves during
+        them."""
         if not self._fresh(view, page):
             return {}
-        shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), self.save)
+        try:
+            shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), self.save,
+                                         wanted=lambda: self._fresh(view, page))
+        except panels.ViewLeft:
+            return {}
         return dict(zip(("saliency_plot", "saliency_text"), shown, strict=True)) if self._fresh(view, page) else {}
 
     # ------------------------------------------------------------------ the tabs' actions

@@ -122,12 +122,22 @@ def checked_answer(view: View, model: nn.Module, source: Source) -> str:
     return answer_markdown(view, _decided(view), truth(view, model, source), locality(view, model))
 
 
-def saliency_pair(view: View, model: nn.Module, save: Save, n: int = 4) -> tuple[str | None, str]:
+class ViewLeft(Exception):
+    """The page left the view while its panel was being made: the work stops."""
+
+
+def saliency_pair(view: View, model: nn.Module, save: Save, n: int = 4,
+                  wanted: Callable[[], bool] | None = None) -> tuple[str | None, str]:
     """The whole view's saliency in the form that passes the random-weights check (signed SmoothGrad of ``n``
     noisy copies, averaged over 2 px), its random-weights twin small beside it -> (figure path or None at ×1,
-    Markdown with both rank correlations). ``2 n`` forward and backward passes; made once per view."""
+    Markdown with both rank correlations). ``2 n`` forward and backward passes; made once per view. ``wanted()``
+    is asked after each pass: False stops the work with :class:`ViewLeft` (nothing is kept)."""
+    def still_wanted(done: int, total: int) -> None:
+        if wanted is not None and not wanted():
+            raise ViewLeft(f"the view was left after {done} of {total} gradients")
+
     def make() -> tuple[str | None, str]:
-        check = saliency_check(model, view, n=n)
+        check = saliency_check(model, view, n=n, progress=still_wanted)
         return save(plot_saliency_check(view, check)), saliency_check_markdown(check)
 
     return view.rendering(f"saliency pair {n}", make)

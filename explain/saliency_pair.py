@@ -32,7 +32,7 @@ from torch import nn
 from mssnet.runtime.inference import resolve_precision
 from mssnet.serve.views import View
 
-from .attribution import smoothgrad
+from .attribution import Progress, smoothgrad
 from .edges import luminance
 from .measure import NAME
 from .objectives import Autocast, edge_gain_objective
@@ -53,11 +53,13 @@ PATTERN_FROM = 0.3
 
 
 def signed_saliency(model: nn.Module, image: np.ndarray, strength: float, n: int = 4, noise: float = 0.05,
-                    smooth: float = SMOOTH_PX, seed: int = 0, precision: str = "fp32") -> tuple[np.ndarray, float]:
+                    smooth: float = SMOOTH_PX, seed: int = 0, precision: str = "fp32",
+                    progress: Progress = None) -> tuple[np.ndarray, float]:
     """The shown form: SmoothGrad (``n`` copies, Gaussian ``noise`` in image units, ``seed``) of
     :func:`explain.objectives.edge_gain_objective` over the whole ``image``, signed, summed over RGB,
     Gaussian-averaged over ``smooth``
-    px (0: not). image (H, W, 3) float in [0, 1] -> (map (H, W) float32, the objective at ``image``)."""
+    px (0: not). image (H, W, 3) float in [0, 1] -> (map (H, W) float32, the objective at ``image``).
+    ``progress(done, n)`` after each gradient (an exception it raises stops the work)."""
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3); got {image.shape}")
     if smooth < 0:
@@ -68,7 +70,8 @@ def signed_saliency(model: nn.Module, image: np.ndarray, strength: float, n: int
         model = Autocast(model)
     h, w = image.shape[:2]
     fn = edge_gain_objective(model, (0, 0, w, h), strength=strength)
-    grad = smoothgrad(fn, x, sigma=noise, n=n, seed=seed, abs=False, internal_batch_size=1)  # (1, 3, H, W)
+    grad = smoothgrad(fn, x, sigma=noise, n=n, seed=seed, abs=False, internal_batch_size=1,
+                      progress=progress)  # (1, 3, H, W)
     with torch.no_grad():
         gain = float(fn(x)[0])
     signed = grad[0].sum(0).detach().float().numpy()  # (H, W)
@@ -108,16 +111,17 @@ class SaliencyCheck:
 
 
 def saliency_check(model: nn.Module, view: View, n: int = 4, noise: float = 0.05, smooth: float = SMOOTH_PX,
-                   seed: int = 0, precision: str = "auto") -> SaliencyCheck:
+                   seed: int = 0, precision: str = "auto", progress: Progress = None) -> SaliencyCheck:
     """:func:`signed_saliency` of ``view.bicubic`` (at the view's calibrated strength α) with ``model`` and
     with :func:`explain.sanity.randomized_copy` ``(model, seed)``, and their rank correlations. Cost:
     ``2 n`` forward and backward passes over the view (``precision`` as in
-    :func:`mssnet.runtime.inference.resolve_precision`)."""
+    :func:`mssnet.runtime.inference.resolve_precision`); ``progress(done, n)`` after each of them (an exception
+    it raises stops the work)."""
     strength = view.last_strength
     if strength == 0:
         return SaliencyCheck(None, None, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, n, seed, 0.0)
     t0 = time.perf_counter()
-    kwargs = dict(n=n, noise=noise, smooth=smooth, seed=seed, precision=precision)
+    kwargs = dict(n=n, noise=noise, smooth=smooth, seed=seed, precision=precision, progress=progress)
     trained, gain = signed_saliency(model, view.bicubic, strength, **kwargs)
     random, _ = signed_saliency(randomized_copy(model, seed), view.bicubic, strength, **kwargs)
     detail = _detail(view.bicubic)

@@ -94,3 +94,19 @@ def test_sweep_and_simulation(setup):
     assert len(gallery) == len(SWEEP_FACTORS) == len(done) and os.path.isfile(plot) and "×" in table
     text, *paths = panels.simulation(studio.models.get(None), source, 2.0, None, 32, save)
     assert "PSNR" in text and len(paths) == 5 and all(os.path.isfile(p) for p in paths)
+
+
+def test_saliency_stops_when_the_view_is_left_and_keeps_nothing(setup):
+    studio, _, view, save, _ = setup
+    model = studio.models.get(None)
+    asked = []
+
+    def wanted():  # the page leaves the view after the first gradient
+        asked.append(1)
+        return len(asked) < 2
+
+    with pytest.raises(panels.ViewLeft, match="after 2 of 2"):
+        panels.saliency_pair(view, model, save, n=2, wanted=wanted)
+    assert len(asked) == 2 and "saliency pair 2" not in view.rendered  # stopped early, nothing kept
+    figure, text = panels.saliency_pair(view, model, save, n=2, wanted=lambda: True)
+    assert os.path.isfile(figure) and "random-weights check" in text
