@@ -206,8 +206,6 @@ def _map(ui: SimpleNamespace) -> None:
 def _explore_tab(ui: SimpleNamespace) -> None:
     gr.Markdown(events.PAGE["maps"])
     ui.edges = _figure("Edge strength: bicubic and MSSNet", "map-edges")
-    ui.saliency_plot = _figure("Saliency of the view's edge-strength change", "map-saliency")
-    ui.saliency_text = gr.Markdown(elem_id="saliency-text")
     ui.edge_gain = _figure("Edge gain", "map-edge-gain")
     ui.sharpening = _figure("Sharpening map", "map-sharpening")
     ui.map_scales = gr.Textbox(label="Colour scales of the maps (JSON)", elem_id="map-scales", elem_classes="zs-hidden")
@@ -218,6 +216,10 @@ def _explore_tab(ui: SimpleNamespace) -> None:
         ui.decision_table = gr.Markdown(elem_id="decision-table")
     ui.visual_plot = _figure("A model of where the eye looks, and where MSSNet added sharpness", "map-visual")
     ui.visual_text = gr.Markdown(elem_id="visual-text")
+    gr.Markdown(events.PAGE["saliency"])
+    ui.saliency_btn = gr.Button("Compute the saliency of this view", elem_id="saliency-btn")
+    ui.saliency_plot = _figure("Saliency of the view's edge-strength change", "map-saliency")
+    ui.saliency_text = gr.Markdown(events.SALIENCY_PENDING, elem_id="saliency-text")
 
 
 def _attribution_tab(ui: SimpleNamespace) -> None:
@@ -313,7 +315,8 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
         w.on(button.click, lambda model, number=step.number: page.try_it(number, model), ["model"],
              [*opened, "tabs", "image_in", "tab_action"], js=to_map, **LIGHT_EVENTS)
     # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (network
-    # passes each) the answer's check against the truth, the saliency and the action *Try it* asked for
+    # passes each) the answer's check against the truth and the action *Try it* asked for; the saliency pair
+    # (eight gradients) waits for its button
     drawn = w.on(ui.map_info.input, page.map_rest, ["source", "map_info", "model"],
                  ["center", "side", "timing", "view", "view_cached", *ev.PER_VIEW],
                  trigger_mode="always_last", show_progress="hidden", **VIEW_EVENTS)
@@ -328,8 +331,6 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
                 show_progress="minimal", **latest, **LIGHT_EVENTS)
     w.on(maps.success, page.decision, view, ["decision_plot", "decision_text", "decision_table"], **quiet)
     w.on(maps.success, page.visual_saliency, view, ["visual_plot", "visual_text"], **quiet)
-    w.on(maps.success, page.saliency, view, ["saliency_plot", "saliency_text"],
-         show_progress="minimal", **latest, **HEAVY_EVENTS)
     w.on(maps.success, page.tab_action, ["tab_action", "source", "view", "center", "side", "model", "zoom",
                                          "window", "attr_method", "attr_steps", "attr_window"],
          ["tab_action", *ev.STAGES, *ev.SWEEP, *ev.SIMULATE, *ev.EXPLAINED], **latest, **HEAVY_EVENTS)
@@ -351,6 +352,7 @@ def _wire_tabs(w: Wiring) -> None:
          **HEAVY_EVENTS)
     for trigger in (ui.stages_tab.select, ui.stages_btn.click):
         w.on(trigger, page.stages, ["view", "source"], ev.STAGES, **HEAVY_EVENTS)
+    w.on(ui.saliency_btn.click, page.saliency, ["view"], ["saliency_plot", "saliency_text"], **HEAVY_EVENTS)
     w.on(ui.sweep_btn.click, page.sweep, ["source", "center", "side", "model"], ev.SWEEP, **HEAVY_EVENTS)
     w.on(ui.sim_btn.click, page.simulate, ["source", "zoom", "center", "side", "model"], ev.SIMULATE, **HEAVY_EVENTS)
     w.on(ui.download_btn.click, page.download, ["source", "zoom", "model"], ["download_file"], **HEAVY_EVENTS)

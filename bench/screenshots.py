@@ -64,7 +64,7 @@ def wait_map(page, condition: str) -> None:
 
 def shoot(page, out: Path) -> None:
     wait_map(page, "Number(d.mssnetTiles) > 0 && d.pending === '0' && d.loading === '0' && d.atRest === '1'")
-    for selector in ("#map-edges img", "#decision-plot img", "#map-saliency img"):
+    for selector in ("#map-edges img", "#decision-plot img", "#map-visual img"):
         wait_image(page, selector)
     page.evaluate("window.scrollTo(0, 0)")
     save(page, out / "explore.png")
@@ -76,6 +76,10 @@ def shoot(page, out: Path) -> None:
     save(page, out / "explore_maps.png")
     page.evaluate("document.querySelector('#decision-plot').scrollIntoView({block: 'start'})")
     save(page, out / "explore_decision.png")
+    page.locator("#saliency-btn").click()
+    wait_image(page, "#map-saliency img")
+    page.evaluate("document.querySelector('#saliency-btn').scrollIntoView({block: 'start'})")
+    save(page, out / "explore_saliency.png")
 
     tab(page, "Attribution")
     page.get_by_role("button", name="Explain this window").click()

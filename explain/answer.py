@@ -106,7 +106,8 @@ def why_markdown(view: View) -> str:
              f"the numbers, with each class's {NAME} before and after.",
              f"- **Where** — the *edge maps*: {NAME} of both views on one scale, and the change map (red: stronger, "
              "blue: weaker).",
-             "- **What in the input drove it** — the *saliency* pair: a map that passes the random-weights check, "
+             "- **What in the input drove it** — the *saliency* pair (its button, at the end of *Explore*): a map "
+             "that passes the random-weights check, "
              "beside the same map with random weights; and the *attribution* of one window.",
              "- **Not where the eye looks** — *visual saliency vs MSSNet*: conspicuity from the image alone beside "
              f"MSSNet's {NAME} gain, with their correlation.",

@@ -31,7 +31,8 @@ from .window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
 
 __all__ = [  # the events, and what the layout shows beside them (texts, the lesson, choices, saving figures)
     "DEFAULT_STEPS", "DEFAULT_VIEWPORT", "DEFAULT_ZOOM", "DZ_PREFIX", "LESSON_STEPS", "METHODS", "NO_IMAGE", "PAGE",
-    "PANEL_SIDE", "PENDING_ANSWER", "PER_IMAGE", "PER_VIEW", "TABS", "WINDOW_SIDES", "Missing", "Page",
+    "PANEL_SIDE", "PENDING_ANSWER", "PER_IMAGE", "PER_VIEW", "SALIENCY_N", "SALIENCY_PENDING", "TABS",
+    "WINDOW_SIDES", "Missing", "Page",
     "lesson_markdown", "save_png",
 ]
 
@@ -48,6 +49,11 @@ DEFAULT_ZOOM, DEFAULT_VIEWPORT = 2.0, 256
 #: What the answer says before the first view of an image is explained.
 PENDING_ANSWER = "*Reading the map… the answer appears when MSSNet has sharpened the region on screen.*"
 STAGES_PENDING = "Press the button: the stages are shown for the current view."
+#: Noisy copies per network of the saliency pair (SmoothGrad): 2 × this many gradients in all.
+SALIENCY_N = 4
+SALIENCY_PENDING = (f"Press the button to compute the saliency of this view: {2 * SALIENCY_N} gradients through "
+                    "MSSNet (each a forward and a backward pass over the whole view), half of them with random "
+                    "weights for the check.")
 NO_IMAGE = "Upload or paste an image, or pick an example."
 NO_VIEW = "Load an image first: the window is chosen in the MSSNet view."
 
@@ -55,10 +61,11 @@ NO_VIEW = "Load an image first: the window is chosen in the MSSNet view."
 PER_VIEW = {"attr_plot": None, "attr_text": "", "random_plot": None, "random_text": "", "attr_kept": None,
             "stages_plot": None, "stages_text": STAGES_PENDING, "changes_plot": None, "changes_text": "",
             "sweep_gallery": None, "sweep_plot": None, "sweep_text": "", "sim_text": "", "sim_truth": None,
-            "sim_bicubic": None, "sim_sharp": None, "sim_errors": None, "sim_spectrum": None, "workflow_plot": None}
+            "sim_bicubic": None, "sim_sharp": None, "sim_errors": None, "sim_spectrum": None, "workflow_plot": None,
+            "saliency_plot": None, "saliency_text": SALIENCY_PENDING}
 #: What a new image or model empties: every panel, the view and the window.
 PER_IMAGE = {**PER_VIEW, "view": None, "window": None, "edges": None, "edge_gain": None, "sharpening": None,
-             "map_scales": "", "saliency_plot": None, "saliency_text": "", "visual_plot": None, "visual_text": "",
+             "map_scales": "", "visual_plot": None, "visual_text": "",
              "decision_plot": None, "decision_text": "", "decision_table": "", "answer": PENDING_ANSWER, "why": "",
              "attr_view": None}
 #: The fields each event may change (the outputs ``app.py`` wires).
@@ -222,15 +229,17 @@ class Page:
             return {}
         return dict(zip(("visual_plot", "visual_text"), panels.visual_saliency(view, self.save), strict=True))
 
-    def saliency(self, view: View | None, page: str | None = None) -> Fields:
-        """Whole-view saliency in the form that passes the random-weights check, its random twin beside it; a
-        view the page has left meanwhile is skipped (no network pass), and its passes stop when it leaves during
-        them."""
+    def saliency(self, view: View | None, page: str | None = None, progress: Progress = None) -> Fields:
+        """Whole-view saliency in the form that passes the random-weights check, its random twin beside it (on
+        demand: :data:`SALIENCY_N` gradients per network). Its passes stop when the page leaves the view during
+        them, and nothing is shown then."""
+        need(view)
         if not self._fresh(view, page):
             return {}
         try:
-            shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), self.save,
-                                         wanted=lambda: self._fresh(view, page))
+            shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), self.save, n=SALIENCY_N,
+                                         wanted=lambda: self._fresh(view, page),
+                                         progress=_steps(progress, "saliency: gradient {done} of {total}"))
         except panels.ViewLeft:
             return {}
         return dict(zip(("saliency_plot", "saliency_text"), shown, strict=True)) if self._fresh(view, page) else {}

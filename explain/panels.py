@@ -127,14 +127,18 @@ class ViewLeft(Exception):
 
 
 def saliency_pair(view: View, model: nn.Module, save: Save, n: int = 4,
-                  wanted: Callable[[], bool] | None = None) -> tuple[str | None, str]:
+                  wanted: Callable[[], bool] | None = None,
+                  progress: Callable[[int, int], object] | None = None) -> tuple[str | None, str]:
     """The whole view's saliency in the form that passes the random-weights check (signed SmoothGrad of ``n``
     noisy copies, averaged over 2 px), its random-weights twin small beside it -> (figure path or None at ×1,
     Markdown with both rank correlations). ``2 n`` forward and backward passes; made once per view. ``wanted()``
-    is asked after each pass: False stops the work with :class:`ViewLeft` (nothing is kept)."""
+    is asked after each pass: False stops the work with :class:`ViewLeft` (nothing is kept); then
+    ``progress(done, 2 n)``."""
     def still_wanted(done: int, total: int) -> None:
         if wanted is not None and not wanted():
             raise ViewLeft(f"the view was left after {done} of {total} gradients")
+        if progress is not None:
+            progress(done, total)
 
     def make() -> tuple[str | None, str]:
         check = saliency_check(model, view, n=n, progress=still_wanted)

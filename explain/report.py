@@ -37,6 +37,9 @@ PAGE = {
     "decision": ("### Where the network added sharpness\nThe bicubic view's pixels sorted by structure, contrast and "
                  "orientation, and each kind's share of the sharpness MSSNet added (the structure bars add up to "
                  "100 %)."),
+    "saliency": ("### What in the input drove it (saliency)\nFor every pixel of the view: would making it brighter "
+                 "raise (red) or lower (blue) the sharpness MSSNet adds to the whole view? Beside it the same map "
+                 "for a network with random weights: a map worth reading differs from it."),
     "attribution": ("The **window** (green) starts on the view's strongest sharpened edge; click the view "
                     "here to move it (the view is the middle of the map when it is still), then press *Explain "
                     "this window*. The attribution is computed on the blue crop around it."),

@@ -115,15 +115,19 @@ def saliency_check(model: nn.Module, view: View, n: int = 4, noise: float = 0.05
     """:func:`signed_saliency` of ``view.bicubic`` (at the view's calibrated strength α) with ``model`` and
     with :func:`explain.sanity.randomized_copy` ``(model, seed)``, and their rank correlations. Cost:
     ``2 n`` forward and backward passes over the view (``precision`` as in
-    :func:`mssnet.runtime.inference.resolve_precision`); ``progress(done, n)`` after each of them (an exception
-    it raises stops the work)."""
+    :func:`mssnet.runtime.inference.resolve_precision`); ``progress(done, 2 n)`` after each of them (an
+    exception it raises stops the work)."""
     strength = view.last_strength
     if strength == 0:
         return SaliencyCheck(None, None, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, n, seed, 0.0)
     t0 = time.perf_counter()
-    kwargs = dict(n=n, noise=noise, smooth=smooth, seed=seed, precision=precision, progress=progress)
-    trained, gain = signed_saliency(model, view.bicubic, strength, **kwargs)
-    random, _ = signed_saliency(randomized_copy(model, seed), view.bicubic, strength, **kwargs)
+
+    def counted(before: int) -> Progress:  # one count over both networks' gradients
+        return None if progress is None else lambda done, _total: progress(before + done, 2 * n)
+
+    kwargs = dict(n=n, noise=noise, smooth=smooth, seed=seed, precision=precision)
+    trained, gain = signed_saliency(model, view.bicubic, strength, progress=counted(0), **kwargs)
+    random, _ = signed_saliency(randomized_copy(model, seed), view.bicubic, strength, progress=counted(n), **kwargs)
     detail = _detail(view.bicubic)
     return SaliencyCheck(trained, random, spearman(trained, random), spearman(np.abs(trained), np.abs(random)),
                          spearman(trained, detail), spearman(random, detail), gain, strength, n, seed,

@@ -308,8 +308,9 @@ def test_upload_opens_a_new_image(page):
 
 def test_the_answer_says_when_it_is_updating_and_when_it_is_fresh(page):
     page.evaluate("() => zsStudio.map.zoomTo(3, {immediately: true})")
-    page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'fresh'")
-    assert "At ×3," in page.locator("#answer").inner_text()
+    # (the opening view's answer stays fresh until the map's next frame: wait for the new view's)
+    page.wait_for_function("() => { const a = document.querySelector('#answer');"
+                           " return a.dataset.state === 'fresh' && a.innerText.includes('At ×3,'); }")
     page.evaluate("() => zsStudio.map.zoomTo(2.5, {immediately: true})")
     page.wait_for_function("() => document.querySelector('#answer').dataset.state === 'pending'", timeout=500)
     assert page.evaluate("() => document.querySelector('#answer').dataset.pendingText") == "Updating for ×2.5…"
@@ -325,3 +326,18 @@ def test_the_answer_says_when_it_is_updating_and_when_it_is_fresh(page):
     page.wait_for_function("() => { const t = document.querySelector('#answer .prose')?.innerText || '';"
                            " return t.startsWith('At ×2.7,') && t.includes('Checked on the real photo')"
                            " && t.includes('shrunk ×2.7'); }", timeout=TIMEOUT_MS)
+
+
+def test_the_saliency_pair_waits_for_its_button_and_then_shows_the_view(page):
+    """Eight gradients per view are not spent on every rest: the panel says what its button does, and the button
+    draws the pair for the view on screen."""
+    page.evaluate("() => zsStudio.map.zoomTo(2.4, {immediately: true})")
+    page.wait_for_function("() => { const a = document.querySelector('#answer');"
+                           " return a.dataset.state === 'fresh' && a.innerText.includes('At ×2.4,'); }")
+    assert page.locator("#map-saliency img").count() == 0
+    assert "Press the button" in page.locator("#saliency-text").inner_text()
+    page.locator("#saliency-btn").click()
+    page.wait_for_selector("#map-saliency img", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('#saliency-text').innerText.includes('random-weights check')",
+                           timeout=TIMEOUT_MS)
+    assert "8 forward and backward passes" in page.locator("#saliency-text").inner_text()

@@ -105,8 +105,11 @@ def test_saliency_stops_when_the_view_is_left_and_keeps_nothing(setup):
         asked.append(1)
         return len(asked) < 2
 
-    with pytest.raises(panels.ViewLeft, match="after 2 of 2"):
+    with pytest.raises(panels.ViewLeft, match="after 2 of 4"):  # 2 noisy copies per network, 4 gradients
         panels.saliency_pair(view, model, save, n=2, wanted=wanted)
     assert len(asked) == 2 and "saliency pair 2" not in view.rendered  # stopped early, nothing kept
-    figure, text = panels.saliency_pair(view, model, save, n=2, wanted=lambda: True)
+    counted = []
+    figure, text = panels.saliency_pair(view, model, save, n=2, wanted=lambda: True,
+                                        progress=lambda done, total: counted.append((done, total)))
     assert os.path.isfile(figure) and "random-weights check" in text
+    assert counted == [(1, 4), (2, 4), (3, 4), (4, 4)]  # one count over the trained and the random network
