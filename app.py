@@ -195,7 +195,7 @@ def _controls(page: Page) -> SimpleNamespace:
 def _map(ui: SimpleNamespace) -> None:
     """The centre of the page: the zoom slider over the deep-zoom map (assets/ui/map.js). Zooming, panning,
     the curtain and the edge-gain layer run in the browser; the server only makes tiles."""
-    ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=OPENING_ZOOM, step=0.05, label="Zoom ×", elem_id="zoom")
+    ui.zoom = gr.Slider(MIN_FACTOR, MAX_FACTOR, value=OPENING_ZOOM, step=0.05, label="Zoom factor", elem_id="zoom")
     # its value: the map JSON from the server; the page adds "rest" (the region on screen) and fires input
     ui.map_info = gr.HTML("", html_template=VIEWER_HTML, js_on_load=MOUNT_MAP, elem_id="viewer-box", padding=False)
     with gr.Accordion("Details: timing and tiles", open=False, elem_id="details"):
@@ -325,7 +325,9 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     latest = {"trigger_mode": "always_last"}
     quiet = {"show_progress": "hidden", **latest, **LIGHT_EVENTS}
     said = w.on(drawn.success, page.answer, view, ["answer", "why"], **quiet)
-    w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **latest,
+    checked = w.on(said.success, page.truth, ["view", "source"], ["answer"], show_progress="hidden", **latest,
+                   **ANSWER_EVENTS)
+    w.on(checked.success, page.locality, ["view", "source"], ["answer"], show_progress="hidden", **latest,
          **ANSWER_EVENTS)
     maps = w.on(drawn.success, page.heat_maps, ["view", "view_cached", "window", "attr_window"], ev.MAPS,
                 show_progress="minimal", **latest, **LIGHT_EVENTS)

@@ -75,10 +75,11 @@ def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCh
                     local: Locality | None = None) -> str:
     """The decision statement for the view, shortest first: where the sharpness MSSNet added went (shares per
     structure class that add up to 100 %, in bold), with ``truth`` (:func:`explain.truth.truth_check` of this
-    spot) how much of the lost detail it put back and how much it invented, with ``local`` how local its decision
-    is (:class:`Locality`), the whole view's change of edge strength against bicubic, and, for weights the studio
-    did not train, what they learned instead (how the bundled ones learned: :func:`why_markdown`). ``decision``:
-    the view's :func:`explain.decision.decide` when already computed. -> Markdown."""
+    spot) how much of the lost detail it put back and how much it invented, then with ``local`` how local its
+    decision is (:class:`Locality`; last of the three, so that it joins a text already read), the whole view's
+    change of edge strength against bicubic, and, for weights the studio did not train, what they learned
+    instead (how the bundled ones learned: :func:`why_markdown`). ``decision``: the view's
+    :func:`explain.decision.decide` when already computed. -> Markdown."""
     learned = "" if _bundled(view.model_label) else f" {LEARNED_OTHER}"  # the bundled weights': in the "why?" list
     at = zoom_text(view.zoom)
     if view.level == 0:
@@ -90,10 +91,10 @@ def answer_markdown(view: View, decision: Decision | None = None, truth: TruthCh
         return f"At {at} this view has almost no edges: there is nothing for MSSNet to sharpen."
     shares = shares_part(decision)
     lead = f"**At {at}, {shares}.**" if shares else f"At {at}, MSSNet made no edge steeper."
-    rule = f" {locality_sentence(local)}" if local is not None and shares else ""
     checked = f" {truth_sentence(truth)}" if truth is not None else ""
+    rule = f" {locality_sentence(local)}" if local is not None and shares else ""
     whole = f" Over the view: {change_text(decision.before, decision.after)} against bicubic."
-    return f"{lead}{rule}{checked}{whole}{learned}"
+    return f"{lead}{checked}{rule}{whole}{learned}"
 
 
 def why_markdown(view: View) -> str:

@@ -208,13 +208,19 @@ class Page:
             return {}
         return dict(zip(("answer", "why"), panels.answer(view), strict=True))
 
-    def truth(self, view: View | None, source: Source | None, page: str | None = None) -> Fields:
-        """The answer again, with how local the decision is and its check against the truth (about one MSSNet pass
-        and one gradient); a view the page has left meanwhile is skipped, also when it left during the pass."""
+    def truth(self, view: View | None, source: Source | None, page: str | None = None, local: bool = False) -> Fields:
+        """The answer again, with its check against the truth (about one MSSNet pass), and with ``local`` how local
+        the decision is (one gradient more: :meth:`locality`); a view the page has left meanwhile is skipped, also
+        when it left during the work."""
         if source is None or not self._fresh(view, page) or view.source_key != source.key:
             return {}
-        text = panels.checked_answer(view, self.studio.models.get(view.model_label), source)
+        text = panels.checked_answer(view, self.studio.models.get(view.model_label), source, local)
         return {"answer": text} if self._fresh(view, page) else {}
+
+    def locality(self, view: View | None, source: Source | None, page: str | None = None) -> Fields:
+        """The checked answer with how local the decision is added (it follows :meth:`truth`, whose check is kept
+        with the view)."""
+        return self.truth(view, source, page, local=True)
 
     def decision(self, view: View | None, page: str | None = None) -> Fields:
         """The decision panel, picture first: bar chart, the sentence, the numbers for the fold."""

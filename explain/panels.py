@@ -116,10 +116,10 @@ def locality(view: View, model: nn.Module) -> Locality | None:
     return view.rendering("locality", make) or None
 
 
-def checked_answer(view: View, model: nn.Module, source: Source) -> str:
-    """:func:`answer`'s sentences with how local the decision is (:func:`locality`) after the shares and the check
-    against the truth (:func:`truth`) after that."""
-    return answer_markdown(view, _decided(view), truth(view, model, source), locality(view, model))
+def checked_answer(view: View, model: nn.Module, source: Source, local: bool = True) -> str:
+    """:func:`answer`'s sentences with the check against the truth (:func:`truth`, about one MSSNet pass) after the
+    shares, then (``local``) how local the decision is (:func:`locality`, one gradient)."""
+    return answer_markdown(view, _decided(view), truth(view, model, source), locality(view, model) if local else None)
 
 
 class ViewLeft(Exception):

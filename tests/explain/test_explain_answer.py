@@ -42,7 +42,7 @@ def test_answer_says_how_it_learned_and_where_the_added_sharpness_went(view):
     assert why.startswith("- **The measures.**") and "decision panel" in why and "random-weights" in why
 
 
-def test_locality_and_truth_come_after_the_shares(view):
+def test_truth_then_locality_come_after_the_shares(view):
     from explain.answer import Locality, locality_sentence
     from explain.truth import TruthCheck
 
@@ -50,7 +50,7 @@ def test_locality_and_truth_come_after_the_shares(view):
     text = answer_markdown(view, None, truth, local)
     lead, rest = text.split("**")[1], text.split("**")[2]
     assert sum(_percents("**" + lead + "**")) == 100
-    assert rest.index("83 % of what drove the change lies within 8 px") < rest.index("put back 41 %")
+    assert rest.index("put back 41 %") < rest.index("83 % of what drove the change lies within 8 px")
     assert "3 % of what it added is not in the photo" in rest
     assert locality_sentence(Locality(0.3, 8)).startswith("It decides from what is far and near")
 

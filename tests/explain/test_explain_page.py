@@ -160,7 +160,7 @@ def test_panels_of_a_view_the_page_has_left_are_dropped(page, source):
     assert first.identity != second.identity
     for handler in (page.heat_maps, page.answer, page.decision, page.saliency, page.visual_saliency):
         assert handler(first, page="a") == {}  # a late result of the first view: dropped
-    assert page.truth(first, source, "a") == {}
+    assert page.truth(first, source, "a") == {} and page.locality(first, source, "a") == {}
     assert page.answer(second, "a")["answer"].startswith(("**At ×2.5,", "At ×2.5,"))
     assert page.answer(first, "b") != {}  # another page's view is its own
     # a rest of a map the page has replaced (another id) changes nothing
@@ -191,9 +191,12 @@ def test_answer_decision_and_saliencies_once_per_view(page, source):
     checked = page.truth(view, source)["answer"]  # the same answer, checked against the truth at the end
     assert checked.split("**")[1] == out["answer"].split("**")[1] and "Checked on the real photo" in checked
     assert "detail the zoom removed" in checked or "nothing to put back" in checked
-    near = re.search(r"(\d+) % of what drove the change lies within 8 px of it", checked)  # how local it decides
+    assert "drove the change" not in checked  # how local it decides: one gradient more, the next step
+    ruled = page.locality(view, source)["answer"]
+    assert ruled.startswith(checked.split(" Over the view")[0])  # joins the text already read, at its end
+    near = re.search(r"(\d+) % of what drove the change lies within 8 px of it", ruled)
     assert near and 0 <= int(near.group(1)) <= 100
-    assert page.truth(view, None) == {}
+    assert page.truth(view, None) == {} and page.locality(view, None) == {}
     # one quantity, one number: the answer's shares are the decision panel's (sentence and table)
     decision = page.decision(view)
     for name in ("edges and lines", "corners and fine texture", "flat areas"):
