@@ -21,6 +21,7 @@
   const GIVE_UP = 8; // errors other than 503 (a tile that is not there) are tried this often
   const TIMEOUT_MS = 25000; // a tile request unanswered by then fails (before OpenSeadragon's own 30 s on a job)
   const KEY_STEP = 1.25; // one + or - key
+  const ZOOM_PER_SCROLL = 1.25; // one wheel notch, on the map and over the curtain
   const OSD = () => window.OpenSeadragon;
 
   const MARKUP = `
@@ -61,7 +62,7 @@
       navigatorAutoFade: false,
       animationTime: 0.35,
       springStiffness: 9,
-      zoomPerScroll: 1.25,
+      zoomPerScroll: ZOOM_PER_SCROLL,
       visibilityRatio: 0.5,
       constrainDuringPan: true,
       imageLoaderLimit: 6, // the browser never cancels a started request: queue the rest here
@@ -175,8 +176,18 @@
     });
     gainOn.addEventListener("change", () => setEdgeGain(gainOn.checked));
     gainOpacity.addEventListener("input", () => setEdgeGain(true, gainOpacity.value));
-    // the map below never sees these pointers
-    for (const el of [part("zs-tools"), curtain]) el.addEventListener("wheel", (e) => e.stopPropagation());
+    // the map below never sees these pointers; the wheel over the curtain zooms about the pointer as it does
+    // everywhere else on the map (the curtain sits where the cursor usually is: the middle)
+    part("zs-tools").addEventListener("wheel", (e) => e.stopPropagation());
+    curtain.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      e.stopPropagation();
+      if (!base() || e.deltaY === 0) return;
+      const r = osdBox.getBoundingClientRect();
+      const about = viewer.viewport.pointFromPixel(new $.Point(e.clientX - r.left, e.clientY - r.top), true);
+      viewer.viewport.zoomBy(e.deltaY < 0 ? ZOOM_PER_SCROLL : 1 / ZOOM_PER_SCROLL, about);
+      viewer.viewport.applyConstraints();
+    }, { passive: false });
 
     // ----------------------------------------------------------------- tile requests
     // Every tile comes through Source, OpenSeadragon's DZI tile source with its documented download hooks

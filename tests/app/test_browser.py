@@ -148,6 +148,26 @@ def test_wheel_zooms_the_map_and_the_slider_follows(page):
     assert _number(page) > before
 
 
+def test_wheel_over_the_curtain_zooms_the_map_too(page):
+    """The curtain starts in the middle of the map, where the cursor is: the wheel there zooms about the pointer
+    (the point under it stays put) and leaves the curtain where it is."""
+    page.evaluate("() => zsStudio.map.zoomTo(2, {immediately: true})")
+    _wait_map(page, "Math.abs(Number(d.zoom) - 2) < 0.01")
+    curtain_before = _map(page)["curtain"]
+    handle = page.locator("#viewer .zs-curtain").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] * 0.3
+    image_point = "([x, y]) => { const m = zsStudio.map, r = m.viewer.element.getBoundingClientRect();" \
+        " const v = m.viewer.viewport, p = v.pointFromPixel(new OpenSeadragon.Point(x - r.left, y - r.top), true);" \
+        " return [p.x, p.y]; }"
+    under = page.evaluate(image_point, [x, y])
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -240)
+    _wait_map(page, "Number(d.zoom) > 2.2")
+    page.wait_for_timeout(600)  # the zoom's animation
+    assert page.evaluate(image_point, [x, y]) == pytest.approx(under, abs=2e-3)  # zoomed about the pointer
+    assert _map(page)["curtain"] == curtain_before
+
+
 def test_pinch_zooms_the_map(page):
     page.wait_for_timeout(500)
     before = _zoom(page)
