@@ -429,7 +429,8 @@ def routes(service: TileService) -> list[Any]:
     from starlette.staticfiles import StaticFiles
 
     async def tile(request):
-        reply = await service.respond(request.path_params["path"], request.query_params)
+        reply = await service.respond(request.path_params["path"], request.query_params,
+                                      request.headers.get("if-none-match"))
         return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
     return [Route(events.DZ_PREFIX + "/{path:path}", tile, methods=["GET"]),

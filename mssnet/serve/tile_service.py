@@ -36,7 +36,8 @@ from ..pyramid.pyramid import ZoomPyramid
 from ..runtime import background
 from .deepzoom import DEFAULT_OVERLAP, FORMAT, LAYERS, DeepZoomImage, encode_png
 
-__all__ = ["MAX_VIEW_PIXELS", "Reply", "TileRequest", "TileService", "exact_view", "parse_path", "view_arguments"]
+__all__ = ["MAX_VIEW_PIXELS", "Reply", "TileRequest", "TileService", "etag", "exact_view", "parse_path",
+           "view_arguments"]
 
 
 class TileRequest(NamedTuple):
@@ -90,7 +91,24 @@ def _error(status: int, text: str, retry: float | None = None) -> Reply:
     return Reply(status, text.encode(), headers=headers)
 
 
-_TILE_HEADERS = {"Cache-Control": "private, max-age=86400, immutable"}
+#: A map's descriptor and tiles never change under its id (an unguessable name of one image, weights and
+#: strength): the browser and any HTTP cache in front of the server may keep them.
+_TILE_CACHE = "public, max-age=86400, immutable"
+
+
+def etag(request: TileRequest) -> str:
+    """The entity tag of a descriptor or tile, quoted: what it is and its place in its map (``"descriptor/<id>/
+    <layer>"``, ``"tile/<id>/<layer>/<level>/<col>/<row>"``)."""
+    parts = request[:3] if request.kind == "descriptor" else request
+    return '"' + "/".join(str(part) for part in parts) + '"'
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``tag`` (weak or strong, in a list, or ``*``)."""
+    if not if_none_match:
+        return False
+    names = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in names or tag in names
 log = logging.getLogger(__name__)
 
 
@@ -267,24 +285,31 @@ class TileService:
 
     # ---- HTTP
 
-    async def respond(self, path: str, query: Mapping[str, str] | None = None) -> Reply:
-        """Answer ``GET <prefix>/<path>?<query>`` (``path`` without the prefix). A failure while making a tile
-        (not the request's fault) is logged with its traceback and answered 503: the viewer asks again."""
+    async def respond(self, path: str, query: Mapping[str, str] | None = None,
+                      if_none_match: str | None = None) -> Reply:
+        """Answer ``GET <prefix>/<path>?<query>`` (``path`` without the prefix). A descriptor or tile carries
+        its :func:`etag`; asked again with it in ``if_none_match`` (the request's ``If-None-Match``), the answer is
+        304 without a body and without any work, also once the map has expired: the asker holds the bytes, which
+        never change. A failure while making a tile (not the request's fault) is logged with its traceback and
+        answered 503: the viewer asks again."""
         try:
-            return await self._respond(path, query)
+            return await self._respond(path, query, if_none_match)
         except Exception:  # noqa: BLE001 - logged in full; the client is told to retry, never shown a trace
             log.exception("deep zoom: could not answer %s", path)
             return _error(503, "could not make this tile now", retry=2)
 
-    async def _respond(self, path: str, query: Mapping[str, str] | None) -> Reply:
+    async def _respond(self, path: str, query: Mapping[str, str] | None, if_none_match: str | None) -> Reply:
         request = parse_path(path)
         if request is None:
             return _error(404, "not found")
+        headers = {"Cache-Control": _TILE_CACHE, "ETag": etag(request)}
+        if request.kind != "view" and _matches(if_none_match, headers["ETag"]):
+            return Reply(304, b"", headers=headers)
         image = self.image(request.id)
         if image is None:
             return _error(404, "unknown or expired image id")
         if request.kind == "descriptor":
-            return Reply(200, image.descriptor().encode(), "application/xml", _TILE_HEADERS)
+            return Reply(200, image.descriptor().encode(), "application/xml", headers)
         if request.kind == "view":
             return await self._view(image, query or {})
         _, _, layer, level, col, row = request
@@ -294,7 +319,7 @@ class TileService:
         make = lambda: image.tile_png(layer, level, col, row)  # noqa: E731
         if image.ready(layer, level, col, row):
             body = await loop.run_in_executor(self._light, make)
-            return Reply(200, body, "image/png", _TILE_HEADERS)
+            return Reply(200, body, "image/png", headers)
         future = self._submit((*image.key, layer, level, col, row), request.id, make)
         if future is None:
             return _error(503, "busy: too many tiles queued", retry=2)
@@ -306,7 +331,7 @@ class TileService:
             return _error(503, "still sharpening", retry=1)
         except (_Stale, KeyError, RuntimeError, MemoryError) as exc:
             return _error(503, f"not made: {type(exc).__name__}", retry=1)
-        return Reply(200, body, "image/png", _TILE_HEADERS)
+        return Reply(200, body, "image/png", headers)
 
     async def _view(self, image: DeepZoomImage, query: Mapping[str, str]) -> Reply:
         try:

@@ -27,7 +27,7 @@ from mssnet.serve.deepzoom import (
     edge_strength_map,
     write_deep_zoom,
 )
-from mssnet.serve.tile_service import TileService, parse_path
+from mssnet.serve.tile_service import TileService, etag, parse_path
 
 TILE = 64  # small tiles: several per level on a small image
 
@@ -211,6 +211,30 @@ def test_service_answers_descriptor_tiles_and_view(service, deep, model):
     v = run(service.respond(f"{image_id}/view.png", {"zoom": "2", "u0": "0", "v0": "0", "w": "64", "h": "48"}))
     assert v.status == 200
     np.testing.assert_array_equal(decode(v.body), mssnet.to_uint8(pyramid.view(2.0, (16, 12), (64, 48)).sharpened))
+
+
+def test_tiles_are_cacheable_and_asked_again_answer_304_without_work(service, deep, model):
+    image_id = service.open(ZoomPyramid(deep.pyramid.image, model, tile=TILE, precision="fp32"))
+    n = deep.max_level
+    paths = (f"{image_id}/mssnet.dzi", f"{image_id}/mssnet_files/{n}/0_0.png", f"{image_id}/bicubic_files/{n}/0_0.png",
+             f"{image_id}/edge_gain_files/{n - 1}/0_0.png")
+    replies = [run(service.respond(path)) for path in paths]
+    assert all(r.status == 200 and "immutable" in r.headers["Cache-Control"] for r in replies)
+    tags = [r.headers["ETag"] for r in replies]
+    assert len(set(tags)) == len(tags) and all(t.startswith('"') and t.endswith('"') and image_id in t for t in tags)
+    assert tags[1] == etag(parse_path(paths[1])) == f'"tile/{image_id}/mssnet/{n}/0/0"'
+    for path, tag in zip(paths, tags, strict=True):
+        for header in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+            again = run(service.respond(path, None, header))
+            assert again.status == 304 and again.body == b"" and again.headers["ETag"] == tag
+    assert run(service.respond(paths[1], None, tags[2])).status == 200  # another tile's tag: the tile itself
+    view = run(service.respond(f"{image_id}/view.png", {"zoom": "2", "u0": "0", "v0": "0", "w": "8", "h": "8"}, "*"))
+    assert view.status == 200 and "ETag" not in view.headers  # the exact view is not a map's fixed part
+    service.open(deep.pyramid)
+    service.open(deep.pyramid)  # max_images=2: the id expires; a page holding a tile keeps it
+    assert run(service.respond(paths[1])).status == 404 and run(service.respond(paths[1], None, tags[1])).status == 304
+    errors = run(service.respond(f"{'B' * 22}/mssnet.dzi"))
+    assert "ETag" not in errors.headers and errors.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("query", [
