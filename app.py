@@ -303,7 +303,8 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     opened, view = [*ev.OPENED, *ev.PER_IMAGE], ["view"]
     # the page opens on the example already in the upload at the slider's zoom, a new image at opening_zoom,
     # both centred on the image's strongest edges; the panels follow when the map comes to rest
-    w.on(demo.load, lambda file, model, zoom: page.load(file, model, None, zoom), ["image_in", "model", "zoom"],
+    w.on(demo.load, lambda file, model, zoom, page=None: w.page.load(file, model, None, zoom, page),
+         ["image_in", "model", "zoom"],
          opened, **LIGHT_EVENTS)
     w.on(ui.image_in.change, page.load, ["image_in", "model", "source"], opened, **LIGHT_EVENTS)
     w.on(ui.model.change, page.reopen, ["source", "model", "zoom", "center"], ["map_info", *ev.PER_IMAGE],
@@ -312,7 +313,7 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     # the lesson's "Try it" steps; the page scrolls up to the map they open (the step may sit far down the lesson)
     to_map = "(model) => { document.querySelector('#zoom')?.scrollIntoView({block: 'start'}); return model; }"
     for step, button in zip(events.LESSON_STEPS, ui.try_buttons, strict=True):
-        w.on(button.click, lambda model, number=step.number: page.try_it(number, model), ["model"],
+        w.on(button.click, lambda model, page=None, number=step.number: w.page.try_it(number, model, page), ["model"],
              [*opened, "tabs", "image_in", "tab_action"], js=to_map, **LIGHT_EVENTS)
     # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (network
     # passes each) the answer's check against the truth and the action *Try it* asked for; the saliency pair

@@ -133,25 +133,27 @@ class Page:
                 "info": report.source_markdown(source), "map_info": json.dumps(dz)}
 
     def load(self, file: str | bytes | None, model_label: str | None = None, current: Source | None = None,
-             zoom: float | None = None) -> Fields:
+             zoom: float | None = None, page: str | None = None) -> Fields:
         """Input image -> :data:`OPENED` and the emptied panels; ``None`` clears. The image already shown (an
-        example set by *Try it*) changes nothing; a file that cannot be read keeps the previous image and says
-        why in the info line."""
+        example set by *Try it*, an upload whose change event came twice) changes nothing: one image, one map;
+        a file that cannot be read keeps the previous image and says why in the info line."""
         if file is None:
+            self.shown.show_image(page, None)
             return {**PER_IMAGE, "source": None, "center": None, "info": NO_IMAGE, "map_info": ""}
         try:
             source = self.open(file)
         except (ValueError, TypeError, FileNotFoundError) as exc:
             return {"info": f"⚠️ **Cannot open that file.** {exc} The image before it stays."}
-        if current is not None and current.key == source.key:
+        if (current is not None and current.key == source.key) or not self.shown.show_image(page, source.key):
             return {}
         return self._opened(source, model_label, zoom, None)
 
-    def try_it(self, number: int, model_label: str | None = None) -> Fields:
+    def try_it(self, number: int, model_label: str | None = None, page: str | None = None) -> Fields:
         """A lesson step's *Try it*: its example everywhere (``image_in``: the upload shows it too), its zoom,
         centre and tab (``tabs``); ``tab_action``: the tab's action, run once the map shows the view."""
         t = next(s for s in LESSON_STEPS if s.number == number).try_it
         source = self.open(str(t.path))
+        self.shown.show_image(page, source.key)  # the upload's change event that follows opens nothing
         return {**self._opened(source, model_label, t.zoom, t.center or source.middle), "tabs": t.tab,
                 "image_in": str(t.path), "tab_action": t.tab if t.tab in TAB_ACTIONS else None}
 

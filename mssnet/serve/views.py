@@ -289,7 +289,22 @@ class ShownViews:
     def __init__(self, max_pages: int = 256) -> None:
         self.max_pages = max_pages
         self._views: OrderedDict[str, tuple] = OrderedDict()  # page -> View.identity
+        self._images: OrderedDict[str, str | None] = OrderedDict()  # page -> Source.key of the image it shows
         self._lock = threading.Lock()
+
+    def show_image(self, page: str | None, key: str | None) -> bool:
+        """``page`` shows the image ``key`` now (None: no image) -> whether it showed another one before (True for
+        no page). One check and record under the lock: of two events that open the same image on one page at once
+        (an upload fires its change event twice), exactly one gets True."""
+        if page is None:
+            return True
+        with self._lock:
+            before = self._images.get(page, ...)
+            self._images[page] = key
+            self._images.move_to_end(page)
+            while len(self._images) > self.max_pages:
+                self._images.popitem(last=False)
+        return before != key
 
     def record(self, page: str | None, view: View) -> None:
         """``page`` shows ``view`` now (None: no page, nothing kept)."""

@@ -5,6 +5,7 @@ A tiny random MSSNet (wf=4) stands in for the bundled weights and views are 32-6
 seconds. The Gradio side (wiring, gr.Error, the API endpoints) is tested in tests/app/test_app.py.
 """
 
+import concurrent.futures
 import json
 import re
 
@@ -94,6 +95,24 @@ def test_load_returns_source_info_and_the_map_and_empties_every_panel(page, imag
     assert (cleared["source"], cleared["center"], cleared["info"], cleared["map_info"]) == (None, None, NO_IMAGE, "")
     assert "zoom" not in cleared  # the slider stays
     assert page.load(image_path, None, source) == {}  # the image already shown: nothing changes
+
+
+def test_one_upload_opens_one_map_even_when_its_change_event_comes_twice(page, image_path, tmp_path):
+    """Gradio may fire an upload's change event twice, the second before the first has set the page's state: the
+    page opens one map, whichever event is first; another page, another image or the image again after a clear
+    opens one."""
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # both events at once, neither knows the other's source
+        outs = list(pool.map(lambda _: page.load(image_path, None, None, None, "p"), range(2)))
+    assert sorted(bool(o) for o in outs) == [False, True]
+    assert page.load(image_path, None, None, None, "p") == {}  # later: still the image shown
+    assert page.load(image_path, None, None, None, "q")["map_info"]  # another page opens its own
+    other = write_png(tmp_path / "other.png", np.random.default_rng(3).integers(0, 256, (24, 40, 3), np.uint8))
+    assert page.load(other, None, None, None, "p")["map_info"]  # another image
+    assert page.load(image_path, None, None, None, "p")["map_info"]  # back to the first image: a map again
+    page.load(None, None, None, None, "p")  # cleared, then the same image again: a map again
+    assert page.load(image_path, None, None, None, "p")["map_info"]
+    tried = page.try_it(LESSON_STEPS[0].number, None, "p")  # Try it sets the upload, whose change follows
+    assert tried["map_info"] and page.load(tried["image_in"], None, None, None, "p") == {}
 
 
 @pytest.mark.parametrize(("data", "message"), BAD_FILES)
