@@ -109,6 +109,8 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
         return False
     names = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return "*" in names or tag in names
+
+
 log = logging.getLogger(__name__)
 
 
@@ -140,8 +142,10 @@ class TileService:
     """Deep-zoom images by unguessable id, and their tiles on request.
 
     * :meth:`open` registers a pyramid under a fresh 128-bit random id and starts its background
-      fill from the centre at once; the least recently used beyond ``max_images`` expire (their
-      pending tiles dropped; cached bytes age out of the shared :class:`TileCache`).
+      fill from the centre at once. Maps are kept by memory, not by count: the least recently used
+      expire (their pending tiles dropped; cached bytes age out of the shared :class:`TileCache`) only
+      while the images they hold come to more than ``max_bytes`` (pages that share one image share its
+      bytes) or their ids to more than ``max_images``; every request of a map counts as a use.
     * Tiles that need no MSSNet pass are encoded on a small thread pool; tiles that do wait in
       one queue served **newest request first** by one compute thread (the network uses every
       core), which holds the background fill back while the queue is not empty. A request that
@@ -154,10 +158,11 @@ class TileService:
       bad view parameters are 404/400, never an exception and never a file.
     """
 
-    def __init__(self, *, max_images: int = 16, max_pending: int = 256, max_pending_per_image: int = 128,
+    def __init__(self, *, max_images: int = 1024, max_bytes: int = 1 << 30, max_pending: int = 256,
+                 max_pending_per_image: int = 128,
                  wait_seconds: float = 5.0, stale_seconds: float = 30.0, overlap: int = DEFAULT_OVERLAP,
                  fill: FillWorker | None = None, light_workers: int = 2) -> None:
-        self.max_images, self.overlap, self.fill = max_images, overlap, fill
+        self.max_images, self.max_bytes, self.overlap, self.fill = max_images, max_bytes, overlap, fill
         self.max_pending, self.max_pending_per_image = max_pending, max_pending_per_image
         self.wait_seconds, self.stale_seconds = wait_seconds, stale_seconds
         self._images: OrderedDict[str, _Entry] = OrderedDict()
@@ -178,13 +183,19 @@ class TileService:
         image_id = secrets.token_urlsafe(16)  # 128 random bits, 22 URL-safe characters
         with self._cond:
             self._images[image_id] = _Entry(image, name)
-            while len(self._images) > self.max_images:
+            while len(self._images) > 1 and (len(self._images) > self.max_images or self.nbytes() > self.max_bytes):
                 old, _ = self._images.popitem(last=False)
                 self._drop_jobs(old)
         if pyramid.fill is not None:
             first = pyramid_level(zoom) if zoom is not None and zoom >= 1 else 1
             pyramid.start_fill(center=center, levels=tuple(dict.fromkeys((max(first, 1), 1))))
         return image_id
+
+    def nbytes(self) -> int:
+        """Bytes of the images the open maps hold, each pyramid's image counted once."""
+        with self._cond:
+            pyramids = {id(e.image.pyramid): e.image.pyramid for e in self._images.values()}
+        return sum(p.image.nbytes for p in pyramids.values())
 
     def image(self, image_id: str) -> DeepZoomImage | None:
         """The image of an id (counts as a use), or None when unknown or expired."""

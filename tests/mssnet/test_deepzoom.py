@@ -264,6 +264,31 @@ def test_unknown_ids_out_of_range_tiles_and_expired_ids_are_404(service, deep, m
     assert run(service.respond(f"{first}/mssnet.dzi")).status == 404 and len(service) == 2
 
 
+def test_maps_are_kept_by_memory_and_every_request_keeps_its_map(deep, model):
+    """A class: many pages on one image share its bytes and lose nothing; distinct images expire least recently
+    used first, only beyond the byte budget, and a map still being asked for is not the one that goes."""
+    rgb = deep.pyramid.image
+    one = rgb.nbytes
+    service = TileService(max_bytes=3 * one)
+    try:
+        shared = ZoomPyramid(rgb, model, tile=TILE)
+        ids = [service.open(shared) for _ in range(30)]  # thirty pages, one photo
+        assert len(service) == 30 and service.nbytes() == one
+        others = [ZoomPyramid(np.ascontiguousarray(rgb[:, ::-1]) * k, model, tile=TILE) for k in (0.9, 0.8, 0.7)]
+        first = service.open(others[0])
+        second = service.open(others[1])
+        assert len(service) == 32 and service.nbytes() == 3 * one  # at the budget: nothing expired
+        assert run(service.respond(f"{first}/bicubic.dzi")).status == 200  # the first is in use again
+        third = service.open(others[2])  # over the budget: the least recently used go until it fits
+        assert run(service.respond(f"{first}/bicubic.dzi")).status == 200  # kept: it was asked for
+        assert run(service.respond(f"{third}/bicubic.dzi")).status == 200
+        assert run(service.respond(f"{second}/bicubic.dzi")).status == 200
+        assert all(run(service.respond(f"{i}/bicubic.dzi")).status == 404 for i in ids)  # the shared photo's, last used
+        assert service.nbytes() <= 3 * one
+    finally:
+        service.close()
+
+
 def test_the_fill_starts_when_an_image_opens(deep, model):
     fill = FillWorker()
     service = TileService(fill=fill)
