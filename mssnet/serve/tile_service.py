@@ -147,9 +147,10 @@ class TileService:
       while the images they hold come to more than ``max_bytes`` (pages that share one image share its
       bytes) or their ids to more than ``max_images``; every request of a map counts as a use.
     * Tiles that need no MSSNet pass are encoded on a small thread pool; tiles that do wait in
-      one queue served **newest request first** by one compute thread (the network uses every
-      core), which holds the background fill back while the queue is not empty. A request that
-      waited ``wait_seconds`` is answered 503 + ``Retry-After`` while its tile goes on being
+      one queue served by one compute thread (the network uses every core): maps take turns, a tile
+      each, so that no page waits behind another page's screenful, and within a map the **newest
+      request goes first**. The thread holds the background fill back while the queue is not
+      empty. A request that waited ``wait_seconds`` is answered 503 + ``Retry-After`` while its tile goes on being
       made; a queued tile not asked for again within ``stale_seconds`` is dropped (a browser never
       cancels an image request: stale ones must not delay what is on screen). At most
       ``max_pending`` tiles queue in all and ``max_pending_per_image`` per image; beyond that
@@ -167,6 +168,7 @@ class TileService:
         self.wait_seconds, self.stale_seconds = wait_seconds, stale_seconds
         self._images: OrderedDict[str, _Entry] = OrderedDict()
         self._queue: OrderedDict[tuple, _Job] = OrderedDict()  # newest last
+        self._turns: OrderedDict[str, None] = OrderedDict()  # ids by their last tile computed, longest ago first
         self._cond = threading.Condition()
         self._light = ThreadPoolExecutor(light_workers, thread_name_prefix="dzi-encode")
         self._thread: threading.Thread | None = None
@@ -252,9 +254,21 @@ class TileService:
             return job.future
 
     def _take(self) -> _Job | None:  # holds _cond
+        """The next tile: maps take turns (the one whose last tile was made longest ago, or never, first), and
+        within a map the newest request goes first; a stale request is dropped on the way."""
         while self._queue:
-            _, job = self._queue.popitem(last=True)
+            # a map never served yet (the one asked for first), else the one served longest ago
+            turn = next((j.image_id for j in self._queue.values() if j.image_id not in self._turns), None)
+            if turn is None:
+                waiting = {job.image_id for job in self._queue.values()}
+                turn = next(i for i in self._turns if i in waiting)
+            key = next(k for k in reversed(self._queue) if self._queue[k].image_id == turn)
+            job = self._queue.pop(key)
             if time.monotonic() - job.asked <= self.stale_seconds:
+                self._turns.pop(turn, None)
+                self._turns[turn] = None
+                while len(self._turns) > self.max_images:
+                    self._turns.popitem(last=False)
                 return job
             job.future.set_exception(_Stale())
             self.dropped += 1

@@ -289,6 +289,27 @@ def test_maps_are_kept_by_memory_and_every_request_keeps_its_map(deep, model):
         service.close()
 
 
+def test_maps_take_turns_and_each_serves_its_newest_request_first():
+    """Thirty pages ask at once: no page waits behind another page's screenful. Maps are served a tile each in
+    turn (never served first, then the one served longest ago); within a map the newest request goes first."""
+    service = TileService()
+    gate, done = threading.Event(), []
+    try:
+        service._submit(("block",), "x", lambda: gate.wait(10) and b"")  # occupies the compute thread
+        time.sleep(0.1)
+        futures = []
+        for image_id, tile in [("a", 1), ("a", 2), ("a", 3), ("a", 4), ("b", 1), ("c", 1), ("c", 2), ("b", 2)]:
+            futures.append(service._submit((image_id, tile), image_id,
+                                           lambda image_id=image_id, tile=tile: done.append((image_id, tile)) or b""))
+        gate.set()
+        for future in futures:
+            future.result(10)
+        assert done == [("a", 4), ("b", 2), ("c", 2), ("a", 3), ("b", 1), ("c", 1), ("a", 2), ("a", 1)]
+    finally:
+        gate.set()
+        service.close()
+
+
 def test_the_fill_starts_when_an_image_opens(deep, model):
     fill = FillWorker()
     service = TileService(fill=fill)
