@@ -150,8 +150,8 @@ class TileService:
       one queue served by one compute thread (the network uses every core): maps take turns, a tile
       each, so that no page waits behind another page's screenful, and within a map the **newest
       request goes first**. The thread holds the background fill back while the queue is not
-      empty. A request that waited ``wait_seconds`` is answered 503 + ``Retry-After`` while its tile goes on being
-      made; a queued tile not asked for again within ``stale_seconds`` is dropped (a browser never
+      empty. A request that waited ``wait_seconds`` is answered 503 + ``Retry-After`` while its
+      tile goes on being made; a queued tile not asked for again within ``stale_seconds`` is dropped (a browser never
       cancels an image request: stale ones must not delay what is on screen). At most
       ``max_pending`` tiles queue in all and ``max_pending_per_image`` per image; beyond that
       the answer is 503 + ``Retry-After`` at once.
@@ -257,11 +257,9 @@ class TileService:
         """The next tile: maps take turns (the one whose last tile was made longest ago, or never, first), and
         within a map the newest request goes first; a stale request is dropped on the way."""
         while self._queue:
-            # a map never served yet (the one asked for first), else the one served longest ago
-            turn = next((j.image_id for j in self._queue.values() if j.image_id not in self._turns), None)
-            if turn is None:
-                waiting = {job.image_id for job in self._queue.values()}
-                turn = next(i for i in self._turns if i in waiting)
+            # a map never served yet (the one asked for first: min keeps queue order), else the one served longest ago
+            served = {image_id: k for k, image_id in enumerate(self._turns)}
+            turn = min((job.image_id for job in self._queue.values()), key=lambda i: served.get(i, -1))
             key = next(k for k in reversed(self._queue) if self._queue[k].image_id == turn)
             job = self._queue.pop(key)
             if time.monotonic() - job.asked <= self.stale_seconds:
