@@ -11,8 +11,8 @@ table also gives one tile's pass: 256² + 32 px margins = 320²). For each image
   image's middle, fetched over HTTP and retried on 503 as the viewer does — is timed from that answer;
 * the first screenful: every MSSNet tile of a ``--screen`` px map at ×2 around the middle, fetched by
   six connections at once (a browser's limit per host) after the first tile; the whole screenful from
-  ``/deep_zoom``'s answer against the sum of its tile passes (distinct pyramid tiles under it, with the
-  neighbours the 1 px overlap reaches, × one tile pass);
+  ``/deep_zoom``'s answer against the sum of its tile passes (distinct pyramid tiles under it × one
+  tile pass; a tile's 1 px overlap comes from its own pass);
 * a cached tile: the same tiles again, median per request;
 * the server's RSS after a ×2 and a ×4 screenful of each image.
 
@@ -54,11 +54,15 @@ def screen_tiles(info: dict, zoom: int, center: tuple[float, float], screen: tup
 
 
 def pyramid_tiles(tiles: list[tuple], overlap: int, size: tuple[int, int]) -> int:
-    """Distinct 256² pyramid tiles the DZI tiles read (their overlap reaches into the neighbours)."""
+    """Distinct 256² pyramid tiles the DZI tiles read: their own, whose pass also gives an overlap of
+    up to ``RING`` px; a wider overlap reaches into the neighbours."""
+    from mssnet.pyramid.tiles import RING
+
+    reach = int(overlap > RING)
     seen = set()
     for _, c, r in tiles:
-        for rr in range(max(0, r - (overlap > 0)), r + 1 + (overlap > 0)):
-            for cc in range(max(0, c - (overlap > 0)), c + 1 + (overlap > 0)):
+        for rr in range(max(0, r - reach), r + 1 + reach):
+            for cc in range(max(0, c - reach), c + 1 + reach):
                 if cc * TILE < size[0] and rr * TILE < size[1]:
                     seen.add((cc, rr))
     return len(seen)

@@ -10,6 +10,12 @@ and channel) and each tile's pass size relative to the tile. The pyramid itself 
 reference of every view (a view is exactly a region of the tiled whole-image zoom), so this
 is not an error of the views; it says how far MSSNet's output depends on context beyond
 the margin, and what a wider margin would cost.
+
+A second table measures the Deep Zoom tiles' overlap ring at the default margin: each tile's pass
+also gives the ring of ``RING`` px around the tile (``ZoomPyramid.own_pass_region``), where the
+command line's zoom has its neighbours' passes. It gives the difference on the ring pixels of level 1
+after both are rounded to 8 bits, as the PNG tiles are (largest, share of ring pixels that differ at
+all and by more than 1/255); inside the tiles the two are the same pixels.
 """
 
 from __future__ import annotations
@@ -27,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing import cpu_kind  # bench/timing.py
 
-from mssnet.image.io import load_image
+from mssnet.image.io import load_image, to_uint8
 from mssnet.model.weights import load_model
 from mssnet.pyramid.pyramid import ZoomPyramid
-from mssnet.pyramid.tiles import DEFAULT_TILE
+from mssnet.pyramid.tiles import DEFAULT_TILE, RING, TileId
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("astronaut.png", "chelsea.png", "coffee.png", "fine_text.png", "siemens_star.png", "zone_plate.png")
@@ -51,6 +57,23 @@ def level_one_untiled(pyramid: ZoomPyramid) -> np.ndarray:
     return y if a == 1 else np.clip(x + a * (y - x), 0.0, 1.0)
 
 
+def ring_differences(pyramid: ZoomPyramid) -> np.ndarray:
+    """|own pass − neighbours' passes| in 1/255 (8-bit) on every ring pixel of level 1, flattened."""
+    rows, cols = pyramid.grid(1)
+    out = []
+    for r in range(rows):
+        for c in range(cols):
+            tid = TileId(1, r, c)
+            box = pyramid.ringed_box(tid)
+            own = to_uint8(pyramid.own_pass_region(1, box)).astype(np.int16)
+            theirs = to_uint8(pyramid.region(1, box)).astype(np.int16)
+            x0, y0, x1, y1 = pyramid.tile_box(tid)
+            ring = np.ones(own.shape[:2], bool)
+            ring[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]] = False
+            out.append(np.abs(own - theirs)[ring].ravel())
+    return np.concatenate(out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", help="weights file (default: the bundled one)")
@@ -64,7 +87,7 @@ def main() -> int:
     print(f"CPU: {cpu_kind()}; weights {args.weights or 'bundled default'}; precision {args.precision}; "
           f"tiles {DEFAULT_TILE}²", flush=True)
     t0 = time.perf_counter()
-    rows = []
+    rows, rings = [], []
     for name in IMAGES[: args.images]:
         image = load_image(ROOT / "assets" / "examples" / name).rgb
         base = ZoomPyramid(image, model, precision=args.precision)
@@ -74,6 +97,8 @@ def main() -> int:
             tiled = ZoomPyramid(image, model, margin=margin, precision=args.precision).region(1, (0, 0, w, h))
             d = np.abs(tiled - whole) * 255
             rows.append((name, margin, d.max(), np.percentile(d, 99.9), d.mean()))
+        ring = ring_differences(base)
+        rings.append((name, ring.size, ring.max(), (ring > 0).mean(), (ring > 1).mean()))
         print(f"{name}: done", flush=True)
     print("\n## Tiled level 1 vs one untiled pass (differences in 1/255)\n")
     print("| image | margin (px) | tile pass / tile | largest | 99.9th pct | mean |")
@@ -81,6 +106,12 @@ def main() -> int:
     for name, margin, big, p999, mean in rows:
         cost = ((DEFAULT_TILE + 2 * margin) / DEFAULT_TILE) ** 2
         print(f"| {name} | {margin} | {cost:.2f}× | {big:.1f} | {p999:.2f} | {mean:.3f} |")
+    print(f"\n## A Deep Zoom tile's {RING} px overlap ring from its own pass vs the neighbours' passes "
+          f"(level 1, margin {base.margin} px, 8-bit)\n")
+    print("| image | ring pixels × channels | largest (1/255) | differ at all | differ by more than 1/255 |")
+    print("|---|---:|---:|---:|---:|")
+    for name, n, big, some, more in rings:
+        print(f"| {name} | {n} | {big} | {100 * some:.2f} % | {100 * more:.3f} % |")
     print(f"\n{time.perf_counter() - t0:.0f} s in all")
     return 0
 

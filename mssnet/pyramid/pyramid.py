@@ -36,7 +36,7 @@ from .cache import TileCache
 from .fill import FILL_BUDGET_PIXELS, FillWorker
 from .levels import MAX_LEVEL, _check_image, _strengths, pyramid_level
 from .resampling import DEFAULT_FILTER, FILTERS, _apply_taps, _enlarge, resample_taps
-from .tiles import DEFAULT_MARGIN, DEFAULT_TILE, TileId, _check_grid, _grid, _pass_box, _step_tile
+from .tiles import DEFAULT_MARGIN, DEFAULT_TILE, RING, TileId, _check_grid, _grid, _pass_box, _step_tile
 
 __all__ = ["PyramidView", "ZoomPyramid"]
 
@@ -132,6 +132,7 @@ class ZoomPyramid:
         if cache is not None and not isinstance(cache, TileCache):
             raise TypeError(f"cache must be a TileCache; got {type(cache).__name__}")
         self.model, self.tile, self.margin, self.filter = model, tile, margin, filter
+        self.ring = min(RING, margin)  # px around each cached tile from its own pass
         self.cache = cache if cache is not None else TileCache()
         self.alphas = _strengths(model, strength)  # α of levels 1…MAX_LEVEL
         self.precision = resolve_precision(precision, next(model.parameters(), torch.empty(0)).device)
@@ -227,10 +228,12 @@ class ZoomPyramid:
     def is_cached(self, tid: TileId) -> bool:
         return self._key(tid) in self.cache
 
-    def get_tile(self, tid: TileId, computed: list[TileId] | None = None) -> np.ndarray:
-        """A tile (h, w, 3) float32, read-only: from the cache or computed (with its dependencies).
-        Tiles computed here are appended to ``computed``."""
-        tid = TileId(*tid)
+    def ringed_box(self, tid: TileId) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1), level px: a tile and the :attr:`ring` around it that its own pass keeps."""
+        return _pass_box(self.tile_box(tid), self.ring, self.level_size(tid.level))
+
+    def _ringed_tile(self, tid: TileId, computed: list[TileId] | None) -> np.ndarray:
+        """The cached pixels of ``ringed_box(tid)``: one pass, after the tile's dependencies."""
         rows, cols = self.grid(tid.level) if 1 <= tid.level <= MAX_LEVEL else (0, 0)
         if not (0 <= tid.row < rows and 0 <= tid.col < cols):
             raise ValueError(f"no tile {tid} in this pyramid (levels 1…{MAX_LEVEL})")
@@ -239,12 +242,45 @@ class ZoomPyramid:
             box = self._source_box(tid)
             src = self.region(tid.level - 1, box, computed)
             return _step_tile(self.model, src, box[:2], self.level_size(tid.level - 1), self.tile_box(tid),
-                              self.margin, self.alphas[tid.level - 1], self.precision)
+                              self.margin, self.alphas[tid.level - 1], self.precision, self.ring)
 
         value, here = self.cache.get_or_compute(self._key(tid), compute)
         if here and computed is not None:
             computed.append(tid)
         return value
+
+    def _crop(self, tid: TileId, box: tuple[int, int, int, int], computed: list[TileId] | None) -> np.ndarray:
+        """``box`` (level px, inside ``ringed_box(tid)``) cut from the tile's own pass, read-only."""
+        rx0, ry0 = self.ringed_box(tid)[:2]
+        x0, y0, x1, y1 = box
+        return self._ringed_tile(tid, computed)[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+
+    def get_tile(self, tid: TileId, computed: list[TileId] | None = None) -> np.ndarray:
+        """A tile (h, w, 3) float32, read-only: from the cache or computed (with its dependencies).
+        Tiles computed here are appended to ``computed``."""
+        tid = TileId(*tid)
+        return self._crop(tid, self.tile_box(tid), computed)
+
+    def own_pass_tiles(self, level: int, box: tuple[int, int, int, int]) -> list[TileId]:
+        """The tiles :meth:`own_pass_region` reads for ``box``: the one tile when ``box`` lies within
+        that tile and its ring, else every tile under ``box``."""
+        tid = self.tile_at(level, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+        rx0, ry0, rx1, ry1 = self.ringed_box(tid)
+        if rx0 <= box[0] and ry0 <= box[1] and box[2] <= rx1 and box[3] <= ry1:
+            return [tid]
+        return self.tiles_under(level, box)
+
+    def own_pass_region(self, level: int, box: tuple[int, int, int, int], computed: list[TileId] | None = None
+                        ) -> np.ndarray:
+        """Pixels ``box`` of a level (1…3) like :meth:`region`, except that a box within one tile and its
+        ring (a Deep Zoom tile with its overlap) comes from that tile's own pass alone: one pass instead
+        of up to nine. Inside the tile the pixels are :meth:`region`'s; on the ring they are the same
+        pass's output past the tile's edge, which differs from the neighbours' passes only by the
+        context each pass saw (measured in ``bench/deepzoom.py``)."""
+        tiles = self.own_pass_tiles(level, box)
+        if len(tiles) > 1:
+            return self.region(level, box, computed)
+        return self._crop(tiles[0], box, computed)
 
     def region(self, level: int, box: tuple[int, int, int, int], computed: list[TileId] | None = None
                ) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..image.checks import check_tile
 from ..runtime.inference import sharpen_tensor
 from .resampling import _enlarge
 
-__all__ = ["DEFAULT_MARGIN", "DEFAULT_TILE", "TileId"]
+__all__ = ["DEFAULT_MARGIN", "DEFAULT_TILE", "RING", "TileId"]
 
 
 #: Output tile side at every level (px of that level).
@@ -34,6 +34,9 @@ DEFAULT_TILE = 256
 #: region of the tiled whole-image zoom whatever the margin: this trades fidelity to an untiled
 #: pass against speed.
 DEFAULT_MARGIN = 32
+#: Px around a tile kept from its own pass (never more than the margin): a Deep Zoom tile's overlap
+#: ring comes from the pass that made the tile instead of its neighbours' passes.
+RING = 1
 _ALIGN = 16  # MSSNet's grid: tile and margin multiples of it keep every tile on the whole image's grid
 
 
@@ -66,15 +69,19 @@ def _step_tile(
     margin: int,
     alpha: float,
     precision: str,
+    ring: int = 0,
 ) -> np.ndarray:
-    """One tile of level k from level k−1: ``box = (x0, y0, x1, y1)`` in level-k px -> (y1−y0, x1−x0, 3).
+    """One tile of level k from level k−1: ``box = (x0, y0, x1, y1)`` in level-k px -> (y1−y0, x1−x0, 3),
+    or with ``ring`` px (0…margin) more of the same pass on each side inside the level.
 
     ``src``, ``origin``, ``src_size`` as :func:`_enlarge`; ``src`` must hold the level-(k−1)
     pixels under the box plus margin/2 + 2.
     """
-    x0, y0, x1, y1 = box
     w_prev, h_prev = src_size
+    if not 0 <= ring <= margin:
+        raise ValueError(f"ring must be 0…margin ({margin}); got {ring}")
     xa, ya, xb, yb = _pass_box(box, margin, (2 * w_prev, 2 * h_prev))  # MSSNet input, level-k px
+    x0, y0, x1, y1 = _pass_box(box, ring, (2 * w_prev, 2 * h_prev))  # what is kept of the output
     x = _enlarge(src, origin, src_size, (xa, ya, xb, yb))
     if alpha != 0:
         xt = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]  # (1, 3, h, w)

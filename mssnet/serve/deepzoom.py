@@ -152,9 +152,10 @@ class DeepZoomImage:
                 f'<Size Width="{w}" Height="{h}"/></Image>\n')
 
     def pyramid_tiles(self, level: int, col: int, row: int) -> list[TileId]:
-        """Zoom-pyramid tiles a DZI tile reads (none at or below ×1)."""
+        """Zoom-pyramid tiles a DZI tile reads (none at or below ×1): its own, whose pass also gives the
+        overlap ring, unless the overlap is wider than the pyramid keeps."""
         p = self.pyramid_level(level)
-        return [] if p < 1 else self.pyramid.tiles_under(p, self.tile_box(level, col, row))
+        return [] if p < 1 else self.pyramid.own_pass_tiles(p, self.tile_box(level, col, row))
 
     def ready(self, layer: str, level: int, col: int, row: int) -> bool:
         """True when the tile needs no MSSNet pass (bicubic, ×1 and below, or its pyramid tiles cached)."""
@@ -189,7 +190,7 @@ class DeepZoomImage:
             bicubic = np.clip(resample(self.pyramid.image, x0 / s, y0 / s, s, (x1 - x0, y1 - y0)), 0.0, 1.0)
             if layer == "bicubic":
                 return bicubic
-        sharp = self.pyramid.region(p, box)
+        sharp = self.pyramid.own_pass_region(p, box)
         return sharp if layer == "mssnet" else edge_gain_rgba(bicubic, sharp)
 
     def tile_png(self, layer: str, level: int, col: int, row: int) -> bytes:
