@@ -315,6 +315,9 @@ def _wire_views(w: Wiring, demo: gr.Blocks) -> None:
     for step, button in zip(events.LESSON_STEPS, ui.try_buttons, strict=True):
         w.on(button.click, lambda model, page=None, number=step.number: w.page.try_it(number, model, page), ["model"],
              [*opened, "tabs", "image_in", "tab_action"], js=to_map, **LIGHT_EVENTS)
+    # a map the server lost (restart, expiry) -> a new map of the same image where the page's map is
+    w.on(ui.map_info.input, page.map_expired, ["source", "image_in", "map_info", "model"], ["source", "map_info"],
+         trigger_mode="always_last", show_progress="hidden", **LIGHT_EVENTS)
     # the map at rest -> the view, then the answer, heat maps, decision and visual saliency, then (network
     # passes each) the answer's check against the truth and the action *Try it* asked for; the saliency pair
     # (eight gradients) waits for its button

@@ -12,6 +12,7 @@ button was pressed before there was anything to work on. Long methods take ``pro
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -162,6 +163,35 @@ class Page:
         if source is None:
             return {}
         return {**PER_IMAGE, "map_info": json.dumps(self.deep_zoom(source, model_label, zoom, center))}
+
+    def map_expired(self, source: Source | None, file: str | None, map_state: str | None,
+                    model_label: str | None) -> Fields:
+        """The tile service no longer knows the page's map (a restart, or it expired) -> ``map_info``: a new map of
+        the same image (``source``, else the upload ``file``: after a restart the page's state is gone) opening
+        where the old one was. ``map_state``: the map's value with ``expired`` ({id, zoom, center}) as the page
+        wrote it; a map still open, or a value without ``expired``, changes nothing."""
+        try:
+            gone = json.loads(map_state or "")["expired"]
+            image_id = str(gone["id"])
+            zoom, center = gone.get("zoom"), gone.get("center")
+            zoom = float(zoom) if zoom is not None else None
+            center = (float(center[0]), float(center[1])) if center is not None else None
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return {}
+        if self.tiles.image(image_id) is not None:
+            return {}
+        if source is None and file is not None:
+            try:
+                source = self.open(file)
+            except (ValueError, TypeError, FileNotFoundError):
+                return {}
+        if source is None:
+            return {}
+        if zoom is None or center is None or not (math.isfinite(zoom) and zoom > 0 and all(map(math.isfinite, center))):
+            zoom, center = opening_view(source, PANEL_SIDE, None, None)
+        w, h = source.size
+        center = (min(max(center[0], 0.0), w), min(max(center[1], 0.0), h))
+        return {"source": source, "map_info": json.dumps(self.deep_zoom(source, model_label, zoom, center))}
 
     def map_rest(self, source: Source | None, map_state: str | None, model_label: str | None,
                  page: str | None = None) -> Fields:

@@ -13,6 +13,9 @@
 // moves again. State for scripts and tests is written on the element: data-zoom, data-center-x,
 // data-center-y, data-pending, data-at-rest, data-curtain, data-clip-x, data-edge-gain, data-id,
 // data-loading (tile requests in flight or queued), data-mssnet-tiles (MSSNet tiles arrived).
+// A map the server no longer knows (404 for its descriptor, a tile or its view: the server restarted or let it
+// expire) is reported once through options.onExpired({id, zoom, center}) with the place on screen; the caller
+// gets a new map for the same image from the server and load()s it there.
 // Only OpenSeadragon's public API is used: options, methods, events and documented members.
 (() => {
   "use strict";
@@ -194,9 +197,9 @@
     // overridden: an MSSNet tile still being sharpened (503) finishes at once as a blank stand-in (no slot held).
     let requests = 0; // tile requests in flight (OpenSeadragon empties its queue on every drawn frame)
     class Source extends $.DziTileSource {
-      constructor(options, sharpened) {
+      constructor(options, sharpened, mapId) {
         super(options);
-        Object.assign(this, { sharpened, floor: super.getClosestLevel() }); // floor: OSD's last-resort level
+        Object.assign(this, { sharpened, mapId, floor: super.getClosestLevel() }); // floor: OSD's last-resort level
         if (sharpened) this.minLevel = this.floor; // TileSource#minLevel, a documented member
       }
       // OpenSeadragon draws the "closest level" (read from here once) in every gap of a layer. For MSSNet it is
@@ -214,16 +217,25 @@
         if (job.userData.dropped) return; // OpenSeadragon aborted the job and failed it itself
         if (blob?.size) { job.finish(blob, null, "rasterBlob"); return; }
         const status = answer?.status ?? 0, tries = (pending.get(job.src)?.tries || 0) + (status === 503 ? 0 : 1);
+        if (status === 404) expired(this.mapId);
         if (!this.sharpened || tries >= GIVE_UP) { job.fail(`HTTP ${status}`, null); return; }
         const blank = Object.assign(document.createElement("canvas"), { width: 1, height: 1 }); // transparent
         const retryAfter = Number(answer?.headers.get("Retry-After")) || RETRY_S;
         job.finish(blank.getContext("2d"), { status, retryAfter, tries }, "context2d"); // "tile-loaded": tileRequest
       }
     }
-    const sourceOf = (url, sharpened) => fetch(url).then(async (answer) => { // the layer's DZI descriptor
+    const sourceOf = (url, sharpened, mapId) => fetch(url).then(async (answer) => { // the layer's DZI descriptor
+      if (answer.status === 404) expired(mapId);
       if (!answer.ok) throw new Error(`HTTP ${answer.status} for ${url}`);
-      return new Source(Source.prototype.configure($.parseXml(await answer.text()), url), sharpened);
+      return new Source(Source.prototype.configure($.parseXml(await answer.text()), url), sharpened, mapId);
     });
+    let reported = null; // the id last reported expired
+    function expired(mapId) { // once per map, and only for the one shown
+      if (!data || mapId !== data.id || reported === mapId) return;
+      reported = mapId;
+      const where = items ? { zoom: zoom(), center: center() } : (data.open ?? {});
+      options.onExpired?.({ id: mapId, zoom: where.zoom ?? null, center: where.center ?? null });
+    }
 
     // ----------------------------------------------------------------- MSSNet tiles still being sharpened
     // While tiles are pending, the MSSNet layer draws only the level the view needs: where a tile of it is
@@ -342,6 +354,7 @@
       try {
         const answers = await Promise.all(requests.map((r) => fetch(r.url, { signal: mine.abort.signal })));
         if (rest !== mine) return;
+        if (answers.some((a) => a.status === 404)) { expired(data.id); return; }
         const busy = answers.find((a) => a.status === 503);
         if (busy) { // tiles under the view are not sharpened yet: again when they are, or after Retry-After
           mine.waiting = true;
@@ -426,7 +439,8 @@
       part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)}`;
       part("zs-bar-unit").textContent = `blue: MSSNet lowered edge strength, red: raised · ${info.edge_gain_unit || ""}`;
       const mine = ++opening, L = info.layers;
-      Promise.all([sourceOf(L.bicubic, false), sourceOf(L.mssnet, true), sourceOf(L.edge_gain, false)]).then(
+      Promise.all([sourceOf(L.bicubic, false, info.id), sourceOf(L.mssnet, true, info.id),
+                   sourceOf(L.edge_gain, false, info.id)]).then(
         ([b, m, g]) => mine === opening && !closed && viewer.open([{ tileSource: b }, { tileSource: m },
                                                                    { tileSource: g, opacity: 0 }]),
         (err) => console.warn("Zoom & Sharpen: the map cannot open", err.message));

@@ -8,6 +8,8 @@
 //   the slider moves the map, and the wheel, pinch and keys move the slider;
 // - when the map comes to rest, the region on screen goes into the component's value as "rest" and an input
 //   event tells the server, which explains what is visible (only when that region changed);
+// - when the server no longer knows the map (restarted, or it expired), the map's place goes into the value as
+//   "expired" and an input event asks the server for a new map of the same image there;
 // - the answer (#answer) carries data-state: "pending" while the map moves or its view at rest is being
 //   explained ("Updating for ×6…" above it), "fresh" once its text is about the zoom at rest ("At ×6, …").
 (() => {
@@ -47,10 +49,10 @@
       } catch {
         return;
       }
-      if (!info?.id || !info.layers || info.rest) return; // a value the page wrote itself: nothing new to show
+      if (!info?.id || !info.layers || info.rest || info.expired) return; // the page wrote it: nothing new to show
       shownInfo = text;
       if (map && map.element === viewer) map.load(info);
-      else map = window.ZSMap.open(viewer, info, { keys: true, onView: moved, onRest: tell, onOpen: opened });
+      else map = window.ZSMap.open(viewer, info, { keys: true, onView: moved, onRest: tell, onOpen: opened, onExpired });
     }
     function tell(state) { // the map at rest -> the server's explanation
       atRest = state.zoom;
@@ -60,6 +62,11 @@
       if (text === told || !shownInfo) return;
       told = text;
       props.value = JSON.stringify({ ...JSON.parse(shownInfo), rest: state });
+      trigger("input");
+    }
+    function onExpired(where) { // the server lost this map: a new one of the same image, where the map is now
+      if (!shownInfo || JSON.parse(shownInfo).id !== where.id) return;
+      props.value = JSON.stringify({ ...JSON.parse(shownInfo), expired: where });
       trigger("input");
     }
     ready.then(() => { show(); watch("value", show); }).catch((err) => console.error("Zoom & Sharpen:", err));

@@ -160,3 +160,27 @@ def test_a_tile_off_screen_stops_being_asked_for(page):
         assert page.evaluate("() => zsStudio.map.pending") == 0
     finally:
         page.unroute(MSSNET_TILES, sharpening)
+
+
+def test_a_map_the_server_lost_is_reopened_where_it_was(page, server):
+    tiles, events = server[1].studio_page.tiles, server[1].studio_page
+    old = page.evaluate("() => document.querySelector('#viewer').dataset.id")
+    w, h = page.evaluate("() => [zsStudio.map.info.width, zsStudio.map.info.height]")
+    assert tiles.image(old) is not None
+    # the server lets the map expire, as it does when its memory budget is spent (or when it restarted)
+    kept, tiles.max_images = tiles.max_images, 1
+    try:
+        other = events.open(str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "coffee.png"))
+        tiles.open(events.studio.pyramid(other, None))
+    finally:
+        tiles.max_images = kept
+    assert tiles.image(old) is None
+    there = [w / 2 + 10, h / 2 - 10]
+    page.evaluate("(c) => { zsStudio.map.zoomTo(7, {immediately: true}); zsStudio.map.panTo(c, true); }", there)
+    _wait_map(page, "d.id && d.id !== arg", old)  # a new map of the same image
+    _wait_settled(page)
+    new = page.evaluate("() => document.querySelector('#viewer').dataset.id")
+    assert tiles.image(new) is not None
+    zoom, (x, y) = page.evaluate("() => [zsStudio.map.zoom(), zsStudio.map.center()]")
+    assert abs(zoom - 7) < 0.05 and abs(x - there[0]) < 2 and abs(y - there[1]) < 2  # where it was
+    assert page.evaluate("() => [zsStudio.map.info.width, zsStudio.map.info.height]") == [w, h]

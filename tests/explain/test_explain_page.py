@@ -157,6 +157,29 @@ def test_another_model_reopens_the_map_and_empties_the_panels(page, source):
     assert page.reopen(None, None, 2.0, None) == {}
 
 
+def test_a_map_the_server_lost_is_reopened_for_the_same_image_where_it_was(page, source, image_path):
+    info = json.loads(page.reopen(source, None, 2.0, (40.0, 24.0))["map_info"])
+
+    def expired(map_id, zoom=3.0, center=(50.0, 20.0)):
+        where = {"id": map_id, "zoom": zoom, "center": list(center) if center else None}
+        return json.dumps({**info, "expired": where})
+
+    assert page.map_expired(source, None, expired(info["id"]), None) == {}  # still open: nothing to do
+    for state in (None, "", json.dumps(info), "{bad"):
+        assert page.map_expired(source, None, state, None) == {}
+    out = page.map_expired(source, None, expired("gone"), None)
+    again = json.loads(out["map_info"])
+    assert out["source"] is source and again["id"] not in (info["id"], "gone")
+    assert again["open"] == {"zoom": 3.0, "center": [50.0, 20.0]} and page.tiles.image(again["id"]) is not None
+    # after a restart the page's state is gone: the image comes from the upload again
+    out = page.map_expired(None, str(image_path), expired("gone", 2.5, (1e9, -5)), None)
+    assert out["source"].key == source.key
+    assert json.loads(out["map_info"])["open"]["center"] == [float(source.size[0]), 0.0]  # clamped to the image
+    out = page.map_expired(source, None, expired("gone", None, None), None)  # no place known: the opening one
+    assert json.loads(out["map_info"])["open"]["zoom"] > 0
+    assert page.map_expired(None, None, expired("gone"), None) == {}  # no image at all
+
+
 # --------------------------------------------------------------------------- the map at rest and its panels
 
 
