@@ -48,7 +48,7 @@ UI_PREFIX = "/zs/ui"
 #: The map's markup (assets/ui/map.js draws OpenSeadragon into #viewer) and what mounts it (assets/ui/studio.js).
 VIEWER_HTML = '<div id="viewer" class="zs-map" data-zoom="" data-center-x="" data-center-y=""></div>'
 MOUNT_MAP = "window.zsStudio.mount(element, props, watch, trigger);"
-QUEUE_SIZE = 16  # waiting events at most
+QUEUE_SIZE = 128  # waiting events at most: a class of 30 pages, a few events each
 FIGURE_DPI = 96  # figures (about 9 x 5 inches) are rendered at this dpi and shown unscaled: 12 pt text is 16 px
 #: Concurrency of the event groups: one MSSNet view at a time, one heavy job, one answer check, light work 4 at a time.
 VIEW_EVENTS = {"concurrency_id": "view", "concurrency_limit": 1, "api_visibility": "private"}
