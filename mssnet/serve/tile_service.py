@@ -1,21 +1,19 @@
 """The tile service: the Deep Zoom layers of :mod:`mssnet.serve.deepzoom` over HTTP, without a web framework.
 
-* :func:`parse_path` — a request path parsed strictly into a :class:`TileRequest` (descriptor, tile or
-  exact view), anything else refused;
 * :class:`TileService` — images by unguessable id, tiles encoded once and cached as bytes in a
   :class:`~mssnet.pyramid.cache.TileCache`, network work done off the caller's thread, newest request
-  first, bounded per image and in total. :meth:`TileService.respond` returns a :class:`Reply` that a
+  first, bounded per image and in total. :meth:`TileService.respond` returns a :class:`~mssnet.serve.tile_http.Reply` that a
   route turns into a response;
 * :func:`view_arguments` / :func:`exact_view` — the exact-view endpoint: any window of the image at any
   zoom by the pyramid's rule (or plain bicubic).
+
+Its paths, replies and cache validators are :mod:`mssnet.serve.tile_http`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import re
 import secrets
 import threading
 import time
@@ -34,81 +32,10 @@ from ..pyramid.fill import FillWorker
 from ..pyramid.levels import MAX_LEVEL, pyramid_level
 from ..pyramid.pyramid import ZoomPyramid
 from ..runtime import background
-from .deepzoom import DEFAULT_OVERLAP, FORMAT, LAYERS, DeepZoomImage, encode_png
+from .deepzoom import DEFAULT_OVERLAP, FORMAT, DeepZoomImage, encode_png
+from .tile_http import TILE_CACHE, Reply, error, etag, matches, parse_path
 
-__all__ = ["MAX_VIEW_PIXELS", "Reply", "TileRequest", "TileService", "etag", "exact_view", "parse_path",
-           "view_arguments"]
-
-
-class TileRequest(NamedTuple):
-    """A parsed path: ``kind`` is "descriptor", "tile" or "view"."""
-
-    kind: str
-    id: str
-    layer: str = ""
-    level: int = 0
-    col: int = 0
-    row: int = 0
-
-
-_ID = r"[A-Za-z0-9_-]{22}"
-_LAYER = "|".join(LAYERS)
-_PATHS = (
-    (re.compile(rf"({_ID})/({_LAYER})\.dzi"), "descriptor"),
-    (re.compile(rf"({_ID})/({_LAYER})_files/(\d{{1,2}})/(\d{{1,6}})_(\d{{1,6}})\.{FORMAT}"), "tile"),
-    (re.compile(rf"({_ID})/view\.{FORMAT}"), "view"),
-)
-
-
-def parse_path(path: str) -> TileRequest | None:
-    """``"<id>/<layer>.dzi"``, ``"<id>/<layer>_files/<level>/<col>_<row>.png"`` or ``"<id>/view.png"``
-    -> :class:`TileRequest`; anything else (other characters, ``..``, other formats) -> None."""
-    if not isinstance(path, str) or len(path) > 120:
-        return None
-    for pattern, kind in _PATHS:
-        m = pattern.fullmatch(path)
-        if m:
-            g = m.groups()
-            if kind == "tile":
-                return TileRequest(kind, g[0], g[1], int(g[2]), int(g[3]), int(g[4]))
-            return TileRequest(kind, g[0], g[1] if kind == "descriptor" else "")
-    return None
-
-
-class Reply(NamedTuple):
-    """An HTTP answer without a framework."""
-
-    status: int
-    body: bytes
-    media_type: str = "text/plain; charset=utf-8"
-    headers: dict = {}
-
-
-def _error(status: int, text: str, retry: float | None = None) -> Reply:
-    headers = {"Cache-Control": "no-store"}
-    if retry is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(retry)))
-    return Reply(status, text.encode(), headers=headers)
-
-
-#: A map's descriptor and tiles never change under its id (an unguessable name of one image, weights and
-#: strength): the browser and any HTTP cache in front of the server may keep them.
-_TILE_CACHE = "public, max-age=86400, immutable"
-
-
-def etag(request: TileRequest) -> str:
-    """The entity tag of a descriptor or tile, quoted: what it is and its place in its map (``"descriptor/<id>/
-    <layer>"``, ``"tile/<id>/<layer>/<level>/<col>/<row>"``)."""
-    parts = request[:3] if request.kind == "descriptor" else request
-    return '"' + "/".join(str(part) for part in parts) + '"'
-
-
-def _matches(if_none_match: str | None, tag: str) -> bool:
-    """Whether an ``If-None-Match`` header names ``tag`` (weak or strong, in a list, or ``*``)."""
-    if not if_none_match:
-        return False
-    names = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in names or tag in names
+__all__ = ["MAX_VIEW_PIXELS", "TileService", "exact_view", "view_arguments"]
 
 
 log = logging.getLogger(__name__)
@@ -319,25 +246,25 @@ class TileService:
             return await self._respond(path, query, if_none_match)
         except Exception:  # noqa: BLE001 - logged in full; the client is told to retry, never shown a trace
             log.exception("deep zoom: could not answer %s", path)
-            return _error(503, "could not make this tile now", retry=2)
+            return error(503, "could not make this tile now", retry=2)
 
     async def _respond(self, path: str, query: Mapping[str, str] | None, if_none_match: str | None) -> Reply:
         request = parse_path(path)
         if request is None:
-            return _error(404, "not found")
-        headers = {"Cache-Control": _TILE_CACHE, "ETag": etag(request)}
-        if request.kind != "view" and _matches(if_none_match, headers["ETag"]):
+            return error(404, "not found")
+        headers = {"Cache-Control": TILE_CACHE, "ETag": etag(request)}
+        if request.kind != "view" and matches(if_none_match, headers["ETag"]):
             return Reply(304, b"", headers=headers)
         image = self.image(request.id)
         if image is None:
-            return _error(404, "unknown or expired image id")
+            return error(404, "unknown or expired image id")
         if request.kind == "descriptor":
             return Reply(200, image.descriptor().encode(), "application/xml", headers)
         if request.kind == "view":
             return await self._view(image, query or {})
         _, _, layer, level, col, row = request
         if not image.has_tile(level, col, row):
-            return _error(404, "no such tile")
+            return error(404, "no such tile")
         loop = asyncio.get_running_loop()
         make = lambda: image.tile_png(layer, level, col, row)  # noqa: E731
         if image.ready(layer, level, col, row):
@@ -345,27 +272,27 @@ class TileService:
             return Reply(200, body, "image/png", headers)
         future = self._submit((*image.key, layer, level, col, row), request.id, make)
         if future is None:
-            return _error(503, "busy: too many tiles queued", retry=2)
+            return error(503, "busy: too many tiles queued", retry=2)
         waiting = asyncio.wrap_future(future)
         waiting.add_done_callback(_retrieve)  # a result nobody waits for any more is not an error
         try:
             body = await asyncio.wait_for(asyncio.shield(waiting), self.wait_seconds)
         except asyncio.TimeoutError:
-            return _error(503, "still sharpening", retry=1)
+            return error(503, "still sharpening", retry=1)
         except (_Stale, KeyError, RuntimeError, MemoryError) as exc:
-            return _error(503, f"not made: {type(exc).__name__}", retry=1)
+            return error(503, f"not made: {type(exc).__name__}", retry=1)
         return Reply(200, body, "image/png", headers)
 
     async def _view(self, image: DeepZoomImage, query: Mapping[str, str]) -> Reply:
         try:
             args = view_arguments(image.pyramid.size, query)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         if args["layer"] == "mssnet":
             zoom, (u0, v0), (w, h) = args["zoom"], args["origin"], args["size"]
             center = ((u0 + w / 2) / zoom, (v0 + h / 2) / zoom)
             if not image.pyramid.cached(zoom, center, (w, h)):
-                return _error(503, "tiles under this view are not sharpened yet", retry=1)
+                return error(503, "tiles under this view are not sharpened yet", retry=1)
         loop = asyncio.get_running_loop()
         body = await loop.run_in_executor(self._light, lambda: encode_png(exact_view(image.pyramid, **args)))
         return Reply(200, body, "image/png", {"Cache-Control": "private, max-age=600"})

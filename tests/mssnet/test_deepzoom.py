@@ -30,7 +30,8 @@ from mssnet.serve.deepzoom import (
     edge_strength_map,
     write_deep_zoom,
 )
-from mssnet.serve.tile_service import TileService, etag, parse_path
+from mssnet.serve.tile_http import etag, parse_path
+from mssnet.serve.tile_service import TileService
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 TILE = 64  # small tiles: several per level on a small image
