@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
-from typing import Any
 
 from mssnet.runtime import background, compiled
 from mssnet.serve.session import Studio
@@ -24,10 +22,11 @@ from mssnet.serve.tile_service import TileService
 from mssnet.serve.views import ShownViews, View, rest_view
 
 from . import panels, report
+from .api import DEFAULT_VIEWPORT, DEFAULT_ZOOM, ApiEvents
+from .contracts import Fields, Missing, Progress, need, progress_steps
 from .lesson import LESSON_STEPS, TABS, lesson_markdown, workflow_figure
 from .plots import save_png
 from .report import PAGE
-from .studio import view_summary
 from .window import DEFAULT_STEPS, METHODS, WINDOW_SIDES, window_overlay
 
 __all__ = [  # the events, and what the layout shows beside them (texts, the lesson, choices, saving figures)
@@ -45,8 +44,6 @@ MAX_SESSIONS = 256
 TAB_ACTIONS = ("attribution", "stages", "sweep", "simulate")
 #: URL prefix of the deep-zoom tiles.
 DZ_PREFIX = "/dz"
-#: The API's zoom and view side when none is given.
-DEFAULT_ZOOM, DEFAULT_VIEWPORT = 2.0, 256
 #: What the answer says before the first view of an image is explained.
 PENDING_ANSWER = "*Reading the map… the answer appears when MSSNet has sharpened the region on screen.*"
 STAGES_PENDING = "Press the button: the stages are shown for the current view."
@@ -78,29 +75,7 @@ SIMULATE = ("sim_text", "sim_truth", "sim_bicubic", "sim_sharp", "sim_errors", "
 EXPLAINED = ("attr_plot", "attr_text", "attr_kept")
 RANDOM = ("random_plot", "random_text")
 
-Fields = dict[str, Any]
-#: ``progress(fraction in [0, 1], text)``.
-Progress = Callable[[float, str], object] | None
-
-
-class Missing(ValueError):
-    """A button pressed before there is anything to work on (no image, no view)."""
-
-
-def need(value: Any, message: str = "Load an image first.") -> None:
-    """Raise :class:`Missing` with ``message`` when ``value`` is None."""
-    if value is None:
-        raise Missing(message)
-
-
-def _steps(progress: Progress, text: str) -> Callable[[int, int], object] | None:
-    """``progress(fraction, text)`` as the core's ``progress(done, total)``; ``text`` formats done, total."""
-    if progress is None:
-        return None
-    return lambda done, total: progress(done / total, text.format(done=done, total=total))
-
-
-class Page:
+class Page(ApiEvents):
     """The studio's events. ``save``: image array or figure (None passes) -> a path the page can show;
     ``fill``: sharpen each opened image's tiles in the background."""
 
@@ -277,7 +252,7 @@ class Page:
         try:
             shown = panels.saliency_pair(view, self.studio.models.get(view.model_label), self.save, n=SALIENCY_N,
                                          wanted=lambda: self._fresh(view, page),
-                                         progress=_steps(progress, "saliency: gradient {done} of {total}"))
+                                         progress=progress_steps(progress, "saliency: gradient {done} of {total}"))
         except panels.ViewLeft:
             return {}
         return dict(zip(("saliency_plot", "saliency_text"), shown, strict=True)) if self._fresh(view, page) else {}
@@ -304,7 +279,7 @@ class Page:
         if progress is not None:
             progress(0, f"{method}: starting")
         out = panels.attribution(self.studio.models.get(view.model_label), view, window, method, steps, side,
-                                 self.save, _steps(progress, method + ": gradient {done} of {total}"))
+                                 self.save, progress_steps(progress, method + ": gradient {done} of {total}"))
         return dict(zip(EXPLAINED, out, strict=True))
 
     def random_weights(self, view: View | None, window, method: str, steps: int, side: int, kept=None,
@@ -315,7 +290,7 @@ class Page:
         if progress is not None:
             progress(0, f"{method}: random weights")
         out = panels.random_weights(self.studio.models.get(view.model_label), view, window, method, steps, side,
-                                    self.save, kept, _steps(progress, "gradient {done} of {total}"))
+                                    self.save, kept, progress_steps(progress, "gradient {done} of {total}"))
         return dict(zip(RANDOM, out, strict=True))
 
     def stages(self, view: View | None, source: Source | None) -> Fields:
@@ -332,7 +307,7 @@ class Page:
         """Bicubic + MSSNet at every zoom of the sweep -> :data:`SWEEP` (gallery, plot, table)."""
         need(source)
         out = panels.sweep(self.studio, source, center, viewport, model_label, self.save,
-                           _steps(progress, "zoom {done} of {total}: bicubic + MSSNet"))
+                           progress_steps(progress, "zoom {done} of {total}: bicubic + MSSNet"))
         return dict(zip(SWEEP, out, strict=True))
 
     def simulate(self, source: Source | None, zoom: float, center, viewport, model_label: str | None,
@@ -367,7 +342,7 @@ class Page:
         if progress is not None:
             progress(0, "zoom pyramid of the whole image")
         path = self.studio.zoom_full(source, zoom, model_label,
-                                     progress=_steps(progress, "MSSNet: tile {done} of {total}"))
+                                     progress=progress_steps(progress, "MSSNet: tile {done} of {total}"))
         return {"download_file": str(path)}
 
     # ------------------------------------------------------------------ models
@@ -387,61 +362,6 @@ class Page:
         model = models.get(model_label)
         background.start(compiled.prepare, model, name="compile-ahead")
         return {"model_info": f"{note}  \nRuns on: {compiled.backend_name(model)}"}
-
-    # ------------------------------------------------------------------ the API (gradio_client, MCP)
-    # The docstrings below are the endpoints' descriptions.
-
-    def api_zoom_sharpen(self, image: str | None, zoom: float = DEFAULT_ZOOM, center_x: float | None = None,
-                         center_y: float | None = None, viewport: int = DEFAULT_VIEWPORT, model: str | None = None):
-        """Zoom into an image: the view as an image viewer shows it (bicubic) and sharpened by MSSNet.
-
-        Args:
-            image: the image (file path or URL).
-            zoom: zoom factor, 1 to 8.
-            center_x: zoom centre, x in image pixels (empty: the image centre).
-            center_y: zoom centre, y in image pixels (empty: the image centre).
-            viewport: side of the square view in pixels (16 to 1024; 256, 384 and 512 are cached best).
-            model: weights to use (empty: the bundled default).
-
-        Returns:
-            The bicubic and MSSNet views (PNG) and a dict: source rectangle, level, strength, tiles, timings.
-        """
-        need(image, "No image given.")
-        source = self.open(image)
-        view, cached = self.studio.view(source, zoom, source.center_at(center_x, center_y), viewport, model or None)
-        info = {**view_summary(view, cached), "backend": self.runtime_name(view.model_label)}
-        return self.save(view.bicubic), self.save(view.sharpened), info
-
-    def api_zoom_sharpen_full(self, image: str | None, zoom: float = DEFAULT_ZOOM, model: str | None = None,
-                              progress: Progress = None):
-        """Enlarge a whole image and sharpen it with MSSNet; returns a PNG.
-
-        Args:
-            image: the image (file path or URL).
-            zoom: zoom factor, 1 to 8; the output may have at most 4.2 megapixels.
-            model: weights to use (empty: the bundled default).
-
-        Returns:
-            The zoomed and sharpened image as a PNG file (alpha kept; 16-bit for 16-bit input).
-        """
-        need(image, "No image given.")
-        return self.download(self.open(image), zoom, model or None, progress)["download_file"]
-
-    def api_deep_zoom(self, image: str | None, model: str | None = None) -> dict:
-        """Open an image as a deep-zoom map: DZI layers (bicubic, MSSNet, edge gain) whose tiles the server
-        sharpens on request.
-
-        Args:
-            image: the image (file path or URL).
-            model: weights to use (empty: the bundled default).
-
-        Returns:
-            {"id", "width", "height", "scale" (the top level's zoom, 8), "layers": {"bicubic", "mssnet",
-            "edge_gain"}: DZI descriptor URLs, "view_url": the exact view at rest, ...}; the id expires with the
-            image (least recently used first).
-        """
-        need(image, "No image given.")
-        return self.deep_zoom(self.open(image), model or None)
 
     def close(self) -> None:
         """Stop the tile service and the studio's background work."""
