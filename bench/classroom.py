@@ -1,0 +1,205 @@
+"""A class on one server: N pages open a photograph each at once and fetch one screenful of the map at ×2.
+
+    python bench/classroom.py                     # 24 pages, bundled quality weights, a 900×520 map
+    python bench/classroom.py --pages 30 --screen 1200 600 --per-page
+
+The app runs as its own process (``python app.py``) on a loopback port, so its memory can be read from
+/proc. The unit is one MSSNet pass of the same weights on 384², timed in this process before the server
+starts; a tile's pass (256² + 32 px margins = 320²) is given in those passes too. After one page nobody times
+(the server's first passes compile its graphs), three runs, each page a
+thread with its own ``gradio_client`` (made before the start) that, at one common start:
+
+1. asks ``/deep_zoom`` to open its image (a page turned away, "queue is full", counts as such);
+2. fetches every MSSNet tile of a ``--screen`` map at ×2 around the image's middle as a browser does: six
+   connections, nearest the middle first, a 503 asked again after its Retry-After (1 s at most); any other
+   answer (404: the map was lost) counts the tile as lost.
+
+Times per page, from the common start, in passes: ``/deep_zoom``'s answer, the first MSSNet tile, the whole
+screenful (median, p90, max); the class served is the last page's screenful, set against the sum of every
+screenful's tile passes (distinct pyramid tiles × one tile pass). Runs: one page alone on a new photograph (the
+reference), ``--pages`` pages each on a photograph of its own (the examples shifted, mirrored and cropped, so no
+two are the same image), ``--pages`` pages on one new photograph (a photograph handed round). The server's RSS is
+its peak over each run.
+
+Targets: no page turned away and 0 tiles lost; p90 of the first MSSNet tile ≤ ``--pages`` passes; the class's
+screenfuls within 1.3× the sum of their tile passes; RSS < 2 GB; on one photograph the class within 1.5× one
+page's screenful. Requests go to 127.0.0.1 only, each run ends by ``--deadline`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from deepzoom import pyramid_tiles, screen_tiles, unit_passes  # bench/deepzoom.py
+from load import MemoryWatch, fetch, start_process, stop_server  # bench/load.py
+from serving import free_port  # bench/serving.py
+from timing import cpu_kind  # bench/timing.py
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "assets" / "examples"
+CONNECTIONS = 6  # a browser's limit per host
+
+
+def photographs(n: int, folder: Path, first: int = 0) -> list[Path]:
+    """``n`` different images from the examples (each shifted, mirrored and cropped its own way), as PNG files."""
+    import cv2
+
+    sources = sorted(EXAMPLES.glob("*.png"))
+    out = []
+    for k in range(first, first + n):
+        image = cv2.imread(str(sources[k % len(sources)]))
+        turn = k // len(sources)
+        if turn % 2:
+            image = image[:, ::-1]
+        cut = 8 * (turn // 2 + 1)  # a different crop on every pass over the examples
+        image = image[cut:, cut:]
+        path = folder / f"photo_{k:02d}.png"
+        cv2.imwrite(str(path), image)
+        out.append(path)
+    return out
+
+
+def fetch_tile(url: str, end: float) -> tuple[float | None, int]:
+    """GET until 200, asking again after each 503's Retry-After (1 s at most) -> (perf_counter at 200 or None
+    for a lost tile, 503s)."""
+    retries = 0
+    while time.monotonic() < end:
+        status, _, retry = fetch(url, timeout=max(1.0, end - time.monotonic()))
+        if status == 200:
+            return time.perf_counter(), retries
+        if status != 503:
+            return None, retries
+        retries += 1
+        time.sleep(min(retry or 1.0, 1.0))
+    return None, retries
+
+
+def visit(base: str, client, image: Path, screen: tuple[int, int], start: threading.Barrier, end: float) -> dict:
+    """One page: open ``image`` at the common start, then fetch a screenful at ×2 -> times (s from the start)."""
+    from gradio_client import handle_file
+
+    start.wait()
+    t0 = time.perf_counter()
+    try:
+        info = client.predict(image=handle_file(str(image)), model=None, api_name="/deep_zoom")
+    except Exception as exc:  # noqa: BLE001 (the queue turning a page away is an outcome to count)
+        return {"turned_away": f"{type(exc).__name__}: {exc}"[:120]}
+    opened = time.perf_counter() - t0
+    middle = (info["width"] / 2, info["height"] / 2)
+    tiles = screen_tiles(info, 2, middle, screen)
+    level = tiles[0][0]
+    tile = info["tile_size"]
+
+    def distance(t: tuple) -> float:
+        return math.hypot((t[1] + 0.5) * tile - middle[0] * 2, (t[2] + 0.5) * tile - middle[1] * 2)
+
+    urls = [f"{base}/dz/{info['id']}/mssnet_files/{level}/{c}_{r}.png" for _, c, r in sorted(tiles, key=distance)]
+    with ThreadPoolExecutor(CONNECTIONS) as pool:
+        answers = list(pool.map(lambda u: fetch_tile(u, end), urls))
+    done = [t for t, _ in answers if t is not None]
+    return {"open": opened, "first": min(done) - t0 if done else None,
+            "screen": max(done) - t0 if len(done) == len(urls) else None, "tiles": len(urls),
+            "pyramid_tiles": pyramid_tiles(tiles, info["overlap"], (info["width"] * 2, info["height"] * 2)),
+            "lost": len(urls) - len(done), "retries": sum(n for _, n in answers)}
+
+
+def run_class(base: str, images: list[Path], screen: tuple[int, int], deadline: float, memory: MemoryWatch) -> dict:
+    """Every page at once -> {"pages": [visit results], "peak_mib": server RSS peak}."""
+    from gradio_client import Client
+
+    with ThreadPoolExecutor(8) as pool:
+        clients = list(pool.map(lambda _: Client(base + "/", verbose=False), images))
+    start = threading.Barrier(len(images))
+    end = time.monotonic() + deadline
+    memory.reset()
+    with ThreadPoolExecutor(len(images)) as pool:
+        pages = list(pool.map(lambda a: visit(base, a[0], a[1], screen, start, end), zip(clients, images, strict=True)))
+    return {"pages": pages, "peak_mib": memory.peak}
+
+
+def spread(values: list[float]) -> str:
+    """median / p90 / max of ``values`` (already in passes), or "–"."""
+    if not values:
+        return "–"
+    s = sorted(values)
+    p90 = s[min(len(s) - 1, math.ceil(0.9 * len(s)) - 1)]
+    return f"{statistics.median(s):.1f} / {p90:.1f} / {s[-1]:.1f}"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pages", type=int, default=24)
+    p.add_argument("--model", choices=("quality", "fast"), default="quality")
+    p.add_argument("--screen", type=int, nargs=2, default=(900, 520), metavar=("W", "H"))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--deadline", type=float, default=600.0, help="seconds a run may take at most")
+    p.add_argument("--per-page", action="store_true", help="also print every page of every run")
+    args = p.parse_args()
+    if not 1 <= args.pages <= 64:
+        p.error("--pages must be 1…64")
+
+    unit, tile_pass = unit_passes(args.model, args.threads)
+    folder = Path(tempfile.mkdtemp(prefix="zs-classroom-"))
+    alone = photographs(1, folder, first=3 * args.pages)
+    own = photographs(args.pages, folder)
+    shared = photographs(1, folder, first=3 * args.pages + 6) * args.pages  # the same example as alone, mirrored
+    port = free_port()
+    server = start_process([sys.executable, str(ROOT / "app.py")], port,
+                           {"ZS_MODEL": args.model, "OMP_NUM_THREADS": str(args.threads)})
+    print(f"server log: {server.log_path}", file=sys.stderr)
+    memory = MemoryWatch(server.pid)
+    memory.start()
+    base = f"http://127.0.0.1:{port}"
+    runs = []
+    try:  # first a page nobody times: the server's first passes compile its graphs
+        run_class(base, photographs(1, folder, first=3 * args.pages + 12), tuple(args.screen), args.deadline, memory)
+        for name, images in (("one page alone", alone), (f"{args.pages} pages, a photograph each", own),
+                             (f"{args.pages} pages, one photograph", shared)):
+            runs.append((name, len(set(images)), run_class(base, images, tuple(args.screen), args.deadline, memory)))
+            print(f"{name}: done", file=sys.stderr)
+    finally:
+        memory.stop()
+        stop_server(server)
+
+    print(f"\nA class on one server — {cpu_kind()}, {args.threads} threads, {args.model} weights; unit = one MSSNet "
+          f"pass on 384² = {unit:.3f} s (a tile's 320² pass = {tile_pass / unit:.2f} passes); map "
+          f"{args.screen[0]}×{args.screen[1]} at ×2; times from the common start, median / p90 / max\n")
+    print("| run | pages | images | turned away | tiles lost | 503s asked again | /deep_zoom answered (passes) | "
+          "first MSSNet tile (passes) | screenful (passes) | class served (passes) | that / its tile passes | "
+          "peak RSS (MiB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    wholes = []
+    for name, n_images, run in runs:
+        pages = run["pages"]
+        ok = [q for q in pages if "turned_away" not in q]
+        served = [q["screen"] for q in ok if q["screen"] is not None]
+        whole = max(served) / unit if len(served) == len(pages) else math.nan
+        # tile passes: each page's own tiles; pages on one photograph share theirs
+        counts = [q["pyramid_tiles"] for q in ok]
+        tiles = sum(counts) if n_images > 1 else max(counts, default=0)
+        work = tiles * tile_pass / unit
+        wholes.append(whole)
+        print(f"| {name} | {len(pages)} | {n_images} | {len(pages) - len(ok)} | {sum(q['lost'] for q in ok)} | "
+              f"{sum(q['retries'] for q in ok)} | {spread([q['open'] / unit for q in ok])} | "
+              f"{spread([q['first'] / unit for q in ok if q['first'] is not None])} | "
+              f"{spread([s / unit for s in served])} | {whole:.1f} | {whole / work:.2f} | {run['peak_mib']:.0f} |")
+    print(f"\nOn one photograph the class was served in {wholes[2] / wholes[0]:.2f}× one page's screenful alone "
+          f"({wholes[0]:.1f} passes).")
+    if args.per_page:
+        for name, _, run in runs:
+            print(f"\n{name}: " + "; ".join(
+                q.get("turned_away") or f"open {q['open'] / unit:.1f}, first {(q['first'] or math.nan) / unit:.1f}, "
+                f"screen {(q['screen'] or math.nan) / unit:.1f}, lost {q['lost']}" for q in run["pages"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
