@@ -18,8 +18,10 @@ Times per page, from the common start, in passes: ``/deep_zoom``'s answer, the f
 screenful (median, p90, max); the class served is the last page's screenful, set against the sum of every
 screenful's tile passes (distinct pyramid tiles × one tile pass). Runs: one page alone on a new photograph (the
 reference), ``--pages`` pages each on a photograph of its own (the examples shifted, mirrored and cropped, so no
-two are the same image), ``--pages`` pages on one new photograph (a photograph handed round). The server's RSS is
-its peak over each run.
+two are the same image), ``--pages`` pages on one new photograph (a photograph handed round), and the same pages
+opening it again without fetching tiles (what opening alone costs), and the same pages opening it on
+bench/echo_app.py's do-nothing ``/deep_zoom`` (Gradio's floor: the upload and the queue, no work). The server's
+RSS is its peak over each run.
 
 Targets: no page turned away and 0 tiles lost; p90 of the first MSSNet tile ≤ ``--pages`` passes; the class's
 screenfuls within 1.3× the sum of their tile passes; RSS < 2 GB; on one photograph the class within 1.5× one
@@ -82,8 +84,10 @@ def fetch_tile(url: str, end: float) -> tuple[float | None, int]:
     return None, retries
 
 
-def visit(base: str, client, image: Path, screen: tuple[int, int], start: threading.Barrier, end: float) -> dict:
-    """One page: open ``image`` at the common start, then fetch a screenful at ×2 -> times (s from the start)."""
+def visit(base: str, client, image: Path, screen: tuple[int, int] | None, start: threading.Barrier, end: float
+          ) -> dict:
+    """One page: open ``image`` at the common start, then fetch a ``screen`` at ×2 (None: nothing) -> times (s from
+    the start)."""
     from gradio_client import handle_file
 
     start.wait()
@@ -93,6 +97,8 @@ def visit(base: str, client, image: Path, screen: tuple[int, int], start: thread
     except Exception as exc:  # noqa: BLE001 (the queue turning a page away is an outcome to count)
         return {"turned_away": f"{type(exc).__name__}: {exc}"[:120]}
     opened = time.perf_counter() - t0
+    if screen is None:
+        return {"open": opened, "first": None, "screen": None, "tiles": 0, "pyramid_tiles": 0, "lost": 0, "retries": 0}
     middle = (info["width"] / 2, info["height"] / 2)
     tiles = screen_tiles(info, 2, middle, screen)
     level = tiles[0][0]
@@ -111,7 +117,8 @@ def visit(base: str, client, image: Path, screen: tuple[int, int], start: thread
             "lost": len(urls) - len(done), "retries": sum(n for _, n in answers)}
 
 
-def run_class(base: str, images: list[Path], screen: tuple[int, int], deadline: float, memory: MemoryWatch) -> dict:
+def run_class(base: str, images: list[Path], screen: tuple[int, int] | None, deadline: float, memory: MemoryWatch
+              ) -> dict:
     """Every page at once -> {"pages": [visit results], "peak_mib": server RSS peak}."""
     from gradio_client import Client
 
@@ -123,6 +130,21 @@ def run_class(base: str, images: list[Path], screen: tuple[int, int], deadline: 
     with ThreadPoolExecutor(len(images)) as pool:
         pages = list(pool.map(lambda a: visit(base, a[0], a[1], screen, start, end), zip(clients, images, strict=True)))
     return {"pages": pages, "peak_mib": memory.peak}
+
+
+def gradio_floor(images: list[Path], deadline: float) -> dict:
+    """The same pages opening ``images`` on bench/echo_app.py's ``/deep_zoom``, which answers at once: what the
+    upload and Gradio's queue cost a class with no work behind them -> :func:`run_class`'s result."""
+    port = free_port()
+    server = start_process([sys.executable, str(ROOT / "bench" / "echo_app.py"), str(port)], port)
+    memory = MemoryWatch(server.pid)
+    memory.start()
+    try:
+        run_class(f"http://127.0.0.1:{port}", images[:1], None, deadline, memory)  # its first call starts it up
+        return run_class(f"http://127.0.0.1:{port}", images, None, deadline, memory)
+    finally:
+        memory.stop()
+        stop_server(server)
 
 
 def spread(values: list[float]) -> str:
@@ -161,13 +183,18 @@ def main() -> int:
     runs = []
     try:  # first a page nobody times: the server's first passes compile its graphs
         run_class(base, photographs(1, folder, first=3 * args.pages + 12), tuple(args.screen), args.deadline, memory)
-        for name, images in (("one page alone", alone), (f"{args.pages} pages, a photograph each", own),
-                             (f"{args.pages} pages, one photograph", shared)):
-            runs.append((name, len(set(images)), run_class(base, images, tuple(args.screen), args.deadline, memory)))
+        screen = tuple(args.screen)
+        for name, images, fetch in (("one page alone", alone, screen),
+                                    (f"{args.pages} pages, a photograph each", own, screen),
+                                    (f"{args.pages} pages, one photograph", shared, screen),
+                                    (f"{args.pages} pages opening only (its map already made)", shared, None)):
+            runs.append((name, len(set(images)), run_class(base, images, fetch, args.deadline, memory)))
             print(f"{name}: done", file=sys.stderr)
     finally:
         memory.stop()
         stop_server(server)
+    runs.append((f"{args.pages} pages opening on a do-nothing endpoint (Gradio's floor)", 1,
+                 gradio_floor(shared, args.deadline)))
 
     print(f"\nA class on one server — {cpu_kind()}, {args.threads} threads, {args.model} weights; unit = one MSSNet "
           f"pass on 384² = {unit:.3f} s (a tile's 320² pass = {tile_pass / unit:.2f} passes); map "
@@ -181,11 +208,11 @@ def main() -> int:
         pages = run["pages"]
         ok = [q for q in pages if "turned_away" not in q]
         served = [q["screen"] for q in ok if q["screen"] is not None]
-        whole = max(served) / unit if len(served) == len(pages) else math.nan
+        whole = max(served) / unit if served and len(served) == len(pages) else math.nan
         # tile passes: each page's own tiles; pages on one photograph share theirs
         counts = [q["pyramid_tiles"] for q in ok]
         tiles = sum(counts) if n_images > 1 else max(counts, default=0)
-        work = tiles * tile_pass / unit
+        work = tiles * tile_pass / unit or math.nan
         wholes.append(whole)
         print(f"| {name} | {len(pages)} | {n_images} | {len(pages) - len(ok)} | {sum(q['lost'] for q in ok)} | "
               f"{sum(q['retries'] for q in ok)} | {spread([q['open'] / unit for q in ok])} | "

@@ -1,12 +1,14 @@
 """Gradio's own round trip for a call shaped like ``/zoom_sharpen``: the floor under any view.
 
-    python bench/echo_app.py PORT          # serves /zoom_sharpen_echo on 127.0.0.1:PORT
+    python bench/echo_app.py PORT          # serves /zoom_sharpen_echo and /deep_zoom on 127.0.0.1:PORT
 
 The endpoint takes the same inputs as the studio's ``/zoom_sharpen`` (an uploaded image, zoom,
 centre, viewport, model) and returns the same outputs (two PNG views and a JSON dict), but
 does no work: the two views are fixed PNGs of the requested viewport, made once. What a client
 waits for here is upload, queue, file hand-over and download — the part of a view's latency
 the app cannot remove. ``bench/pyramid_latency.py`` measures it in the same run as the views.
+``/deep_zoom`` here takes an uploaded image and a model like the studio's and answers a fixed map
+description, queued like the studio's (4 at a time): ``bench/classroom.py`` times a class opening on it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ def build(viewport: int = 384):
         size, model = gr.Number(viewport, label="viewport", precision=0), gr.Textbox(label="model")
         outputs = [gr.Image(format="png", label="bicubic"), gr.Image(format="png", label="mssnet"), gr.JSON()]
         gr.Button().click(echo, [image, zoom, cx, cy, size, model], outputs, api_name="zoom_sharpen_echo")
-    return demo.queue(default_concurrency_limit=1)
+        map_image, map_model = gr.Image(type="filepath", label="image"), gr.Dropdown(["quality"], label="model")
+        gr.Button().click(lambda image, model: {"id": "echo", "width": viewport, "height": viewport},
+                          [map_image, map_model], gr.JSON(), api_name="deep_zoom", concurrency_limit=4)
+    return demo.queue(max_size=128, default_concurrency_limit=1)
 
 
 def main(argv: list[str]) -> None:
