@@ -143,8 +143,9 @@ class Page(ApiEvents):
                     model_label: str | None) -> Fields:
         """The tile service no longer knows the page's map (a restart, or it expired) -> ``map_info``: a new map of
         the same image (``source``, else the upload ``file``: after a restart the page's state is gone) opening
-        where the old one was. ``map_state``: the map's value with ``expired`` ({id, zoom, center}) as the page
-        wrote it; a map still open, or a value without ``expired``, changes nothing."""
+        where the old one was, its ``reopens`` the old id (the page swaps the maps without a gap). ``map_state``:
+        the map's value with ``expired`` ({id, zoom, center}) as the page wrote it; a map still open, or a value
+        without ``expired``, changes nothing."""
         try:
             gone = json.loads(map_state or "")["expired"]
             image_id = str(gone["id"])
@@ -166,7 +167,8 @@ class Page(ApiEvents):
             zoom, center = opening_view(source, PANEL_SIDE, None, None)
         w, h = source.size
         center = (min(max(center[0], 0.0), w), min(max(center[1], 0.0), h))
-        return {"source": source, "map_info": json.dumps(self.deep_zoom(source, model_label, zoom, center))}
+        info = self.deep_zoom(source, model_label, zoom, center) | {"reopens": image_id}
+        return {"source": source, "map_info": json.dumps(info)}
 
     def map_rest(self, source: Source | None, map_state: str | None, model_label: str | None,
                  page: str | None = None) -> Fields:

@@ -15,7 +15,8 @@
 // data-loading (tile requests in flight or queued), data-mssnet-tiles (MSSNet tiles arrived).
 // A map the server no longer knows (404 for its descriptor, a tile or its view: the server restarted or let it
 // expire) is reported once through options.onExpired({id, zoom, center}) with the place on screen; the caller
-// gets a new map for the same image from the server and load()s it there.
+// gets a new map for the same image from the server and load()s it there; a new map whose info.reopens names
+// the map on screen takes its place without a gap: the old layers stay until the new bicubic layer is in.
 // Only OpenSeadragon's public API is used: options, methods, events and documented members.
 (() => {
   "use strict";
@@ -25,6 +26,7 @@
   const TIMEOUT_MS = 25000; // a tile request unanswered by then fails (before OpenSeadragon's own 30 s on a job)
   const KEY_STEP = 1.25; // one + or - key
   const ZOOM_PER_SCROLL = 1.25; // one wheel notch, on the map and over the curtain
+  const SWAP_WAIT_MS = 3000; // a reopened map's bicubic layer is waited for this long at most
   const OSD = () => window.OpenSeadragon;
 
   const MARKUP = `
@@ -428,6 +430,7 @@
 
     // ----------------------------------------------------------------- opening an image
     function load(info) {
+      if (items && data && info.reopens === data.id) { swap(info); return; }
       data = info;
       items = null;
       hideRest();
@@ -444,6 +447,42 @@
         ([b, m, g]) => mine === opening && !closed && viewer.open([{ tileSource: b }, { tileSource: m },
                                                                    { tileSource: g, opacity: 0 }]),
         (err) => console.warn("Zoom & Sharpen: the map cannot open", err.message));
+    }
+    // The server's new map of the image on screen (it lost the old one): the new bicubic layer opens under the
+    // old layers, which stay until it has every tile of the view; then the new MSSNet and edge-gain layers take
+    // the old ones' places in one step. No hole: at most bicubic, where the new MSSNet tiles are still due.
+    function swap(info) {
+      const mine = ++opening, L = info.layers, current = () => mine === opening && !closed;
+      const add = (tileSource, index, opacity) => new Promise((ok, fail) => viewer.addTiledImage({
+        tileSource, index, opacity, success: (e) => ok(e.item), error: (e) => fail(new Error(e.message)) }));
+      const fullyLoaded = (item) => new Promise((ok) => {
+        if (item.getFullyLoaded()) { ok(); return; }
+        const on = (e) => { if (e.fullyLoaded) { item.removeHandler("fully-loaded-change", on); ok(); } };
+        item.addHandler("fully-loaded-change", on);
+        setTimeout(ok, SWAP_WAIT_MS);
+      });
+      const drop = (...layers) => layers.forEach((item) => viewer.world.removeItem(item));
+      Promise.all([sourceOf(L.bicubic, false, info.id), sourceOf(L.mssnet, true, info.id),
+                   sourceOf(L.edge_gain, false, info.id)]).then(async ([b, m, g]) => {
+        const bicubic = await add(b, 0, 1);
+        await fullyLoaded(bicubic);
+        if (!current()) { drop(bicubic); return; }
+        const top = viewer.world.getItemCount();
+        const mssnet = await add(m, top, 0), edgeGain = await add(g, top + 1, 0);
+        if (!current()) { drop(bicubic, mssnet, edgeGain); return; }
+        drop(items.bicubic, items.mssnet, items.edge_gain);
+        data = info;
+        items = { bicubic, mssnet, edge_gain: edgeGain };
+        clearPending();
+        hideRest();
+        lastView = "";
+        set("mssnetTiles", (mssnetTiles = 0));
+        mssnet.setOpacity(1);
+        setEdgeGain(gain.visible, gain.opacity);
+        applyCurtain();
+        onViewChange();
+        set("id", data.id);
+      }).catch((err) => console.warn("Zoom & Sharpen: the map cannot reopen", err.message));
     }
     const fmt = (x) => (x === undefined || x === null ? "?" : Number(x).toPrecision(3).replace(/\.?0+$/, ""));
     viewer.addHandler("open", () => {

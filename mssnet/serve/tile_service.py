@@ -2,8 +2,8 @@
 
 * :class:`TileService` — images by unguessable id, tiles encoded once and cached as bytes in a
   :class:`~mssnet.pyramid.cache.TileCache`, network work done off the caller's thread, newest request
-  first, bounded per image and in total. :meth:`TileService.respond` returns a :class:`~mssnet.serve.tile_http.Reply` that a
-  route turns into a response;
+  first, bounded per image and in total. :meth:`TileService.respond` returns a
+  :class:`~mssnet.serve.tile_http.Reply` that a route turns into a response;
 * :func:`view_arguments` / :func:`exact_view` — the exact-view endpoint: any window of the image at any
   zoom by the pyramid's rule (or plain bicubic).
 

@@ -167,6 +167,10 @@ def test_a_map_the_server_lost_is_reopened_where_it_was(page, server):
     old = page.evaluate("() => document.querySelector('#viewer').dataset.id")
     w, h = page.evaluate("() => [zsStudio.map.info.width, zsStudio.map.info.height]")
     assert tiles.image(old) is not None
+    # every layer the map drops, with how many are left and whether the bottom one (bicubic) has its view's tiles
+    page.evaluate("""() => { const world = zsStudio.map.viewer.world; window.zsDropped = [];
+        world.addHandler('remove-item', () => zsDropped.push([world.getItemCount(),
+                                                              !!world.getItemAt(0)?.getFullyLoaded()])); }""")
     # the server lets the map expire, as it does when its memory budget is spent (or when it restarted)
     kept, tiles.max_images = tiles.max_images, 1
     try:
@@ -184,3 +188,7 @@ def test_a_map_the_server_lost_is_reopened_where_it_was(page, server):
     zoom, (x, y) = page.evaluate("() => [zsStudio.map.zoom(), zsStudio.map.center()]")
     assert abs(zoom - 7) < 0.05 and abs(x - there[0]) < 2 and abs(y - there[1]) < 2  # where it was
     assert page.evaluate("() => [zsStudio.map.info.width, zsStudio.map.info.height]") == [w, h]
+    # no hole meanwhile: the old layers went only once the new bicubic layer had the view's tiles, never all at once
+    dropped = page.evaluate("() => zsDropped")
+    assert len(dropped) == 3 and all(left >= 1 and bicubic_in for left, bicubic_in in dropped), dropped
+    assert page.evaluate("() => zsStudio.map.viewer.world.getItemCount()") == 3

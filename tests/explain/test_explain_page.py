@@ -170,6 +170,7 @@ def test_a_map_the_server_lost_is_reopened_for_the_same_image_where_it_was(page,
     out = page.map_expired(source, None, expired("gone"), None)
     again = json.loads(out["map_info"])
     assert out["source"] is source and again["id"] not in (info["id"], "gone")
+    assert again["reopens"] == "gone"  # the page swaps it for the lost map, without a gap
     assert again["open"] == {"zoom": 3.0, "center": [50.0, 20.0]} and page.tiles.image(again["id"]) is not None
     # after a restart the page's state is gone: the image comes from the upload again
     out = page.map_expired(None, str(image_path), expired("gone", 2.5, (1e9, -5)), None)
