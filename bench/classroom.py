@@ -6,8 +6,7 @@
 The app runs as its own process (``python app.py``) on a loopback port, so its memory can be read from
 /proc. The unit is one MSSNet pass of the same weights on 384², timed in this process before the server
 starts; a tile's pass (256² + 32 px margins = 320²) is given in those passes too. After one page nobody times
-(the server's first passes compile its graphs), three runs, each page a
-thread that, at one common start:
+(the server's first passes compile its graphs), the runs below, each page a thread that, at one common start:
 
 1. asks ``/deep_zoom`` to open its image as a page does (the file to Gradio's upload route, then the event through
    Gradio's HTTP API; ``--gradio-client``: a ``gradio_client.Client`` per page instead, made before the start, at
@@ -202,6 +201,11 @@ def gradio_floor(images: list[Path], deadline: float, gradio_client: bool) -> di
         stop_server(server)
 
 
+def number(x: float, digits: int) -> str:
+    """``x`` with ``digits`` decimals, "–" where there is none (nan)."""
+    return "–" if math.isnan(x) else f"{x:.{digits}f}"
+
+
 def spread(values: list[float]) -> str:
     """median / p90 / max of ``values`` (already in passes), or "–"."""
     if not values:
@@ -275,7 +279,8 @@ def main() -> int:
         print(f"| {name} | {len(pages)} | {n_images} | {len(pages) - len(ok)} | {sum(q['lost'] for q in ok)} | "
               f"{sum(q['retries'] for q in ok)} | {spread([q['open'] / unit for q in ok])} | "
               f"{spread([q['first'] / unit for q in ok if q['first'] is not None])} | "
-              f"{spread([s / unit for s in served])} | {whole:.1f} | {whole / work:.2f} | {run['peak_mib']:.0f} | "
+              f"{spread([s / unit for s in served])} | {number(whole, 1)} | {number(whole / work, 2)} | "
+              f"{run['peak_mib']:.0f} | "
               f"{run['server_cpu']:.1f} / {run['clients_cpu']:.1f} |")
     print(f"\nOn one photograph the class was served in {wholes[2] / wholes[0]:.2f}× one page's screenful alone "
           f"({wholes[0]:.1f} passes).")
