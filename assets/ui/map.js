@@ -433,37 +433,47 @@
       if (items && data && info.reopens === data.id) { swap(info); return; }
       data = info;
       items = null;
+      forgetView();
+      part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;
+      part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)}`;
+      part("zs-bar-unit").textContent = `blue: MSSNet lowered edge strength, red: raised · ${info.edge_gain_unit || ""}`;
+      const mine = ++opening;
+      layerSources(info).then(
+        ([b, m, g]) => mine === opening && !closed && viewer.open([{ tileSource: b }, { tileSource: m },
+                                                                   { tileSource: g, opacity: 0 }]),
+        (err) => console.warn("Zoom & Sharpen: the map cannot open", err.message));
+    }
+    // the three layers' tile sources, in drawing order: bicubic, MSSNet, edge gain
+    const layerSources = ({ layers: L, id }) => Promise.all([
+      sourceOf(L.bicubic, false, id), sourceOf(L.mssnet, true, id), sourceOf(L.edge_gain, false, id)]);
+    function forgetView() { // what belonged to the map shown before: the exact view, pending tiles, counts
       hideRest();
       clearPending();
       lastView = "";
       set("mssnetTiles", (mssnetTiles = 0));
-      set("atRest", "0");
-      part("zs-bar-low").textContent = `−${fmt(info.edge_gain_max)}`;
-      part("zs-bar-high").textContent = `+${fmt(info.edge_gain_max)}`;
-      part("zs-bar-unit").textContent = `blue: MSSNet lowered edge strength, red: raised · ${info.edge_gain_unit || ""}`;
-      const mine = ++opening, L = info.layers;
-      Promise.all([sourceOf(L.bicubic, false, info.id), sourceOf(L.mssnet, true, info.id),
-                   sourceOf(L.edge_gain, false, info.id)]).then(
-        ([b, m, g]) => mine === opening && !closed && viewer.open([{ tileSource: b }, { tileSource: m },
-                                                                   { tileSource: g, opacity: 0 }]),
-        (err) => console.warn("Zoom & Sharpen: the map cannot open", err.message));
+    }
+    function showLayers() { // the layers in items are the map's now: edge gain, curtain, view state, then its id
+      setEdgeGain(gain.visible, gain.opacity);
+      applyCurtain();
+      onViewChange();
+      set("id", data.id); // last: data-id names an image whose map is open
     }
     // The server's new map of the image on screen (it lost the old one): the new bicubic layer opens under the
     // old layers, which stay until it has every tile of the view; then the new MSSNet and edge-gain layers take
     // the old ones' places in one step. No hole: at most bicubic, where the new MSSNet tiles are still due.
     function swap(info) {
-      const mine = ++opening, L = info.layers, current = () => mine === opening && !closed;
+      const mine = ++opening, current = () => mine === opening && !closed;
       const add = (tileSource, index, opacity) => new Promise((ok, fail) => viewer.addTiledImage({
         tileSource, index, opacity, success: (e) => ok(e.item), error: (e) => fail(new Error(e.message)) }));
       const fullyLoaded = (item) => new Promise((ok) => {
         if (item.getFullyLoaded()) { ok(); return; }
-        const on = (e) => { if (e.fullyLoaded) { item.removeHandler("fully-loaded-change", on); ok(); } };
+        const done = () => { item.removeHandler("fully-loaded-change", on); ok(); };
+        const on = (e) => e.fullyLoaded && done();
         item.addHandler("fully-loaded-change", on);
-        setTimeout(ok, SWAP_WAIT_MS);
+        setTimeout(done, SWAP_WAIT_MS);
       });
       const drop = (...layers) => layers.forEach((item) => viewer.world.removeItem(item));
-      Promise.all([sourceOf(L.bicubic, false, info.id), sourceOf(L.mssnet, true, info.id),
-                   sourceOf(L.edge_gain, false, info.id)]).then(async ([b, m, g]) => {
+      layerSources(info).then(async ([b, m, g]) => {
         const bicubic = await add(b, 0, 1);
         await fullyLoaded(bicubic);
         if (!current()) { drop(bicubic); return; }
@@ -473,15 +483,9 @@
         drop(items.bicubic, items.mssnet, items.edge_gain);
         data = info;
         items = { bicubic, mssnet, edge_gain: edgeGain };
-        clearPending();
-        hideRest();
-        lastView = "";
-        set("mssnetTiles", (mssnetTiles = 0));
+        forgetView();
         mssnet.setOpacity(1);
-        setEdgeGain(gain.visible, gain.opacity);
-        applyCurtain();
-        onViewChange();
-        set("id", data.id);
+        showLayers();
       }).catch((err) => console.warn("Zoom & Sharpen: the map cannot reopen", err.message));
     }
     const fmt = (x) => (x === undefined || x === null ? "?" : Number(x).toPrecision(3).replace(/\.?0+$/, ""));
@@ -499,10 +503,7 @@
         vp.goHome(true);
       }
       vp.applyConstraints(true);
-      setEdgeGain(gain.visible, gain.opacity);
-      applyCurtain();
-      onViewChange();
-      set("id", data.id); // last: data-id names an image whose map is open at its opening zoom and centre
+      showLayers(); // at its opening zoom and centre
       options.onOpen?.(handle);
     });
     viewer.addHandler("open-failed", (e) => console.warn("Zoom & Sharpen: the map cannot open", e.message));
