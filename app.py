@@ -29,7 +29,7 @@ from gradio.utils import get_upload_folder
 from matplotlib.figure import Figure
 
 from explain import page as events
-from explain.page import Missing, Page
+from explain.page import Page
 from mssnet.image.io import data_url_bytes
 from mssnet.image.zoom import MAX_FACTOR, MIN_FACTOR
 from mssnet.serve.memory import limit_malloc_arenas
@@ -63,20 +63,18 @@ LIGHT_EVENTS = {"concurrency_limit": 4, "api_visibility": "private"}
 
 @contextlib.contextmanager
 def user_errors(path: str | None = None) -> Iterator[None]:
-    """The packages' input errors as ``gr.Error`` (one line; ``path``, a temporary upload, shown by name)."""
+    """An error the user can mend (:func:`explain.page.user_message`; ``path``, a temporary upload, shown by
+    name) as one ``gr.Error``; any other goes on as it is."""
     try:
         yield
     except gr.Error:
         raise
-    except (ValueError, TypeError, FileNotFoundError) as exc:  # Missing, ImageError, CheckpointError: ValueErrors
-        message = str(exc).replace(str(path), Path(path).name) if path else str(exc)
-        title = {} if isinstance(exc, Missing) else {"title": "Cannot do that"}  # Missing: nothing to work on yet
-        raise gr.Error(html.escape(message), print_exception=False, **title) from None
-    except (MemoryError, RuntimeError) as exc:
-        if isinstance(exc, RuntimeError) and "alloc" not in str(exc) and "out of memory" not in str(exc):
+    except Exception as exc:
+        said = events.user_message(exc, path)
+        if said is None:
             raise
-        raise gr.Error("Not enough memory for this image at this size; try a smaller zoom or viewport.",
-                       print_exception=False) from None
+        message, title = said
+        raise gr.Error(html.escape(message), print_exception=False, **({"title": title} if title else {})) from None
 
 
 def png_path(image: np.ndarray | Figure | None) -> str | None:

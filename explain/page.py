@@ -23,7 +23,7 @@ from mssnet.serve.views import ShownViews, View, rest_view
 
 from . import panels, report
 from .api import DEFAULT_VIEWPORT, DEFAULT_ZOOM, ApiEvents
-from .contracts import Fields, Missing, Progress, need, progress_steps
+from .contracts import Fields, Missing, Progress, need, progress_steps, user_message
 from .lesson import LESSON_STEPS, TABS, lesson_markdown, workflow_figure
 from .plots import save_png
 from .report import PAGE
@@ -33,7 +33,7 @@ __all__ = [  # the events, and what the layout shows beside them (texts, the les
     "DEFAULT_STEPS", "DEFAULT_VIEWPORT", "DEFAULT_ZOOM", "DZ_PREFIX", "LESSON_STEPS", "METHODS", "NO_IMAGE", "PAGE",
     "PANEL_SIDE", "PENDING_ANSWER", "PER_IMAGE", "PER_VIEW", "SALIENCY_N", "SALIENCY_PENDING", "TABS",
     "WINDOW_SIDES", "Missing", "Page",
-    "lesson_markdown", "save_png",
+    "lesson_markdown", "save_png", "user_message",
 ]
 
 #: The panels explain the middle square of the map's visible region, this many screen px a side at most.

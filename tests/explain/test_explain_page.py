@@ -19,6 +19,7 @@ import mssnet
 import mssnet.runtime.compiled
 import mssnet.serve.session
 import mssnet.serve.source
+from explain.contracts import NO_MEMORY
 from explain.lesson import LESSON_STEPS
 from explain.page import (
     EXPLAINED,
@@ -36,6 +37,7 @@ from explain.page import (
     TAB_ACTIONS,
     Missing,
     Page,
+    user_message,
 )
 from explain.studio import EXPLORE_MAPS
 from explain.window import METHODS
@@ -408,3 +410,17 @@ def test_zoom_sharpen_gives_both_views_and_reuses_tiles(page, image_path):
 def test_missing_default_weights_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such weights file"):
         Page(tmp_path / "missing.safetensors", lambda image: None)
+
+
+def test_what_a_user_is_told_of_an_error():
+    upload = "/tmp/gradio/3f9a/photo.png"
+    assert user_message(ValueError(f"{upload}: not an image")) == (f"{upload}: not an image", "Cannot do that")
+    assert user_message(ValueError(f"{upload}: not an image"), upload) == ("photo.png: not an image", "Cannot do that")
+    assert user_message(TypeError("zoom must be a number")) == ("zoom must be a number", "Cannot do that")
+    assert user_message(FileNotFoundError("no such file")) == ("no such file", "Cannot do that")
+    assert user_message(Missing("Load an image first.")) == ("Load an image first.", None)  # nothing to work on yet
+    assert user_message(MemoryError()) == (NO_MEMORY, None)
+    assert user_message(RuntimeError("DefaultCPUAllocator: can't allocate memory")) == (NO_MEMORY, None)
+    assert user_message(RuntimeError("out of memory")) == (NO_MEMORY, None)
+    for bug in (RuntimeError("shape mismatch"), KeyError("x"), ZeroDivisionError()):  # not the user's to mend
+        assert user_message(bug) is None
