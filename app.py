@@ -349,8 +349,7 @@ def _wire_tabs(w: Wiring) -> None:
     ui.attr_window.change(page.window_image, w.components(["view", "window", "attr_window"]), [ui.attr_view],
                           **LIGHT_EVENTS)
     window = ["view", "window", "attr_method", "attr_steps", "attr_window"]
-    cleared = w.on(ui.explain_btn.click, lambda: {k: ev.PER_VIEW[k] for k in ev.RANDOM}, [], ev.RANDOM,
-                   **LIGHT_EVENTS)
+    cleared = w.on(ui.explain_btn.click, page.explain_again, [], ev.RANDOM, **LIGHT_EVENTS)
     w.on(cleared.then, page.explain_window, window, ev.EXPLAINED, **HEAVY_EVENTS)
     w.on(ui.random_btn.click, page.random_weights, [*window, "attr_kept"], ev.RANDOM,
          **HEAVY_EVENTS)

@@ -274,6 +274,11 @@ class Page(ApiEvents):
         return {"window": window, "attr_view": self.window_image(view, window, side),
                 **{k: PER_VIEW[k] for k in EXPLAINED + RANDOM}}
 
+    def explain_again(self) -> Fields:
+        """*Explain this window* pressed -> :data:`RANDOM` emptied, before the new explanation runs: the random-weights
+        result belongs to the explanation it was set against."""
+        return {k: PER_VIEW[k] for k in RANDOM}
+
     def explain_window(self, view: View | None, window, method: str, steps: int, side: int,
                        progress: Progress = None) -> Fields:
         """Attribution for the window (None: the strongest sharpened edge) -> :data:`EXPLAINED`."""

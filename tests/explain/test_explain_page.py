@@ -424,3 +424,7 @@ def test_what_a_user_is_told_of_an_error():
     assert user_message(RuntimeError("out of memory")) == (NO_MEMORY, None)
     for bug in (RuntimeError("shape mismatch"), KeyError("x"), ZeroDivisionError()):  # not the user's to mend
         assert user_message(bug) is None
+
+
+def test_explaining_again_empties_the_random_weights_result_only(page):
+    assert page.explain_again() == {k: PER_VIEW[k] for k in RANDOM}
